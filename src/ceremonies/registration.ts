@@ -1,0 +1,121 @@
+import type {
+  AttestationConveyancePreference,
+  AuthenticatorAttachment,
+  PublicKeyCredentialCreationOptionsJSON,
+  ResidentKeyRequirement,
+} from "@simplewebauthn/server";
+import { Caches } from "../cache.js";
+import type { TenantConfig } from "../config.js";
+import { SUPPORTED_ALGORITHMS } from "../webauthn/algorithms.js";
+import type { StoredCredential, UserVerification } from "../webauthn/ceremony.js";
+import { checkClientData, checkRpIdHash, parseClientData } from "../webauthn/client-data.js";
+import { parseRegistrationJson } from "../webauthn/credential-json.js";
+import { creationOptions, newChallenge, newUserHandle } from "../webauthn/options.js";
+import { verifyRegistration, type RegistrationPolicy } from "../webauthn/verify-registration.js";
+import type { CeremonyDeps } from "./deps.js";
+
+export interface BeginRegistrationInput {
+  readonly userId: string;
+  readonly userName: string;
+  readonly displayName: string;
+  readonly attachment: AuthenticatorAttachment | undefined;
+  readonly residentKey: ResidentKeyRequirement;
+  readonly userVerification: UserVerification;
+  readonly attestation: AttestationConveyancePreference;
+}
+
+export interface BeginResult<T> {
+  readonly options: T;
+  readonly expiresAt: number;
+}
+
+/** The registration policy of a tenant (attestation trust and per-tenant lists come later). */
+function registrationPolicy(userVerification: UserVerification): RegistrationPolicy {
+  return {
+    algorithms: SUPPORTED_ALGORITHMS,
+    requireUserVerification: userVerification === "required",
+    requireUserPresence: true,
+    enforceSafetyNetCts: true,
+  };
+}
+
+/**
+ * BeginRegistration: 3 DynamoDB requests (user handle get-or-create, the user's credentials for
+ * excludeCredentials, the challenge put). FinishRegistration: 2 (consume challenge, put credential).
+ */
+export class RegistrationCeremony {
+  constructor(private readonly deps: CeremonyDeps) {}
+
+  async begin(tenant: TenantConfig, input: BeginRegistrationInput): Promise<BeginResult<PublicKeyCredentialCreationOptionsJSON>> {
+    const { store, clock } = this.deps;
+    const now = clock();
+    const userHandle = await store.users.ensureHandle(tenant.id, input.userId, newUserHandle(), now);
+    const existing = await store.credentials.listForUser(tenant.id, input.userId);
+    const challenge = newChallenge();
+    const expiresAt = now + tenant.challengeTtlSeconds * 1000;
+    await store.challenges.put({
+      kind: "registration",
+      tenant: tenant.id,
+      challenge,
+      userId: input.userId,
+      userHandle,
+      userVerification: input.userVerification,
+      createdAt: now,
+      expiresAt,
+    });
+    const options = creationOptions({
+      rpId: tenant.rpId,
+      rpName: tenant.rpName,
+      challenge,
+      userHandle,
+      userName: input.userName,
+      displayName: input.displayName,
+      timeoutMs: tenant.challengeTtlSeconds * 1000,
+      algorithms: SUPPORTED_ALGORITHMS,
+      excludeCredentials: existing,
+      attachment: input.attachment,
+      residentKey: input.residentKey,
+      userVerification: input.userVerification,
+      attestation: input.attestation,
+    });
+    return { options, expiresAt };
+  }
+
+  async finish(tenant: TenantConfig, credentialJson: string, name: string): Promise<StoredCredential> {
+    const { store, caches, clock } = this.deps;
+    // Stateless checks first: malformed input or a phishing origin leaves the challenge unused.
+    const { json, authData } = parseRegistrationJson(credentialJson);
+    const clientData = parseClientData(json.response.clientDataJSON);
+    checkClientData(clientData, { type: "webauthn.create", origins: tenant.origins });
+    checkRpIdHash(authData.rpIdHash, tenant.rpId);
+
+    const now = clock();
+    const ceremony = await store.challenges.consume(tenant.id, clientData.challenge, "registration", now);
+    const verified = await verifyRegistration(
+      json,
+      { challenge: ceremony.challenge, origins: tenant.origins, rpId: tenant.rpId },
+      registrationPolicy(ceremony.userVerification),
+    );
+    const credential: StoredCredential = {
+      tenant: tenant.id,
+      credentialId: verified.credentialId,
+      userId: ceremony.userId ?? "",
+      userHandle: ceremony.userHandle ?? "",
+      publicKey: verified.publicKey,
+      counter: verified.counter,
+      transports: verified.transports,
+      aaguid: verified.aaguid,
+      attestationFormat: verified.attestationFormat,
+      userVerified: verified.userVerified,
+      backupEligible: verified.backupEligible,
+      backedUp: verified.backedUp,
+      name,
+      createdAt: now,
+      lastUsedAt: undefined,
+      revokedAt: undefined,
+    };
+    await store.credentials.create(credential);
+    caches.userCredentials?.delete(Caches.key(tenant.id, credential.userId));
+    return credential;
+  }
+}

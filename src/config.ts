@@ -1,0 +1,143 @@
+import { z } from "zod";
+
+/**
+ * The only reader of process.env. Every variable is validated at start; a bad value stops the
+ * service with a message that names the variable.
+ */
+
+const port = z.coerce.number().int().min(0).max(65_535);
+const seconds = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const flag = z.enum(["true", "false"]).transform((v) => v === "true");
+const optionalPath = z.string().min(1).optional();
+
+const origin = z.string().refine((value) => {
+  try {
+    const url = new URL(value);
+    return (url.protocol === "https:" || url.protocol === "http:") && url.origin === value;
+  } catch {
+    return false;
+  }
+}, "must be an origin such as https://app.example.com (scheme, host, optional port; no path)");
+
+const envSchema = z.object({
+  PORT: port.default(50051),
+  HOST: z.string().min(1).default("0.0.0.0"),
+  RP_ID: z
+    .string()
+    .regex(/^[a-z0-9.-]+$/, "must be a registrable domain such as example.com or localhost")
+    .default("localhost"),
+  RP_NAME: z.string().min(1).max(128).default("dynauthn"),
+  RP_ORIGINS: z
+    .string()
+    .default("http://localhost:8080")
+    .transform((v) => v.split(",").map((s) => s.trim()).filter(Boolean))
+    .pipe(z.array(origin).min(1)),
+  TENANT_ID: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, "must be 1-63 lowercase letters, digits or '-'")
+    .default("default"),
+  DYNAMODB_ENDPOINT: z.url().optional(),
+  AWS_REGION: z.string().min(1).default("us-east-1"),
+  TABLE_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{0,200}$/, "may hold only letters, digits, '_', '-' and '.'")
+    .default("dynauthn-"),
+  CREATE_TABLES: flag.optional(),
+  CHALLENGE_TTL_SECONDS: seconds(10, 3600).default(300),
+  SESSION_TTL_SECONDS: seconds(60, 30 * 86_400).default(3600),
+  SIGNING_KEY_FILE: optionalPath,
+  DATA_DIR: optionalPath,
+  TLS_CERT_FILE: optionalPath,
+  TLS_KEY_FILE: optionalPath,
+  CREDENTIAL_CACHE_TTL_SECONDS: seconds(0, 3600).default(30),
+  SHUTDOWN_GRACE_SECONDS: seconds(0, 300).default(20),
+  CRL_FETCH_TIMEOUT_MS: seconds(100, 30_000).default(2000),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+});
+
+export interface TenantConfig {
+  readonly id: string;
+  readonly rpId: string;
+  readonly rpName: string;
+  readonly origins: readonly string[];
+  readonly challengeTtlSeconds: number;
+  readonly sessionTtlSeconds: number;
+}
+
+export interface Config {
+  readonly port: number;
+  readonly host: string;
+  readonly tenant: TenantConfig;
+  readonly dynamodb: {
+    /** Undefined: start the embedded DynamoDB Local (or use AWS when credentials exist). */
+    readonly endpoint: string | undefined;
+    readonly embedded: boolean;
+    readonly region: string;
+    readonly tablePrefix: string;
+    readonly createTables: boolean;
+    readonly dataDir: string | undefined;
+  };
+  readonly signingKeyFile: string | undefined;
+  readonly tls: { readonly certFile: string; readonly keyFile: string } | undefined;
+  readonly credentialCacheTtlSeconds: number;
+  readonly shutdownGraceSeconds: number;
+  readonly crlFetchTimeoutMs: number;
+  readonly logLevel: string;
+}
+
+export class ConfigError extends Error {
+  override readonly name = "ConfigError";
+}
+
+/** True when the environment names real AWS credentials, so no embedded store is wanted. */
+function hasAwsCredentials(env: NodeJS.ProcessEnv): boolean {
+  return Boolean(
+    env.AWS_ACCESS_KEY_ID || env.AWS_PROFILE || env.AWS_WEB_IDENTITY_TOKEN_FILE || env.AWS_CONTAINER_CREDENTIALS_FULL_URI,
+  );
+}
+
+/** Outside the embedded development default, tokens must be signed with an operator's key. */
+export function requireSigningKey(config: Config): void {
+  if (!config.dynamodb.embedded && !config.signingKeyFile) {
+    throw new ConfigError("invalid configuration:\n  SIGNING_KEY_FILE: required outside the embedded development store");
+  }
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => `  ${issue.path.join(".")}: ${issue.message}`);
+    throw new ConfigError(`invalid configuration:\n${lines.join("\n")}`);
+  }
+  const e = parsed.data;
+  if (Boolean(e.TLS_CERT_FILE) !== Boolean(e.TLS_KEY_FILE)) {
+    throw new ConfigError("invalid configuration:\n  TLS_CERT_FILE, TLS_KEY_FILE: set both or neither");
+  }
+  const embedded = !e.DYNAMODB_ENDPOINT && !hasAwsCredentials(env);
+  return Object.freeze({
+    port: e.PORT,
+    host: e.HOST,
+    tenant: Object.freeze({
+      id: e.TENANT_ID,
+      rpId: e.RP_ID,
+      rpName: e.RP_NAME,
+      origins: Object.freeze([...e.RP_ORIGINS]),
+      challengeTtlSeconds: e.CHALLENGE_TTL_SECONDS,
+      sessionTtlSeconds: e.SESSION_TTL_SECONDS,
+    }),
+    dynamodb: Object.freeze({
+      endpoint: e.DYNAMODB_ENDPOINT,
+      embedded,
+      region: e.AWS_REGION,
+      tablePrefix: e.TABLE_PREFIX,
+      createTables: e.CREATE_TABLES ?? embedded,
+      dataDir: e.DATA_DIR,
+    }),
+    signingKeyFile: e.SIGNING_KEY_FILE,
+    tls: e.TLS_CERT_FILE && e.TLS_KEY_FILE ? Object.freeze({ certFile: e.TLS_CERT_FILE, keyFile: e.TLS_KEY_FILE }) : undefined,
+    credentialCacheTtlSeconds: e.CREDENTIAL_CACHE_TTL_SECONDS,
+    shutdownGraceSeconds: e.SHUTDOWN_GRACE_SECONDS,
+    crlFetchTimeoutMs: e.CRL_FETCH_TIMEOUT_MS,
+    logLevel: e.LOG_LEVEL,
+  });
+}

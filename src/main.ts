@@ -1,0 +1,75 @@
+import { ConfigError, loadConfig, requireSigningKey, type Config } from "./config.js";
+import { startApp } from "./app.js";
+import { createLogger } from "./logger.js";
+import { createDynamoClient } from "./store/client.js";
+import { startEmbeddedDynamoDb, type EmbeddedDynamoDb } from "./store/embedded-dynamodb.js";
+import { createTables, tableNames } from "./store/tables.js";
+import { generateSigningKey, loadSigningKey } from "./tokens/signing-key.js";
+import { installFetchDeadline } from "./webauthn/fetch-deadline.js";
+
+/** Entry: config → store → keys → listen; SIGTERM/SIGINT: NOT_SERVING → drain → exit. */
+async function main(config: Config): Promise<void> {
+  requireSigningKey(config);
+  const logger = createLogger(config.logLevel);
+  installFetchDeadline(config.crlFetchTimeoutMs);
+
+  let embedded: EmbeddedDynamoDb | undefined;
+  let endpoint = config.dynamodb.endpoint;
+  if (config.dynamodb.embedded) {
+    logger.info({ dataDir: config.dynamodb.dataDir ?? "(in memory)" }, "starting embedded DynamoDB Local");
+    embedded = await startEmbeddedDynamoDb({ dataDir: config.dynamodb.dataDir });
+    endpoint = embedded.endpoint;
+  }
+  const dynamo = createDynamoClient({ endpoint, region: config.dynamodb.region });
+  if (config.dynamodb.createTables) {
+    const created = await createTables(dynamo, tableNames(config.dynamodb.tablePrefix));
+    logger.info({ created }, "tables ready");
+  }
+
+  const signingKey = config.signingKeyFile
+    ? await loadSigningKey(config.signingKeyFile)
+    : await generateSigningKey();
+  if (!config.signingKeyFile) {
+    logger.warn({ kid: signingKey.kid }, "no SIGNING_KEY_FILE: generated an ephemeral signing key (development only)");
+  }
+
+  const app = await startApp(
+    {
+      dynamo,
+      tablePrefix: config.dynamodb.tablePrefix,
+      tenant: config.tenant,
+      signingKey,
+      logger,
+      credentialCacheTtlSeconds: config.credentialCacheTtlSeconds,
+      tls: config.tls,
+    },
+    config.port,
+    config.host,
+  );
+  const { address, port } = app.server.address;
+  const scheme = config.tls ? "https" : "http";
+  logger.info({ address, port, rpId: config.tenant.rpId, dynamodb: endpoint ?? "aws" }, "dynauthn listening");
+  process.stdout.write(`dynauthn listening on ${scheme}://${address}:${port} (gRPC, gRPC-Web, Connect)\n`);
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, "draining");
+    app.health.drain();
+    await app.server.close(config.shutdownGraceSeconds * 1000);
+    dynamo.destroy();
+    await embedded?.stop();
+    logger.info("stopped");
+    process.exit(0);
+  };
+  process.on("SIGTERM", () => void stop("SIGTERM"));
+  process.on("SIGINT", () => void stop("SIGINT"));
+}
+
+try {
+  await main(loadConfig());
+} catch (err) {
+  process.stderr.write(`dynauthn: ${err instanceof ConfigError ? err.message : String(err)}\n`);
+  process.exit(1);
+}

@@ -1,0 +1,42 @@
+import { create } from "@bufbuild/protobuf";
+import type { ServiceImpl } from "@connectrpc/connect";
+import {
+  type AuthService,
+  BeginAuthenticationResponseSchema,
+  FinishAuthenticationResponseSchema,
+} from "../gen/authn/v1/auth_service_pb.js";
+import { sized, toTimestamp, userVerificationOf } from "./fields.js";
+import type { CeremonyHandlersDeps } from "./registration.js";
+
+type AuthenticationHandlers = Pick<ServiceImpl<typeof AuthService>, "beginAuthentication" | "finishAuthentication">;
+
+/** BeginAuthentication / FinishAuthentication: proto ↔ domain mapping only. */
+export function authenticationHandlers({ tenants, authentication }: CeremonyHandlersDeps): AuthenticationHandlers {
+  return {
+    async beginAuthentication(req) {
+      const tenant = tenants.resolve(req.tenant);
+      const userId = sized("user_id", req.userId, 0, 128) || undefined;
+      const result = await authentication.begin(tenant, userId, userVerificationOf(req.userVerification));
+      return create(BeginAuthenticationResponseSchema, {
+        optionsJson: JSON.stringify(result.options),
+        expiresAt: toTimestamp(result.expiresAt),
+      });
+    },
+
+    async finishAuthentication(req) {
+      const tenant = tenants.resolve(req.tenant);
+      // Validated now so callers meet the limits early; the audit trail records it.
+      sized("client.ip", req.client?.ip ?? "", 0, 64);
+      sized("client.user_agent", req.client?.userAgent ?? "", 0, 1024);
+      const signIn = await authentication.finish(tenant, sized("credential_json", req.credentialJson, 1, Infinity));
+      return create(FinishAuthenticationResponseSchema, {
+        userId: signIn.userId,
+        credentialId: signIn.credentialId,
+        userVerified: signIn.userVerified,
+        sessionToken: signIn.sessionToken,
+        authTime: toTimestamp(signIn.authTime),
+        expiresAt: toTimestamp(signIn.expiresAt),
+      });
+    },
+  };
+}

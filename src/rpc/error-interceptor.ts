@@ -1,0 +1,25 @@
+import { ConnectError, type Interceptor } from "@connectrpc/connect";
+import type { Logger } from "pino";
+import { AuthError, toConnectError } from "../errors.js";
+
+/**
+ * Every failure leaves as a ConnectError with google.rpc.ErrorInfo. Expected refusals are logged
+ * with their reason; anything else is logged in full here and answered as a bare INTERNAL, so a
+ * caller never sees a stack trace.
+ */
+export function errorInterceptor(logger: Logger): Interceptor {
+  return (next) => async (req) => {
+    try {
+      return await next(req);
+    } catch (err) {
+      const procedure = req.method.parent.typeName + "/" + req.method.name;
+      if (err instanceof AuthError) {
+        const level = err.reason.startsWith("STORE_") ? "error" : "info";
+        logger[level]({ procedure, reason: err.reason, code: err.code, cause: (err as { cause?: unknown }).cause }, "rpc refused");
+      } else if (!(err instanceof ConnectError)) {
+        logger.error({ procedure, err }, "rpc failed unexpectedly");
+      }
+      throw toConnectError(err);
+    }
+  };
+}

@@ -1,0 +1,76 @@
+import { timestampFromMs } from "@bufbuild/protobuf/wkt";
+import { invalidField } from "../errors.js";
+import {
+  AttestationConveyance,
+  AuthenticatorAttachment,
+  ResidentKeyRequirement,
+  UserVerificationRequirement,
+} from "../gen/authn/v1/auth_service_pb.js";
+import type { UserVerification } from "../webauthn/ceremony.js";
+
+/** Checks a string field's UTF-8 size; `min` 0 makes it optional. */
+export function sized(field: string, value: string, min: number, max: number): string {
+  const bytes = Buffer.byteLength(value, "utf8");
+  if (bytes < min) throw invalidField(field, min === 1 ? "required" : `at least ${min} bytes`);
+  if (bytes > max) throw invalidField(field, `at most ${max} bytes`);
+  return value;
+}
+
+export const toTimestamp = timestampFromMs;
+
+export function userVerificationOf(value: UserVerificationRequirement): UserVerification {
+  switch (value) {
+    case UserVerificationRequirement.REQUIRED:
+      return "required";
+    case UserVerificationRequirement.DISCOURAGED:
+      return "discouraged";
+    case UserVerificationRequirement.PREFERRED:
+    case UserVerificationRequirement.UNSPECIFIED:
+      return "preferred";
+    default:
+      throw invalidField("user_verification", "unknown value");
+  }
+}
+
+export function attachmentOf(value: AuthenticatorAttachment): "platform" | "cross-platform" | undefined {
+  switch (value) {
+    case AuthenticatorAttachment.PLATFORM:
+      return "platform";
+    case AuthenticatorAttachment.CROSS_PLATFORM:
+      return "cross-platform";
+    case AuthenticatorAttachment.UNSPECIFIED:
+      return undefined;
+    default:
+      throw invalidField("preferences.authenticator_attachment", "unknown value");
+  }
+}
+
+export function residentKeyOf(value: ResidentKeyRequirement): "discouraged" | "preferred" | "required" {
+  switch (value) {
+    case ResidentKeyRequirement.DISCOURAGED:
+      return "discouraged";
+    case ResidentKeyRequirement.PREFERRED:
+      return "preferred";
+    case ResidentKeyRequirement.REQUIRED:
+    case ResidentKeyRequirement.UNSPECIFIED:
+      return "required";
+    default:
+      throw invalidField("preferences.resident_key", "unknown value");
+  }
+}
+
+export function attestationOf(value: AttestationConveyance): "none" | "indirect" | "direct" | "enterprise" {
+  switch (value) {
+    case AttestationConveyance.INDIRECT:
+      return "indirect";
+    case AttestationConveyance.DIRECT:
+      return "direct";
+    case AttestationConveyance.ENTERPRISE:
+      return "enterprise";
+    case AttestationConveyance.NONE:
+    case AttestationConveyance.UNSPECIFIED:
+      return "none";
+    default:
+      throw invalidField("preferences.attestation", "unknown value");
+  }
+}

@@ -1,0 +1,64 @@
+import { create } from "@bufbuild/protobuf";
+import type { ServiceImpl } from "@connectrpc/connect";
+import type { AuthenticationCeremony } from "../ceremonies/authentication.js";
+import type { RegistrationCeremony } from "../ceremonies/registration.js";
+import {
+  type AuthService,
+  BeginRegistrationResponseSchema,
+  CredentialSchema,
+  FinishRegistrationResponseSchema,
+} from "../gen/authn/v1/auth_service_pb.js";
+import type { Tenants } from "../tenants.js";
+import { attachmentOf, attestationOf, residentKeyOf, sized, toTimestamp, userVerificationOf } from "./fields.js";
+
+export interface CeremonyHandlersDeps {
+  readonly tenants: Tenants;
+  readonly registration: RegistrationCeremony;
+  readonly authentication: AuthenticationCeremony;
+}
+
+type RegistrationHandlers = Pick<ServiceImpl<typeof AuthService>, "beginRegistration" | "finishRegistration">;
+
+/** BeginRegistration / FinishRegistration: proto ↔ domain mapping only. */
+export function registrationHandlers({ tenants, registration }: CeremonyHandlersDeps): RegistrationHandlers {
+  return {
+    async beginRegistration(req) {
+      const tenant = tenants.resolve(req.tenant);
+      const userName = sized("user_name", req.userName, 1, 256);
+      const prefs = req.preferences;
+      const result = await registration.begin(tenant, {
+        userId: sized("user_id", req.userId, 1, 128),
+        userName,
+        displayName: sized("display_name", req.displayName, 0, 256) || userName,
+        attachment: attachmentOf(prefs?.authenticatorAttachment ?? 0),
+        residentKey: residentKeyOf(prefs?.residentKey ?? 0),
+        userVerification: userVerificationOf(prefs?.userVerification ?? 0),
+        attestation: attestationOf(prefs?.attestation ?? 0),
+      });
+      return create(BeginRegistrationResponseSchema, {
+        optionsJson: JSON.stringify(result.options),
+        expiresAt: toTimestamp(result.expiresAt),
+      });
+    },
+
+    async finishRegistration(req) {
+      const tenant = tenants.resolve(req.tenant);
+      const name = sized("credential_name", req.credentialName, 0, 128);
+      const c = await registration.finish(tenant, sized("credential_json", req.credentialJson, 1, Infinity), name);
+      return create(FinishRegistrationResponseSchema, {
+        credential: create(CredentialSchema, {
+          credentialId: c.credentialId,
+          userId: c.userId,
+          name: c.name,
+          aaguid: c.aaguid,
+          attestationFormat: c.attestationFormat,
+          userVerified: c.userVerified,
+          backupEligible: c.backupEligible,
+          backedUp: c.backedUp,
+          transports: [...c.transports],
+          createdAt: toTimestamp(c.createdAt),
+        }),
+      });
+    },
+  };
+}

@@ -1,0 +1,118 @@
+import { readFileSync } from "node:fs";
+import http from "node:http";
+import http2 from "node:http2";
+import net, { type AddressInfo, type Socket } from "node:net";
+import type { ConnectRouter, Interceptor } from "@connectrpc/connect";
+import { connectNodeAdapter } from "@connectrpc/connect-node";
+
+/** The first bytes every HTTP/2 prior-knowledge connection sends (RFC 9113 §3.4). */
+const HTTP2_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
+
+/** gRPC/Connect messages above this are refused by the transport before any handler runs. */
+export const READ_MAX_BYTES = 256 * 1024;
+
+/** A connection that sends nothing for this long while being sniffed is dropped. */
+const SNIFF_TIMEOUT_MS = 10_000;
+
+export interface ServerOptions {
+  readonly routes: (router: ConnectRouter) => void;
+  readonly interceptors: Interceptor[];
+  readonly tls?: { readonly certFile: string; readonly keyFile: string } | undefined;
+}
+
+export interface RunningServer {
+  readonly address: AddressInfo;
+  /** Stops accepting, lets in-flight calls finish for up to `graceMs`, then closes the rest. */
+  close(graceMs: number): Promise<void>;
+}
+
+/**
+ * One port for every protocol: gRPC and gRPC-Web over HTTP/2, and Connect (JSON and binary) over
+ * HTTP/2 and HTTP/1.1. Cleartext HTTP/2 servers refuse HTTP/1.1 clients, so a plain TCP server
+ * peeks at each connection's first bytes and hands it to an HTTP/2 or an HTTP/1.1 server that
+ * share one Connect handler. With TLS, ALPN makes that choice instead.
+ */
+export async function startServer(opts: ServerOptions, port: number, host: string): Promise<RunningServer> {
+  const handler = connectNodeAdapter({
+    routes: opts.routes,
+    interceptors: opts.interceptors,
+    readMaxBytes: READ_MAX_BYTES,
+  });
+  const sessions = new Set<http2.ServerHttp2Session>();
+  const track = (session: http2.ServerHttp2Session) => {
+    sessions.add(session);
+    session.once("close", () => sessions.delete(session));
+  };
+
+  if (opts.tls) {
+    const secure = http2.createSecureServer(
+      { cert: readFileSync(opts.tls.certFile), key: readFileSync(opts.tls.keyFile), allowHTTP1: true },
+      handler,
+    );
+    secure.on("session", track);
+    await listen(secure, port, host);
+    return running(secure, sessions, undefined);
+  }
+
+  const h2 = http2.createServer({}, handler);
+  h2.on("session", track);
+  const h1 = http.createServer(handler);
+  const front = net.createServer((socket) => sniff(socket, h2, h1));
+  await listen(front, port, host);
+  return running(front, sessions, h1);
+}
+
+function sniff(socket: Socket, h2: http2.Http2Server, h1: http.Server): void {
+  let seen = Buffer.alloc(0);
+  socket.setTimeout(SNIFF_TIMEOUT_MS, () => socket.destroy());
+  socket.on("error", () => socket.destroy());
+  const onData = (chunk: Buffer) => {
+    seen = Buffer.concat([seen, chunk]);
+    const n = Math.min(seen.length, HTTP2_PREFACE.length);
+    const isH2Prefix = seen.subarray(0, n).equals(HTTP2_PREFACE.subarray(0, n));
+    if (isH2Prefix && seen.length < HTTP2_PREFACE.length) return; // need more bytes to decide
+    socket.off("data", onData);
+    socket.setTimeout(0);
+    socket.pause();
+    socket.unshift(seen);
+    (isH2Prefix ? h2 : h1).emit("connection", socket);
+    // The HTTP/1.1 parser attaches in flowing mode only after a resume.
+    socket.resume();
+  };
+  socket.on("data", onData);
+}
+
+function listen(server: net.Server, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+}
+
+function running(
+  server: net.Server,
+  sessions: Set<http2.ServerHttp2Session>,
+  h1: http.Server | undefined,
+): RunningServer {
+  return {
+    address: server.address() as AddressInfo,
+    async close(graceMs) {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      // GOAWAY: clients open no new streams here; open streams may finish.
+      for (const session of sessions) session.close();
+      h1?.closeIdleConnections();
+      const deadline = new Promise<void>((resolve) => setTimeout(resolve, graceMs).unref());
+      await Promise.race([Promise.all([closed, ...[...sessions].map(waitClosed)]), deadline]);
+      for (const session of sessions) session.destroy();
+      h1?.closeAllConnections();
+      await closed;
+    },
+  };
+}
+
+function waitClosed(session: http2.ServerHttp2Session): Promise<void> {
+  return new Promise((resolve) => (session.closed ? resolve() : session.once("close", () => resolve())));
+}

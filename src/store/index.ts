@@ -1,0 +1,21 @@
+import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { ChallengeStore } from "./challenge-store.js";
+import { CredentialStore } from "./credential-store.js";
+import { tableNames } from "./tables.js";
+import { UserStore } from "./user-store.js";
+
+export interface Store {
+  readonly challenges: ChallengeStore;
+  readonly credentials: CredentialStore;
+  readonly users: UserStore;
+}
+
+/** The only place that knows which table holds what. */
+export function createStore(client: DynamoDBClient, tablePrefix: string): Store {
+  const names = tableNames(tablePrefix);
+  return {
+    challenges: new ChallengeStore(client, names.challenges),
+    credentials: new CredentialStore(client, names.credentials),
+    users: new UserStore(client, names.users),
+  };
+}

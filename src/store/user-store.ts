@@ -1,0 +1,30 @@
+import { UpdateItemCommand, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { tenantKey } from "./keys.js";
+import { storeCall } from "./store-errors.js";
+
+/** Users: the mapping from the caller's user id to the random WebAuthn user handle. */
+export class UserStore {
+  constructor(
+    private readonly client: DynamoDBClient,
+    private readonly table: string,
+  ) {}
+
+  /**
+   * Returns the user's handle, creating the user with `candidateHandle` if new. One atomic
+   * update (if_not_exists), so concurrent first registrations agree on a single handle.
+   */
+  async ensureHandle(tenant: string, userId: string, candidateHandle: string, now: number): Promise<string> {
+    const out = await storeCall(() =>
+      this.client.send(
+        new UpdateItemCommand({
+          TableName: this.table,
+          Key: { pk: { S: tenantKey(tenant, userId) } },
+          UpdateExpression: "SET userHandle = if_not_exists(userHandle, :h), createdAt = if_not_exists(createdAt, :now)",
+          ExpressionAttributeValues: { ":h": { S: candidateHandle }, ":now": { N: String(now) } },
+          ReturnValues: "ALL_NEW",
+        }),
+      ),
+    );
+    return out.Attributes?.userHandle?.S ?? candidateHandle;
+  }
+}

@@ -1,0 +1,44 @@
+/** Domain types shared by the ceremony logic and the store. */
+
+export type CeremonyKind = "registration" | "authentication";
+export type UserVerification = "required" | "preferred" | "discouraged";
+
+/** A begun ceremony, identified by its single-use challenge (base64url). */
+export interface Ceremony {
+  readonly kind: CeremonyKind;
+  readonly tenant: string;
+  readonly challenge: string;
+  /** Registration: the enrolling user. Authentication: the named user, absent when discoverable. */
+  readonly userId: string | undefined;
+  /** Registration only: the WebAuthn user handle (base64url) the options carried. */
+  readonly userHandle: string | undefined;
+  readonly userVerification: UserVerification;
+  readonly createdAt: number;
+  readonly expiresAt: number;
+}
+
+/** A registered credential as stored. */
+export interface StoredCredential {
+  readonly tenant: string;
+  readonly credentialId: string;
+  readonly userId: string;
+  readonly userHandle: string;
+  readonly publicKey: Uint8Array;
+  readonly counter: number;
+  readonly transports: readonly string[];
+  readonly aaguid: string;
+  readonly attestationFormat: string;
+  readonly userVerified: boolean;
+  readonly backupEligible: boolean;
+  readonly backedUp: boolean;
+  readonly name: string;
+  readonly createdAt: number;
+  readonly lastUsedAt: number | undefined;
+  readonly revokedAt: number | undefined;
+}
+
+/** What an allowCredentials / excludeCredentials entry needs. */
+export interface CredentialDescriptor {
+  readonly id: string;
+  readonly transports: readonly string[];
+}

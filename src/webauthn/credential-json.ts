@@ -1,0 +1,102 @@
+import type { AuthenticationResponseJSON, RegistrationResponseJSON } from "@simplewebauthn/server";
+import { decodeAttestationObject, isoBase64URL, parseAuthenticatorData } from "@simplewebauthn/server/helpers";
+import { z } from "zod";
+import { AuthError } from "../errors.js";
+
+/** A browser's credential JSON is a few KiB; TPM and Android attestations stay well below this. */
+export const MAX_CREDENTIAL_JSON_BYTES = 64 * 1024;
+
+const base64url = z.string().min(1).refine((s) => isoBase64URL.isBase64URL(s), "must be base64url");
+
+const common = {
+  id: base64url.max(1366), // credential ids are at most 1023 bytes (WebAuthn §5.8.3)
+  rawId: base64url.max(1366),
+  type: z.literal("public-key"),
+  clientExtensionResults: z.record(z.string(), z.unknown()).default({}),
+  authenticatorAttachment: z.enum(["platform", "cross-platform"]).optional(),
+};
+
+const registrationSchema = z.object({
+  ...common,
+  response: z.object({
+    clientDataJSON: base64url,
+    attestationObject: base64url,
+    transports: z.array(z.string().max(32)).max(16).optional(),
+    authenticatorData: base64url.optional(),
+    publicKey: base64url.optional(),
+    publicKeyAlgorithm: z.number().int().optional(),
+  }),
+});
+
+const authenticationSchema = z.object({
+  ...common,
+  response: z.object({
+    clientDataJSON: base64url,
+    authenticatorData: base64url,
+    signature: base64url,
+    userHandle: base64url.max(128).optional().nullable(),
+  }),
+});
+
+function malformed(message: string): AuthError {
+  return new AuthError("CREDENTIAL_MALFORMED", `credential_json: ${message}`, { field: "credential_json" });
+}
+
+function parseJson<T>(json: string, schema: z.ZodType<T>): T {
+  if (Buffer.byteLength(json, "utf8") > MAX_CREDENTIAL_JSON_BYTES) {
+    throw new AuthError("PAYLOAD_TOO_LARGE", `credential_json: larger than ${MAX_CREDENTIAL_JSON_BYTES} bytes`, {
+      field: "credential_json",
+    });
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(json);
+  } catch {
+    throw malformed("not valid JSON");
+  }
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw malformed(`${issue?.path.join(".") || "value"}: ${issue?.message ?? "invalid"}`);
+  }
+  return parsed.data;
+}
+
+/** Decodes binary parts up front, so malformed CBOR is INVALID_ARGUMENT before any state changes. */
+function decoded<T>(what: string, decode: () => T): T {
+  try {
+    return decode();
+  } catch {
+    throw malformed(`${what} cannot be decoded`);
+  }
+}
+
+export interface ParsedRegistration {
+  readonly json: RegistrationResponseJSON;
+  readonly authData: ReturnType<typeof parseAuthenticatorData>;
+}
+
+export function parseRegistrationJson(json: string): ParsedRegistration {
+  const parsed = parseJson(json, registrationSchema) as RegistrationResponseJSON;
+  if (parsed.id !== parsed.rawId) throw malformed("id and rawId differ");
+  const authData = decoded("attestationObject", () => {
+    const attestation = decodeAttestationObject(isoBase64URL.toBuffer(parsed.response.attestationObject));
+    return parseAuthenticatorData(attestation.get("authData"));
+  });
+  if (!authData.credentialID || !authData.credentialPublicKey) throw malformed("attestationObject has no attested credential");
+  return { json: parsed, authData };
+}
+
+export interface ParsedAuthentication {
+  readonly json: AuthenticationResponseJSON;
+  readonly authData: ReturnType<typeof parseAuthenticatorData>;
+}
+
+export function parseAuthenticationJson(json: string): ParsedAuthentication {
+  const parsed = parseJson(json, authenticationSchema) as AuthenticationResponseJSON;
+  if (parsed.id !== parsed.rawId) throw malformed("id and rawId differ");
+  const authData = decoded("authenticatorData", () =>
+    parseAuthenticatorData(isoBase64URL.toBuffer(parsed.response.authenticatorData)),
+  );
+  return { json: parsed, authData };
+}

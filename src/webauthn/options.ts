@@ -1,0 +1,84 @@
+import type {
+  AttestationConveyancePreference,
+  AuthenticatorAttachment,
+  PublicKeyCredentialCreationOptionsJSON,
+  PublicKeyCredentialDescriptorJSON,
+  PublicKeyCredentialRequestOptionsJSON,
+  ResidentKeyRequirement,
+  AuthenticatorTransport,
+} from "@simplewebauthn/server";
+import { randomBytes } from "node:crypto";
+import type { CredentialDescriptor, UserVerification } from "./ceremony.js";
+
+/** 32 random bytes: a challenge no one can guess and, as a DynamoDB key, no one can collide. */
+export function newChallenge(): string {
+  return randomBytes(32).toString("base64url");
+}
+
+/** A random WebAuthn user handle (WebAuthn §14.6.1: no PII, at most 64 bytes). */
+export function newUserHandle(): string {
+  return randomBytes(32).toString("base64url");
+}
+
+function descriptors(credentials: readonly CredentialDescriptor[]): PublicKeyCredentialDescriptorJSON[] {
+  return credentials.map((c) => ({
+    id: c.id,
+    type: "public-key",
+    ...(c.transports.length ? { transports: c.transports as AuthenticatorTransport[] } : {}),
+  }));
+}
+
+export interface CreationOptionsInput {
+  readonly rpId: string;
+  readonly rpName: string;
+  readonly challenge: string;
+  readonly userHandle: string;
+  readonly userName: string;
+  readonly displayName: string;
+  readonly timeoutMs: number;
+  readonly algorithms: readonly number[];
+  readonly excludeCredentials: readonly CredentialDescriptor[];
+  readonly attachment: AuthenticatorAttachment | undefined;
+  readonly residentKey: ResidentKeyRequirement;
+  readonly userVerification: UserVerification;
+  readonly attestation: AttestationConveyancePreference;
+}
+
+/** PublicKeyCredentialCreationOptionsJSON, as parseCreationOptionsFromJSON() accepts it. */
+export function creationOptions(i: CreationOptionsInput): PublicKeyCredentialCreationOptionsJSON {
+  return {
+    rp: { id: i.rpId, name: i.rpName },
+    user: { id: i.userHandle, name: i.userName, displayName: i.displayName },
+    challenge: i.challenge,
+    pubKeyCredParams: i.algorithms.map((alg) => ({ alg, type: "public-key" })),
+    timeout: i.timeoutMs,
+    excludeCredentials: descriptors(i.excludeCredentials),
+    authenticatorSelection: {
+      ...(i.attachment ? { authenticatorAttachment: i.attachment } : {}),
+      residentKey: i.residentKey,
+      requireResidentKey: i.residentKey === "required",
+      userVerification: i.userVerification,
+    },
+    attestation: i.attestation,
+    extensions: { credProps: true },
+  };
+}
+
+export interface RequestOptionsInput {
+  readonly rpId: string;
+  readonly challenge: string;
+  readonly timeoutMs: number;
+  readonly allowCredentials: readonly CredentialDescriptor[];
+  readonly userVerification: UserVerification;
+}
+
+/** PublicKeyCredentialRequestOptionsJSON; no allowCredentials means a discoverable ceremony. */
+export function requestOptions(i: RequestOptionsInput): PublicKeyCredentialRequestOptionsJSON {
+  return {
+    rpId: i.rpId,
+    challenge: i.challenge,
+    timeout: i.timeoutMs,
+    userVerification: i.userVerification,
+    allowCredentials: descriptors(i.allowCredentials),
+  };
+}

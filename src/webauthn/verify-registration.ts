@@ -1,0 +1,69 @@
+import { verifyRegistrationResponse, type RegistrationResponseJSON } from "@simplewebauthn/server";
+import { unauthenticated } from "../errors.js";
+import { fromLibraryError } from "./library-errors.js";
+
+/** Relying-party policy for registrations (per tenant). */
+export interface RegistrationPolicy {
+  readonly algorithms: readonly number[];
+  readonly requireUserVerification: boolean;
+  /** False only for conditional create (automatic passkey upgrade), where UP may be 0. */
+  readonly requireUserPresence: boolean;
+  /** Refuse SafetyNet attestations from devices that fail Android's CTS profile match. */
+  readonly enforceSafetyNetCts: boolean;
+}
+
+export interface RegistrationExpectation {
+  readonly challenge: string;
+  readonly origins: readonly string[];
+  readonly rpId: string;
+}
+
+/** The facts of a verified registration that the service stores. */
+export interface VerifiedRegistration {
+  readonly credentialId: string;
+  readonly publicKey: Uint8Array;
+  readonly counter: number;
+  readonly aaguid: string;
+  readonly attestationFormat: string;
+  readonly userVerified: boolean;
+  readonly backupEligible: boolean;
+  readonly backedUp: boolean;
+  readonly transports: readonly string[];
+}
+
+/** Verifies an attestation with @simplewebauthn/server (all seven formats) and maps its failures. */
+export async function verifyRegistration(
+  response: RegistrationResponseJSON,
+  expected: RegistrationExpectation,
+  policy: RegistrationPolicy,
+): Promise<VerifiedRegistration> {
+  let result;
+  try {
+    result = await verifyRegistrationResponse({
+      response,
+      expectedChallenge: expected.challenge,
+      expectedOrigin: [...expected.origins],
+      expectedRPID: expected.rpId,
+      requireUserVerification: policy.requireUserVerification,
+      requireUserPresence: policy.requireUserPresence,
+      supportedAlgorithmIDs: [...policy.algorithms],
+      attestationSafetyNetEnforceCTSCheck: policy.enforceSafetyNetCts,
+    });
+  } catch (err) {
+    throw fromLibraryError(err, "ATTESTATION_INVALID");
+  }
+  if (!result.verified) throw unauthenticated("ATTESTATION_INVALID", "attestation signature does not verify");
+  const info = result.registrationInfo;
+  if (info.credential.id !== response.id) throw unauthenticated("ATTESTATION_INVALID", "credential id differs from attested id");
+  return {
+    credentialId: info.credential.id,
+    publicKey: info.credential.publicKey,
+    counter: info.credential.counter,
+    aaguid: info.aaguid,
+    attestationFormat: info.fmt,
+    userVerified: info.userVerified,
+    backupEligible: info.credentialDeviceType === "multiDevice",
+    backedUp: info.credentialBackedUp,
+    transports: response.response.transports ?? [],
+  };
+}

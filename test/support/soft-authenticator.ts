@@ -1,0 +1,255 @@
+/**
+ * A software WebAuthn authenticator (plus the browser's client-data step) for tests.
+ *
+ * It makes real key pairs and signatures with node:crypto and real CBOR, so its output is
+ * byte-for-byte what a browser + authenticator would send, and @simplewebauthn/server verifies
+ * it with no test-only shortcuts. Per-call overrides let attack tests tamper with one field
+ * while everything else stays honest.
+ */
+import { createHash, generateKeyPairSync, randomBytes, sign, type KeyObject } from "node:crypto";
+import { encodeCBOR, type CBORType } from "@levischuck/tiny-cbor";
+import type {
+  AuthenticationResponseJSON,
+  PublicKeyCredentialCreationOptionsJSON,
+  PublicKeyCredentialRequestOptionsJSON,
+  RegistrationResponseJSON,
+} from "@simplewebauthn/server";
+
+export type CoseAlg = -7 | -8 | -257; // ES256, EdDSA (Ed25519), RS256
+
+export interface SoftAuthenticatorOptions {
+  alg?: CoseAlg; // default -7
+  aaguid?: string; // uuid string, default all zeros
+  backupEligible?: boolean; // BE flag, default false; when true also BS=true (a synced passkey)
+  userVerification?: boolean; // sets UV flag, default true
+  counter?: "increment" | "zero"; // default "increment": 0 at registration, +1 per assertion
+  attestation?: "none" | "packed-self"; // default "none"
+  transports?: string[]; // default ["internal"]
+}
+
+/** Per-call tampering knobs used by attack tests; each defaults to the honest value. */
+export interface CeremonyOverrides {
+  origin?: string; // clientData.origin
+  rpId?: string; // rpId hashed into authenticator data
+  type?: string; // clientData.type
+  challenge?: string; // clientData.challenge
+  crossOrigin?: boolean; // clientData.crossOrigin
+  counter?: number; // signCount reported in authenticator data; the stored counter is left alone
+  userHandle?: string | null; // assertion's userHandle (base64url); null omits it
+  credentialId?: string; // (get) stored credential to use, even one allowCredentials does not list
+  userPresent?: boolean; // UP flag, default true
+  userVerified?: boolean; // UV flag for this call
+}
+
+interface StoredCredential {
+  id: string; // base64url
+  privateKey: KeyObject;
+  alg: CoseAlg; // kept per credential because cloneInto may move it to an authenticator with another alg
+  rpId: string;
+  userHandle: string; // base64url
+  counter: number;
+}
+
+const FLAG_UP = 0x01;
+const FLAG_UV = 0x04;
+const FLAG_BE = 0x08;
+const FLAG_BS = 0x10;
+const FLAG_AT = 0x40;
+
+export class SoftAuthenticator {
+  readonly #opts: Required<SoftAuthenticatorOptions>;
+  readonly #credentials: StoredCredential[] = [];
+
+  constructor(opts: SoftAuthenticatorOptions = {}) {
+    this.#opts = {
+      alg: opts.alg ?? -7,
+      aaguid: opts.aaguid ?? "00000000-0000-0000-0000-000000000000",
+      backupEligible: opts.backupEligible ?? false,
+      userVerification: opts.userVerification ?? true,
+      counter: opts.counter ?? "increment",
+      attestation: opts.attestation ?? "none",
+      transports: opts.transports ?? ["internal"],
+    };
+    // A malformed uuid would silently shift every later field of the authenticator data.
+    if (!/^[0-9a-f]{8}-([0-9a-f]{4}-){3}[0-9a-f]{12}$/i.test(this.#opts.aaguid)) {
+      throw new Error(`aaguid is not a uuid: ${this.#opts.aaguid}`);
+    }
+  }
+
+  /**
+   * Acts as navigator.credentials.create() with PublicKeyCredentialCreationOptionsJSON (string or
+   * object) and returns what credential.toJSON() gives. Stores the new credential for get().
+   */
+  create(options: string | object, origin: string, overrides: CeremonyOverrides = {}): RegistrationResponseJSON {
+    const opts = parseOptions<PublicKeyCredentialCreationOptionsJSON>(options);
+    const rpId = opts.rp.id ?? new URL(origin).hostname; // browsers default rp.id to the origin's host
+    const { alg } = this.#opts;
+
+    // Authenticators refuse to make a second credential for an account the RP already knows.
+    const excluded = new Set((opts.excludeCredentials ?? []).map((c) => c.id));
+    if (this.#credentials.some((c) => excluded.has(c.id))) {
+      throw new DOMException("a credential in excludeCredentials is stored here", "InvalidStateError");
+    }
+    if (!opts.pubKeyCredParams.some((p) => p.type === "public-key" && p.alg === alg)) {
+      throw new DOMException(`alg ${alg} is not in pubKeyCredParams`, "NotSupportedError");
+    }
+
+    const { publicKey, privateKey } = generateKeys(alg);
+    const credId = randomBytes(32);
+    const aaguid = Buffer.from(this.#opts.aaguid.replaceAll("-", ""), "hex");
+    const credIdLen = Buffer.alloc(2);
+    credIdLen.writeUInt16BE(credId.length);
+    const authData = this.#authData(overrides.rpId ?? rpId, FLAG_AT, overrides.counter ?? 0, overrides, [
+      aaguid,
+      credIdLen,
+      credId,
+      coseKey(alg, publicKey),
+    ]);
+    const clientDataJSON = clientData("webauthn.create", opts.challenge, origin, overrides);
+
+    const attStmt = new Map<string, CBORType>();
+    if (this.#opts.attestation === "packed-self") {
+      // Self attestation: signed by the credential key itself, so there is no x5c chain.
+      attStmt.set("alg", alg);
+      attStmt.set("sig", signWith(alg, privateKey, authData, clientDataJSON));
+    }
+    const attestationObject = encodeCBOR(
+      new Map<string, CBORType>([
+        ["fmt", this.#opts.attestation === "packed-self" ? "packed" : "none"],
+        ["attStmt", attStmt],
+        ["authData", authData],
+      ]),
+    );
+
+    const id = credId.toString("base64url");
+    this.#credentials.push({ id, privateKey, alg, rpId, userHandle: opts.user.id, counter: 0 });
+    return {
+      id,
+      rawId: id,
+      type: "public-key",
+      response: {
+        clientDataJSON: clientDataJSON.toString("base64url"),
+        attestationObject: Buffer.from(attestationObject).toString("base64url"),
+        authenticatorData: authData.toString("base64url"),
+        transports: this.#opts.transports,
+        publicKeyAlgorithm: alg,
+        publicKey: publicKey.export({ type: "spki", format: "der" }).toString("base64url"),
+      },
+      clientExtensionResults: {},
+      authenticatorAttachment: this.#attachment(),
+    };
+  }
+
+  /**
+   * Acts as navigator.credentials.get() with PublicKeyCredentialRequestOptionsJSON (string or
+   * object) and returns what credential.toJSON() gives.
+   */
+  get(options: string | object, origin: string, overrides: CeremonyOverrides = {}): AuthenticationResponseJSON {
+    const opts = parseOptions<PublicKeyCredentialRequestOptionsJSON>(options);
+    const rpId = opts.rpId ?? new URL(origin).hostname;
+    const cred = this.#pick(rpId, opts.allowCredentials?.map((c) => c.id) ?? [], overrides.credentialId);
+
+    if (this.#opts.counter === "increment") cred.counter += 1;
+    const authData = this.#authData(overrides.rpId ?? rpId, 0, overrides.counter ?? cred.counter, overrides, []);
+    const clientDataJSON = clientData("webauthn.get", opts.challenge, origin, overrides);
+    const userHandle = overrides.userHandle === undefined ? cred.userHandle : overrides.userHandle;
+
+    return {
+      id: cred.id,
+      rawId: cred.id,
+      type: "public-key",
+      response: {
+        clientDataJSON: clientDataJSON.toString("base64url"),
+        authenticatorData: authData.toString("base64url"),
+        signature: signWith(cred.alg, cred.privateKey, authData, clientDataJSON).toString("base64url"),
+        ...(userHandle === null ? {} : { userHandle }),
+      },
+      clientExtensionResults: {},
+      authenticatorAttachment: this.#attachment(),
+    };
+  }
+
+  /** Stored credential ids (base64url). */
+  credentialIds(): string[] {
+    return this.#credentials.map((c) => c.id);
+  }
+
+  /** Copies a stored credential (keys and counter) into another authenticator: a cloned key, for counter tests. */
+  cloneInto(other: SoftAuthenticator, credentialId: string): void {
+    const cred = this.#credentials.find((c) => c.id === credentialId);
+    if (!cred) throw new Error(`no stored credential ${credentialId}`);
+    other.#credentials.push({ ...cred });
+  }
+
+  #pick(rpId: string, allowed: string[], forcedId: string | undefined): StoredCredential {
+    const cred = forcedId
+      ? this.#credentials.find((c) => c.id === forcedId)
+      : this.#credentials.find((c) => c.rpId === rpId && (allowed.length === 0 || allowed.includes(c.id)));
+    if (!cred) throw new DOMException("no matching credential", "NotAllowedError");
+    return cred;
+  }
+
+  #authData(rpId: string, extraFlags: number, counter: number, o: CeremonyOverrides, attested: Buffer[]): Buffer {
+    let flags = extraFlags;
+    if (o.userPresent ?? true) flags |= FLAG_UP;
+    if (o.userVerified ?? this.#opts.userVerification) flags |= FLAG_UV;
+    if (this.#opts.backupEligible) flags |= FLAG_BE | FLAG_BS;
+    const signCount = Buffer.alloc(4);
+    signCount.writeUInt32BE(counter);
+    return Buffer.concat([sha256(rpId), Buffer.from([flags]), signCount, ...attested]);
+  }
+
+  #attachment(): "platform" | "cross-platform" {
+    return this.#opts.transports.includes("internal") ? "platform" : "cross-platform";
+  }
+}
+
+function parseOptions<T>(options: string | object): T {
+  return (typeof options === "string" ? JSON.parse(options) : options) as T;
+}
+
+function sha256(data: string | Buffer): Buffer {
+  return createHash("sha256").update(data).digest();
+}
+
+function clientData(type: string, challenge: string, origin: string, o: CeremonyOverrides): Buffer {
+  // Key order matches what browsers serialise.
+  return Buffer.from(
+    JSON.stringify({
+      type: o.type ?? type,
+      challenge: o.challenge ?? challenge,
+      origin: o.origin ?? origin,
+      crossOrigin: o.crossOrigin ?? false,
+    }),
+    "utf8",
+  );
+}
+
+function generateKeys(alg: CoseAlg): { publicKey: KeyObject; privateKey: KeyObject } {
+  switch (alg) {
+    case -7:
+      return generateKeyPairSync("ec", { namedCurve: "P-256" });
+    case -8:
+      return generateKeyPairSync("ed25519");
+    case -257:
+      return generateKeyPairSync("rsa", { modulusLength: 2048 });
+  }
+}
+
+/** COSE_Key: a CBOR map with integer labels, hence a Map rather than an object. */
+function coseKey(alg: CoseAlg, publicKey: KeyObject): Buffer {
+  const jwk = publicKey.export({ format: "jwk" });
+  const b = (v: string | undefined) => Buffer.from(v!, "base64url"); // always present for these key types
+  const entries: [number, CBORType][] =
+    alg === -7
+      ? [[1, 2], [3, -7], [-1, 1], [-2, b(jwk.x)], [-3, b(jwk.y)]] // EC2, P-256
+      : alg === -8
+        ? [[1, 1], [3, -8], [-1, 6], [-2, b(jwk.x)]] // OKP, Ed25519
+        : [[1, 3], [3, -257], [-1, b(jwk.n)], [-2, b(jwk.e)]]; // RSA
+  return Buffer.from(encodeCBOR(new Map(entries)));
+}
+
+/** WebAuthn signs authData || SHA-256(clientDataJSON); ES256 signatures are DER, node's default. */
+function signWith(alg: CoseAlg, key: KeyObject, authData: Buffer, clientDataJSON: Buffer): Buffer {
+  return sign(alg === -8 ? null : "sha256", Buffer.concat([authData, sha256(clientDataJSON)]), key);
+}

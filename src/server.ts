@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import http from "node:http";
 import http2 from "node:http2";
 import net, { type AddressInfo, type Socket } from "node:net";
+import { Duplex } from "node:stream";
 import type { ConnectRouter, Interceptor } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 
@@ -74,12 +75,40 @@ function sniff(socket: Socket, h2: http2.Http2Server, h1: http.Server): void {
     socket.off("data", onData);
     socket.setTimeout(0);
     socket.pause();
+    if (isH2Prefix) {
+      h2.emit("connection", replaying(socket, seen));
+      return;
+    }
     socket.unshift(seen);
-    (isH2Prefix ? h2 : h1).emit("connection", socket);
+    h1.emit("connection", socket);
     // The HTTP/1.1 parser attaches in flowing mode only after a resume.
     socket.resume();
   };
   socket.on("data", onData);
+}
+
+/**
+ * The HTTP/2 session reads a net.Socket's native handle directly and would never see bytes
+ * unshifted into its JavaScript buffer, so HTTP/2 connections get a Duplex that replays the
+ * sniffed bytes first and then relays the socket (Node wraps such a stream itself).
+ */
+function replaying(socket: Socket, head: Buffer): Duplex {
+  const relay = new Duplex({
+    read: () => void socket.resume(),
+    write: (chunk, encoding, callback) => void socket.write(chunk, encoding, callback),
+    final: (callback) => void socket.end(callback),
+    destroy: (err, callback) => {
+      socket.destroy(err ?? undefined);
+      callback(err);
+    },
+  });
+  relay.push(head);
+  socket.on("data", (chunk: Buffer) => {
+    if (!relay.push(chunk)) socket.pause();
+  });
+  socket.on("end", () => relay.push(null));
+  socket.on("close", () => relay.destroy());
+  return relay;
 }
 
 function listen(server: net.Server, port: number, host: string): Promise<void> {

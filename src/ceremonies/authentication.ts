@@ -5,9 +5,8 @@ import { unauthenticated } from "../errors.js";
 import { issueSessionToken } from "../tokens/session-token.js";
 import { assuranceOf } from "../webauthn/assurance.js";
 import type { CredentialDescriptor, UserVerification } from "../webauthn/ceremony.js";
-import { checkClientData, checkRpIdHash, parseClientData } from "../webauthn/client-data.js";
-import { parseAuthenticationJson } from "../webauthn/credential-json.js";
 import { decoyCredentials } from "../webauthn/decoy-credentials.js";
+import { preflightAuthentication } from "../webauthn/preflight.js";
 import { newChallenge, requestOptions } from "../webauthn/options.js";
 import { verifyAuthentication } from "../webauthn/verify-authentication.js";
 import type { CeremonyDeps } from "./deps.js";
@@ -74,12 +73,7 @@ export class AuthenticationCeremony {
 
   async finish(tenant: TenantConfig, credentialJson: string): Promise<SignIn> {
     const { store, clock, signingKey } = this.deps;
-    // Stateless checks first: malformed input or a phishing origin leaves the challenge unused.
-    const { json, authData } = parseAuthenticationJson(credentialJson);
-    const clientData = parseClientData(json.response.clientDataJSON);
-    checkClientData(clientData, { type: "webauthn.get", origins: tenant.origins });
-    checkRpIdHash(authData.rpIdHash, tenant.rpId);
-
+    const { json, clientData } = preflightAuthentication(credentialJson, tenant);
     const ceremony = await store.challenges.consume(tenant.id, clientData.challenge, "authentication", clock());
     const credential = await this.credential(tenant, json.id);
     // The credential must belong to the user the ceremony named and to the returned user handle

@@ -8,10 +8,9 @@ import { Caches } from "../cache.js";
 import type { TenantConfig } from "../config.js";
 import { SUPPORTED_ALGORITHMS } from "../webauthn/algorithms.js";
 import type { StoredCredential, UserVerification } from "../webauthn/ceremony.js";
-import { checkClientData, checkRpIdHash, parseClientData } from "../webauthn/client-data.js";
-import { parseRegistrationJson } from "../webauthn/credential-json.js";
+import { preflightRegistration } from "../webauthn/preflight.js";
 import { creationOptions, newChallenge, newUserHandle } from "../webauthn/options.js";
-import { verifyRegistration, type RegistrationPolicy } from "../webauthn/verify-registration.js";
+import { registrationPolicy, verifyRegistration } from "../webauthn/verify-registration.js";
 import type { CeremonyDeps } from "./deps.js";
 
 export interface BeginRegistrationInput {
@@ -27,16 +26,6 @@ export interface BeginRegistrationInput {
 export interface BeginResult<T> {
   readonly options: T;
   readonly expiresAt: number;
-}
-
-/** The registration policy of a tenant (attestation trust and per-tenant lists come later). */
-function registrationPolicy(userVerification: UserVerification): RegistrationPolicy {
-  return {
-    algorithms: SUPPORTED_ALGORITHMS,
-    requireUserVerification: userVerification === "required",
-    requireUserPresence: true,
-    enforceSafetyNetCts: true,
-  };
 }
 
 /**
@@ -83,12 +72,7 @@ export class RegistrationCeremony {
 
   async finish(tenant: TenantConfig, credentialJson: string, name: string): Promise<StoredCredential> {
     const { store, caches, clock } = this.deps;
-    // Stateless checks first: malformed input or a phishing origin leaves the challenge unused.
-    const { json, authData } = parseRegistrationJson(credentialJson);
-    const clientData = parseClientData(json.response.clientDataJSON);
-    checkClientData(clientData, { type: "webauthn.create", origins: tenant.origins });
-    checkRpIdHash(authData.rpIdHash, tenant.rpId);
-
+    const { json, clientData } = preflightRegistration(credentialJson, tenant);
     const now = clock();
     const ceremony = await store.challenges.consume(tenant.id, clientData.challenge, "registration", now);
     const verified = await verifyRegistration(

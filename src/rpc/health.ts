@@ -39,7 +39,7 @@ export class HealthState {
    * `signal` aborts.
    */
   async *watch(service: string, signal: AbortSignal): AsyncGenerator<Status> {
-    if (signal.aborted) return;
+    if (signal.aborted) return; // on() would throw
     // Subscribe before reading the current status so that no change slips in between.
     const changes = on(this.#changes, "change", { signal });
     try {

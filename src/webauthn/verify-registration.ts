@@ -1,5 +1,7 @@
 import { verifyRegistrationResponse, type RegistrationResponseJSON } from "@simplewebauthn/server";
 import { unauthenticated } from "../errors.js";
+import { SUPPORTED_ALGORITHMS } from "./algorithms.js";
+import type { UserVerification } from "./ceremony.js";
 import { fromLibraryError } from "./library-errors.js";
 
 /** Relying-party policy for registrations (per tenant). */
@@ -10,6 +12,16 @@ export interface RegistrationPolicy {
   readonly requireUserPresence: boolean;
   /** Refuse SafetyNet attestations from devices that fail Android's CTS profile match. */
   readonly enforceSafetyNetCts: boolean;
+}
+
+/** The service's registration policy (per-tenant attestation trust and lists come later). */
+export function registrationPolicy(userVerification: UserVerification): RegistrationPolicy {
+  return {
+    algorithms: SUPPORTED_ALGORITHMS,
+    requireUserVerification: userVerification === "required",
+    requireUserPresence: true,
+    enforceSafetyNetCts: true,
+  };
 }
 
 export interface RegistrationExpectation {

@@ -2,7 +2,8 @@ import http2 from "node:http2";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as grpc from "@grpc/grpc-js";
-import { create, fromBinary, toBinary, type DescService, type Message } from "@bufbuild/protobuf";
+import { create } from "@bufbuild/protobuf";
+import { grpcJsClient } from "../support/grpc-js-client.js";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { file_authn_v1_auth_service } from "../../src/gen/authn/v1/auth_service_pb.js";
 import {
@@ -27,26 +28,6 @@ interface ReflectionClient extends grpc.Client {
 }
 interface HealthClient extends grpc.Client {
   check(request: HealthCheckRequest, callback: grpc.requestCallback<HealthCheckResponse>): grpc.ClientUnaryCall;
-}
-
-/** A grpc-js client for `service`, (de)serializing with its protobuf-es schemas. */
-function grpcJsClient<C extends grpc.Client>(service: DescService, address: string): C {
-  const definition: grpc.ServiceDefinition = Object.fromEntries(
-    service.methods.map((method) => [
-      method.localName,
-      {
-        path: `/${service.typeName}/${method.name}`,
-        requestStream: method.methodKind === "client_streaming" || method.methodKind === "bidi_streaming",
-        responseStream: method.methodKind === "server_streaming" || method.methodKind === "bidi_streaming",
-        requestSerialize: (message: Message) => Buffer.from(toBinary(method.input, message)),
-        requestDeserialize: (bytes: Buffer) => fromBinary(method.input, bytes),
-        responseSerialize: (message: Message) => Buffer.from(toBinary(method.output, message)),
-        responseDeserialize: (bytes: Buffer) => fromBinary(method.output, bytes),
-      },
-    ]),
-  );
-  const Client = grpc.makeGenericClientConstructor(definition, service.typeName);
-  return new Client(address, grpc.credentials.createInsecure()) as grpc.Client as C;
 }
 
 describe("reflection and health over HTTP/2 with a grpc-js client", () => {

@@ -1,0 +1,37 @@
+import type { AuthenticationResponseJSON, RegistrationResponseJSON } from "@simplewebauthn/server";
+import { checkClientData, checkRpIdHash, parseClientData, type ClientData } from "./client-data.js";
+import { parseAuthenticationJson, parseRegistrationJson } from "./credential-json.js";
+
+/** Where a ceremony must have happened: the tenant's RP ID and allowed origins. */
+export interface RelyingParty {
+  readonly rpId: string;
+  readonly origins: readonly string[];
+}
+
+export interface Preflighted<T> {
+  readonly json: T;
+  readonly clientData: ClientData;
+}
+
+/**
+ * The checks that need no stored state, run before a challenge is consumed, so malformed input,
+ * a phishing origin, a foreign RP ID or the wrong ceremony type change nothing.
+ */
+export function preflightRegistration(credentialJson: string, rp: RelyingParty): Preflighted<RegistrationResponseJSON> {
+  const { json, authData } = parseRegistrationJson(credentialJson);
+  const clientData = parseClientData(json.response.clientDataJSON);
+  checkClientData(clientData, { type: "webauthn.create", origins: rp.origins });
+  checkRpIdHash(authData.rpIdHash, rp.rpId);
+  return { json, clientData };
+}
+
+export function preflightAuthentication(
+  credentialJson: string,
+  rp: RelyingParty,
+): Preflighted<AuthenticationResponseJSON> {
+  const { json, authData } = parseAuthenticationJson(credentialJson);
+  const clientData = parseClientData(json.response.clientDataJSON);
+  checkClientData(clientData, { type: "webauthn.get", origins: rp.origins });
+  checkRpIdHash(authData.rpIdHash, rp.rpId);
+  return { json, clientData };
+}

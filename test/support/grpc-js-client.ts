@@ -1,0 +1,31 @@
+import * as grpc from "@grpc/grpc-js";
+import { fromBinary, toBinary, type DescService, type Message } from "@bufbuild/protobuf";
+
+/** A grpc-js client for `service`, (de)serializing with its protobuf-es schemas. */
+export function grpcJsClient<C extends grpc.Client>(service: DescService, address: string): C {
+  const definition: grpc.ServiceDefinition = Object.fromEntries(
+    service.methods.map((method) => [
+      method.localName,
+      {
+        path: `/${service.typeName}/${method.name}`,
+        requestStream: method.methodKind === "client_streaming" || method.methodKind === "bidi_streaming",
+        responseStream: method.methodKind === "server_streaming" || method.methodKind === "bidi_streaming",
+        requestSerialize: (message: Message) => Buffer.from(toBinary(method.input, message)),
+        requestDeserialize: (bytes: Buffer) => fromBinary(method.input, bytes),
+        responseSerialize: (message: Message) => Buffer.from(toBinary(method.output, message)),
+        responseDeserialize: (bytes: Buffer) => fromBinary(method.output, bytes),
+      },
+    ]),
+  );
+  const Client = grpc.makeGenericClientConstructor(definition, service.typeName);
+  return new Client(address, grpc.credentials.createInsecure()) as grpc.Client as C;
+}
+
+/** Calls a unary method of a generic grpc-js client and resolves with its response. */
+export function unary<Res>(client: grpc.Client, method: string, request: unknown): Promise<Res> {
+  const call = (client as unknown as Record<string, Function>)[method];
+  if (!call) throw new Error(`no method ${method}`);
+  return new Promise((resolve, reject) =>
+    call.call(client, request, (err: grpc.ServiceError | null, res: Res) => (err ? reject(err) : resolve(res))),
+  );
+}

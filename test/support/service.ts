@@ -1,0 +1,92 @@
+import { randomBytes } from "node:crypto";
+import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { createClient, type Client } from "@connectrpc/connect";
+import { createConnectTransport } from "@connectrpc/connect-node";
+import { inject } from "vitest";
+import { startApp, type App } from "../../src/app.js";
+import type { TenantConfig } from "../../src/config.js";
+import { AuthService } from "../../src/gen/authn/v1/auth_service_pb.js";
+import { createLogger } from "../../src/logger.js";
+import { createDynamoClient } from "../../src/store/client.js";
+import { createTables, tableNames } from "../../src/store/tables.js";
+import { generateSigningKey, type SigningKey } from "../../src/tokens/signing-key.js";
+
+export const ORIGIN = "http://localhost:8080";
+
+export const TEST_TENANT: TenantConfig = {
+  id: "default",
+  rpId: "localhost",
+  rpName: "dynauthn test",
+  origins: [ORIGIN],
+  challengeTtlSeconds: 300,
+  sessionTtlSeconds: 600,
+};
+
+/** A clock the test moves by hand (epoch ms). */
+export class TestClock {
+  constructor(public now = Date.now()) {}
+  readonly read = () => this.now;
+  advance(ms: number): void {
+    this.now += ms;
+  }
+}
+
+export interface TestService {
+  readonly app: App;
+  readonly address: string;
+  readonly baseUrl: string;
+  readonly connect: Client<typeof AuthService>;
+  readonly dynamo: DynamoDBClient;
+  readonly tablePrefix: string;
+  readonly signingKey: SigningKey;
+  readonly clock: TestClock;
+  close(): Promise<void>;
+}
+
+/** Fresh tables for one test file, on the run's shared DynamoDB Local. */
+export async function createTestTables(): Promise<{ dynamo: DynamoDBClient; tablePrefix: string }> {
+  const dynamo = createDynamoClient({ endpoint: inject("dynamoEndpoint"), region: "us-east-1" });
+  const tablePrefix = `t${randomBytes(4).toString("hex")}-`;
+  await createTables(dynamo, tableNames(tablePrefix));
+  return { dynamo, tablePrefix };
+}
+
+/**
+ * The whole service on 127.0.0.1:0 with a Connect (HTTP/1.1, JSON) client. Pass `shared` to run a
+ * second replica on the same tables and signing key.
+ */
+export async function startTestService(
+  shared?: Pick<TestService, "dynamo" | "tablePrefix" | "signingKey" | "clock">,
+  overrides: { credentialCacheTtlSeconds?: number } = {},
+): Promise<TestService> {
+  const { dynamo, tablePrefix } = shared ?? (await createTestTables());
+  const signingKey = shared?.signingKey ?? (await generateSigningKey());
+  const clock = shared?.clock ?? new TestClock();
+  const app = await startApp(
+    {
+      dynamo,
+      tablePrefix,
+      tenant: TEST_TENANT,
+      signingKey,
+      logger: createLogger("silent"),
+      credentialCacheTtlSeconds: overrides.credentialCacheTtlSeconds ?? 30,
+      clock: clock.read,
+    },
+    0,
+    "127.0.0.1",
+  );
+  const address = `127.0.0.1:${app.server.address.port}`;
+  const baseUrl = `http://${address}`;
+  const connect = createClient(AuthService, createConnectTransport({ baseUrl, httpVersion: "1.1", useBinaryFormat: false }));
+  return {
+    app,
+    address,
+    baseUrl,
+    connect,
+    dynamo,
+    tablePrefix,
+    signingKey,
+    clock,
+    close: () => app.server.close(1000),
+  };
+}

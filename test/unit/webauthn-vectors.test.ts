@@ -154,7 +154,7 @@ async function verdictOf(v: Vector): Promise<Verdict> {
       const { json } = preflightRegistration(credentialJson, rp);
       await verifyRegistration(json, { challenge: v.expectedChallenge, ...rp }, policyOf(v));
     } else {
-      if (v.credentialPublicKey === null || v.prevCounter === null) throw new Error("authentication vector without a credential");
+      if (v.credentialPublicKey === null || v.prevCounter === null) throw new Error("no credential in vector");
       const { json } = preflightAuthentication(credentialJson, rp);
       const { newCounter } = await verifyAuthentication(
         json,
@@ -190,6 +190,7 @@ const defaultRoots = new Map<RootCertIdentifier, string[]>();
 function isRootIdentifier(identifier: string): identifier is RootCertIdentifier {
   return (ROOT_IDENTIFIERS as readonly string[]).includes(identifier);
 }
+
 const originalFetch = globalThis.fetch;
 
 beforeAll(() => {

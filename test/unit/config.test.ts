@@ -1,0 +1,53 @@
+import { describe, expect, it } from "vitest";
+import { ConfigError, loadConfig, requireSigningKey } from "../../src/config.js";
+
+describe("loadConfig", () => {
+  it("gives the embedded development defaults with an empty environment", () => {
+    const config = loadConfig({});
+    expect(config.port).toBe(50051);
+    expect(config.tenant).toMatchObject({ id: "default", rpId: "localhost", origins: ["http://localhost:8080"] });
+    expect(config.tenant.challengeTtlSeconds).toBe(300);
+    expect(config.dynamodb).toMatchObject({ embedded: true, createTables: true, tablePrefix: "dynauthn-" });
+    expect(() => requireSigningKey(config)).not.toThrow();
+    expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it("uses an endpoint instead of the embedded store, and then requires a signing key", () => {
+    const config = loadConfig({ DYNAMODB_ENDPOINT: "http://127.0.0.1:8000" });
+    expect(config.dynamodb).toMatchObject({ embedded: false, createTables: false, endpoint: "http://127.0.0.1:8000" });
+    expect(() => requireSigningKey(config)).toThrow(/SIGNING_KEY_FILE/);
+  });
+
+  it("treats real AWS credentials as 'no embedded store'", () => {
+    expect(loadConfig({ AWS_ACCESS_KEY_ID: "AKIA...", AWS_REGION: "eu-west-1" }).dynamodb.embedded).toBe(false);
+  });
+
+  it("parses RP_ORIGINS as a comma-separated list", () => {
+    const config = loadConfig({ RP_ORIGINS: "https://a.example, https://b.example:8443" });
+    expect(config.tenant.origins).toEqual(["https://a.example", "https://b.example:8443"]);
+  });
+
+  it.each([
+    ["PORT", "notaport"],
+    ["PORT", "70000"],
+    ["RP_ORIGINS", "ftp://x.example"],
+    ["RP_ORIGINS", "https://a.example/path"],
+    ["RP_ID", "Not A Domain"],
+    ["CHALLENGE_TTL_SECONDS", "0"],
+    ["DYNAMODB_ENDPOINT", "not a url"],
+    ["CREATE_TABLES", "yes"],
+    ["LOG_LEVEL", "loud"],
+    ["TABLE_PREFIX", "bad prefix!"],
+  ])("rejects %s=%s with a message naming the variable", (name, value) => {
+    expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
+    expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(name));
+  });
+
+  it("requires TLS_CERT_FILE and TLS_KEY_FILE together", () => {
+    expect(() => loadConfig({ TLS_CERT_FILE: "/c.pem" })).toThrow(/TLS_CERT_FILE, TLS_KEY_FILE/);
+    expect(loadConfig({ TLS_CERT_FILE: "/c.pem", TLS_KEY_FILE: "/k.pem" }).tls).toEqual({
+      certFile: "/c.pem",
+      keyFile: "/k.pem",
+    });
+  });
+});

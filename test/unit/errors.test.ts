@@ -1,0 +1,46 @@
+import { Code } from "@connectrpc/connect";
+import { describe, expect, it } from "vitest";
+import { AuthError, toConnectError } from "../../src/errors.js";
+import { ErrorReason } from "../../src/gen/authn/v1/auth_service_pb.js";
+import { ErrorInfoSchema } from "../../src/gen/google/rpc/error_details_pb.js";
+import { fromLibraryError } from "../../src/webauthn/library-errors.js";
+
+describe("toConnectError", () => {
+  it("carries the reason and domain in google.rpc.ErrorInfo", () => {
+    const err = toConnectError(new AuthError("COUNTER_REGRESSION", "counter did not advance"));
+    expect(err.code).toBe(Code.Unauthenticated);
+    expect(err.findDetails(ErrorInfoSchema)[0]).toMatchObject({ reason: "COUNTER_REGRESSION", domain: "dynauthn.dev" });
+  });
+
+  it("turns unknown errors into a bare INTERNAL without their message or stack", () => {
+    const err = toConnectError(new TypeError("secret internals at /work/main/src/x.ts:1"));
+    expect(err.code).toBe(Code.Internal);
+    expect(err.rawMessage).toBe("internal error");
+    expect(err.findDetails(ErrorInfoSchema)[0]?.reason).toBe("INTERNAL");
+  });
+
+  it("maps every contract reason to a code", () => {
+    const reasons = Object.keys(ErrorReason).filter((k) => Number.isNaN(Number(k)) && k !== "UNSPECIFIED");
+    for (const reason of reasons) {
+      expect(new AuthError(reason as never, "x").code, reason).toBeTypeOf("number");
+    }
+    expect(new AuthError("STORE_UNAVAILABLE", "x").code).toBe(Code.Unavailable);
+    expect(new AuthError("STORE_THROTTLED", "x").code).toBe(Code.ResourceExhausted);
+    expect(new AuthError("CREDENTIAL_EXISTS", "x").code).toBe(Code.AlreadyExists);
+  });
+});
+
+describe("fromLibraryError", () => {
+  it.each([
+    ["User verification was required, but user could not be verified", "USER_VERIFICATION_REQUIRED"],
+    ["User presence was required, but user was not present", "USER_PRESENCE_REQUIRED"],
+    ['Unexpected public key alg "-7", expected one of "-8"', "ALGORITHM_UNSUPPORTED"],
+    ['Unexpected authentication response origin "https://evil", expected "x"', "ORIGIN_MISMATCH"],
+    ["Unexpected RP ID hash", "RP_ID_MISMATCH"],
+    ["Certificate is not yet valid or expired", "ATTESTATION_INVALID"],
+  ])("maps %j to %s without echoing the message", (message, reason) => {
+    const err = fromLibraryError(new Error(message), "ATTESTATION_INVALID");
+    expect(err.reason).toBe(reason);
+    expect(err.message).not.toContain("evil");
+  });
+});

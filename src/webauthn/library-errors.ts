@@ -8,7 +8,7 @@ import { AuthError, type Reason } from "../errors.js";
 const PATTERNS: readonly [RegExp, Reason][] = [
   [/user verification/i, "USER_VERIFICATION_REQUIRED"],
   [/user presence|not present/i, "USER_PRESENCE_REQUIRED"],
-  [/public key alg|algorithm/i, "ALGORITHM_UNSUPPORTED"],
+  [/public key alg|invalid alg|algorithm/i, "ALGORITHM_UNSUPPORTED"],
   [/RP ?ID/i, "RP_ID_MISMATCH"],
   [/top origin|cross-origin/i, "CROSS_ORIGIN_REJECTED"],
   [/origin/i, "ORIGIN_MISMATCH"],

@@ -329,37 +329,37 @@ describe("the service process on DynamoDB Local", () => {
     for (const secret of secrets) expect(logs).not.toContain(secret);
   });
 
-  // Last: it ends the process this block shares.
+  // Last: it ends the process this block shares. The clients above stay connected, as real ones
+  // would. 10 s is well inside the default 20 s SHUTDOWN_GRACE_SECONDS, so a drain that waits out
+  // the grace fails here.
   it("drains and exits 0 on SIGTERM", async () => {
-    const started = Date.now();
     svc.proc.kill("SIGTERM");
-    const exit = await withTimeout(svc.exited, 5_000, () => `no exit within 5 s of SIGTERM; stderr:\n${svc.stderr()}`);
+    const exit = await withTimeout(svc.exited, 10_000, () => `no exit 10 s after SIGTERM; stderr:\n${svc.stderr()}`);
     expect(exit).toEqual({ code: 0, signal: null });
-    expect(Date.now() - started).toBeLessThan(5_000);
   });
 });
 
 describe("invalid configuration", () => {
-  const cases: { name: string; env: () => Promise<Record<string, string>>; mentions: string }[] = [
-    {
-      name: "PORT=notaport",
-      env: async () => ({ PORT: "notaport", DYNAMODB_ENDPOINT: await closedEndpoint(), SIGNING_KEY_FILE: signingKeyFile }),
-      mentions: "PORT",
-    },
-    {
-      name: "RP_ORIGINS=ftp://x",
-      env: async () => ({ RP_ORIGINS: "ftp://x", DYNAMODB_ENDPOINT: await closedEndpoint(), SIGNING_KEY_FILE: signingKeyFile }),
-      mentions: "RP_ORIGINS",
-    },
+  // Each case breaks one variable of an otherwise valid, store-less configuration (undefined: unset).
+  const cases: { name: string; env: Record<string, string | undefined>; mentions: string }[] = [
+    { name: "PORT=notaport", env: { PORT: "notaport" }, mentions: "PORT" },
+    { name: "RP_ORIGINS=ftp://x", env: { RP_ORIGINS: "ftp://x" }, mentions: "RP_ORIGINS" },
     {
       name: "DYNAMODB_ENDPOINT without SIGNING_KEY_FILE",
-      env: async () => ({ DYNAMODB_ENDPOINT: await closedEndpoint() }),
+      env: { SIGNING_KEY_FILE: undefined },
       mentions: "SIGNING_KEY_FILE",
     },
   ];
 
   it.each(cases)("$name: exits 1 naming $mentions", async ({ env, mentions }) => {
-    const result = await runToExit({ HOST: "127.0.0.1", PORT: String(await freePort()), ...(await env()) });
+    const valid: Record<string, string | undefined> = {
+      HOST: "127.0.0.1",
+      PORT: String(await freePort()),
+      DYNAMODB_ENDPOINT: await closedEndpoint(),
+      SIGNING_KEY_FILE: signingKeyFile,
+    };
+    const merged = Object.entries({ ...valid, ...env }).filter((entry): entry is [string, string] => entry[1] !== undefined);
+    const result = await runToExit(Object.fromEntries(merged));
     expect(result.code, result.stderr).toBe(1);
     expect(result.stderr).toMatch(new RegExp(`\\b${mentions}\\b`));
     expect(result.stdout).not.toContain("dynauthn listening on");

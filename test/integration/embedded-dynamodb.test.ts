@@ -75,14 +75,14 @@ async function childrenOf(parent: number) {
   return children;
 }
 
-// A zombie is dead too: it only waits for whichever init adopted it to reap it.
+// A zombie is dead too: it only waits for whichever init adopted it to reap it, which some
+// container inits do late, so process.kill(pid, 0) could still succeed for a while.
 const isAlive = async (pid: number) => ((await procStat(pid))?.state ?? "Z") !== "Z";
+const onLinux = process.platform === "linux";
 
 describe("startEmbeddedDynamoDb", () => {
   it("serves requests in memory and stops listening after stop()", { timeout: 60_000 }, async () => {
-    const startedAt = Date.now();
     const db = await startEmbeddedDynamoDb({});
-    console.info(`DynamoDB Local ready in ${Date.now() - startedAt} ms at ${db.endpoint}`);
     const client = clientFor(db.endpoint);
     try {
       expect(db.endpoint).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
@@ -122,7 +122,8 @@ describe("startEmbeddedDynamoDb", () => {
     }
   });
 
-  it("takes java down with it when the Node process is SIGKILLed", { timeout: 60_000 }, async () => {
+  // Linux only: it finds the child's processes through /proc.
+  it.runIf(onLinux)("takes java down with it when the Node process is SIGKILLed", { timeout: 60_000 }, async () => {
     // The child runs the module compiled to plain ESM. It sits under node_modules so that its own
     // imports resolve from this project's node_modules (ESM ignores NODE_PATH).
     const cacheRoot = fileURLToPath(new URL("../../node_modules/.cache/dynauthn-test/", import.meta.url));
@@ -152,14 +153,8 @@ describe("startEmbeddedDynamoDb", () => {
 
       child.kill("SIGKILL");
 
-      await expect
-        .poll(async () => (await Promise.all(descendants.map((p) => isAlive(p.pid)))).some(Boolean), {
-          timeout: 10_000,
-          interval: 100,
-        })
-        .toBe(false);
-      const javaPid = descendants.find((p) => p.comm === "java")!.pid;
-      expect(() => process.kill(javaPid, 0)).toThrow(expect.objectContaining({ code: "ESRCH" }));
+      const anyAlive = async () => (await Promise.all(descendants.map((p) => isAlive(p.pid)))).some(Boolean);
+      await expect.poll(anyAlive, { timeout: 10_000, interval: 100 }).toBe(false);
       expect(await connectResult(endpoint)).toBe("ECONNREFUSED");
     } finally {
       child.kill("SIGKILL");
@@ -169,6 +164,8 @@ describe("startEmbeddedDynamoDb", () => {
 });
 
 async function readEndpoint(stdout: NodeJS.ReadableStream): Promise<string> {
-  for await (const line of createInterface({ input: stdout })) return (JSON.parse(line) as { endpoint: string }).endpoint;
+  for await (const line of createInterface({ input: stdout })) {
+    return (JSON.parse(line) as { endpoint: string }).endpoint;
+  }
   throw new Error("child exited before reporting its endpoint");
 }

@@ -37,6 +37,7 @@ describe("fromLibraryError", () => {
     ['Unexpected public key alg "-7", expected one of "-8"', "ALGORITHM_UNSUPPORTED"],
     ['Unexpected authentication response origin "https://evil", expected "x"', "ORIGIN_MISMATCH"],
     ["Unexpected RP ID hash", "RP_ID_MISMATCH"],
+    ["Public key had invalid alg -53 (OKP)", "ALGORITHM_UNSUPPORTED"],
     ["Certificate is not yet valid or expired", "ATTESTATION_INVALID"],
   ])("maps %j to %s without echoing the message", (message, reason) => {
     const err = fromLibraryError(new Error(message), "ATTESTATION_INVALID");

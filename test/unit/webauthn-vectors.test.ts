@@ -113,7 +113,7 @@ const POLICY: Readonly<Record<string, { readonly verdict: Verdict; readonly why:
  */
 const KNOWN_GAPS: Readonly<Record<string, string>> = {
   "w3c-auth-packed-ed448.json": "SimpleWebAuthn does not support Ed448 (COSE alg -53)",
-  "w3c-reg-android-key-es256.json": "SimpleWebAuthn wants the android-key root inside x5c; the vector has only the leaf",
+  "w3c-reg-android-key-es256.json": "SimpleWebAuthn needs the root in the android-key x5c; the vector has only a leaf",
   "w3c-reg-fido-u2f-es256.json": "SimpleWebAuthn requires an all-zero AAGUID for fido-u2f; the vector's is random",
   "w3c-reg-tpm-es256.json": "SimpleWebAuthn only accepts TCG-listed TPM manufacturers; the vector uses id:00000000",
 };

@@ -358,8 +358,8 @@ describe("invalid configuration", () => {
       DYNAMODB_ENDPOINT: await closedEndpoint(),
       SIGNING_KEY_FILE: signingKeyFile,
     };
-    const merged = Object.entries({ ...valid, ...env }).filter((entry): entry is [string, string] => entry[1] !== undefined);
-    const result = await runToExit(Object.fromEntries(merged));
+    const set = (entry: [string, string | undefined]): entry is [string, string] => entry[1] !== undefined;
+    const result = await runToExit(Object.fromEntries(Object.entries({ ...valid, ...env }).filter(set)));
     expect(result.code, result.stderr).toBe(1);
     expect(result.stderr).toMatch(new RegExp(`\\b${mentions}\\b`));
     expect(result.stdout).not.toContain("dynauthn listening on");

@@ -72,6 +72,8 @@ export interface Config {
     /** Undefined: start the embedded DynamoDB Local (or use AWS when credentials exist). */
     readonly endpoint: string | undefined;
     readonly embedded: boolean;
+    /** No AWS credentials configured: sign requests with dummy ones (DynamoDB Local). */
+    readonly localCredentials: boolean;
     readonly region: string;
     readonly tablePrefix: string;
     readonly createTables: boolean;
@@ -113,7 +115,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (Boolean(e.TLS_CERT_FILE) !== Boolean(e.TLS_KEY_FILE)) {
     throw new ConfigError("invalid configuration:\n  TLS_CERT_FILE, TLS_KEY_FILE: set both or neither");
   }
-  const embedded = !e.DYNAMODB_ENDPOINT && !hasAwsCredentials(env);
+  const awsCredentials = hasAwsCredentials(env);
+  const embedded = !e.DYNAMODB_ENDPOINT && !awsCredentials;
   return Object.freeze({
     port: e.PORT,
     host: e.HOST,
@@ -128,6 +131,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dynamodb: Object.freeze({
       endpoint: e.DYNAMODB_ENDPOINT,
       embedded,
+      localCredentials: !awsCredentials,
       region: e.AWS_REGION,
       tablePrefix: e.TABLE_PREFIX,
       createTables: e.CREATE_TABLES ?? embedded,

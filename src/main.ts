@@ -20,7 +20,7 @@ async function main(config: Config): Promise<void> {
     embedded = await startEmbeddedDynamoDb({ dataDir: config.dynamodb.dataDir });
     endpoint = embedded.endpoint;
   }
-  const dynamo = createDynamoClient({ endpoint, region: config.dynamodb.region });
+  const dynamo = createDynamoClient({ ...config.dynamodb, endpoint });
   if (config.dynamodb.createTables) {
     const created = await createTables(dynamo, tableNames(config.dynamodb.tablePrefix));
     logger.info({ created }, "tables ready");

@@ -57,13 +57,53 @@ export async function startServer(opts: ServerOptions, port: number, host: strin
 
   const h2 = http2.createServer({}, handler);
   h2.on("session", track);
-  const h1 = http.createServer(handler);
+  const h1 = new Http1Connections(handler);
   const front = net.createServer((socket) => sniff(socket, h2, h1));
   await listen(front, port, host);
   return running(front, sessions, h1);
 }
 
-function sniff(socket: Socket, h2: http2.Http2Server, h1: http.Server): void {
+/**
+ * The HTTP/1.1 server never listens itself (connections are handed to it), so Node does not
+ * track its connections and closeIdleConnections() would do nothing: track them here.
+ */
+class Http1Connections {
+  readonly server: http.Server;
+  readonly #sockets = new Set<Socket>();
+  readonly #busy = new Set<Socket>();
+  #draining = false;
+
+  constructor(handler: http.RequestListener) {
+    this.server = http.createServer(handler);
+    this.server.on("request", (req: http.IncomingMessage, res: http.ServerResponse) => {
+      const socket = req.socket;
+      this.#busy.add(socket);
+      if (this.#draining) res.setHeader("connection", "close");
+      res.once("close", () => {
+        this.#busy.delete(socket);
+        if (this.#draining) socket.destroy();
+      });
+    });
+  }
+
+  accept(socket: Socket): void {
+    this.#sockets.add(socket);
+    socket.once("close", () => this.#sockets.delete(socket));
+    this.server.emit("connection", socket);
+  }
+
+  /** Closes idle keep-alive connections now and busy ones when their response ends. */
+  drain(): void {
+    this.#draining = true;
+    for (const socket of this.#sockets) if (!this.#busy.has(socket)) socket.destroy();
+  }
+
+  destroyAll(): void {
+    for (const socket of this.#sockets) socket.destroy();
+  }
+}
+
+function sniff(socket: Socket, h2: http2.Http2Server, h1: Http1Connections): void {
   let seen = Buffer.alloc(0);
   socket.setTimeout(SNIFF_TIMEOUT_MS, () => socket.destroy());
   socket.on("error", () => socket.destroy());
@@ -80,7 +120,7 @@ function sniff(socket: Socket, h2: http2.Http2Server, h1: http.Server): void {
       return;
     }
     socket.unshift(seen);
-    h1.emit("connection", socket);
+    h1.accept(socket);
     // The HTTP/1.1 parser attaches in flowing mode only after a resume.
     socket.resume();
   };
@@ -124,7 +164,7 @@ function listen(server: net.Server, port: number, host: string): Promise<void> {
 function running(
   server: net.Server,
   sessions: Set<http2.ServerHttp2Session>,
-  h1: http.Server | undefined,
+  h1: Http1Connections | undefined,
 ): RunningServer {
   return {
     address: server.address() as AddressInfo,
@@ -132,11 +172,11 @@ function running(
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       // GOAWAY: clients open no new streams here; open streams may finish.
       for (const session of sessions) session.close();
-      h1?.closeIdleConnections();
+      h1?.drain();
       const deadline = new Promise<void>((resolve) => setTimeout(resolve, graceMs).unref());
       await Promise.race([Promise.all([closed, ...[...sessions].map(waitClosed)]), deadline]);
       for (const session of sessions) session.destroy();
-      h1?.closeAllConnections();
+      h1?.destroyAll();
       await closed;
     },
   };

@@ -8,7 +8,7 @@ try {
   if (dynamodb.embedded) {
     throw new ConfigError("set DYNAMODB_ENDPOINT or AWS credentials: the embedded store creates its tables at start");
   }
-  const client = createDynamoClient({ endpoint: dynamodb.endpoint, region: dynamodb.region });
+  const client = createDynamoClient(dynamodb);
   const names = tableNames(dynamodb.tablePrefix);
   try {
     const created = await createTables(client, names);

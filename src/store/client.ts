@@ -3,6 +3,8 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 export interface DynamoClientOptions {
   readonly endpoint: string | undefined;
   readonly region: string;
+  /** Sign with dummy credentials: DynamoDB Local accepts any, and no AWS credentials are configured. */
+  readonly localCredentials: boolean;
   /** Bounds each attempt so an unreachable store turns into UNAVAILABLE instead of a hung RPC. */
   readonly requestTimeoutMs?: number;
   readonly maxAttempts?: number;
@@ -13,7 +15,6 @@ export interface DynamoClientOptions {
  * with the SDK's own standard retry strategy (exponential backoff with jitter).
  */
 export function createDynamoClient(opts: DynamoClientOptions): DynamoDBClient {
-  const local = opts.endpoint !== undefined && !process.env.AWS_ACCESS_KEY_ID;
   return new DynamoDBClient({
     region: opts.region,
     endpoint: opts.endpoint,
@@ -25,7 +26,7 @@ export function createDynamoClient(opts: DynamoClientOptions): DynamoDBClient {
       httpAgent: { keepAlive: true, maxSockets: 64 },
       httpsAgent: { keepAlive: true, maxSockets: 64 },
     },
-    // DynamoDB Local accepts any credentials; real endpoints use the default provider chain.
-    ...(local ? { credentials: { accessKeyId: "local", secretAccessKey: "local" } } : {}),
+    // Otherwise the SDK's default provider chain (env, profile, web identity, container role).
+    ...(opts.localCredentials ? { credentials: { accessKeyId: "local", secretAccessKey: "local" } } : {}),
   });
 }

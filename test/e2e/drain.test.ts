@@ -21,4 +21,18 @@ describe("draining", () => {
     await svc.close();
     await expect(check()).rejects.toThrow();
   });
+
+  it("closes idle HTTP/1.1 keep-alive connections at once instead of waiting out the grace period", async () => {
+    const svc = await startTestService();
+    const res = await fetch(`${svc.baseUrl}/grpc.health.v1.Health/Check`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: "{}",
+    });
+    expect(res.headers.get("connection") ?? "keep-alive").toBe("keep-alive");
+    await res.text();
+    const started = Date.now();
+    await svc.app.server.close(10_000);
+    expect(Date.now() - started).toBeLessThan(2_000);
+  });
 });

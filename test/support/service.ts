@@ -45,7 +45,7 @@ export interface TestService {
 
 /** Fresh tables for one test file, on the run's shared DynamoDB Local. */
 export async function createTestTables(): Promise<{ dynamo: DynamoDBClient; tablePrefix: string }> {
-  const dynamo = createDynamoClient({ endpoint: inject("dynamoEndpoint"), region: "us-east-1" });
+  const dynamo = createDynamoClient({ endpoint: inject("dynamoEndpoint"), region: "us-east-1", localCredentials: true });
   const tablePrefix = `t${randomBytes(4).toString("hex")}-`;
   await createTables(dynamo, tableNames(tablePrefix));
   return { dynamo, tablePrefix };

@@ -7,7 +7,8 @@ import { assuranceOf } from "../webauthn/assurance.js";
 import type { CredentialDescriptor, UserVerification } from "../webauthn/ceremony.js";
 import { decoyCredentials } from "../webauthn/decoy-credentials.js";
 import { preflightAuthentication } from "../webauthn/preflight.js";
-import { newChallenge, requestOptions } from "../webauthn/options.js";
+import { requestOptions } from "../webauthn/options.js";
+import { beginCeremony } from "./begin-ceremony.js";
 import { verifyAuthentication } from "../webauthn/verify-authentication.js";
 import type { CeremonyDeps } from "./deps.js";
 import type { BeginResult } from "./registration.js";
@@ -34,20 +35,12 @@ export class AuthenticationCeremony {
     userId: string | undefined,
     userVerification: UserVerification,
   ): Promise<BeginResult<PublicKeyCredentialRequestOptionsJSON>> {
-    const { store, clock } = this.deps;
     const allowCredentials = userId === undefined ? [] : await this.allowCredentials(tenant, userId);
-    const now = clock();
-    const challenge = newChallenge();
-    const expiresAt = now + tenant.challengeTtlSeconds * 1000;
-    await store.challenges.put({
+    const { challenge, expiresAt } = await beginCeremony(this.deps, tenant, {
       kind: "authentication",
-      tenant: tenant.id,
-      challenge,
       userId,
       userHandle: undefined,
       userVerification,
-      createdAt: now,
-      expiresAt,
     });
     const options = requestOptions({
       rpId: tenant.rpId,

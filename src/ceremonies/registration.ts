@@ -9,7 +9,8 @@ import type { TenantConfig } from "../config.js";
 import { SUPPORTED_ALGORITHMS } from "../webauthn/algorithms.js";
 import type { StoredCredential, UserVerification } from "../webauthn/ceremony.js";
 import { preflightRegistration } from "../webauthn/preflight.js";
-import { creationOptions, newChallenge, newUserHandle } from "../webauthn/options.js";
+import { creationOptions, newUserHandle } from "../webauthn/options.js";
+import { beginCeremony } from "./begin-ceremony.js";
 import { registrationPolicy, verifyRegistration } from "../webauthn/verify-registration.js";
 import type { CeremonyDeps } from "./deps.js";
 
@@ -37,20 +38,13 @@ export class RegistrationCeremony {
 
   async begin(tenant: TenantConfig, input: BeginRegistrationInput): Promise<BeginResult<PublicKeyCredentialCreationOptionsJSON>> {
     const { store, clock } = this.deps;
-    const now = clock();
-    const userHandle = await store.users.ensureHandle(tenant.id, input.userId, newUserHandle(), now);
+    const userHandle = await store.users.ensureHandle(tenant.id, input.userId, newUserHandle(), clock());
     const existing = await store.credentials.listForUser(tenant.id, input.userId);
-    const challenge = newChallenge();
-    const expiresAt = now + tenant.challengeTtlSeconds * 1000;
-    await store.challenges.put({
+    const { challenge, expiresAt } = await beginCeremony(this.deps, tenant, {
       kind: "registration",
-      tenant: tenant.id,
-      challenge,
       userId: input.userId,
       userHandle,
       userVerification: input.userVerification,
-      createdAt: now,
-      expiresAt,
     });
     const options = creationOptions({
       rpId: tenant.rpId,

@@ -1,0 +1,22 @@
+import type { TenantConfig } from "../config.js";
+import type { Ceremony } from "../webauthn/ceremony.js";
+import { newChallenge } from "../webauthn/options.js";
+import type { CeremonyDeps } from "./deps.js";
+
+/** Stores a new single-use challenge for a ceremony; it expires after the tenant's challenge TTL. */
+export async function beginCeremony(
+  deps: CeremonyDeps,
+  tenant: TenantConfig,
+  ceremony: Pick<Ceremony, "kind" | "userId" | "userHandle" | "userVerification">,
+): Promise<Ceremony> {
+  const createdAt = deps.clock();
+  const stored: Ceremony = {
+    ...ceremony,
+    tenant: tenant.id,
+    challenge: newChallenge(),
+    createdAt,
+    expiresAt: createdAt + tenant.challengeTtlSeconds * 1000,
+  };
+  await deps.store.challenges.put(stored);
+  return stored;
+}

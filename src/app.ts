@@ -2,6 +2,7 @@ import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { Logger } from "pino";
 import { Caches } from "./cache.js";
 import { AuthenticationCeremony } from "./ceremonies/authentication.js";
+import { CredentialLifecycle } from "./ceremonies/credential-lifecycle.js";
 import { RegistrationCeremony } from "./ceremonies/registration.js";
 import type { TenantConfig } from "./config.js";
 import { routes } from "./routes.js";
@@ -51,6 +52,7 @@ export async function startApp(opts: AppOptions, port: number, host: string): Pr
           tenants: new Tenants(opts.tenant),
           registration: new RegistrationCeremony(deps),
           authentication: new AuthenticationCeremony(deps),
+          lifecycle: new CredentialLifecycle(deps),
         },
         health,
       ),

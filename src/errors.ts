@@ -26,6 +26,7 @@ const CODE_OF_REASON: Record<Reason, Code> = {
   CREDENTIAL_REVOKED: Code.Unauthenticated,
   CLIENT_DATA_TYPE_MISMATCH: Code.Unauthenticated,
   CREDENTIAL_EXISTS: Code.AlreadyExists,
+  CREDENTIAL_NOT_FOUND: Code.NotFound,
   FIELD_INVALID: Code.InvalidArgument,
   CREDENTIAL_MALFORMED: Code.InvalidArgument,
   PAYLOAD_TOO_LARGE: Code.InvalidArgument,

@@ -91,6 +91,7 @@ export class RegistrationCeremony {
       createdAt: now,
       lastUsedAt: undefined,
       revokedAt: undefined,
+      revocationReason: undefined,
     };
     await store.credentials.create(credential);
     caches.userCredentials?.delete(Caches.key(tenant.id, credential.userId));

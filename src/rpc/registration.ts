@@ -5,16 +5,18 @@ import type { RegistrationCeremony } from "../ceremonies/registration.js";
 import {
   type AuthService,
   BeginRegistrationResponseSchema,
-  CredentialSchema,
   FinishRegistrationResponseSchema,
 } from "../gen/authn/v1/auth_service_pb.js";
+import type { CredentialLifecycle } from "../ceremonies/credential-lifecycle.js";
 import type { Tenants } from "../tenants.js";
+import { credentialMessage } from "./credential-message.js";
 import { attachmentOf, attestationOf, residentKeyOf, sized, toTimestamp, userVerificationOf } from "./fields.js";
 
 export interface CeremonyHandlersDeps {
   readonly tenants: Tenants;
   readonly registration: RegistrationCeremony;
   readonly authentication: AuthenticationCeremony;
+  readonly lifecycle: CredentialLifecycle;
 }
 
 type RegistrationHandlers = Pick<ServiceImpl<typeof AuthService>, "beginRegistration" | "finishRegistration">;
@@ -45,20 +47,7 @@ export function registrationHandlers({ tenants, registration }: CeremonyHandlers
       const tenant = tenants.resolve(req.tenant);
       const name = sized("credential_name", req.credentialName, 0, 128);
       const c = await registration.finish(tenant, sized("credential_json", req.credentialJson, 1, Infinity), name);
-      return create(FinishRegistrationResponseSchema, {
-        credential: create(CredentialSchema, {
-          credentialId: c.credentialId,
-          userId: c.userId,
-          name: c.name,
-          aaguid: c.aaguid,
-          attestationFormat: c.attestationFormat,
-          userVerified: c.userVerified,
-          backupEligible: c.backupEligible,
-          backedUp: c.backedUp,
-          transports: [...c.transports],
-          createdAt: toTimestamp(c.createdAt),
-        }),
-      });
+      return create(FinishRegistrationResponseSchema, { credential: credentialMessage(c) });
     },
   };
 }

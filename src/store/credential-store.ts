@@ -1,10 +1,12 @@
 import {
+  DeleteItemCommand,
   GetItemCommand,
   PutItemCommand,
   QueryCommand,
   UpdateItemCommand,
   type AttributeValue,
   type DynamoDBClient,
+  type QueryCommandInput,
 } from "@aws-sdk/client-dynamodb";
 import { AuthError, unauthenticated } from "../errors.js";
 import type { CredentialDescriptor, StoredCredential } from "../webauthn/ceremony.js";
@@ -56,6 +58,7 @@ function fromItem(tenant: string, item: Item): StoredCredential {
     createdAt: Number(item.createdAt?.N ?? 0),
     lastUsedAt: optionalNumber(item.lastUsedAt),
     revokedAt: optionalNumber(item.revokedAt),
+    revocationReason: item.revocationReason?.S,
   };
 }
 
@@ -113,7 +116,24 @@ export class CredentialStore {
 
   /** The user's usable credentials (GSI, eventually consistent), oldest first. */
   async listForUser(tenant: string, userId: string): Promise<CredentialDescriptor[]> {
-    const descriptors: CredentialDescriptor[] = [];
+    const usable = await this.query(tenant, userId, {
+      FilterExpression: "attribute_not_exists(revokedAt)",
+      ProjectionExpression: "pk, transports",
+    });
+    return usable.map((c) => ({ id: c.credentialId, transports: c.transports }));
+  }
+
+  /** Every credential of the user, revoked ones included, oldest first. */
+  async allForUser(tenant: string, userId: string): Promise<StoredCredential[]> {
+    return this.query(tenant, userId, {});
+  }
+
+  private async query(
+    tenant: string,
+    userId: string,
+    narrowing: Pick<QueryCommandInput, "FilterExpression" | "ProjectionExpression">,
+  ): Promise<StoredCredential[]> {
+    const credentials: StoredCredential[] = [];
     let startKey: Item | undefined;
     do {
       const page = await storeCall(() =>
@@ -122,20 +142,72 @@ export class CredentialStore {
             TableName: this.table,
             IndexName: CREDENTIALS_BY_USER_INDEX,
             KeyConditionExpression: "userKey = :u",
-            FilterExpression: "attribute_not_exists(revokedAt)",
-            ProjectionExpression: "pk, transports",
             ExpressionAttributeValues: { ":u": { S: tenantKey(tenant, userId) } },
             ExclusiveStartKey: startKey,
+            ...narrowing,
           }),
         ),
       );
-      for (const item of page.Items ?? []) {
-        const c = fromItem(tenant, item);
-        descriptors.push({ id: c.credentialId, transports: c.transports });
-      }
+      for (const item of page.Items ?? []) credentials.push(fromItem(tenant, item));
       startKey = page.LastEvaluatedKey;
     } while (startKey);
-    return descriptors;
+    return credentials;
+  }
+
+  /**
+   * Changes a credential of `userId` with one conditional update and returns it; a credential of
+   * another user or none at all is CREDENTIAL_NOT_FOUND. `extraCondition` guards idempotence.
+   */
+  private async updateOwned(
+    tenant: string,
+    userId: string,
+    credentialId: string,
+    update: { expression: string; values: Item; names?: Record<string, string>; extraCondition?: string },
+  ): Promise<StoredCredential> {
+    try {
+      const out = await storeCall(() =>
+        this.client.send(
+          new UpdateItemCommand({
+            TableName: this.table,
+            Key: { pk: { S: tenantKey(tenant, credentialId) } },
+            UpdateExpression: update.expression,
+            ConditionExpression: `attribute_exists(pk) AND userId = :user${update.extraCondition ? ` AND ${update.extraCondition}` : ""}`,
+            ExpressionAttributeValues: { ":user": { S: userId }, ...update.values },
+            ExpressionAttributeNames: update.names,
+            ReturnValues: "ALL_NEW",
+            ReturnValuesOnConditionCheckFailure: "ALL_OLD",
+          }),
+        ),
+      );
+      return fromItem(tenant, out.Attributes ?? {});
+    } catch (err) {
+      if (!isConditionFailure(err)) throw err;
+      if (err.Item?.userId?.S === userId) return fromItem(tenant, err.Item);
+      throw new AuthError("CREDENTIAL_NOT_FOUND", "the user has no such credential");
+    }
+  }
+
+  async rename(tenant: string, userId: string, credentialId: string, name: string): Promise<StoredCredential> {
+    return this.updateOwned(tenant, userId, credentialId, {
+      expression: "SET #name = :name",
+      values: { ":name": { S: name } },
+      names: { "#name": "name" },
+    });
+  }
+
+  /** Sets revokedAt once; revoking a revoked credential returns it unchanged. */
+  async revoke(tenant: string, userId: string, credentialId: string, reason: string, now: number): Promise<StoredCredential> {
+    return this.updateOwned(tenant, userId, credentialId, {
+      expression: "SET revokedAt = :now, revocationReason = :reason",
+      values: { ":now": { N: String(now) }, ":reason": { S: reason } },
+      extraCondition: "attribute_not_exists(revokedAt)",
+    });
+  }
+
+  async delete(tenant: string, credentialId: string): Promise<void> {
+    await storeCall(() =>
+      this.client.send(new DeleteItemCommand({ TableName: this.table, Key: { pk: { S: tenantKey(tenant, credentialId) } } })),
+    );
   }
 
   /**

@@ -1,4 +1,4 @@
-import { UpdateItemCommand, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { DeleteItemCommand, UpdateItemCommand, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { tenantKey } from "./keys.js";
 import { storeCall } from "./store-errors.js";
 
@@ -26,5 +26,11 @@ export class UserStore {
       ),
     );
     return out.Attributes?.userHandle?.S ?? candidateHandle;
+  }
+
+  async delete(tenant: string, userId: string): Promise<void> {
+    await storeCall(() =>
+      this.client.send(new DeleteItemCommand({ TableName: this.table, Key: { pk: { S: tenantKey(tenant, userId) } } })),
+    );
   }
 }

@@ -35,6 +35,7 @@ export interface StoredCredential {
   readonly createdAt: number;
   readonly lastUsedAt: number | undefined;
   readonly revokedAt: number | undefined;
+  readonly revocationReason: string | undefined;
 }
 
 /** What an allowCredentials / excludeCredentials entry needs. */

@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file authn/v1/auth_service.proto.
  */
 export const file_authn_v1_auth_service: GenFile = /*@__PURE__*/
-  fileDesc("ChthdXRobi92MS9hdXRoX3NlcnZpY2UucHJvdG8SCGF1dGhuLnYxIo4CChdSZWdpc3RyYXRpb25QcmVmZXJlbmNlcxJDChhhdXRoZW50aWNhdG9yX2F0dGFjaG1lbnQYASABKA4yIS5hdXRobi52MS5BdXRoZW50aWNhdG9yQXR0YWNobWVudBI2CgxyZXNpZGVudF9rZXkYAiABKA4yIC5hdXRobi52MS5SZXNpZGVudEtleVJlcXVpcmVtZW50EkAKEXVzZXJfdmVyaWZpY2F0aW9uGAMgASgOMiUuYXV0aG4udjEuVXNlclZlcmlmaWNhdGlvblJlcXVpcmVtZW50EjQKC2F0dGVzdGF0aW9uGAQgASgOMh8uYXV0aG4udjEuQXR0ZXN0YXRpb25Db252ZXlhbmNlIpwBChhCZWdpblJlZ2lzdHJhdGlvblJlcXVlc3QSDgoGdGVuYW50GAEgASgJEg8KB3VzZXJfaWQYAiABKAkSEQoJdXNlcl9uYW1lGAMgASgJEhQKDGRpc3BsYXlfbmFtZRgEIAEoCRI2CgtwcmVmZXJlbmNlcxgFIAEoCzIhLmF1dGhuLnYxLlJlZ2lzdHJhdGlvblByZWZlcmVuY2VzImEKGUJlZ2luUmVnaXN0cmF0aW9uUmVzcG9uc2USFAoMb3B0aW9uc19qc29uGAEgASgJEi4KCmV4cGlyZXNfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIl0KGUZpbmlzaFJlZ2lzdHJhdGlvblJlcXVlc3QSDgoGdGVuYW50GAEgASgJEhcKD2NyZWRlbnRpYWxfanNvbhgCIAEoCRIXCg9jcmVkZW50aWFsX25hbWUYAyABKAkiRgoaRmluaXNoUmVnaXN0cmF0aW9uUmVzcG9uc2USKAoKY3JlZGVudGlhbBgBIAEoCzIULmF1dGhuLnYxLkNyZWRlbnRpYWwi9QEKCkNyZWRlbnRpYWwSFQoNY3JlZGVudGlhbF9pZBgBIAEoCRIPCgd1c2VyX2lkGAIgASgJEgwKBG5hbWUYAyABKAkSDgoGYWFndWlkGAQgASgJEhoKEmF0dGVzdGF0aW9uX2Zvcm1hdBgFIAEoCRIVCg11c2VyX3ZlcmlmaWVkGAYgASgIEhcKD2JhY2t1cF9lbGlnaWJsZRgHIAEoCBIRCgliYWNrZWRfdXAYCCABKAgSEgoKdHJhbnNwb3J0cxgJIAMoCRIuCgpjcmVhdGVkX2F0GAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJ/ChpCZWdpbkF1dGhlbnRpY2F0aW9uUmVxdWVzdBIOCgZ0ZW5hbnQYASABKAkSDwoHdXNlcl9pZBgCIAEoCRJAChF1c2VyX3ZlcmlmaWNhdGlvbhgDIAEoDjIlLmF1dGhuLnYxLlVzZXJWZXJpZmljYXRpb25SZXF1aXJlbWVudCJjChtCZWdpbkF1dGhlbnRpY2F0aW9uUmVzcG9uc2USFAoMb3B0aW9uc19qc29uGAEgASgJEi4KCmV4cGlyZXNfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIi8KDUNsaWVudENvbnRleHQSCgoCaXAYASABKAkSEgoKdXNlcl9hZ2VudBgCIAEoCSJvChtGaW5pc2hBdXRoZW50aWNhdGlvblJlcXVlc3QSDgoGdGVuYW50GAEgASgJEhcKD2NyZWRlbnRpYWxfanNvbhgCIAEoCRInCgZjbGllbnQYAyABKAsyFy5hdXRobi52MS5DbGllbnRDb250ZXh0ItMBChxGaW5pc2hBdXRoZW50aWNhdGlvblJlc3BvbnNlEg8KB3VzZXJfaWQYASABKAkSFQoNY3JlZGVudGlhbF9pZBgCIAEoCRIVCg11c2VyX3ZlcmlmaWVkGAMgASgIEhUKDXNlc3Npb25fdG9rZW4YBCABKAkSLQoJYXV0aF90aW1lGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpleHBpcmVzX2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCqXAQoXQXV0aGVudGljYXRvckF0dGFjaG1lbnQSKAokQVVUSEVOVElDQVRPUl9BVFRBQ0hNRU5UX1VOU1BFQ0lGSUVEEAASJQohQVVUSEVOVElDQVRPUl9BVFRBQ0hNRU5UX1BMQVRGT1JNEAESKwonQVVUSEVOVElDQVRPUl9BVFRBQ0hNRU5UX0NST1NTX1BMQVRGT1JNEAIquwEKFlJlc2lkZW50S2V5UmVxdWlyZW1lbnQSKAokUkVTSURFTlRfS0VZX1JFUVVJUkVNRU5UX1VOU1BFQ0lGSUVEEAASKAokUkVTSURFTlRfS0VZX1JFUVVJUkVNRU5UX0RJU0NPVVJBR0VEEAESJgoiUkVTSURFTlRfS0VZX1JFUVVJUkVNRU5UX1BSRUZFUlJFRBACEiUKIVJFU0lERU5UX0tFWV9SRVFVSVJFTUVOVF9SRVFVSVJFRBADKtQBChtVc2VyVmVyaWZpY2F0aW9uUmVxdWlyZW1lbnQSLQopVVNFUl9WRVJJRklDQVRJT05fUkVRVUlSRU1FTlRfVU5TUEVDSUZJRUQQABItCilVU0VSX1ZFUklGSUNBVElPTl9SRVFVSVJFTUVOVF9ESVNDT1VSQUdFRBABEisKJ1VTRVJfVkVSSUZJQ0FUSU9OX1JFUVVJUkVNRU5UX1BSRUZFUlJFRBACEioKJlVTRVJfVkVSSUZJQ0FUSU9OX1JFUVVJUkVNRU5UX1JFUVVJUkVEEAMqzwEKFUF0dGVzdGF0aW9uQ29udmV5YW5jZRImCiJBVFRFU1RBVElPTl9DT05WRVlBTkNFX1VOU1BFQ0lGSUVEEAASHwobQVRURVNUQVRJT05fQ09OVkVZQU5DRV9OT05FEAESIwofQVRURVNUQVRJT05fQ09OVkVZQU5DRV9JTkRJUkVDVBACEiEKHUFUVEVTVEFUSU9OX0NPTlZFWUFOQ0VfRElSRUNUEAMSJQohQVRURVNUQVRJT05fQ09OVkVZQU5DRV9FTlRFUlBSSVNFEAQq8gYKC0Vycm9yUmVhc29uEhwKGEVSUk9SX1JFQVNPTl9VTlNQRUNJRklFRBAAEiIKHkVSUk9SX1JFQVNPTl9DSEFMTEVOR0VfSU5WQUxJRBABEiIKHkVSUk9SX1JFQVNPTl9DSEFMTEVOR0VfRVhQSVJFRBACEiAKHEVSUk9SX1JFQVNPTl9PUklHSU5fTUlTTUFUQ0gQAxIfChtFUlJPUl9SRUFTT05fUlBfSURfTUlTTUFUQ0gQBBImCiJFUlJPUl9SRUFTT05fQ1JPU1NfT1JJR0lOX1JFSkVDVEVEEAUSIgoeRVJST1JfUkVBU09OX1NJR05BVFVSRV9JTlZBTElEEAYSIwofRVJST1JfUkVBU09OX0NPVU5URVJfUkVHUkVTU0lPThAHEiMKH0VSUk9SX1JFQVNPTl9DUkVERU5USUFMX1VOS05PV04QCBIeChpFUlJPUl9SRUFTT05fVVNFUl9NSVNNQVRDSBAJEisKJ0VSUk9SX1JFQVNPTl9VU0VSX1ZFUklGSUNBVElPTl9SRVFVSVJFRBAKEicKI0VSUk9SX1JFQVNPTl9VU0VSX1BSRVNFTkNFX1JFUVVJUkVEEAsSJAogRVJST1JfUkVBU09OX0FUVEVTVEFUSU9OX0lOVkFMSUQQDBImCiJFUlJPUl9SRUFTT05fQUxHT1JJVEhNX1VOU1VQUE9SVEVEEA0SIwofRVJST1JfUkVBU09OX0NSRURFTlRJQUxfUkVWT0tFRBAOEiIKHkVSUk9SX1JFQVNPTl9DUkVERU5USUFMX0VYSVNUUxAPEh4KGkVSUk9SX1JFQVNPTl9GSUVMRF9JTlZBTElEEBASJQohRVJST1JfUkVBU09OX0NSRURFTlRJQUxfTUFMRk9STUVEEBESIgoeRVJST1JfUkVBU09OX1BBWUxPQURfVE9PX0xBUkdFEBISHwobRVJST1JfUkVBU09OX1RFTkFOVF9VTktOT1dOEBMSIgoeRVJST1JfUkVBU09OX1NUT1JFX1VOQVZBSUxBQkxFEBQSIAocRVJST1JfUkVBU09OX1NUT1JFX1RIUk9UVExFRBAVEhkKFUVSUk9SX1JFQVNPTl9JTlRFUk5BTBAWEioKJkVSUk9SX1JFQVNPTl9DTElFTlRfREFUQV9UWVBFX01JU01BVENIEBcylwMKC0F1dGhTZXJ2aWNlElwKEUJlZ2luUmVnaXN0cmF0aW9uEiIuYXV0aG4udjEuQmVnaW5SZWdpc3RyYXRpb25SZXF1ZXN0GiMuYXV0aG4udjEuQmVnaW5SZWdpc3RyYXRpb25SZXNwb25zZRJfChJGaW5pc2hSZWdpc3RyYXRpb24SIy5hdXRobi52MS5GaW5pc2hSZWdpc3RyYXRpb25SZXF1ZXN0GiQuYXV0aG4udjEuRmluaXNoUmVnaXN0cmF0aW9uUmVzcG9uc2USYgoTQmVnaW5BdXRoZW50aWNhdGlvbhIkLmF1dGhuLnYxLkJlZ2luQXV0aGVudGljYXRpb25SZXF1ZXN0GiUuYXV0aG4udjEuQmVnaW5BdXRoZW50aWNhdGlvblJlc3BvbnNlEmUKFEZpbmlzaEF1dGhlbnRpY2F0aW9uEiUuYXV0aG4udjEuRmluaXNoQXV0aGVudGljYXRpb25SZXF1ZXN0GiYuYXV0aG4udjEuRmluaXNoQXV0aGVudGljYXRpb25SZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_timestamp]);
+  fileDesc("ChthdXRobi92MS9hdXRoX3NlcnZpY2UucHJvdG8SCGF1dGhuLnYxIo4CChdSZWdpc3RyYXRpb25QcmVmZXJlbmNlcxJDChhhdXRoZW50aWNhdG9yX2F0dGFjaG1lbnQYASABKA4yIS5hdXRobi52MS5BdXRoZW50aWNhdG9yQXR0YWNobWVudBI2CgxyZXNpZGVudF9rZXkYAiABKA4yIC5hdXRobi52MS5SZXNpZGVudEtleVJlcXVpcmVtZW50EkAKEXVzZXJfdmVyaWZpY2F0aW9uGAMgASgOMiUuYXV0aG4udjEuVXNlclZlcmlmaWNhdGlvblJlcXVpcmVtZW50EjQKC2F0dGVzdGF0aW9uGAQgASgOMh8uYXV0aG4udjEuQXR0ZXN0YXRpb25Db252ZXlhbmNlIpwBChhCZWdpblJlZ2lzdHJhdGlvblJlcXVlc3QSDgoGdGVuYW50GAEgASgJEg8KB3VzZXJfaWQYAiABKAkSEQoJdXNlcl9uYW1lGAMgASgJEhQKDGRpc3BsYXlfbmFtZRgEIAEoCRI2CgtwcmVmZXJlbmNlcxgFIAEoCzIhLmF1dGhuLnYxLlJlZ2lzdHJhdGlvblByZWZlcmVuY2VzImEKGUJlZ2luUmVnaXN0cmF0aW9uUmVzcG9uc2USFAoMb3B0aW9uc19qc29uGAEgASgJEi4KCmV4cGlyZXNfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIl0KGUZpbmlzaFJlZ2lzdHJhdGlvblJlcXVlc3QSDgoGdGVuYW50GAEgASgJEhcKD2NyZWRlbnRpYWxfanNvbhgCIAEoCRIXCg9jcmVkZW50aWFsX25hbWUYAyABKAkiRgoaRmluaXNoUmVnaXN0cmF0aW9uUmVzcG9uc2USKAoKY3JlZGVudGlhbBgBIAEoCzIULmF1dGhuLnYxLkNyZWRlbnRpYWwi8gIKCkNyZWRlbnRpYWwSFQoNY3JlZGVudGlhbF9pZBgBIAEoCRIPCgd1c2VyX2lkGAIgASgJEgwKBG5hbWUYAyABKAkSDgoGYWFndWlkGAQgASgJEhoKEmF0dGVzdGF0aW9uX2Zvcm1hdBgFIAEoCRIVCg11c2VyX3ZlcmlmaWVkGAYgASgIEhcKD2JhY2t1cF9lbGlnaWJsZRgHIAEoCBIRCgliYWNrZWRfdXAYCCABKAgSEgoKdHJhbnNwb3J0cxgJIAMoCRIuCgpjcmVhdGVkX2F0GAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIwCgxsYXN0X3VzZWRfYXQYCyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnJldm9rZWRfYXQYDCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhkKEXJldm9jYXRpb25fcmVhc29uGA0gASgJIn8KGkJlZ2luQXV0aGVudGljYXRpb25SZXF1ZXN0Eg4KBnRlbmFudBgBIAEoCRIPCgd1c2VyX2lkGAIgASgJEkAKEXVzZXJfdmVyaWZpY2F0aW9uGAMgASgOMiUuYXV0aG4udjEuVXNlclZlcmlmaWNhdGlvblJlcXVpcmVtZW50ImMKG0JlZ2luQXV0aGVudGljYXRpb25SZXNwb25zZRIUCgxvcHRpb25zX2pzb24YASABKAkSLgoKZXhwaXJlc19hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiLwoNQ2xpZW50Q29udGV4dBIKCgJpcBgBIAEoCRISCgp1c2VyX2FnZW50GAIgASgJIm8KG0ZpbmlzaEF1dGhlbnRpY2F0aW9uUmVxdWVzdBIOCgZ0ZW5hbnQYASABKAkSFwoPY3JlZGVudGlhbF9qc29uGAIgASgJEicKBmNsaWVudBgDIAEoCzIXLmF1dGhuLnYxLkNsaWVudENvbnRleHQi0wEKHEZpbmlzaEF1dGhlbnRpY2F0aW9uUmVzcG9uc2USDwoHdXNlcl9pZBgBIAEoCRIVCg1jcmVkZW50aWFsX2lkGAIgASgJEhUKDXVzZXJfdmVyaWZpZWQYAyABKAgSFQoNc2Vzc2lvbl90b2tlbhgEIAEoCRItCglhdXRoX3RpbWUYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCmV4cGlyZXNfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIjkKFkxpc3RDcmVkZW50aWFsc1JlcXVlc3QSDgoGdGVuYW50GAEgASgJEg8KB3VzZXJfaWQYAiABKAkiRAoXTGlzdENyZWRlbnRpYWxzUmVzcG9uc2USKQoLY3JlZGVudGlhbHMYASADKAsyFC5hdXRobi52MS5DcmVkZW50aWFsIl8KF1JlbmFtZUNyZWRlbnRpYWxSZXF1ZXN0Eg4KBnRlbmFudBgBIAEoCRIPCgd1c2VyX2lkGAIgASgJEhUKDWNyZWRlbnRpYWxfaWQYAyABKAkSDAoEbmFtZRgEIAEoCSJEChhSZW5hbWVDcmVkZW50aWFsUmVzcG9uc2USKAoKY3JlZGVudGlhbBgBIAEoCzIULmF1dGhuLnYxLkNyZWRlbnRpYWwiYQoXUmV2b2tlQ3JlZGVudGlhbFJlcXVlc3QSDgoGdGVuYW50GAEgASgJEg8KB3VzZXJfaWQYAiABKAkSFQoNY3JlZGVudGlhbF9pZBgDIAEoCRIOCgZyZWFzb24YBCABKAkiRAoYUmV2b2tlQ3JlZGVudGlhbFJlc3BvbnNlEigKCmNyZWRlbnRpYWwYASABKAsyFC5hdXRobi52MS5DcmVkZW50aWFsIjQKEURlbGV0ZVVzZXJSZXF1ZXN0Eg4KBnRlbmFudBgBIAEoCRIPCgd1c2VyX2lkGAIgASgJIjEKEkRlbGV0ZVVzZXJSZXNwb25zZRIbChNkZWxldGVkX2NyZWRlbnRpYWxzGAEgASgFKpcBChdBdXRoZW50aWNhdG9yQXR0YWNobWVudBIoCiRBVVRIRU5USUNBVE9SX0FUVEFDSE1FTlRfVU5TUEVDSUZJRUQQABIlCiFBVVRIRU5USUNBVE9SX0FUVEFDSE1FTlRfUExBVEZPUk0QARIrCidBVVRIRU5USUNBVE9SX0FUVEFDSE1FTlRfQ1JPU1NfUExBVEZPUk0QAiq7AQoWUmVzaWRlbnRLZXlSZXF1aXJlbWVudBIoCiRSRVNJREVOVF9LRVlfUkVRVUlSRU1FTlRfVU5TUEVDSUZJRUQQABIoCiRSRVNJREVOVF9LRVlfUkVRVUlSRU1FTlRfRElTQ09VUkFHRUQQARImCiJSRVNJREVOVF9LRVlfUkVRVUlSRU1FTlRfUFJFRkVSUkVEEAISJQohUkVTSURFTlRfS0VZX1JFUVVJUkVNRU5UX1JFUVVJUkVEEAMq1AEKG1VzZXJWZXJpZmljYXRpb25SZXF1aXJlbWVudBItCilVU0VSX1ZFUklGSUNBVElPTl9SRVFVSVJFTUVOVF9VTlNQRUNJRklFRBAAEi0KKVVTRVJfVkVSSUZJQ0FUSU9OX1JFUVVJUkVNRU5UX0RJU0NPVVJBR0VEEAESKwonVVNFUl9WRVJJRklDQVRJT05fUkVRVUlSRU1FTlRfUFJFRkVSUkVEEAISKgomVVNFUl9WRVJJRklDQVRJT05fUkVRVUlSRU1FTlRfUkVRVUlSRUQQAyrPAQoVQXR0ZXN0YXRpb25Db252ZXlhbmNlEiYKIkFUVEVTVEFUSU9OX0NPTlZFWUFOQ0VfVU5TUEVDSUZJRUQQABIfChtBVFRFU1RBVElPTl9DT05WRVlBTkNFX05PTkUQARIjCh9BVFRFU1RBVElPTl9DT05WRVlBTkNFX0lORElSRUNUEAISIQodQVRURVNUQVRJT05fQ09OVkVZQU5DRV9ESVJFQ1QQAxIlCiFBVFRFU1RBVElPTl9DT05WRVlBTkNFX0VOVEVSUFJJU0UQBCqZBwoLRXJyb3JSZWFzb24SHAoYRVJST1JfUkVBU09OX1VOU1BFQ0lGSUVEEAASIgoeRVJST1JfUkVBU09OX0NIQUxMRU5HRV9JTlZBTElEEAESIgoeRVJST1JfUkVBU09OX0NIQUxMRU5HRV9FWFBJUkVEEAISIAocRVJST1JfUkVBU09OX09SSUdJTl9NSVNNQVRDSBADEh8KG0VSUk9SX1JFQVNPTl9SUF9JRF9NSVNNQVRDSBAEEiYKIkVSUk9SX1JFQVNPTl9DUk9TU19PUklHSU5fUkVKRUNURUQQBRIiCh5FUlJPUl9SRUFTT05fU0lHTkFUVVJFX0lOVkFMSUQQBhIjCh9FUlJPUl9SRUFTT05fQ09VTlRFUl9SRUdSRVNTSU9OEAcSIwofRVJST1JfUkVBU09OX0NSRURFTlRJQUxfVU5LTk9XThAIEh4KGkVSUk9SX1JFQVNPTl9VU0VSX01JU01BVENIEAkSKwonRVJST1JfUkVBU09OX1VTRVJfVkVSSUZJQ0FUSU9OX1JFUVVJUkVEEAoSJwojRVJST1JfUkVBU09OX1VTRVJfUFJFU0VOQ0VfUkVRVUlSRUQQCxIkCiBFUlJPUl9SRUFTT05fQVRURVNUQVRJT05fSU5WQUxJRBAMEiYKIkVSUk9SX1JFQVNPTl9BTEdPUklUSE1fVU5TVVBQT1JURUQQDRIjCh9FUlJPUl9SRUFTT05fQ1JFREVOVElBTF9SRVZPS0VEEA4SIgoeRVJST1JfUkVBU09OX0NSRURFTlRJQUxfRVhJU1RTEA8SHgoaRVJST1JfUkVBU09OX0ZJRUxEX0lOVkFMSUQQEBIlCiFFUlJPUl9SRUFTT05fQ1JFREVOVElBTF9NQUxGT1JNRUQQERIiCh5FUlJPUl9SRUFTT05fUEFZTE9BRF9UT09fTEFSR0UQEhIfChtFUlJPUl9SRUFTT05fVEVOQU5UX1VOS05PV04QExIiCh5FUlJPUl9SRUFTT05fU1RPUkVfVU5BVkFJTEFCTEUQFBIgChxFUlJPUl9SRUFTT05fU1RPUkVfVEhST1RUTEVEEBUSGQoVRVJST1JfUkVBU09OX0lOVEVSTkFMEBYSKgomRVJST1JfUkVBU09OX0NMSUVOVF9EQVRBX1RZUEVfTUlTTUFUQ0gQFxIlCiFFUlJPUl9SRUFTT05fQ1JFREVOVElBTF9OT1RfRk9VTkQQGDLuBQoLQXV0aFNlcnZpY2USXAoRQmVnaW5SZWdpc3RyYXRpb24SIi5hdXRobi52MS5CZWdpblJlZ2lzdHJhdGlvblJlcXVlc3QaIy5hdXRobi52MS5CZWdpblJlZ2lzdHJhdGlvblJlc3BvbnNlEl8KEkZpbmlzaFJlZ2lzdHJhdGlvbhIjLmF1dGhuLnYxLkZpbmlzaFJlZ2lzdHJhdGlvblJlcXVlc3QaJC5hdXRobi52MS5GaW5pc2hSZWdpc3RyYXRpb25SZXNwb25zZRJiChNCZWdpbkF1dGhlbnRpY2F0aW9uEiQuYXV0aG4udjEuQmVnaW5BdXRoZW50aWNhdGlvblJlcXVlc3QaJS5hdXRobi52MS5CZWdpbkF1dGhlbnRpY2F0aW9uUmVzcG9uc2USZQoURmluaXNoQXV0aGVudGljYXRpb24SJS5hdXRobi52MS5GaW5pc2hBdXRoZW50aWNhdGlvblJlcXVlc3QaJi5hdXRobi52MS5GaW5pc2hBdXRoZW50aWNhdGlvblJlc3BvbnNlElYKD0xpc3RDcmVkZW50aWFscxIgLmF1dGhuLnYxLkxpc3RDcmVkZW50aWFsc1JlcXVlc3QaIS5hdXRobi52MS5MaXN0Q3JlZGVudGlhbHNSZXNwb25zZRJZChBSZW5hbWVDcmVkZW50aWFsEiEuYXV0aG4udjEuUmVuYW1lQ3JlZGVudGlhbFJlcXVlc3QaIi5hdXRobi52MS5SZW5hbWVDcmVkZW50aWFsUmVzcG9uc2USWQoQUmV2b2tlQ3JlZGVudGlhbBIhLmF1dGhuLnYxLlJldm9rZUNyZWRlbnRpYWxSZXF1ZXN0GiIuYXV0aG4udjEuUmV2b2tlQ3JlZGVudGlhbFJlc3BvbnNlEkcKCkRlbGV0ZVVzZXISGy5hdXRobi52MS5EZWxldGVVc2VyUmVxdWVzdBocLmF1dGhuLnYxLkRlbGV0ZVVzZXJSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_timestamp]);
 
 /**
  * RegistrationPreferences are the caller's wishes for the authenticator; unset fields take the
@@ -269,6 +269,27 @@ export type Credential = Message<"authn.v1.Credential"> & {
    * @generated from field: google.protobuf.Timestamp created_at = 10;
    */
   createdAt?: Timestamp | undefined;
+
+  /**
+   * When the credential last signed in; unset if never.
+   *
+   * @generated from field: google.protobuf.Timestamp last_used_at = 11;
+   */
+  lastUsedAt?: Timestamp | undefined;
+
+  /**
+   * When the credential was revoked; unset while usable.
+   *
+   * @generated from field: google.protobuf.Timestamp revoked_at = 12;
+   */
+  revokedAt?: Timestamp | undefined;
+
+  /**
+   * Why the credential was revoked, as given to RevokeCredential.
+   *
+   * @generated from field: string revocation_reason = 13;
+   */
+  revocationReason: string;
 };
 
 /**
@@ -462,6 +483,230 @@ export type FinishAuthenticationResponse = Message<"authn.v1.FinishAuthenticatio
  */
 export const FinishAuthenticationResponseSchema: GenMessage<FinishAuthenticationResponse> = /*@__PURE__*/
   messageDesc(file_authn_v1_auth_service, 10);
+
+/**
+ * ListCredentialsRequest names the user whose credentials to list.
+ *
+ * @generated from message authn.v1.ListCredentialsRequest
+ */
+export type ListCredentialsRequest = Message<"authn.v1.ListCredentialsRequest"> & {
+  /**
+   * Relying party (tenant) id; empty selects the default tenant.
+   *
+   * @generated from field: string tenant = 1;
+   */
+  tenant: string;
+
+  /**
+   * The user's id.
+   *
+   * @generated from field: string user_id = 2;
+   */
+  userId: string;
+};
+
+/**
+ * Describes the message authn.v1.ListCredentialsRequest.
+ * Use `create(ListCredentialsRequestSchema)` to create a new message.
+ */
+export const ListCredentialsRequestSchema: GenMessage<ListCredentialsRequest> = /*@__PURE__*/
+  messageDesc(file_authn_v1_auth_service, 11);
+
+/**
+ * ListCredentialsResponse holds the user's credentials.
+ *
+ * @generated from message authn.v1.ListCredentialsResponse
+ */
+export type ListCredentialsResponse = Message<"authn.v1.ListCredentialsResponse"> & {
+  /**
+   * Oldest first, revoked ones included (see revoked_at).
+   *
+   * @generated from field: repeated authn.v1.Credential credentials = 1;
+   */
+  credentials: Credential[];
+};
+
+/**
+ * Describes the message authn.v1.ListCredentialsResponse.
+ * Use `create(ListCredentialsResponseSchema)` to create a new message.
+ */
+export const ListCredentialsResponseSchema: GenMessage<ListCredentialsResponse> = /*@__PURE__*/
+  messageDesc(file_authn_v1_auth_service, 12);
+
+/**
+ * RenameCredentialRequest names a credential and its new label.
+ *
+ * @generated from message authn.v1.RenameCredentialRequest
+ */
+export type RenameCredentialRequest = Message<"authn.v1.RenameCredentialRequest"> & {
+  /**
+   * Relying party (tenant) id; empty selects the default tenant.
+   *
+   * @generated from field: string tenant = 1;
+   */
+  tenant: string;
+
+  /**
+   * The owner's user id; a credential of another user is NOT_FOUND.
+   *
+   * @generated from field: string user_id = 2;
+   */
+  userId: string;
+
+  /**
+   * The credential id, base64url.
+   *
+   * @generated from field: string credential_id = 3;
+   */
+  credentialId: string;
+
+  /**
+   * The new label (at most 128 bytes).
+   *
+   * @generated from field: string name = 4;
+   */
+  name: string;
+};
+
+/**
+ * Describes the message authn.v1.RenameCredentialRequest.
+ * Use `create(RenameCredentialRequestSchema)` to create a new message.
+ */
+export const RenameCredentialRequestSchema: GenMessage<RenameCredentialRequest> = /*@__PURE__*/
+  messageDesc(file_authn_v1_auth_service, 13);
+
+/**
+ * RenameCredentialResponse is the renamed credential.
+ *
+ * @generated from message authn.v1.RenameCredentialResponse
+ */
+export type RenameCredentialResponse = Message<"authn.v1.RenameCredentialResponse"> & {
+  /**
+   * The credential after the change.
+   *
+   * @generated from field: authn.v1.Credential credential = 1;
+   */
+  credential?: Credential | undefined;
+};
+
+/**
+ * Describes the message authn.v1.RenameCredentialResponse.
+ * Use `create(RenameCredentialResponseSchema)` to create a new message.
+ */
+export const RenameCredentialResponseSchema: GenMessage<RenameCredentialResponse> = /*@__PURE__*/
+  messageDesc(file_authn_v1_auth_service, 14);
+
+/**
+ * RevokeCredentialRequest names the credential to revoke.
+ *
+ * @generated from message authn.v1.RevokeCredentialRequest
+ */
+export type RevokeCredentialRequest = Message<"authn.v1.RevokeCredentialRequest"> & {
+  /**
+   * Relying party (tenant) id; empty selects the default tenant.
+   *
+   * @generated from field: string tenant = 1;
+   */
+  tenant: string;
+
+  /**
+   * The owner's user id; a credential of another user is NOT_FOUND.
+   *
+   * @generated from field: string user_id = 2;
+   */
+  userId: string;
+
+  /**
+   * The credential id, base64url.
+   *
+   * @generated from field: string credential_id = 3;
+   */
+  credentialId: string;
+
+  /**
+   * Why, e.g. "lost device" (at most 256 bytes).
+   *
+   * @generated from field: string reason = 4;
+   */
+  reason: string;
+};
+
+/**
+ * Describes the message authn.v1.RevokeCredentialRequest.
+ * Use `create(RevokeCredentialRequestSchema)` to create a new message.
+ */
+export const RevokeCredentialRequestSchema: GenMessage<RevokeCredentialRequest> = /*@__PURE__*/
+  messageDesc(file_authn_v1_auth_service, 15);
+
+/**
+ * RevokeCredentialResponse is the revoked credential.
+ *
+ * @generated from message authn.v1.RevokeCredentialResponse
+ */
+export type RevokeCredentialResponse = Message<"authn.v1.RevokeCredentialResponse"> & {
+  /**
+   * The credential after the change.
+   *
+   * @generated from field: authn.v1.Credential credential = 1;
+   */
+  credential?: Credential | undefined;
+};
+
+/**
+ * Describes the message authn.v1.RevokeCredentialResponse.
+ * Use `create(RevokeCredentialResponseSchema)` to create a new message.
+ */
+export const RevokeCredentialResponseSchema: GenMessage<RevokeCredentialResponse> = /*@__PURE__*/
+  messageDesc(file_authn_v1_auth_service, 16);
+
+/**
+ * DeleteUserRequest names the user to erase.
+ *
+ * @generated from message authn.v1.DeleteUserRequest
+ */
+export type DeleteUserRequest = Message<"authn.v1.DeleteUserRequest"> & {
+  /**
+   * Relying party (tenant) id; empty selects the default tenant.
+   *
+   * @generated from field: string tenant = 1;
+   */
+  tenant: string;
+
+  /**
+   * The user's id.
+   *
+   * @generated from field: string user_id = 2;
+   */
+  userId: string;
+};
+
+/**
+ * Describes the message authn.v1.DeleteUserRequest.
+ * Use `create(DeleteUserRequestSchema)` to create a new message.
+ */
+export const DeleteUserRequestSchema: GenMessage<DeleteUserRequest> = /*@__PURE__*/
+  messageDesc(file_authn_v1_auth_service, 17);
+
+/**
+ * DeleteUserResponse says what was erased.
+ *
+ * @generated from message authn.v1.DeleteUserResponse
+ */
+export type DeleteUserResponse = Message<"authn.v1.DeleteUserResponse"> & {
+  /**
+   * How many credentials were deleted.
+   *
+   * @generated from field: int32 deleted_credentials = 1;
+   */
+  deletedCredentials: number;
+};
+
+/**
+ * Describes the message authn.v1.DeleteUserResponse.
+ * Use `create(DeleteUserResponseSchema)` to create a new message.
+ */
+export const DeleteUserResponseSchema: GenMessage<DeleteUserResponse> = /*@__PURE__*/
+  messageDesc(file_authn_v1_auth_service, 18);
 
 /**
  * AuthenticatorAttachment mirrors WebAuthn's AuthenticatorAttachment.
@@ -803,6 +1048,13 @@ export enum ErrorReason {
    * @generated from enum value: ERROR_REASON_CLIENT_DATA_TYPE_MISMATCH = 23;
    */
   CLIENT_DATA_TYPE_MISMATCH = 23,
+
+  /**
+   * NOT_FOUND: the user has no credential with this id.
+   *
+   * @generated from enum value: ERROR_REASON_CREDENTIAL_NOT_FOUND = 24;
+   */
+  CREDENTIAL_NOT_FOUND = 24,
 }
 
 /**
@@ -871,6 +1123,47 @@ export const AuthService: GenService<{
     methodKind: "unary";
     input: typeof FinishAuthenticationRequestSchema;
     output: typeof FinishAuthenticationResponseSchema;
+  },
+  /**
+   * ListCredentials lists a user's credentials, revoked ones included, oldest first.
+   *
+   * @generated from rpc authn.v1.AuthService.ListCredentials
+   */
+  listCredentials: {
+    methodKind: "unary";
+    input: typeof ListCredentialsRequestSchema;
+    output: typeof ListCredentialsResponseSchema;
+  },
+  /**
+   * RenameCredential changes a credential's label.
+   *
+   * @generated from rpc authn.v1.AuthService.RenameCredential
+   */
+  renameCredential: {
+    methodKind: "unary";
+    input: typeof RenameCredentialRequestSchema;
+    output: typeof RenameCredentialResponseSchema;
+  },
+  /**
+   * RevokeCredential revokes a credential at once on every replica: the sign-in write itself
+   * refuses a revoked credential, whatever any cache holds. Revoking twice is a no-op.
+   *
+   * @generated from rpc authn.v1.AuthService.RevokeCredential
+   */
+  revokeCredential: {
+    methodKind: "unary";
+    input: typeof RevokeCredentialRequestSchema;
+    output: typeof RevokeCredentialResponseSchema;
+  },
+  /**
+   * DeleteUser erases a user's credentials and user record (right to erasure). Idempotent.
+   *
+   * @generated from rpc authn.v1.AuthService.DeleteUser
+   */
+  deleteUser: {
+    methodKind: "unary";
+    input: typeof DeleteUserRequestSchema;
+    output: typeof DeleteUserResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_authn_v1_auth_service, 0);

@@ -1,0 +1,22 @@
+import { create } from "@bufbuild/protobuf";
+import { type Credential, CredentialSchema } from "../gen/authn/v1/auth_service_pb.js";
+import type { StoredCredential } from "../webauthn/ceremony.js";
+import { toTimestamp } from "./fields.js";
+
+export function credentialMessage(c: StoredCredential): Credential {
+  return create(CredentialSchema, {
+    credentialId: c.credentialId,
+    userId: c.userId,
+    name: c.name,
+    aaguid: c.aaguid,
+    attestationFormat: c.attestationFormat,
+    userVerified: c.userVerified,
+    backupEligible: c.backupEligible,
+    backedUp: c.backedUp,
+    transports: [...c.transports],
+    createdAt: toTimestamp(c.createdAt),
+    lastUsedAt: c.lastUsedAt === undefined ? undefined : toTimestamp(c.lastUsedAt),
+    revokedAt: c.revokedAt === undefined ? undefined : toTimestamp(c.revokedAt),
+    revocationReason: c.revocationReason ?? "",
+  });
+}

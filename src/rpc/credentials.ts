@@ -1,0 +1,49 @@
+import { create } from "@bufbuild/protobuf";
+import type { ServiceImpl } from "@connectrpc/connect";
+import {
+  type AuthService,
+  DeleteUserResponseSchema,
+  ListCredentialsResponseSchema,
+  RenameCredentialResponseSchema,
+  RevokeCredentialResponseSchema,
+} from "../gen/authn/v1/auth_service_pb.js";
+import { credentialMessage } from "./credential-message.js";
+import { sized } from "./fields.js";
+import type { CeremonyHandlersDeps } from "./registration.js";
+
+type CredentialHandlers = Pick<
+  ServiceImpl<typeof AuthService>,
+  "listCredentials" | "renameCredential" | "revokeCredential" | "deleteUser"
+>;
+
+const userIdOf = (req: { userId: string }) => sized("user_id", req.userId, 1, 128);
+const credentialIdOf = (req: { credentialId: string }) => sized("credential_id", req.credentialId, 1, 1366);
+
+/** ListCredentials / RenameCredential / RevokeCredential / DeleteUser: proto ↔ domain mapping only. */
+export function credentialHandlers({ tenants, lifecycle }: CeremonyHandlersDeps): CredentialHandlers {
+  return {
+    async listCredentials(req) {
+      const credentials = await lifecycle.list(tenants.resolve(req.tenant), userIdOf(req));
+      return create(ListCredentialsResponseSchema, { credentials: credentials.map(credentialMessage) });
+    },
+
+    async renameCredential(req) {
+      const tenant = tenants.resolve(req.tenant);
+      const name = sized("name", req.name, 0, 128);
+      const c = await lifecycle.rename(tenant, userIdOf(req), credentialIdOf(req), name);
+      return create(RenameCredentialResponseSchema, { credential: credentialMessage(c) });
+    },
+
+    async revokeCredential(req) {
+      const tenant = tenants.resolve(req.tenant);
+      const reason = sized("reason", req.reason, 0, 256);
+      const c = await lifecycle.revoke(tenant, userIdOf(req), credentialIdOf(req), reason);
+      return create(RevokeCredentialResponseSchema, { credential: credentialMessage(c) });
+    },
+
+    async deleteUser(req) {
+      const deleted = await lifecycle.deleteUser(tenants.resolve(req.tenant), userIdOf(req));
+      return create(DeleteUserResponseSchema, { deletedCredentials: deleted });
+    },
+  };
+}

@@ -1,7 +1,7 @@
 import { Code } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { assertion, expectRpcError, register } from "../support/ceremonies.js";
-import { startTestService, type TestService } from "../support/service.js";
+import { closeAll, startReplicas, type TestService } from "../support/service.js";
 import { SoftAuthenticator } from "../support/soft-authenticator.js";
 
 describe("credential lifecycle", () => {
@@ -9,13 +9,9 @@ describe("credential lifecycle", () => {
   let b: TestService;
 
   beforeAll(async () => {
-    a = await startTestService();
-    b = await startTestService(a);
+    [a, b] = await startReplicas();
   });
-  afterAll(async () => {
-    await a?.close();
-    await b?.close();
-  });
+  afterAll(() => closeAll(a, b));
 
   it("lists a user's credentials with their facts and last use", async () => {
     const authenticator = new SoftAuthenticator({ backupEligible: true });

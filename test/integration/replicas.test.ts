@@ -1,7 +1,7 @@
 import { Code } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { assertion, expectRpcError, register } from "../support/ceremonies.js";
-import { startTestService, type TestService } from "../support/service.js";
+import { closeAll, startReplicas, type TestService } from "../support/service.js";
 import { SoftAuthenticator } from "../support/soft-authenticator.js";
 
 /** Two service instances on one DynamoDB: correctness must not depend on either one's cache. */
@@ -10,13 +10,9 @@ describe("two replicas on one store", () => {
   let b: TestService;
 
   beforeAll(async () => {
-    a = await startTestService();
-    b = await startTestService(a);
+    [a, b] = await startReplicas();
   });
-  afterAll(async () => {
-    await a?.close();
-    await b?.close();
-  });
+  afterAll(() => closeAll(a, b));
 
   it("a ceremony begun on A finishes on B, and a challenge consumed on B is gone on A", async () => {
     const authenticator = new SoftAuthenticator();

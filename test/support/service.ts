@@ -90,3 +90,13 @@ export async function startTestService(
     close: () => app.server.close(1000),
   };
 }
+
+/** Two replicas of the service on one store (same tables, same signing key, same clock). */
+export async function startReplicas(): Promise<[TestService, TestService]> {
+  const a = await startTestService();
+  return [a, await startTestService(a)];
+}
+
+export async function closeAll(...services: (TestService | undefined)[]): Promise<void> {
+  await Promise.all(services.map((s) => s?.close()));
+}

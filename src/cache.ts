@@ -7,6 +7,7 @@ export interface CachedCredential {
   readonly userId: string;
   readonly userHandle: string;
   readonly publicKey: Uint8Array;
+  readonly aaguid: string;
 }
 
 /**

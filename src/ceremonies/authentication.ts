@@ -1,7 +1,9 @@
 import type { PublicKeyCredentialRequestOptionsJSON } from "@simplewebauthn/server";
 import { Caches, type CachedCredential } from "../cache.js";
 import type { TenantConfig } from "../config.js";
-import { unauthenticated } from "../errors.js";
+import { randomUUID } from "node:crypto";
+import { auditEvent, type AuditFacts, type CallContext } from "../audit/audit-event.js";
+import { AuthError, unauthenticated } from "../errors.js";
 import { issueSessionToken } from "../tokens/session-token.js";
 import { assuranceOf } from "../webauthn/assurance.js";
 import type { CredentialDescriptor, UserVerification } from "../webauthn/ceremony.js";
@@ -9,7 +11,8 @@ import { decoyCredentials } from "../webauthn/decoy-credentials.js";
 import { preflightAuthentication } from "../webauthn/preflight.js";
 import { requestOptions } from "../webauthn/options.js";
 import { beginCeremony } from "./begin-ceremony.js";
-import { verifyAuthentication } from "../webauthn/verify-authentication.js";
+import { verifyAuthentication, type VerifiedAssertion } from "../webauthn/verify-authentication.js";
+import { Auditor, beginFacts } from "./auditor.js";
 import type { CeremonyDeps } from "./deps.js";
 import type { BeginResult } from "./registration.js";
 
@@ -24,16 +27,22 @@ export interface SignIn {
 
 /**
  * BeginAuthentication: 1 DynamoDB request on a warm cache (the challenge put), plus one Query for
- * a user's credential list on a miss. FinishAuthentication: 2 (consume the challenge, the
- * conditional counter update), plus one GetItem when the credential is not cached.
+ * a user's credential list on a miss. FinishAuthentication: 3 (consume the challenge, the
+ * conditional counter update, the audit event that is also the session record), plus one GetItem
+ * when the credential is not cached, plus a best-effort failure event when refused.
  */
 export class AuthenticationCeremony {
-  constructor(private readonly deps: CeremonyDeps) {}
+  private readonly auditor: Auditor;
+
+  constructor(private readonly deps: CeremonyDeps) {
+    this.auditor = new Auditor(deps);
+  }
 
   async begin(
     tenant: TenantConfig,
     userId: string | undefined,
     userVerification: UserVerification,
+    call: CallContext,
   ): Promise<BeginResult<PublicKeyCredentialRequestOptionsJSON>> {
     const allowCredentials = userId === undefined ? [] : await this.allowCredentials(tenant, userId);
     const { challenge, expiresAt } = await beginCeremony(this.deps, tenant, {
@@ -41,6 +50,7 @@ export class AuthenticationCeremony {
       userId,
       userHandle: undefined,
       userVerification,
+      beganBy: call,
     });
     const options = requestOptions({
       rpId: tenant.rpId,
@@ -64,30 +74,53 @@ export class AuthenticationCeremony {
     return list.length > 0 ? list : decoyCredentials(signingKey.derivedSecret, tenant.id, userId);
   }
 
-  async finish(tenant: TenantConfig, credentialJson: string): Promise<SignIn> {
+  async finish(tenant: TenantConfig, credentialJson: string, call: CallContext): Promise<SignIn> {
+    let facts: AuditFacts = {};
+    try {
+      const { json, clientData } = preflightAuthentication(credentialJson, tenant);
+      const ceremony = await this.deps.store.challenges.consume(tenant.id, clientData.challenge, "authentication", this.deps.clock());
+      facts = { ...beginFacts(ceremony), credentialId: json.id };
+      const credential = await this.credential(tenant, json.id);
+      facts = { ...facts, aaguid: credential.aaguid, userId: facts.userId ?? credential.userId };
+      // The credential must belong to the user the ceremony named and to the returned user handle
+      // (cf. YSA-2026-02); a discoverable ceremony has only the handle, so it must be present.
+      if (ceremony.userId !== undefined && credential.userId !== ceremony.userId) {
+        throw unauthenticated("USER_MISMATCH", "credential belongs to another user");
+      }
+      const userHandle = json.response.userHandle;
+      if (userHandle ? userHandle !== credential.userHandle : ceremony.userId === undefined) {
+        throw unauthenticated("USER_MISMATCH", "user handle does not match the credential");
+      }
+      const assertion = await verifyAuthentication(
+        json,
+        {
+          challenge: ceremony.challenge,
+          origins: tenant.origins,
+          rpId: tenant.rpId,
+          requireUserVerification: ceremony.userVerification === "required",
+        },
+        credential,
+      );
+      return await this.signIn(tenant, credential, assertion, call, facts);
+    } catch (err) {
+      await this.auditFailure(tenant, call, facts, err);
+      throw err;
+    }
+  }
+
+  /**
+   * Advances the counter (the conditional write that also refuses revoked credentials), signs the
+   * token and writes the sign-in's audit event, which is the session record. The token is
+   * returned only once that event is durable: an audit write that fails fails the call.
+   */
+  private async signIn(
+    tenant: TenantConfig,
+    credential: CachedCredential,
+    assertion: VerifiedAssertion,
+    call: CallContext,
+    facts: AuditFacts,
+  ): Promise<SignIn> {
     const { store, clock, signingKey } = this.deps;
-    const { json, clientData } = preflightAuthentication(credentialJson, tenant);
-    const ceremony = await store.challenges.consume(tenant.id, clientData.challenge, "authentication", clock());
-    const credential = await this.credential(tenant, json.id);
-    // The credential must belong to the user the ceremony named and to the returned user handle
-    // (cf. YSA-2026-02); a discoverable ceremony has only the handle, so it must be present.
-    if (ceremony.userId !== undefined && credential.userId !== ceremony.userId) {
-      throw unauthenticated("USER_MISMATCH", "credential belongs to another user");
-    }
-    const userHandle = json.response.userHandle;
-    if (userHandle ? userHandle !== credential.userHandle : ceremony.userId === undefined) {
-      throw unauthenticated("USER_MISMATCH", "user handle does not match the credential");
-    }
-    const assertion = await verifyAuthentication(
-      json,
-      {
-        challenge: ceremony.challenge,
-        origins: tenant.origins,
-        rpId: tenant.rpId,
-        requireUserVerification: ceremony.userVerification === "required",
-      },
-      credential,
-    );
     const authTime = clock();
     await store.credentials.recordAssertion({
       tenant: tenant.id,
@@ -97,16 +130,26 @@ export class AuthenticationCeremony {
       backedUp: assertion.backedUp,
       usedAt: authTime,
     });
+    const sessionId = randomUUID();
+    const assurance = assuranceOf(assertion);
     const token = await issueSessionToken(
       signingKey,
       {
+        jti: sessionId,
         tenant: tenant.id,
         userId: credential.userId,
         credentialId: credential.credentialId,
         authTime,
-        ...assuranceOf(assertion),
+        ...assurance,
       },
       tenant.sessionTtlSeconds,
+    );
+    await store.audit.put(
+      auditEvent("authentication", "success", tenant.id, call, authTime, {
+        ...facts,
+        session: { sessionId, expiresAt: token.expiresAt },
+        details: { ...facts.details, amr: assurance.amr.join(" "), acr: assurance.acr, backed_up: String(assertion.backedUp) },
+      }),
     );
     return {
       userId: credential.userId,
@@ -116,6 +159,14 @@ export class AuthenticationCeremony {
       authTime,
       expiresAt: token.expiresAt,
     };
+  }
+
+  /** The refusal's event; a counter regression also marks the credential clone-suspected. */
+  private async auditFailure(tenant: TenantConfig, call: CallContext, facts: AuditFacts, err: unknown): Promise<void> {
+    if (err instanceof AuthError && err.reason === "COUNTER_REGRESSION" && facts.credentialId) {
+      await this.auditor.failure("clone_suspected", tenant, call, facts, err);
+    }
+    await this.auditor.failure("authentication", tenant, call, facts, err);
   }
 
   /** Immutable facts from the cache, else one strongly consistent read. */
@@ -131,6 +182,7 @@ export class AuthenticationCeremony {
       userId: stored.userId,
       userHandle: stored.userHandle,
       publicKey: stored.publicKey,
+      aaguid: stored.aaguid,
     };
     caches.credentials.set(key, facts);
     return facts;

@@ -7,7 +7,7 @@ import type { CeremonyDeps } from "./deps.js";
 export async function beginCeremony(
   deps: CeremonyDeps,
   tenant: TenantConfig,
-  ceremony: Pick<Ceremony, "kind" | "userId" | "userHandle" | "userVerification">,
+  ceremony: Pick<Ceremony, "kind" | "userId" | "userHandle" | "userVerification" | "beganBy">,
 ): Promise<Ceremony> {
   const createdAt = deps.clock();
   const stored: Ceremony = {

@@ -7,11 +7,13 @@ import type {
 import { Caches } from "../cache.js";
 import type { TenantConfig } from "../config.js";
 import { SUPPORTED_ALGORITHMS } from "../webauthn/algorithms.js";
-import type { StoredCredential, UserVerification } from "../webauthn/ceremony.js";
+import { auditEvent, type AuditFacts, type CallContext } from "../audit/audit-event.js";
+import type { Ceremony, StoredCredential, UserVerification } from "../webauthn/ceremony.js";
 import { preflightRegistration } from "../webauthn/preflight.js";
 import { creationOptions, newUserHandle } from "../webauthn/options.js";
 import { beginCeremony } from "./begin-ceremony.js";
-import { registrationPolicy, verifyRegistration } from "../webauthn/verify-registration.js";
+import { registrationPolicy, verifyRegistration, type VerifiedRegistration } from "../webauthn/verify-registration.js";
+import { Auditor, beginFacts } from "./auditor.js";
 import type { CeremonyDeps } from "./deps.js";
 
 export interface BeginRegistrationInput {
@@ -31,12 +33,22 @@ export interface BeginResult<T> {
 
 /**
  * BeginRegistration: 3 DynamoDB requests (user handle get-or-create, the user's credentials for
- * excludeCredentials, the challenge put). FinishRegistration: 2 (consume challenge, put credential).
+ * excludeCredentials, the challenge put). FinishRegistration: 2 (consume the challenge; one
+ * transaction that puts the credential and its audit event, so neither exists without the other),
+ * plus a best-effort failure event when refused.
  */
 export class RegistrationCeremony {
-  constructor(private readonly deps: CeremonyDeps) {}
+  private readonly auditor: Auditor;
 
-  async begin(tenant: TenantConfig, input: BeginRegistrationInput): Promise<BeginResult<PublicKeyCredentialCreationOptionsJSON>> {
+  constructor(private readonly deps: CeremonyDeps) {
+    this.auditor = new Auditor(deps);
+  }
+
+  async begin(
+    tenant: TenantConfig,
+    input: BeginRegistrationInput,
+    call: CallContext,
+  ): Promise<BeginResult<PublicKeyCredentialCreationOptionsJSON>> {
     const { store, clock } = this.deps;
     const userHandle = await store.users.ensureHandle(tenant.id, input.userId, newUserHandle(), clock());
     const existing = await store.credentials.listForUser(tenant.id, input.userId);
@@ -45,6 +57,7 @@ export class RegistrationCeremony {
       userId: input.userId,
       userHandle,
       userVerification: input.userVerification,
+      beganBy: call,
     });
     const options = creationOptions({
       rpId: tenant.rpId,
@@ -64,16 +77,35 @@ export class RegistrationCeremony {
     return { options, expiresAt };
   }
 
-  async finish(tenant: TenantConfig, credentialJson: string, name: string): Promise<StoredCredential> {
+  async finish(tenant: TenantConfig, credentialJson: string, name: string, call: CallContext): Promise<StoredCredential> {
+    let facts: AuditFacts = {};
+    try {
+      const { json, clientData } = preflightRegistration(credentialJson, tenant);
+      const ceremony = await this.deps.store.challenges.consume(tenant.id, clientData.challenge, "registration", this.deps.clock());
+      facts = beginFacts(ceremony);
+      const verified = await verifyRegistration(
+        json,
+        { challenge: ceremony.challenge, origins: tenant.origins, rpId: tenant.rpId },
+        registrationPolicy(ceremony.userVerification),
+      );
+      facts = { ...facts, credentialId: verified.credentialId, aaguid: verified.aaguid };
+      return await this.store(tenant, ceremony, verified, name, call, facts);
+    } catch (err) {
+      await this.auditor.failure("registration", tenant, call, facts, err);
+      throw err;
+    }
+  }
+
+  private async store(
+    tenant: TenantConfig,
+    ceremony: Ceremony,
+    verified: VerifiedRegistration,
+    name: string,
+    call: CallContext,
+    facts: AuditFacts,
+  ): Promise<StoredCredential> {
     const { store, caches, clock } = this.deps;
-    const { json, clientData } = preflightRegistration(credentialJson, tenant);
     const now = clock();
-    const ceremony = await store.challenges.consume(tenant.id, clientData.challenge, "registration", now);
-    const verified = await verifyRegistration(
-      json,
-      { challenge: ceremony.challenge, origins: tenant.origins, rpId: tenant.rpId },
-      registrationPolicy(ceremony.userVerification),
-    );
     const credential: StoredCredential = {
       tenant: tenant.id,
       credentialId: verified.credentialId,
@@ -93,7 +125,11 @@ export class RegistrationCeremony {
       revokedAt: undefined,
       revocationReason: undefined,
     };
-    await store.credentials.create(credential);
+    const event = auditEvent("registration", "success", tenant.id, call, now, {
+      ...facts,
+      details: { ...facts.details, attestation_format: verified.attestationFormat },
+    });
+    await store.credentials.create(credential, [store.audit.transactPut(event)]);
     caches.userCredentials?.delete(Caches.key(tenant.id, credential.userId));
     return credential;
   }

@@ -5,7 +5,7 @@ import {
   BeginAuthenticationResponseSchema,
   FinishAuthenticationResponseSchema,
 } from "../gen/authn/v1/auth_service_pb.js";
-import { sized, toTimestamp, userVerificationOf } from "./fields.js";
+import { callContextOf, sized, toTimestamp, userVerificationOf } from "./fields.js";
 import type { CeremonyHandlersDeps } from "./registration.js";
 
 type AuthenticationHandlers = Pick<ServiceImpl<typeof AuthService>, "beginAuthentication" | "finishAuthentication">;
@@ -16,7 +16,7 @@ export function authenticationHandlers({ tenants, authentication }: CeremonyHand
     async beginAuthentication(req) {
       const tenant = tenants.resolve(req.tenant);
       const userId = sized("user_id", req.userId, 0, 128) || undefined;
-      const result = await authentication.begin(tenant, userId, userVerificationOf(req.userVerification));
+      const result = await authentication.begin(tenant, userId, userVerificationOf(req.userVerification), callContextOf(req.client));
       return create(BeginAuthenticationResponseSchema, {
         optionsJson: JSON.stringify(result.options),
         expiresAt: toTimestamp(result.expiresAt),
@@ -25,10 +25,8 @@ export function authenticationHandlers({ tenants, authentication }: CeremonyHand
 
     async finishAuthentication(req) {
       const tenant = tenants.resolve(req.tenant);
-      // Validated now so callers meet the limits early; the audit trail records it.
-      sized("client.ip", req.client?.ip ?? "", 0, 64);
-      sized("client.user_agent", req.client?.userAgent ?? "", 0, 1024);
-      const signIn = await authentication.finish(tenant, sized("credential_json", req.credentialJson, 1, Infinity));
+      const call = callContextOf(req.client);
+      const signIn = await authentication.finish(tenant, sized("credential_json", req.credentialJson, 1, Infinity), call);
       return create(FinishAuthenticationResponseSchema, {
         userId: signIn.userId,
         credentialId: signIn.credentialId,

@@ -7,6 +7,7 @@ import {
   UserVerificationRequirement,
 } from "../gen/authn/v1/auth_service_pb.js";
 import type { UserVerification } from "../webauthn/ceremony.js";
+import type { CallContext } from "../audit/audit-event.js";
 
 /** Checks a string field's UTF-8 size; `min` 0 makes it optional. */
 export function sized(field: string, value: string, min: number, max: number): string {
@@ -17,6 +18,18 @@ export function sized(field: string, value: string, min: number, max: number): s
 }
 
 export const toTimestamp = timestampFromMs;
+
+/**
+ * The audit context of a call: the end user's client as the caller reports it. The caller's own
+ * identity comes from mTLS once configured (issue 6); until then it is empty.
+ */
+export function callContextOf(client: { ip: string; userAgent: string } | undefined): CallContext {
+  return {
+    caller: "",
+    clientIp: sized("client.ip", client?.ip ?? "", 0, 64),
+    clientUserAgent: sized("client.user_agent", client?.userAgent ?? "", 0, 1024),
+  };
+}
 
 export function userVerificationOf(value: UserVerificationRequirement): UserVerification {
   switch (value) {

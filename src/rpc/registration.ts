@@ -10,7 +10,7 @@ import {
 import type { CredentialLifecycle } from "../ceremonies/credential-lifecycle.js";
 import type { Tenants } from "../tenants.js";
 import { credentialMessage } from "./credential-message.js";
-import { attachmentOf, attestationOf, residentKeyOf, sized, toTimestamp, userVerificationOf } from "./fields.js";
+import { attachmentOf, attestationOf, callContextOf, residentKeyOf, sized, toTimestamp, userVerificationOf } from "./fields.js";
 
 export interface CeremonyHandlersDeps {
   readonly tenants: Tenants;
@@ -36,7 +36,7 @@ export function registrationHandlers({ tenants, registration }: CeremonyHandlers
         residentKey: residentKeyOf(prefs?.residentKey ?? 0),
         userVerification: userVerificationOf(prefs?.userVerification ?? 0),
         attestation: attestationOf(prefs?.attestation ?? 0),
-      });
+      }, callContextOf(req.client));
       return create(BeginRegistrationResponseSchema, {
         optionsJson: JSON.stringify(result.options),
         expiresAt: toTimestamp(result.expiresAt),
@@ -46,7 +46,7 @@ export function registrationHandlers({ tenants, registration }: CeremonyHandlers
     async finishRegistration(req) {
       const tenant = tenants.resolve(req.tenant);
       const name = sized("credential_name", req.credentialName, 0, 128);
-      const c = await registration.finish(tenant, sized("credential_json", req.credentialJson, 1, Infinity), name);
+      const c = await registration.finish(tenant, sized("credential_json", req.credentialJson, 1, Infinity), name, callContextOf(req.client));
       return create(FinishRegistrationResponseSchema, { credential: credentialMessage(c) });
     },
   };

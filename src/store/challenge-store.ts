@@ -19,6 +19,9 @@ function toItem(c: Ceremony): Item {
     expiresAt: { N: String(c.expiresAt) },
     [TTL_ATTRIBUTE]: { N: String(Math.ceil(c.expiresAt / 1000) + TTL_SLACK_SECONDS) },
   };
+  if (c.beganBy.caller) item.caller = { S: c.beganBy.caller };
+  if (c.beganBy.clientIp) item.clientIp = { S: c.beganBy.clientIp };
+  if (c.beganBy.clientUserAgent) item.clientUa = { S: c.beganBy.clientUserAgent };
   if (c.userId !== undefined) item.userId = { S: c.userId };
   if (c.userHandle !== undefined) item.userHandle = { S: c.userHandle };
   return item;
@@ -34,6 +37,11 @@ function fromItem(tenant: string, challenge: string, item: Item): Ceremony {
     userVerification: item.uv?.S as UserVerification,
     createdAt: Number(item.createdAt?.N),
     expiresAt: Number(item.expiresAt?.N),
+    beganBy: {
+      caller: item.caller?.S ?? "",
+      clientIp: item.clientIp?.S ?? "",
+      clientUserAgent: item.clientUa?.S ?? "",
+    },
   };
 }
 

@@ -3,10 +3,13 @@ import {
   GetItemCommand,
   PutItemCommand,
   QueryCommand,
+  TransactionCanceledException,
+  TransactWriteItemsCommand,
   UpdateItemCommand,
   type AttributeValue,
   type DynamoDBClient,
   type QueryCommandInput,
+  type TransactWriteItem,
 } from "@aws-sdk/client-dynamodb";
 import { AuthError, unauthenticated } from "../errors.js";
 import type { CredentialDescriptor, StoredCredential } from "../webauthn/ceremony.js";
@@ -80,22 +83,34 @@ export class CredentialStore {
   ) {}
 
   /**
-   * Stores a new credential. The condition makes a credential id unique across all users of the
-   * tenant (WebAuthn §7.1 step 22) without a prior read, also under concurrent registrations.
+   * Stores a new credential together with `alsoWrite` (its audit event) in one transaction, so
+   * neither exists without the other. The condition makes a credential id unique across all users
+   * of the tenant (WebAuthn §7.1 step 22) without a prior read, also under concurrent
+   * registrations.
    */
-  async create(credential: StoredCredential): Promise<void> {
+  async create(credential: StoredCredential, alsoWrite: TransactWriteItem[]): Promise<void> {
     try {
       await storeCall(() =>
         this.client.send(
-          new PutItemCommand({
-            TableName: this.table,
-            Item: toItem(credential),
-            ConditionExpression: "attribute_not_exists(pk)",
+          new TransactWriteItemsCommand({
+            TransactItems: [
+              {
+                Put: {
+                  TableName: this.table,
+                  Item: toItem(credential),
+                  ConditionExpression: "attribute_not_exists(pk)",
+                },
+              },
+              ...alsoWrite,
+            ],
           }),
         ),
       );
     } catch (err) {
-      if (!isConditionFailure(err)) throw err;
+      const taken =
+        isConditionFailure(err) ||
+        (err instanceof TransactionCanceledException && err.CancellationReasons?.[0]?.Code === "ConditionalCheckFailed");
+      if (!taken) throw err;
       throw new AuthError("CREDENTIAL_EXISTS", "this credential is already registered");
     }
   }

@@ -1,19 +1,22 @@
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { AuditStore } from "./audit-store.js";
 import { ChallengeStore } from "./challenge-store.js";
 import { CredentialStore } from "./credential-store.js";
 import { tableNames } from "./tables.js";
 import { UserStore } from "./user-store.js";
 
 export interface Store {
+  readonly audit: AuditStore;
   readonly challenges: ChallengeStore;
   readonly credentials: CredentialStore;
   readonly users: UserStore;
 }
 
 /** The only place that knows which table holds what. */
-export function createStore(client: DynamoDBClient, tablePrefix: string): Store {
+export function createStore(client: DynamoDBClient, tablePrefix: string, auditRetentionDays = 400): Store {
   const names = tableNames(tablePrefix);
   return {
+    audit: new AuditStore(client, names.audit, auditRetentionDays * 86_400),
     challenges: new ChallengeStore(client, names.challenges),
     credentials: new CredentialStore(client, names.credentials),
     users: new UserStore(client, names.users),

@@ -1,4 +1,4 @@
-import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
+import { ConditionalCheckFailedException, TransactionCanceledException } from "@aws-sdk/client-dynamodb";
 import { AuthError } from "../errors.js";
 
 const THROTTLING = new Set([
@@ -7,6 +7,14 @@ const THROTTLING = new Set([
   "RequestLimitExceeded",
   "LimitExceededException",
 ]);
+
+/** A transaction cancelled because one of its conditions failed: the caller decides. */
+function isTransactionConflict(err: unknown): boolean {
+  return (
+    err instanceof TransactionCanceledException &&
+    (err.CancellationReasons ?? []).some((r) => r.Code === "ConditionalCheckFailed")
+  );
+}
 
 /** A failed conditional write: the caller decides what it means. */
 export function isConditionFailure(err: unknown): err is ConditionalCheckFailedException {
@@ -36,7 +44,7 @@ export async function storeCall<T>(request: () => Promise<T>): Promise<T> {
   try {
     return await request();
   } catch (err) {
-    if (isConditionFailure(err) || err instanceof AuthError) throw err;
+    if (isConditionFailure(err) || isTransactionConflict(err) || err instanceof AuthError) throw err;
     throw storeFailure(err);
   }
 }

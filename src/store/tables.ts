@@ -13,10 +13,15 @@ export interface TableNames {
   readonly challenges: string;
   readonly credentials: string;
   readonly users: string;
+  readonly audit: string;
 }
 
 /** The GSI of the credentials table that lists a user's credentials. */
 export const CREDENTIALS_BY_USER_INDEX = "by-user";
+
+/** The GSIs of the audit table: events per credential, and a successful sign-in by session id. */
+export const AUDIT_BY_CREDENTIAL_INDEX = "by-credential";
+export const AUDIT_BY_SESSION_INDEX = "by-session";
 
 /** The attribute DynamoDB's TTL deletes on (epoch seconds). Expiry itself is enforced in conditions. */
 export const TTL_ATTRIBUTE = "ttl";
@@ -26,6 +31,7 @@ export function tableNames(prefix: string): TableNames {
     challenges: `${prefix}challenges`,
     credentials: `${prefix}credentials`,
     users: `${prefix}users`,
+    audit: `${prefix}audit`,
   };
 }
 
@@ -71,6 +77,39 @@ function definitions(names: TableNames): { input: CreateTableCommandInput; ttl: 
         ...onDemand,
         AttributeDefinitions: [{ AttributeName: "pk", AttributeType: "S" }],
         KeySchema: [{ AttributeName: "pk", KeyType: "HASH" }],
+      },
+    },
+    {
+      ttl: true,
+      input: {
+        TableName: names.audit,
+        ...onDemand,
+        AttributeDefinitions: [
+          { AttributeName: "pk", AttributeType: "S" },
+          { AttributeName: "sk", AttributeType: "S" },
+          { AttributeName: "credKey", AttributeType: "S" },
+          { AttributeName: "sessionKey", AttributeType: "S" },
+        ],
+        KeySchema: [
+          { AttributeName: "pk", KeyType: "HASH" },
+          { AttributeName: "sk", KeyType: "RANGE" },
+        ],
+        GlobalSecondaryIndexes: [
+          {
+            IndexName: AUDIT_BY_CREDENTIAL_INDEX,
+            KeySchema: [
+              { AttributeName: "credKey", KeyType: "HASH" },
+              { AttributeName: "sk", KeyType: "RANGE" },
+            ],
+            Projection: { ProjectionType: "ALL" },
+          },
+          {
+            IndexName: AUDIT_BY_SESSION_INDEX,
+            KeySchema: [{ AttributeName: "sessionKey", KeyType: "HASH" }],
+            Projection: { ProjectionType: "ALL" },
+          },
+        ],
+        // DynamoDB Streams feed a SIEM (see docs/audit.md); enabling them is left to the operator.
       },
     },
   ];

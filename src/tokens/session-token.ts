@@ -1,4 +1,3 @@
-import { randomUUID } from "node:crypto";
 import { SignJWT } from "jose";
 import type { SigningKey } from "./signing-key.js";
 
@@ -6,6 +5,8 @@ import type { SigningKey } from "./signing-key.js";
 export const TOKEN_ISSUER = "dynauthn";
 
 export interface SessionClaims {
+  /** The session id: the sign-in's audit event records it, so sessions can be listed and revoked. */
+  readonly jti: string;
   readonly tenant: string;
   readonly userId: string;
   readonly credentialId: string;
@@ -21,7 +22,7 @@ export interface IssuedToken {
 
 /**
  * A compact JWS (ES256): sub, iat, exp, auth_time, amr (RFC 8176), acr, cid (credential id),
- * tid (tenant) and a unique jti. Times are epoch milliseconds in and seconds in the token.
+ * tid (tenant) and jti (the session id). Times are epoch milliseconds in and seconds in the token.
  */
 export async function issueSessionToken(
   key: SigningKey,
@@ -42,7 +43,7 @@ export async function issueSessionToken(
     .setSubject(claims.userId)
     .setIssuedAt(iat)
     .setExpirationTime(exp)
-    .setJti(randomUUID())
+    .setJti(claims.jti)
     .sign(key.privateKey);
   return { token, expiresAt: exp * 1000 };
 }

@@ -15,6 +15,8 @@ export interface Ceremony {
   readonly userVerification: UserVerification;
   readonly createdAt: number;
   readonly expiresAt: number;
+  /** Who began it, for the finish's audit event: caller identity and the end user's client. */
+  readonly beganBy: { readonly caller: string; readonly clientIp: string; readonly clientUserAgent: string };
 }
 
 /** A registered credential as stored. */

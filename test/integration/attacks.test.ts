@@ -194,14 +194,14 @@ describe("attacks on the ceremonies", () => {
     const { credentialId } = await enrolled("heidi");
     const stored = (await store.credentials.get("default", credentialId))!;
     const takeovers = await Promise.allSettled(
-      ["mallory", "trent", "oscar"].map((userId) => store.credentials.create({ ...stored, userId })),
+      ["mallory", "trent", "oscar"].map((userId) => store.credentials.create({ ...stored, userId }, [])),
     );
     for (const t of takeovers) expect(t).toMatchObject({ status: "rejected", reason: { reason: "CREDENTIAL_EXISTS" } });
     expect((await store.credentials.get("default", credentialId))?.userId).toBe("heidi");
 
     const fresh = { ...stored, credentialId: randomBytes(32).toString("base64url") };
     const racers = await Promise.allSettled(
-      ["u1", "u2", "u3", "u4"].map((userId) => store.credentials.create({ ...fresh, userId })),
+      ["u1", "u2", "u3", "u4"].map((userId) => store.credentials.create({ ...fresh, userId }, [])),
     );
     expect(racers.filter((r) => r.status === "fulfilled")).toHaveLength(1);
   });

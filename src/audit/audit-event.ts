@@ -1,0 +1,83 @@
+import { randomUUID } from "node:crypto";
+import { trace } from "@opentelemetry/api";
+
+/** What happened; mirrors authn.v1.AuditEventType. */
+export type AuditEventType =
+  | "registration"
+  | "authentication"
+  | "step_up"
+  | "credential_renamed"
+  | "credential_revoked"
+  | "user_erased"
+  | "clone_suspected"
+  | "signing_key_rotated"
+  | "session_revoked";
+
+/** Who is calling and for which end user: what every event records about the request. */
+export interface CallContext {
+  /** The calling service's identity (mTLS, later); empty when unauthenticated. */
+  readonly caller: string;
+  readonly clientIp: string;
+  readonly clientUserAgent: string;
+}
+
+export const NO_CALL_CONTEXT: CallContext = Object.freeze({ caller: "", clientIp: "", clientUserAgent: "" });
+
+/** A successful sign-in's event is also its session record. */
+export interface SessionFacts {
+  readonly sessionId: string;
+  readonly expiresAt: number;
+  readonly revokedAt?: number | undefined;
+}
+
+export interface AuditEvent extends CallContext {
+  readonly eventId: string;
+  readonly time: number;
+  readonly type: AuditEventType;
+  readonly outcome: "success" | "failure";
+  readonly reason: string;
+  readonly tenant: string;
+  readonly userId: string;
+  readonly credentialId: string;
+  readonly aaguid: string;
+  readonly traceId: string;
+  readonly ceremonyBeganAt: number | undefined;
+  readonly session: SessionFacts | undefined;
+  readonly details: Readonly<Record<string, string>>;
+}
+
+export type AuditFacts = Partial<Omit<AuditEvent, "eventId" | "time" | "type" | "outcome" | "tenant" | keyof CallContext>>;
+
+/** The active span's trace id, or "" when tracing is off. */
+function currentTraceId(): string {
+  const context = trace.getActiveSpan()?.spanContext();
+  return context && trace.isSpanContextValid(context) ? context.traceId : "";
+}
+
+export function auditEvent(
+  type: AuditEventType,
+  outcome: AuditEvent["outcome"],
+  tenant: string,
+  call: CallContext,
+  time: number,
+  facts: AuditFacts,
+): AuditEvent {
+  return {
+    eventId: randomUUID(),
+    time,
+    type,
+    outcome,
+    tenant,
+    caller: call.caller,
+    clientIp: call.clientIp,
+    clientUserAgent: call.clientUserAgent,
+    reason: facts.reason ?? "",
+    userId: facts.userId ?? "",
+    credentialId: facts.credentialId ?? "",
+    aaguid: facts.aaguid ?? "",
+    traceId: facts.traceId ?? currentTraceId(),
+    ceremonyBeganAt: facts.ceremonyBeganAt,
+    session: facts.session,
+    details: facts.details ?? {},
+  };
+}

@@ -1,0 +1,46 @@
+import { metrics } from "@opentelemetry/api";
+import type { TenantConfig } from "../config.js";
+import { AuthError } from "../errors.js";
+import { auditEvent, type AuditEventType, type AuditFacts, type CallContext } from "../audit/audit-event.js";
+import type { Ceremony } from "../webauthn/ceremony.js";
+import type { CeremonyDeps } from "./deps.js";
+
+const lostEvents = metrics
+  .getMeter("dynauthn")
+  .createCounter("dynauthn.audit.events_lost", { description: "Failure audit events that could not be written" });
+
+/** What the audit trail keeps of the Begin call: when, and who began it, if not the finisher. */
+export function beginFacts(ceremony: Ceremony): AuditFacts {
+  const details: Record<string, string> = {};
+  if (ceremony.beganBy.caller) details.begin_caller = ceremony.beganBy.caller;
+  if (ceremony.beganBy.clientIp) details.begin_client_ip = ceremony.beganBy.clientIp;
+  if (ceremony.beganBy.clientUserAgent) details.begin_client_user_agent = ceremony.beganBy.clientUserAgent;
+  return { userId: ceremony.userId, ceremonyBeganAt: ceremony.createdAt, details };
+}
+
+/**
+ * Writes audit events. Successes are written before the call succeeds (callers await and let a
+ * failure fail the call); failures are best-effort: a lost one is logged and counted, never
+ * thrown over the refusal it records.
+ */
+export class Auditor {
+  constructor(private readonly deps: CeremonyDeps) {}
+
+  async success(type: AuditEventType, tenant: TenantConfig, call: CallContext, facts: AuditFacts): Promise<void> {
+    await this.deps.store.audit.put(auditEvent(type, "success", tenant.id, call, this.deps.clock(), facts));
+  }
+
+  async failure(type: AuditEventType, tenant: TenantConfig, call: CallContext, facts: AuditFacts, err: unknown): Promise<void> {
+    const reason = err instanceof AuthError ? err.reason : "INTERNAL";
+    const event = auditEvent(type, "failure", tenant.id, call, this.deps.clock(), { ...facts, reason });
+    try {
+      await this.deps.store.audit.put(event);
+    } catch (writeErr) {
+      lostEvents.add(1, { type, reason });
+      this.deps.logger.error(
+        { err: writeErr, eventId: event.eventId, type, reason, tenant: tenant.id },
+        "audit event lost: could not write a failure event",
+      );
+    }
+  }
+}

@@ -1,0 +1,221 @@
+import {
+  PutItemCommand,
+  QueryCommand,
+  UpdateItemCommand,
+  type AttributeValue,
+  type DynamoDBClient,
+  type TransactWriteItem,
+} from "@aws-sdk/client-dynamodb";
+import type { AuditEvent, AuditEventType } from "../audit/audit-event.js";
+import { tenantKey } from "./keys.js";
+import { isConditionFailure, storeCall } from "./store-errors.js";
+import { AUDIT_BY_CREDENTIAL_INDEX, AUDIT_BY_SESSION_INDEX, TTL_ATTRIBUTE } from "./tables.js";
+
+type Item = Record<string, AttributeValue>;
+
+/** Events sort by time within a user's partition; the event id breaks ties. */
+function sortKey(time: number, eventId: string): string {
+  return `${String(time).padStart(13, "0")}#${eventId}`;
+}
+
+const userPartition = (tenant: string, userId: string) => tenantKey(tenant, `u#${userId}`);
+const credentialPartition = (tenant: string, credentialId: string) => tenantKey(tenant, `c#${credentialId}`);
+const sessionPartition = (tenant: string, sessionId: string) => tenantKey(tenant, `s#${sessionId}`);
+
+const optionalNumber = (v: AttributeValue | undefined) => (v?.N === undefined ? undefined : Number(v.N));
+
+function toItem(e: AuditEvent, retentionSeconds: number): Item {
+  const item: Item = {
+    pk: { S: userPartition(e.tenant, e.userId) },
+    sk: { S: sortKey(e.time, e.eventId) },
+    eventId: { S: e.eventId },
+    time: { N: String(e.time) },
+    type: { S: e.type },
+    outcome: { S: e.outcome },
+    reason: { S: e.reason },
+    tenant: { S: e.tenant },
+    userId: { S: e.userId },
+    credentialId: { S: e.credentialId },
+    aaguid: { S: e.aaguid },
+    caller: { S: e.caller },
+    clientIp: { S: e.clientIp },
+    clientUa: { S: e.clientUserAgent },
+    traceId: { S: e.traceId },
+    details: { M: Object.fromEntries(Object.entries(e.details).map(([k, v]) => [k, { S: v }])) },
+    [TTL_ATTRIBUTE]: { N: String(Math.floor(e.time / 1000) + retentionSeconds) },
+  };
+  if (e.credentialId) item.credKey = { S: credentialPartition(e.tenant, e.credentialId) };
+  if (e.ceremonyBeganAt !== undefined) item.began = { N: String(e.ceremonyBeganAt) };
+  if (e.session) {
+    item.sessionId = { S: e.session.sessionId };
+    item.sessionKey = { S: sessionPartition(e.tenant, e.session.sessionId) };
+    item.sessionExpiresAt = { N: String(e.session.expiresAt) };
+  }
+  return item;
+}
+
+function fromItem(item: Item): AuditEvent {
+  const s = (name: string) => item[name]?.S ?? "";
+  return {
+    eventId: s("eventId"),
+    time: Number(item.time?.N ?? 0),
+    type: s("type") as AuditEventType,
+    outcome: s("outcome") as AuditEvent["outcome"],
+    reason: s("reason"),
+    tenant: s("tenant"),
+    userId: s("userId"),
+    credentialId: s("credentialId"),
+    aaguid: s("aaguid"),
+    caller: s("caller"),
+    clientIp: s("clientIp"),
+    clientUserAgent: s("clientUa"),
+    traceId: s("traceId"),
+    ceremonyBeganAt: optionalNumber(item.began),
+    session: item.sessionId?.S
+      ? {
+          sessionId: item.sessionId.S,
+          expiresAt: Number(item.sessionExpiresAt?.N ?? 0),
+          revokedAt: optionalNumber(item.sessionRevokedAt),
+        }
+      : undefined,
+    details: Object.fromEntries(Object.entries(item.details?.M ?? {}).map(([k, v]) => [k, v.S ?? ""])),
+  };
+}
+
+export interface AuditQuery {
+  readonly tenant: string;
+  readonly by: { readonly userId: string } | { readonly credentialId: string };
+  readonly from: number;
+  readonly to: number;
+  readonly limit: number;
+  readonly position: Item | undefined;
+}
+
+export interface AuditPage {
+  readonly events: AuditEvent[];
+  readonly position: Item | undefined;
+}
+
+/** The audit trail: one item per event, partitioned by user, with a TTL for retention. */
+export class AuditStore {
+  constructor(
+    private readonly client: DynamoDBClient,
+    private readonly table: string,
+    private readonly retentionSeconds: number,
+  ) {}
+
+  async put(event: AuditEvent): Promise<void> {
+    await storeCall(() => this.client.send(new PutItemCommand({ TableName: this.table, Item: toItem(event, this.retentionSeconds) })));
+  }
+
+  /** The event as one part of a transaction (e.g. with the credential it records). */
+  transactPut(event: AuditEvent): TransactWriteItem {
+    return { Put: { TableName: this.table, Item: toItem(event, this.retentionSeconds) } };
+  }
+
+  /** Newest first, between `from` (inclusive) and `to` (exclusive), one page at a time. */
+  async list(q: AuditQuery): Promise<AuditPage> {
+    const byUser = "userId" in q.by;
+    const out = await storeCall(() =>
+      this.client.send(
+        new QueryCommand({
+          TableName: this.table,
+          IndexName: byUser ? undefined : AUDIT_BY_CREDENTIAL_INDEX,
+          KeyConditionExpression: `${byUser ? "pk" : "credKey"} = :p AND sk BETWEEN :from AND :to`,
+          ExpressionAttributeValues: {
+            ":p": { S: "userId" in q.by ? userPartition(q.tenant, q.by.userId) : credentialPartition(q.tenant, q.by.credentialId) },
+            ":from": { S: sortKey(q.from, "") },
+            ":to": { S: sortKey(q.to - 1, "~") },
+          },
+          ScanIndexForward: false,
+          Limit: q.limit,
+          ExclusiveStartKey: q.position,
+        }),
+      ),
+    );
+    return { events: (out.Items ?? []).map(fromItem), position: out.LastEvaluatedKey };
+  }
+
+  /** The user's sign-ins that may still be unexpired (auth time after `since`), newest first. */
+  async sessionsOfUser(tenant: string, userId: string, since: number, now: number): Promise<AuditEvent[]> {
+    return this.querySessions({
+      KeyConditionExpression: "pk = :p AND sk >= :since",
+      ExpressionAttributeValues: { ":p": { S: userPartition(tenant, userId) }, ":since": { S: sortKey(since, "") }, ":now": { N: String(now) } },
+    });
+  }
+
+  /** The sign-ins a credential made that may still be unexpired. */
+  async sessionsOfCredential(tenant: string, credentialId: string, since: number, now: number): Promise<AuditEvent[]> {
+    return this.querySessions({
+      IndexName: AUDIT_BY_CREDENTIAL_INDEX,
+      KeyConditionExpression: "credKey = :p AND sk >= :since",
+      ExpressionAttributeValues: {
+        ":p": { S: credentialPartition(tenant, credentialId) },
+        ":since": { S: sortKey(since, "") },
+        ":now": { N: String(now) },
+      },
+    });
+  }
+
+  private async querySessions(input: {
+    IndexName?: string;
+    KeyConditionExpression: string;
+    ExpressionAttributeValues: Item;
+  }): Promise<AuditEvent[]> {
+    const events: AuditEvent[] = [];
+    let position: Item | undefined;
+    do {
+      const out = await storeCall(() =>
+        this.client.send(
+          new QueryCommand({
+            TableName: this.table,
+            ...input,
+            FilterExpression: "attribute_exists(sessionId) AND sessionExpiresAt > :now",
+            ScanIndexForward: false,
+            ExclusiveStartKey: position,
+          }),
+        ),
+      );
+      events.push(...(out.Items ?? []).map(fromItem));
+      position = out.LastEvaluatedKey;
+    } while (position);
+    return events;
+  }
+
+  /** A sign-in by its session id (the token's jti); eventually consistent, like any GSI. */
+  async findSession(tenant: string, sessionId: string): Promise<AuditEvent | undefined> {
+    const out = await storeCall(() =>
+      this.client.send(
+        new QueryCommand({
+          TableName: this.table,
+          IndexName: AUDIT_BY_SESSION_INDEX,
+          KeyConditionExpression: "sessionKey = :s",
+          ExpressionAttributeValues: { ":s": { S: sessionPartition(tenant, sessionId) } },
+        }),
+      ),
+    );
+    const item = out.Items?.[0];
+    return item ? fromItem(item) : undefined;
+  }
+
+  /** Marks a session revoked once; returns false when it already was. */
+  async revokeSession(event: AuditEvent, now: number): Promise<boolean> {
+    try {
+      await storeCall(() =>
+        this.client.send(
+          new UpdateItemCommand({
+            TableName: this.table,
+            Key: { pk: { S: userPartition(event.tenant, event.userId) }, sk: { S: sortKey(event.time, event.eventId) } },
+            UpdateExpression: "SET sessionRevokedAt = :now",
+            ConditionExpression: "attribute_exists(sessionId) AND attribute_not_exists(sessionRevokedAt)",
+            ExpressionAttributeValues: { ":now": { N: String(now) } },
+          }),
+        ),
+      );
+      return true;
+    } catch (err) {
+      if (isConditionFailure(err)) return false;
+      throw err;
+    }
+  }
+}

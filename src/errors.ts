@@ -27,6 +27,7 @@ const CODE_OF_REASON: Record<Reason, Code> = {
   CLIENT_DATA_TYPE_MISMATCH: Code.Unauthenticated,
   CREDENTIAL_EXISTS: Code.AlreadyExists,
   CREDENTIAL_NOT_FOUND: Code.NotFound,
+  SESSION_NOT_FOUND: Code.NotFound,
   FIELD_INVALID: Code.InvalidArgument,
   CREDENTIAL_MALFORMED: Code.InvalidArgument,
   PAYLOAD_TOO_LARGE: Code.InvalidArgument,

@@ -19,6 +19,19 @@ export function beginFacts(ceremony: Ceremony): AuditFacts {
 }
 
 /**
+ * The credential id a refused request named, read leniently so that even a request refused for
+ * its shape leaves an event findable by credential (ids are at most 1023 bytes, base64url).
+ */
+export function credentialIdHint(credentialJson: string): string {
+  try {
+    const id: unknown = JSON.parse(credentialJson)?.id;
+    return typeof id === "string" && /^[A-Za-z0-9_-]{1,1366}$/.test(id) ? id : "";
+  } catch {
+    return "";
+  }
+}
+
+/**
  * Writes audit events. Successes are written before the call succeeds (callers await and let a
  * failure fail the call); failures are best-effort: a lost one is logged and counted, never
  * thrown over the refusal it records.

@@ -1,43 +1,76 @@
+import type { CallContext } from "../audit/audit-event.js";
 import { Caches } from "../cache.js";
 import type { TenantConfig } from "../config.js";
 import type { StoredCredential } from "../webauthn/ceremony.js";
+import { Auditor } from "./auditor.js";
 import type { CeremonyDeps } from "./deps.js";
+import type { Sessions } from "./sessions.js";
 
 /**
  * Managing passkeys on a user's behalf. Revocation needs no cache invalidation on other
- * replicas: the sign-in's conditional write refuses a revoked or deleted credential.
+ * replicas: the sign-in's conditional write refuses a revoked or deleted credential. Each change
+ * is audited before the call succeeds.
  */
 export class CredentialLifecycle {
-  constructor(private readonly deps: CeremonyDeps) {}
+  private readonly auditor: Auditor;
+
+  constructor(
+    private readonly deps: CeremonyDeps,
+    private readonly sessions: Sessions,
+  ) {
+    this.auditor = new Auditor(deps);
+  }
 
   list(tenant: TenantConfig, userId: string): Promise<StoredCredential[]> {
     return this.deps.store.credentials.allForUser(tenant.id, userId);
   }
 
-  rename(tenant: TenantConfig, userId: string, credentialId: string, name: string): Promise<StoredCredential> {
-    return this.deps.store.credentials.rename(tenant.id, userId, credentialId, name);
+  async rename(tenant: TenantConfig, userId: string, credentialId: string, name: string, call: CallContext): Promise<StoredCredential> {
+    const renamed = await this.deps.store.credentials.rename(tenant.id, userId, credentialId, name);
+    await this.auditor.success("credential_renamed", tenant, call, { userId, credentialId, details: { name } });
+    return renamed;
   }
 
-  async revoke(tenant: TenantConfig, userId: string, credentialId: string, reason: string): Promise<StoredCredential> {
+  /** Revokes the credential and the sessions it created. */
+  async revoke(
+    tenant: TenantConfig,
+    userId: string,
+    credentialId: string,
+    reason: string,
+    call: CallContext,
+  ): Promise<StoredCredential> {
     const revoked = await this.deps.store.credentials.revoke(tenant.id, userId, credentialId, reason, this.deps.clock());
     this.deps.caches.userCredentials?.delete(Caches.key(tenant.id, userId));
+    const sessions = await this.sessions.revokeForCredential(tenant, credentialId, call);
+    await this.auditor.success("credential_revoked", tenant, call, {
+      userId,
+      credentialId,
+      aaguid: revoked.aaguid,
+      details: { reason, sessions_revoked: String(sessions) },
+    });
     return revoked;
   }
 
   /**
-   * Deletes every credential, then the user record. Not one transaction: a failure part-way
-   * leaves fewer credentials, never a credential without its user's consent, and a retry finishes
-   * the job (each step is idempotent).
+   * Deletes every credential, then the user record, then records the erase. Not one
+   * transaction: a failure part-way leaves fewer credentials, and a retry finishes the job (each
+   * step is idempotent). The audit trail keeps its events (including this one) until retention
+   * expires them: compliance needs the record of what happened.
    */
-  async deleteUser(tenant: TenantConfig, userId: string): Promise<number> {
+  async deleteUser(tenant: TenantConfig, userId: string, call: CallContext): Promise<number> {
     const { store, caches } = this.deps;
     const credentials = await store.credentials.allForUser(tenant.id, userId);
+    await this.sessions.revokeAll(tenant, userId, call, "user erased");
     for (const c of credentials) {
       await store.credentials.delete(tenant.id, c.credentialId);
       caches.credentials.delete(Caches.key(tenant.id, c.credentialId));
     }
     await store.users.delete(tenant.id, userId);
     caches.userCredentials?.delete(Caches.key(tenant.id, userId));
+    await this.auditor.success("user_erased", tenant, call, {
+      userId,
+      details: { credentials_deleted: String(credentials.length) },
+    });
     return credentials.length;
   }
 }

@@ -13,7 +13,7 @@ import { preflightRegistration } from "../webauthn/preflight.js";
 import { creationOptions, newUserHandle } from "../webauthn/options.js";
 import { beginCeremony } from "./begin-ceremony.js";
 import { registrationPolicy, verifyRegistration, type VerifiedRegistration } from "../webauthn/verify-registration.js";
-import { Auditor, beginFacts } from "./auditor.js";
+import { Auditor, beginFacts, credentialIdHint } from "./auditor.js";
 import type { CeremonyDeps } from "./deps.js";
 
 export interface BeginRegistrationInput {
@@ -78,11 +78,11 @@ export class RegistrationCeremony {
   }
 
   async finish(tenant: TenantConfig, credentialJson: string, name: string, call: CallContext): Promise<StoredCredential> {
-    let facts: AuditFacts = {};
+    let facts: AuditFacts = { credentialId: credentialIdHint(credentialJson) };
     try {
       const { json, clientData } = preflightRegistration(credentialJson, tenant);
       const ceremony = await this.deps.store.challenges.consume(tenant.id, clientData.challenge, "registration", this.deps.clock());
-      facts = beginFacts(ceremony);
+      facts = { ...facts, ...beginFacts(ceremony) };
       const verified = await verifyRegistration(
         json,
         { challenge: ceremony.challenge, origins: tenant.origins, rpId: tenant.rpId },

@@ -7,6 +7,7 @@ import {
   RenameCredentialResponseSchema,
   RevokeCredentialResponseSchema,
 } from "../gen/authn/v1/auth_service_pb.js";
+import { NO_CALL_CONTEXT } from "../audit/audit-event.js";
 import { credentialMessage } from "./credential-message.js";
 import { sized } from "./fields.js";
 import type { CeremonyHandlersDeps } from "./registration.js";
@@ -16,8 +17,8 @@ type CredentialHandlers = Pick<
   "listCredentials" | "renameCredential" | "revokeCredential" | "deleteUser"
 >;
 
-const userIdOf = (req: { userId: string }) => sized("user_id", req.userId, 1, 128);
-const credentialIdOf = (req: { credentialId: string }) => sized("credential_id", req.credentialId, 1, 1366);
+export const userIdOf = (req: { userId: string }) => sized("user_id", req.userId, 1, 128);
+export const credentialIdOf = (req: { credentialId: string }) => sized("credential_id", req.credentialId, 1, 1366);
 
 /** ListCredentials / RenameCredential / RevokeCredential / DeleteUser: proto ↔ domain mapping only. */
 export function credentialHandlers({ tenants, lifecycle }: CeremonyHandlersDeps): CredentialHandlers {
@@ -30,19 +31,19 @@ export function credentialHandlers({ tenants, lifecycle }: CeremonyHandlersDeps)
     async renameCredential(req) {
       const tenant = tenants.resolve(req.tenant);
       const name = sized("name", req.name, 0, 128);
-      const c = await lifecycle.rename(tenant, userIdOf(req), credentialIdOf(req), name);
+      const c = await lifecycle.rename(tenant, userIdOf(req), credentialIdOf(req), name, NO_CALL_CONTEXT);
       return create(RenameCredentialResponseSchema, { credential: credentialMessage(c) });
     },
 
     async revokeCredential(req) {
       const tenant = tenants.resolve(req.tenant);
       const reason = sized("reason", req.reason, 0, 256);
-      const c = await lifecycle.revoke(tenant, userIdOf(req), credentialIdOf(req), reason);
+      const c = await lifecycle.revoke(tenant, userIdOf(req), credentialIdOf(req), reason, NO_CALL_CONTEXT);
       return create(RevokeCredentialResponseSchema, { credential: credentialMessage(c) });
     },
 
     async deleteUser(req) {
-      const deleted = await lifecycle.deleteUser(tenants.resolve(req.tenant), userIdOf(req));
+      const deleted = await lifecycle.deleteUser(tenants.resolve(req.tenant), userIdOf(req), NO_CALL_CONTEXT);
       return create(DeleteUserResponseSchema, { deletedCredentials: deleted });
     },
   };

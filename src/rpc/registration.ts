@@ -8,6 +8,8 @@ import {
   FinishRegistrationResponseSchema,
 } from "../gen/authn/v1/auth_service_pb.js";
 import type { CredentialLifecycle } from "../ceremonies/credential-lifecycle.js";
+import type { Sessions } from "../ceremonies/sessions.js";
+import type { AuditStore } from "../store/audit-store.js";
 import type { Tenants } from "../tenants.js";
 import { credentialMessage } from "./credential-message.js";
 import { attachmentOf, attestationOf, callContextOf, residentKeyOf, sized, toTimestamp, userVerificationOf } from "./fields.js";
@@ -17,6 +19,10 @@ export interface CeremonyHandlersDeps {
   readonly registration: RegistrationCeremony;
   readonly authentication: AuthenticationCeremony;
   readonly lifecycle: CredentialLifecycle;
+  readonly sessions: Sessions;
+  readonly audit: AuditStore;
+  /** MACs audit page tokens. */
+  readonly pageTokenSecret: Uint8Array;
 }
 
 type RegistrationHandlers = Pick<ServiceImpl<typeof AuthService>, "beginRegistration" | "finishRegistration">;

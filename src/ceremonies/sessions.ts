@@ -1,0 +1,89 @@
+import { LRUCache } from "lru-cache";
+import type { AuditEvent, CallContext } from "../audit/audit-event.js";
+import type { TenantConfig } from "../config.js";
+import { AuthError } from "../errors.js";
+import { Auditor } from "./auditor.js";
+import type { CeremonyDeps } from "./deps.js";
+
+/**
+ * Sessions are the audit events of successful sign-ins (so a sign-in needs no extra write).
+ * Token checks ask `isRevoked`, which caches answers for `stalenessSeconds`: a revocation reaches
+ * every replica within that bound.
+ */
+export class Sessions {
+  private readonly auditor: Auditor;
+  private readonly revokedCache: LRUCache<string, boolean>;
+
+  constructor(
+    private readonly deps: CeremonyDeps,
+    stalenessSeconds: number,
+  ) {
+    this.auditor = new Auditor(deps);
+    this.revokedCache = new LRUCache({ max: 100_000, ttl: Math.max(stalenessSeconds, 0.001) * 1000 });
+  }
+
+  /** Sessions with auth time after this may be unexpired. */
+  private oldestLive(tenant: TenantConfig): number {
+    return this.deps.clock() - tenant.sessionTtlSeconds * 1000;
+  }
+
+  list(tenant: TenantConfig, userId: string): Promise<AuditEvent[]> {
+    return this.deps.store.audit.sessionsOfUser(tenant.id, userId, this.oldestLive(tenant), this.deps.clock());
+  }
+
+  async revoke(tenant: TenantConfig, sessionId: string, call: CallContext): Promise<AuditEvent> {
+    const session = await this.deps.store.audit.findSession(tenant.id, sessionId);
+    if (!session?.session) throw new AuthError("SESSION_NOT_FOUND", "no such session");
+    const now = this.deps.clock();
+    if (await this.deps.store.audit.revokeSession(session, now)) {
+      await this.auditor.success("session_revoked", tenant, call, {
+        userId: session.userId,
+        credentialId: session.credentialId,
+        details: { session_id: sessionId },
+      });
+    }
+    this.revokedCache.set(`${tenant.id}\0${sessionId}`, true);
+    return { ...session, session: { ...session.session, revokedAt: session.session.revokedAt ?? now } };
+  }
+
+  /** "Sign out everywhere": revokes every unexpired session of the user. */
+  async revokeAll(tenant: TenantConfig, userId: string, call: CallContext, reason = "sign out everywhere"): Promise<number> {
+    const live = await this.list(tenant, userId);
+    return this.revokeEach(tenant, live, call, { scope: "user", reason });
+  }
+
+  /** Revoking a credential revokes the sessions it created. */
+  async revokeForCredential(tenant: TenantConfig, credentialId: string, call: CallContext): Promise<number> {
+    const live = await this.deps.store.audit.sessionsOfCredential(tenant.id, credentialId, this.oldestLive(tenant), this.deps.clock());
+    return this.revokeEach(tenant, live, call, { scope: "credential", reason: "credential revoked" });
+  }
+
+  private async revokeEach(tenant: TenantConfig, live: AuditEvent[], call: CallContext, details: Record<string, string>): Promise<number> {
+    const now = this.deps.clock();
+    let revoked = 0;
+    for (const event of live) {
+      if (event.session?.revokedAt === undefined && (await this.deps.store.audit.revokeSession(event, now))) revoked++;
+      this.revokedCache.set(`${tenant.id}\0${event.session!.sessionId}`, true);
+    }
+    if (revoked > 0) {
+      const first = live[0]!;
+      await this.auditor.success("session_revoked", tenant, call, {
+        userId: first.userId,
+        credentialId: details.scope === "credential" ? first.credentialId : "",
+        details: { ...details, sessions: String(revoked) },
+      });
+    }
+    return revoked;
+  }
+
+  /** For token checks: whether the session was revoked, at most `stalenessSeconds` out of date. */
+  async isRevoked(tenant: string, sessionId: string): Promise<boolean> {
+    const key = `${tenant}\0${sessionId}`;
+    const cached = this.revokedCache.get(key);
+    if (cached !== undefined) return cached;
+    const session = await this.deps.store.audit.findSession(tenant, sessionId);
+    const revoked = session?.session?.revokedAt !== undefined;
+    this.revokedCache.set(key, revoked);
+    return revoked;
+  }
+}

@@ -1,0 +1,82 @@
+import { create } from "@bufbuild/protobuf";
+import { timestampMs } from "@bufbuild/protobuf/wkt";
+import type { ServiceImpl } from "@connectrpc/connect";
+import type { AuditEvent as DomainEvent } from "../audit/audit-event.js";
+import { openPageToken, sealPageToken } from "../audit/page-token.js";
+import { invalidField } from "../errors.js";
+import {
+  type AuditEvent,
+  AuditEventSchema,
+  AuditEventType,
+  AuditOutcome,
+  ListAuditEventsResponseSchema,
+} from "../gen/authn/v1/audit_pb.js";
+import type { AuthService } from "../gen/authn/v1/auth_service_pb.js";
+import type { AuditStore } from "../store/audit-store.js";
+import type { CeremonyHandlersDeps } from "./registration.js";
+import { sized, toTimestamp } from "./fields.js";
+
+const DEFAULT_PAGE_SIZE = 50;
+const MAX_PAGE_SIZE = 500;
+
+export function auditEventMessage(e: DomainEvent): AuditEvent {
+  return create(AuditEventSchema, {
+    eventId: e.eventId,
+    time: toTimestamp(e.time),
+    type: AuditEventType[e.type.toUpperCase() as keyof typeof AuditEventType],
+    outcome: e.outcome === "success" ? AuditOutcome.SUCCESS : AuditOutcome.FAILURE,
+    reason: e.reason,
+    tenant: e.tenant,
+    userId: e.userId,
+    credentialId: e.credentialId,
+    aaguid: e.aaguid,
+    caller: e.caller,
+    clientIp: e.clientIp,
+    clientUserAgent: e.clientUserAgent,
+    traceId: e.traceId,
+    ceremonyBeganAt: e.ceremonyBeganAt === undefined ? undefined : toTimestamp(e.ceremonyBeganAt),
+    sessionId: e.session?.sessionId ?? "",
+    details: { ...e.details },
+  });
+}
+
+/** ListAuditEvents: proto ↔ domain mapping and page tokens. */
+export function auditHandlers({ tenants, audit, pageTokenSecret }: CeremonyHandlersDeps): Pick<ServiceImpl<typeof AuthService>, "listAuditEvents"> {
+  return {
+    async listAuditEvents(req) {
+      const tenant = tenants.resolve(req.tenant);
+      const userId = sized("user_id", req.userId, 0, 128);
+      const credentialId = sized("credential_id", req.credentialId, 0, 1366);
+      if (Boolean(userId) === Boolean(credentialId)) throw invalidField("user_id", "set exactly one of user_id and credential_id");
+      if (req.pageSize < 0 || req.pageSize > MAX_PAGE_SIZE) throw invalidField("page_size", `0..${MAX_PAGE_SIZE}`);
+      const from = req.startTime ? timestampMs(req.startTime) : 0;
+      const to = req.endTime ? timestampMs(req.endTime) : 9_999_999_999_999;
+      if (from >= to) throw invalidField("end_time", "must be after start_time");
+      // The token is bound to exactly this selection.
+      const query = JSON.stringify([tenant.id, userId, credentialId, from, to]);
+      const position = req.pageToken ? toKey(openPageToken(pageTokenSecret, query, req.pageToken)) : undefined;
+      const page = await audit.list({
+        tenant: tenant.id,
+        by: userId ? { userId } : { credentialId },
+        from,
+        to,
+        limit: req.pageSize || DEFAULT_PAGE_SIZE,
+        position,
+      });
+      return create(ListAuditEventsResponseSchema, {
+        events: page.events.map(auditEventMessage),
+        nextPageToken: page.position ? sealPageToken(pageTokenSecret, query, fromKey(page.position)) : "",
+      });
+    },
+  };
+}
+
+type Key = NonNullable<Parameters<AuditStore["list"]>[0]["position"]>;
+
+function fromKey(key: Key): Record<string, string> {
+  return Object.fromEntries(Object.entries(key).map(([k, v]) => [k, v.S ?? ""]));
+}
+
+function toKey(position: Record<string, string>): Key {
+  return Object.fromEntries(Object.entries(position).map(([k, v]) => [k, { S: v }]));
+}

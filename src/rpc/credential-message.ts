@@ -18,5 +18,6 @@ export function credentialMessage(c: StoredCredential): Credential {
     lastUsedAt: c.lastUsedAt === undefined ? undefined : toTimestamp(c.lastUsedAt),
     revokedAt: c.revokedAt === undefined ? undefined : toTimestamp(c.revokedAt),
     revocationReason: c.revocationReason ?? "",
+    cloneSuspectedAt: c.cloneSuspectedAt === undefined ? undefined : toTimestamp(c.cloneSuspectedAt),
   });
 }

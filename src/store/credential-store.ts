@@ -62,6 +62,7 @@ function fromItem(tenant: string, item: Item): StoredCredential {
     lastUsedAt: optionalNumber(item.lastUsedAt),
     revokedAt: optionalNumber(item.revokedAt),
     revocationReason: item.revocationReason?.S,
+    cloneSuspectedAt: optionalNumber(item.cloneSuspectedAt),
   };
 }
 
@@ -217,6 +218,21 @@ export class CredentialStore {
       values: { ":now": { N: String(now) }, ":reason": { S: reason } },
       extraCondition: "attribute_not_exists(revokedAt)",
     });
+  }
+
+  /** Flags a credential whose counter went backwards; the first detection's time is kept. */
+  async markCloneSuspected(tenant: string, credentialId: string, now: number): Promise<void> {
+    await storeCall(() =>
+      this.client.send(
+        new UpdateItemCommand({
+          TableName: this.table,
+          Key: { pk: { S: tenantKey(tenant, credentialId) } },
+          UpdateExpression: "SET cloneSuspectedAt = if_not_exists(cloneSuspectedAt, :now)",
+          ConditionExpression: "attribute_exists(pk)",
+          ExpressionAttributeValues: { ":now": { N: String(now) } },
+        }),
+      ),
+    );
   }
 
   async delete(tenant: string, credentialId: string): Promise<void> {

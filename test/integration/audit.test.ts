@@ -94,6 +94,8 @@ describe("audit trail and sessions", () => {
       Code.Unauthenticated,
       "COUNTER_REGRESSION",
     );
+    const flagged = (await svc.connect.listCredentials({ userId: "attacked" })).credentials[0];
+    expect(flagged?.cloneSuspectedAt).toBeDefined();
     const uvBegin = await svc.connect.beginAuthentication({ userId: "attacked", userVerification: 3 });
     const noUv = JSON.stringify(authenticator.get(uvBegin.optionsJson, ORIGIN, { userVerified: false }));
     await expectRpcError(svc.connect.finishAuthentication({ credentialJson: noUv }), Code.Unauthenticated, "USER_VERIFICATION_REQUIRED");

@@ -1,0 +1,125 @@
+import { createHash, generateKeyPairSync, randomBytes, sign, verify } from "node:crypto";
+import { performance } from "node:perf_hooks";
+import {
+  CreateTableCommand,
+  GetItemCommand,
+  PutItemCommand,
+  waitUntilTableExists,
+  type DynamoDBClient,
+} from "@aws-sdk/client-dynamodb";
+import { verifyAuthenticationResponse, verifyRegistrationResponse } from "@simplewebauthn/server";
+import { SoftAuthenticator } from "../test/support/soft-authenticator.js";
+import { runLoad, type LoadResult } from "./load.js";
+import { ORIGIN } from "./service-process.js";
+
+/** A cost measured in the bench process: wall time and CPU time per operation, µs. */
+export interface LocalCost {
+  readonly wallUs: number;
+  readonly cpuUs: number;
+}
+
+/** Runs `op` `count` times one after another and divides wall and CPU time by `count`. */
+async function perOp(count: number, op: (i: number) => unknown): Promise<LocalCost> {
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  for (let i = 0; i < count; i += 1) await op(i);
+  const wallUs = ((performance.now() - t0) * 1000) / count;
+  const cpu = process.cpuUsage(cpu0);
+  return { wallUs, cpuUs: (cpu.user + cpu.system) / count };
+}
+
+/** node:crypto ES256 verification of an assertion-sized message with an already imported key. */
+export async function rawEs256Verify(count: number): Promise<LocalCost> {
+  const { publicKey, privateKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
+  const data = Buffer.concat([randomBytes(37), createHash("sha256").update(randomBytes(128)).digest()]);
+  const signature = sign("sha256", data, privateKey);
+  await perOp(count / 10, () => verify("sha256", data, publicKey, signature)); // warm up
+  return perOp(count, () => {
+    if (!verify("sha256", data, publicKey, signature)) throw new Error("raw ES256 verify failed");
+  });
+}
+
+/** @simplewebauthn/server's verifyAuthenticationResponse alone, one at a time, on fresh assertions. */
+export async function simpleWebAuthnVerify(count: number): Promise<LocalCost> {
+  const authenticator = new SoftAuthenticator();
+  const challenge = randomBytes(32).toString("base64url");
+  const creation = {
+    challenge,
+    rp: { id: "localhost", name: "bench" },
+    user: { id: randomBytes(32).toString("base64url"), name: "bench", displayName: "bench" },
+    pubKeyCredParams: [{ type: "public-key", alg: -7 }],
+  };
+  const registered = await verifyRegistrationResponse({
+    response: authenticator.create(creation, ORIGIN),
+    expectedChallenge: challenge,
+    expectedOrigin: ORIGIN,
+    expectedRPID: "localhost",
+  });
+  if (!registered.verified) throw new Error("floor registration did not verify");
+  const { id, publicKey } = registered.registrationInfo.credential;
+  // Assertions are the client's work: made before timing, as the service receives them.
+  const assertions = Array.from({ length: count * 1.1 }, () => authenticator.get({ challenge, rpId: "localhost" }, ORIGIN));
+  const check = async (i: number) => {
+    const result = await verifyAuthenticationResponse({
+      response: assertions[i]!,
+      expectedChallenge: challenge,
+      expectedOrigin: [ORIGIN],
+      expectedRPID: "localhost",
+      requireUserVerification: false,
+      credential: { id, publicKey, counter: 0 },
+    });
+    if (!result.verified) throw new Error("floor assertion did not verify");
+  };
+  await perOp(count / 10, (i) => check(count + i)); // warm up
+  return perOp(count, check);
+}
+
+export interface StoreFloors {
+  /** Client CPU per GetItem through the AWS SDK (µs), 32 in flight. */
+  readonly sdkCallCpuUs: number;
+  readonly getItem: LoadResult;
+  /** PutItem with attribute_not_exists(pk), each item once, 32 in flight. */
+  readonly conditionalWrites: LoadResult;
+  /** The same write alone, one in flight: a store round trip. */
+  readonly conditionalWriteAlone: LoadResult;
+}
+
+const FLOOR_TABLE = "bench-floor";
+
+/** The AWS SDK's per-call client cost and DynamoDB Local's conditional-write rate, from this process. */
+export async function storeFloors(dynamo: DynamoDBClient, counts: { calls: number; writes: number; alone: number }): Promise<StoreFloors> {
+  await dynamo.send(
+    new CreateTableCommand({
+      TableName: FLOOR_TABLE,
+      BillingMode: "PAY_PER_REQUEST",
+      AttributeDefinitions: [{ AttributeName: "pk", AttributeType: "S" }],
+      KeySchema: [{ AttributeName: "pk", KeyType: "HASH" }],
+    }),
+  );
+  await waitUntilTableExists({ client: dynamo, maxWaitTime: 30 }, { TableName: FLOOR_TABLE });
+  const run = randomBytes(4).toString("hex");
+  const put = (key: string) =>
+    dynamo.send(
+      new PutItemCommand({
+        TableName: FLOOR_TABLE,
+        Item: { pk: { S: key }, v: { N: "1" }, at: { N: String(Date.now()) } },
+        ConditionExpression: "attribute_not_exists(pk)",
+      }),
+    );
+  const get = () => dynamo.send(new GetItemCommand({ TableName: FLOOR_TABLE, Key: { pk: { S: `${run}-0` } } }));
+
+  await runLoad(counts.calls / 4, 32, async (i) => void (await put(`${run}-warm-${i}`).then(get))); // JIT, connections
+  await put(`${run}-0`).catch(() => undefined);
+
+  const cpu0 = process.cpuUsage();
+  const getItem = await runLoad(counts.calls, 32, () => get().then(() => undefined));
+  const cpu = process.cpuUsage(cpu0);
+  const conditionalWrites = await runLoad(counts.writes, 32, (i) => put(`${run}-w-${i}`).then(() => undefined));
+  const conditionalWriteAlone = await runLoad(counts.alone, 1, (i) => put(`${run}-a-${i}`).then(() => undefined));
+  return {
+    sdkCallCpuUs: (cpu.user + cpu.system) / getItem.latenciesMs.length,
+    getItem,
+    conditionalWrites,
+    conditionalWriteAlone,
+  };
+}

@@ -1,0 +1,70 @@
+import { spawn } from "node:child_process";
+import { generateKeyPairSync } from "node:crypto";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+
+export const ORIGIN = "http://localhost:8080";
+
+export interface ServiceProcess {
+  readonly pid: number;
+  readonly address: string;
+  stop(): Promise<void>;
+}
+
+const READY_DEADLINE_MS = 60_000;
+const LISTENING = /dynauthn listening on http:\/\/127\.0\.0\.1:(\d+)/;
+
+/**
+ * The built service (`dist/main.js`) as its own process, as an operator runs it, so its CPU time
+ * and memory are its own and not the bench's.
+ */
+export async function startServiceProcess(dynamoEndpoint: string, tablePrefix: string): Promise<ServiceProcess> {
+  const dir = await mkdtemp(join(tmpdir(), "dynauthn-bench-"));
+  const keyFile = join(dir, "signing.pem");
+  const { privateKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
+  await writeFile(keyFile, privateKey.export({ type: "pkcs8", format: "pem" }), { mode: 0o600 });
+
+  const child = spawn(process.execPath, ["dist/main.js"], {
+    stdio: ["ignore", "pipe", "pipe"],
+    env: {
+      PATH: process.env.PATH,
+      PORT: "0", // the kernel picks a free port; the service prints it
+      HOST: "127.0.0.1",
+      DYNAMODB_ENDPOINT: dynamoEndpoint,
+      TABLE_PREFIX: tablePrefix,
+      CREATE_TABLES: "true",
+      SIGNING_KEY_FILE: keyFile,
+      LOG_LEVEL: "warn",
+      RP_ORIGINS: ORIGIN,
+      RP_ID: "localhost",
+    },
+  });
+  const output: string[] = [];
+  createInterface({ input: child.stderr }).on("line", (line) => output.push(line));
+  const exited = new Promise<number | null>((done) => child.once("exit", (code) => done(code)));
+
+  const port = await new Promise<number>((done, fail) => {
+    const timer = setTimeout(() => fail(new Error("the service did not start in time")), READY_DEADLINE_MS);
+    createInterface({ input: child.stdout }).on("line", (line) => {
+      output.push(line);
+      const match = LISTENING.exec(line);
+      if (match) {
+        clearTimeout(timer);
+        done(Number(match[1]));
+      }
+    });
+    void exited.then((code) => fail(new Error(`the service exited with ${code}:\n${output.join("\n")}`)));
+  });
+
+  return {
+    pid: child.pid!,
+    address: `127.0.0.1:${port}`,
+    stop: async () => {
+      child.kill("SIGTERM");
+      await exited;
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}

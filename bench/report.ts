@@ -13,6 +13,8 @@ export interface BenchRun {
   readonly commit: string;
   readonly tablePrefix: string;
   readonly poolSize: number;
+  /** BENCH_SCALE: every count was multiplied by it. */
+  readonly scale: number;
   readonly floors: {
     readonly rawVerify: LocalCost;
     readonly simpleWebAuthnVerify: LocalCost;
@@ -170,13 +172,13 @@ export function markdown(run: BenchRun): string {
     "",
     "## Run",
     "",
-    `- date: ${run.startedAt.toISOString()}, ${f0(run.durationS)} s`,
+    `- date: ${run.startedAt.toISOString()}, ${f0(run.durationS)} s, BENCH_SCALE=${run.scale} (every count × ${run.scale})`,
     `- commit: ${run.commit}`,
     `- machine: ${mc.cpus} CPUs (${mc.cpuModel}), ${f1(mc.memoryGiB)} GiB memory; Node ${mc.node}`,
     `- load average (1/5/15 min, runnable/total, last pid) at start: \`${mc.loadAvg}\`, at end: \`${run.loadAtEnd}\``,
     `  (a 1-minute load above ≈ 0.5 before the run means other work shared the ${mc.cpus} cores; numbers are then pessimistic)`,
     "- set-up: DynamoDB Local (java, in memory) ← counting HTTP proxy (bench process) ← the service `node dist/main.js` (own process) ← grpc-js clients (bench process, one HTTP/2 channel) with software authenticators (real P-256 keys and signatures).",
-    `- ${run.poolSize} users registered before the sign-in scenarios; caches were warmed by one sign-in each. Service CPU is utime+stime of its process from /proc; DynamoDB requests and capacity units are counted by the proxy (ReturnConsumedCapacity TOTAL).`,
+    `- ${run.poolSize} users registered before the sign-in scenarios, then warmed by sign-ins and VerifyOperations. The allowCredentials list cache has a 30 s TTL, so a user not seen for 30 s costs BeginAuthentication one Query: at this pool size and rate that is what "list Query" counts. Service CPU is utime+stime of its process from /proc; DynamoDB requests and capacity units are counted by the proxy (ReturnConsumedCapacity TOTAL).`,
     "",
     "## Targets",
     "",

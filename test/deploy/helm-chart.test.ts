@@ -183,6 +183,20 @@ describe("helm/dynauthn", () => {
     expect(env.OTEL_RESOURCE_ATTRIBUTES).toMatch(/^k8s\.namespace\.name=\$\(K8S_NAMESPACE\),.*,deployment\.environment\.name=production$/);
   });
 
+  it("prints NOTES that warn about a localhost RP ID and missing AWS credentials only when they apply", async () => {
+    const notes = async (args: string[]) => {
+      const out = await helm(["install", "dynauthn", CHART_DIR, "--namespace", "auth", "--dry-run=client", ...args]);
+      expect(out.code, out.stderr).toBe(0);
+      return out.stdout.slice(out.stdout.indexOf("NOTES:"));
+    };
+    const defaults = await notes([]);
+    expect(defaults).toContain('WARNING: config.rpId is "localhost"');
+    expect(defaults).toContain("WARNING: no serviceAccount.irsaRoleArn");
+    const production = await notes(["-f", PRODUCTION_VALUES]);
+    expect(production).not.toContain("WARNING");
+    expect(production).toContain("dns:///dynauthn-headless.auth.svc:50051");
+  }, HELM_TIMEOUT);
+
   describe("the helm test hook", () => {
     let service: TestService;
     beforeAll(async () => {

@@ -4,12 +4,17 @@ import { Caches } from "./cache.js";
 import { AuthenticationCeremony } from "./ceremonies/authentication.js";
 import { CredentialLifecycle } from "./ceremonies/credential-lifecycle.js";
 import { RegistrationCeremony } from "./ceremonies/registration.js";
+import { Sessions } from "./ceremonies/sessions.js";
 import type { TenantConfig } from "./config.js";
 import { routes } from "./routes.js";
 import { errorInterceptor } from "./rpc/error-interceptor.js";
 import { HealthState } from "./rpc/health.js";
 import { type RunningServer, startServer } from "./server.js";
 import { createStore } from "./store/index.js";
+import { STEP_UP_DEFAULTS } from "./step-up/defaults.js";
+import { OperationVerifier } from "./step-up/verify-operation.js";
+import { JWKS_PATH, jwksHttpHandler } from "./tokens/jwks.js";
+import { KeyRing } from "./tokens/key-ring.js";
 import type { SigningKey } from "./tokens/signing-key.js";
 import { Tenants } from "./tenants.js";
 
@@ -17,17 +22,29 @@ export interface AppOptions {
   readonly dynamo: DynamoDBClient;
   readonly tablePrefix: string;
   readonly tenant: TenantConfig;
-  readonly signingKey: SigningKey;
+  /** A fixed single key (tests); ignored when `keyRing` is given. */
+  readonly signingKey?: SigningKey;
+  /** The rotating key ring (main.ts); one of signingKey and keyRing is required. */
+  readonly keyRing?: KeyRing;
   readonly logger: Logger;
   readonly credentialCacheTtlSeconds: number;
   readonly tls?: { readonly certFile: string; readonly keyFile: string } | undefined;
   readonly clock?: () => number;
+  readonly auditRetentionDays?: number;
+  /** How stale a token check's view of session revocation may be. */
+  readonly sessionRevocationStalenessSeconds?: number;
+  /** Step-up grants' lifetime (default 300 s) and the ext_authz header that carries step-up evidence. */
+  readonly stepUp?: { readonly grantTtlSeconds: number; readonly evidenceHeader: string };
 }
 
 export interface App {
   readonly server: RunningServer;
   readonly health: HealthState;
   readonly caches: Caches;
+  /** Session revocation, for token checks. */
+  readonly sessions: Sessions;
+  /** The signing key ring (tests rotate it with replace()). */
+  readonly keys: KeyRing;
 }
 
 /** The AuthService name as health checks know it. */
@@ -36,31 +53,50 @@ export const AUTH_SERVICE_NAME = "authn.v1.AuthService";
 /** Wires config-free dependencies into a listening server; main.ts and the tests both use it. */
 export async function startApp(opts: AppOptions, port: number, host: string): Promise<App> {
   const caches = new Caches({ userListTtlSeconds: opts.credentialCacheTtlSeconds });
+  const store = createStore(opts.dynamo, opts.tablePrefix, opts.auditRetentionDays);
+  const stepUp = { ...STEP_UP_DEFAULTS, ...opts.stepUp };
+  const keys = keyRingOf(opts, Math.max(opts.tenant.sessionTtlSeconds, stepUp.grantTtlSeconds) * 1000);
   const deps = {
-    store: createStore(opts.dynamo, opts.tablePrefix),
+    store,
     caches,
-    signingKey: opts.signingKey,
+    keys,
     logger: opts.logger,
     clock: opts.clock ?? Date.now,
   };
+  const sessions = new Sessions(deps, opts.sessionRevocationStalenessSeconds ?? 30);
+  const tenants = new Tenants(opts.tenant);
+  const authentication = new AuthenticationCeremony(deps);
+  const verifier = new OperationVerifier({ ...deps, grantTtlSeconds: stepUp.grantTtlSeconds, revocations: sessions }, authentication);
   const health = new HealthState();
   health.setServing(AUTH_SERVICE_NAME, true);
   const server = await startServer(
     {
       routes: routes(
         {
-          tenants: new Tenants(opts.tenant),
+          tenants,
           registration: new RegistrationCeremony(deps),
-          authentication: new AuthenticationCeremony(deps),
-          lifecycle: new CredentialLifecycle(deps),
+          authentication,
+          lifecycle: new CredentialLifecycle(deps, sessions),
+          sessions,
+          audit: store.audit,
+          pageTokenSecret: keys.signingKey(deps.clock()).derivedSecret,
         },
         health,
+        { tenants, verifier, keys, clock: deps.clock, evidenceHeader: stepUp.evidenceHeader },
       ),
+      httpRoutes: { [JWKS_PATH]: jwksHttpHandler(keys, deps.clock) },
       interceptors: [errorInterceptor(opts.logger)],
       tls: opts.tls,
     },
     port,
     host,
   );
-  return { server, health, caches };
+  return { server, health, caches, sessions, keys };
+}
+
+/** `retentionMs`: how long a replaced key stays published, should a test rotate the ring. */
+function keyRingOf(opts: AppOptions, retentionMs: number): KeyRing {
+  if (opts.keyRing) return opts.keyRing;
+  if (opts.signingKey) return new KeyRing([opts.signingKey], retentionMs);
+  throw new Error("startApp needs a signingKey or a keyRing");
 }

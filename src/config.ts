@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { STEP_UP_DEFAULTS } from "./step-up/defaults.js";
 
 /**
  * The only reader of process.env. Every variable is validated at start; a bad value stops the
@@ -46,10 +47,20 @@ const envSchema = z.object({
   CHALLENGE_TTL_SECONDS: seconds(10, 3600).default(300),
   SESSION_TTL_SECONDS: seconds(60, 30 * 86_400).default(3600),
   SIGNING_KEY_FILE: optionalPath,
+  SIGNING_KEYS_DIR: optionalPath,
+  KEY_RELOAD_SECONDS: seconds(0, 86_400).default(60),
+  KEY_ROTATION_DAYS: seconds(1, 3650).default(365),
+  STEP_UP_GRANT_TTL_SECONDS: seconds(10, 3600).default(STEP_UP_DEFAULTS.grantTtlSeconds),
+  STEP_UP_GRANT_HEADER: z
+    .string()
+    .regex(/^[a-z0-9-]{1,64}$/, "must be a lower-case HTTP header name")
+    .default(STEP_UP_DEFAULTS.evidenceHeader),
   DATA_DIR: optionalPath,
   TLS_CERT_FILE: optionalPath,
   TLS_KEY_FILE: optionalPath,
   CREDENTIAL_CACHE_TTL_SECONDS: seconds(0, 3600).default(30),
+  AUDIT_RETENTION_DAYS: seconds(1, 3650).default(400),
+  SESSION_REVOCATION_STALENESS_SECONDS: seconds(0, 3600).default(30),
   SHUTDOWN_GRACE_SECONDS: seconds(0, 300).default(20),
   CRL_FETCH_TIMEOUT_MS: seconds(100, 30_000).default(2000),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
@@ -80,8 +91,17 @@ export interface Config {
     readonly dataDir: string | undefined;
   };
   readonly signingKeyFile: string | undefined;
+  /** A directory of key files named by activation time (a key ring); reloaded every `reloadSeconds`. */
+  readonly signingKeys: {
+    readonly dir: string | undefined;
+    readonly reloadSeconds: number;
+    readonly rotationDays: number;
+  };
+  readonly stepUp: { readonly grantTtlSeconds: number; readonly evidenceHeader: string };
   readonly tls: { readonly certFile: string; readonly keyFile: string } | undefined;
   readonly credentialCacheTtlSeconds: number;
+  readonly auditRetentionDays: number;
+  readonly sessionRevocationStalenessSeconds: number;
   readonly shutdownGraceSeconds: number;
   readonly crlFetchTimeoutMs: number;
   readonly logLevel: string;
@@ -100,8 +120,10 @@ function hasAwsCredentials(env: NodeJS.ProcessEnv): boolean {
 
 /** Outside the embedded development default, tokens must be signed with an operator's key. */
 export function requireSigningKey(config: Config): void {
-  if (!config.dynamodb.embedded && !config.signingKeyFile) {
-    throw new ConfigError("invalid configuration:\n  SIGNING_KEY_FILE: required outside the embedded development store");
+  if (!config.dynamodb.embedded && !config.signingKeyFile && !config.signingKeys.dir) {
+    throw new ConfigError(
+      "invalid configuration:\n  SIGNING_KEY_FILE or SIGNING_KEYS_DIR: required outside the embedded development store",
+    );
   }
 }
 
@@ -114,6 +136,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const e = parsed.data;
   if (Boolean(e.TLS_CERT_FILE) !== Boolean(e.TLS_KEY_FILE)) {
     throw new ConfigError("invalid configuration:\n  TLS_CERT_FILE, TLS_KEY_FILE: set both or neither");
+  }
+  if (e.SIGNING_KEY_FILE && e.SIGNING_KEYS_DIR) {
+    throw new ConfigError("invalid configuration:\n  SIGNING_KEY_FILE, SIGNING_KEYS_DIR: set one or neither");
   }
   const awsCredentials = hasAwsCredentials(env);
   const embedded = !e.DYNAMODB_ENDPOINT && !awsCredentials;
@@ -138,8 +163,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       dataDir: e.DATA_DIR,
     }),
     signingKeyFile: e.SIGNING_KEY_FILE,
+    signingKeys: Object.freeze({
+      dir: e.SIGNING_KEYS_DIR,
+      reloadSeconds: e.KEY_RELOAD_SECONDS,
+      rotationDays: e.KEY_ROTATION_DAYS,
+    }),
+    stepUp: Object.freeze({ grantTtlSeconds: e.STEP_UP_GRANT_TTL_SECONDS, evidenceHeader: e.STEP_UP_GRANT_HEADER }),
     tls: e.TLS_CERT_FILE && e.TLS_KEY_FILE ? Object.freeze({ certFile: e.TLS_CERT_FILE, keyFile: e.TLS_KEY_FILE }) : undefined,
     credentialCacheTtlSeconds: e.CREDENTIAL_CACHE_TTL_SECONDS,
+    auditRetentionDays: e.AUDIT_RETENTION_DAYS,
+    sessionRevocationStalenessSeconds: e.SESSION_REVOCATION_STALENESS_SECONDS,
     shutdownGraceSeconds: e.SHUTDOWN_GRACE_SECONDS,
     crlFetchTimeoutMs: e.CRL_FETCH_TIMEOUT_MS,
     logLevel: e.LOG_LEVEL,

@@ -4,7 +4,7 @@ import { createLogger } from "./logger.js";
 import { createDynamoClient } from "./store/client.js";
 import { startEmbeddedDynamoDb, type EmbeddedDynamoDb } from "./store/embedded-dynamodb.js";
 import { createTables, tableNames } from "./store/tables.js";
-import { generateSigningKey, loadSigningKey } from "./tokens/signing-key.js";
+import { openKeyRing } from "./tokens/open-key-ring.js";
 import { installFetchDeadline } from "./webauthn/fetch-deadline.js";
 
 /** Entry: config → store → keys → listen; SIGTERM/SIGINT: NOT_SERVING → drain → exit. */
@@ -26,22 +26,20 @@ async function main(config: Config): Promise<void> {
     logger.info({ created }, "tables ready");
   }
 
-  const signingKey = config.signingKeyFile
-    ? await loadSigningKey(config.signingKeyFile)
-    : await generateSigningKey();
-  if (!config.signingKeyFile) {
-    logger.warn({ kid: signingKey.kid }, "no SIGNING_KEY_FILE: generated an ephemeral signing key (development only)");
-  }
+  const keys = await openKeyRing(config, logger);
 
   const app = await startApp(
     {
       dynamo,
       tablePrefix: config.dynamodb.tablePrefix,
       tenant: config.tenant,
-      signingKey,
+      keyRing: keys.ring,
       logger,
       credentialCacheTtlSeconds: config.credentialCacheTtlSeconds,
+      auditRetentionDays: config.auditRetentionDays,
+      sessionRevocationStalenessSeconds: config.sessionRevocationStalenessSeconds,
       tls: config.tls,
+      stepUp: config.stepUp,
     },
     config.port,
     config.host,
@@ -58,6 +56,7 @@ async function main(config: Config): Promise<void> {
     logger.info({ signal }, "draining");
     app.health.drain();
     await app.server.close(config.shutdownGraceSeconds * 1000);
+    keys.reloader.stop();
     dynamo.destroy();
     await embedded?.stop();
     logger.info("stopped");

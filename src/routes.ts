@@ -1,21 +1,34 @@
 import type { ConnectRouter } from "@connectrpc/connect";
 import { AuthService, file_authn_v1_auth_service } from "./gen/authn/v1/auth_service_pb.js";
+import { Authorization, file_envoy_service_auth_v3_external_auth } from "./gen/envoy/service/auth/v3/external_auth_pb.js";
+import { auditHandlers } from "./rpc/audit.js";
 import { authenticationHandlers } from "./rpc/authentication.js";
 import { credentialHandlers } from "./rpc/credentials.js";
+import { extAuthzHandlers } from "./rpc/ext-authz.js";
 import { type HealthState, healthRoutes } from "./rpc/health.js";
 import { reflectionRoutes } from "./rpc/reflection.js";
 import { type CeremonyHandlersDeps, registrationHandlers } from "./rpc/registration.js";
+import { sessionHandlers } from "./rpc/sessions.js";
+import { type StepUpHandlersDeps, stepUpHandlers } from "./rpc/step-up.js";
 
 /** The one place services are wired to the router. */
-export function routes(deps: CeremonyHandlersDeps, health: HealthState): (router: ConnectRouter) => void {
+export function routes(
+  deps: CeremonyHandlersDeps,
+  health: HealthState,
+  stepUp: StepUpHandlersDeps,
+): (router: ConnectRouter) => void {
   const health_ = healthRoutes(health);
-  const reflection = reflectionRoutes([file_authn_v1_auth_service]);
+  const reflection = reflectionRoutes([file_authn_v1_auth_service, file_envoy_service_auth_v3_external_auth]);
   return (router) => {
     router.service(AuthService, {
       ...registrationHandlers(deps),
       ...authenticationHandlers(deps),
       ...credentialHandlers(deps),
+      ...auditHandlers(deps),
+      ...sessionHandlers(deps),
+      ...stepUpHandlers(stepUp),
     });
+    router.service(Authorization, extAuthzHandlers(stepUp));
     health_(router);
     reflection(router);
   };

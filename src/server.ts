@@ -18,6 +18,8 @@ const SNIFF_TIMEOUT_MS = 10_000;
 export interface ServerOptions {
   readonly routes: (router: ConnectRouter) => void;
   readonly interceptors: Interceptor[];
+  /** Plain HTTP handlers by exact path (e.g. /.well-known/jwks.json), served beside Connect. */
+  readonly httpRoutes?: Readonly<Record<string, HttpHandler>>;
   readonly tls?: { readonly certFile: string; readonly keyFile: string } | undefined;
 }
 
@@ -38,6 +40,7 @@ export async function startServer(opts: ServerOptions, port: number, host: strin
     routes: opts.routes,
     interceptors: opts.interceptors,
     readMaxBytes: READ_MAX_BYTES,
+    fallback: httpRouter(opts.httpRoutes ?? {}),
   });
   const sessions = new Set<http2.ServerHttp2Session>();
   const track = (session: http2.ServerHttp2Session) => {
@@ -61,6 +64,20 @@ export async function startServer(opts: ServerOptions, port: number, host: strin
   const front = net.createServer((socket) => sniff(socket, h2, h1));
   await listen(front, port, host);
   return running(front, sessions, h1);
+}
+
+/** What Connect serves for a path that is no RPC: a plain HTTP handler. */
+export type HttpHandler = NonNullable<Parameters<typeof connectNodeAdapter>[0]["fallback"]>;
+
+/** A tiny router for the paths that are no RPC: exact match (query ignored), else 404. */
+function httpRouter(routes: Readonly<Record<string, HttpHandler>>): HttpHandler {
+  return (req, res) => {
+    const path = (req.url ?? "").split("?", 1)[0]!;
+    const route = Object.hasOwn(routes, path) ? routes[path] : undefined;
+    if (route) return route(req, res);
+    res.writeHead(404);
+    res.end();
+  };
 }
 
 /**

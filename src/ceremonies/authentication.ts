@@ -12,7 +12,7 @@ import { preflightAuthentication } from "../webauthn/preflight.js";
 import { requestOptions } from "../webauthn/options.js";
 import { beginCeremony } from "./begin-ceremony.js";
 import { verifyAuthentication, type VerifiedAssertion } from "../webauthn/verify-authentication.js";
-import { Auditor, beginFacts } from "./auditor.js";
+import { Auditor, beginFacts, credentialIdHint } from "./auditor.js";
 import type { CeremonyDeps } from "./deps.js";
 import type { BeginResult } from "./registration.js";
 
@@ -43,14 +43,17 @@ export class AuthenticationCeremony {
     userId: string | undefined,
     userVerification: UserVerification,
     call: CallContext,
+    operationDigest?: string,
   ): Promise<BeginResult<PublicKeyCredentialRequestOptionsJSON>> {
     const allowCredentials = userId === undefined ? [] : await this.allowCredentials(tenant, userId);
+    // With an operation the challenge is bound to it: only VerifyOperation accepts the assertion.
     const { challenge, expiresAt } = await beginCeremony(this.deps, tenant, {
-      kind: "authentication",
+      kind: operationDigest ? "step-up" : "authentication",
       userId,
       userHandle: undefined,
       userVerification,
       beganBy: call,
+      operationDigest,
     });
     const options = requestOptions({
       rpId: tenant.rpId,
@@ -64,22 +67,22 @@ export class AuthenticationCeremony {
 
   /** The user's credentials, or decoys for an unknown user so the answer has the same shape. */
   private async allowCredentials(tenant: TenantConfig, userId: string): Promise<CredentialDescriptor[]> {
-    const { store, caches, signingKey } = this.deps;
+    const { store, caches, keys, clock } = this.deps;
     const key = Caches.key(tenant.id, userId);
     let list = caches.userCredentials?.get(key);
     if (!list) {
       list = await store.credentials.listForUser(tenant.id, userId);
       caches.userCredentials?.set(key, list);
     }
-    return list.length > 0 ? list : decoyCredentials(signingKey.derivedSecret, tenant.id, userId);
+    return list.length > 0 ? list : decoyCredentials(keys.signingKey(clock()).derivedSecret, tenant.id, userId);
   }
 
   async finish(tenant: TenantConfig, credentialJson: string, call: CallContext): Promise<SignIn> {
-    let facts: AuditFacts = {};
+    let facts: AuditFacts = { credentialId: credentialIdHint(credentialJson) };
     try {
       const { json, clientData } = preflightAuthentication(credentialJson, tenant);
       const ceremony = await this.deps.store.challenges.consume(tenant.id, clientData.challenge, "authentication", this.deps.clock());
-      facts = { ...beginFacts(ceremony), credentialId: json.id };
+      facts = { ...facts, ...beginFacts(ceremony) };
       const credential = await this.credential(tenant, json.id);
       facts = { ...facts, aaguid: credential.aaguid, userId: facts.userId ?? credential.userId };
       // The credential must belong to the user the ceremony named and to the returned user handle
@@ -120,7 +123,7 @@ export class AuthenticationCeremony {
     call: CallContext,
     facts: AuditFacts,
   ): Promise<SignIn> {
-    const { store, clock, signingKey } = this.deps;
+    const { store, clock, keys } = this.deps;
     const authTime = clock();
     await store.credentials.recordAssertion({
       tenant: tenant.id,
@@ -133,7 +136,7 @@ export class AuthenticationCeremony {
     const sessionId = randomUUID();
     const assurance = assuranceOf(assertion);
     const token = await issueSessionToken(
-      signingKey,
+      keys.signingKey(authTime),
       {
         jti: sessionId,
         tenant: tenant.id,
@@ -164,13 +167,16 @@ export class AuthenticationCeremony {
   /** The refusal's event; a counter regression also marks the credential clone-suspected. */
   private async auditFailure(tenant: TenantConfig, call: CallContext, facts: AuditFacts, err: unknown): Promise<void> {
     if (err instanceof AuthError && err.reason === "COUNTER_REGRESSION" && facts.credentialId) {
+      await this.deps.store.credentials
+        .markCloneSuspected(tenant.id, facts.credentialId, this.deps.clock())
+        .catch((markErr: unknown) => this.deps.logger.error({ err: markErr }, "could not flag a clone-suspected credential"));
       await this.auditor.failure("clone_suspected", tenant, call, facts, err);
     }
     await this.auditor.failure("authentication", tenant, call, facts, err);
   }
 
-  /** Immutable facts from the cache, else one strongly consistent read. */
-  private async credential(tenant: TenantConfig, credentialId: string): Promise<CachedCredential> {
+  /** Immutable facts from the cache, else one strongly consistent read (also used by step-up). */
+  async credential(tenant: TenantConfig, credentialId: string): Promise<CachedCredential> {
     const { store, caches } = this.deps;
     const key = Caches.key(tenant.id, credentialId);
     const cached = caches.credentials.get(key);

@@ -1,19 +1,23 @@
 import type { TenantConfig } from "../config.js";
 import type { Ceremony } from "../webauthn/ceremony.js";
+import { boundChallenge } from "../step-up/operation.js";
 import { newChallenge } from "../webauthn/options.js";
 import type { CeremonyDeps } from "./deps.js";
 
-/** Stores a new single-use challenge for a ceremony; it expires after the tenant's challenge TTL. */
+/**
+ * Stores a new single-use challenge for a ceremony; it expires after the tenant's challenge TTL.
+ * A ceremony with an operation digest gets a challenge bound to it.
+ */
 export async function beginCeremony(
   deps: CeremonyDeps,
   tenant: TenantConfig,
-  ceremony: Pick<Ceremony, "kind" | "userId" | "userHandle" | "userVerification" | "beganBy">,
+  ceremony: Pick<Ceremony, "kind" | "userId" | "userHandle" | "userVerification" | "beganBy" | "operationDigest">,
 ): Promise<Ceremony> {
   const createdAt = deps.clock();
   const stored: Ceremony = {
     ...ceremony,
     tenant: tenant.id,
-    challenge: newChallenge(),
+    challenge: ceremony.operationDigest ? boundChallenge(ceremony.operationDigest) : newChallenge(),
     createdAt,
     expiresAt: createdAt + tenant.challengeTtlSeconds * 1000,
   };

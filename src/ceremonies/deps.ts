@@ -1,13 +1,14 @@
 import type { Logger } from "pino";
 import type { Caches } from "../cache.js";
 import type { Store } from "../store/index.js";
-import type { SigningKey } from "../tokens/signing-key.js";
+import type { KeyRing } from "../tokens/key-ring.js";
 
 /** What the ceremony services need; tests build it with a real store and their own clock. */
 export interface CeremonyDeps {
   readonly store: Store;
   readonly caches: Caches;
-  readonly signingKey: SigningKey;
+  /** Signs session tokens and grants with its active key; verifies with every published one. */
+  readonly keys: KeyRing;
   readonly logger: Logger;
   /** Epoch milliseconds; injected so expiry can be tested without waiting. */
   readonly clock: () => number;

@@ -6,6 +6,7 @@ import {
   FinishAuthenticationResponseSchema,
 } from "../gen/authn/v1/auth_service_pb.js";
 import { callContextOf, sized, toTimestamp, userVerificationOf } from "./fields.js";
+import { boundOperationDigest } from "./step-up.js";
 import type { CeremonyHandlersDeps } from "./registration.js";
 
 type AuthenticationHandlers = Pick<ServiceImpl<typeof AuthService>, "beginAuthentication" | "finishAuthentication">;
@@ -16,7 +17,13 @@ export function authenticationHandlers({ tenants, authentication }: CeremonyHand
     async beginAuthentication(req) {
       const tenant = tenants.resolve(req.tenant);
       const userId = sized("user_id", req.userId, 0, 128) || undefined;
-      const result = await authentication.begin(tenant, userId, userVerificationOf(req.userVerification), callContextOf(req.client));
+      const result = await authentication.begin(
+        tenant,
+        userId,
+        userVerificationOf(req.userVerification),
+        callContextOf(req.client),
+        boundOperationDigest(req.operation),
+      );
       return create(BeginAuthenticationResponseSchema, {
         optionsJson: JSON.stringify(result.options),
         expiresAt: toTimestamp(result.expiresAt),

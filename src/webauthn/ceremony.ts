@@ -1,6 +1,7 @@
 /** Domain types shared by the ceremony logic and the store. */
 
-export type CeremonyKind = "registration" | "authentication";
+/** "step-up": an authentication bound to an operation; only VerifyOperation consumes it. */
+export type CeremonyKind = "registration" | "authentication" | "step-up";
 export type UserVerification = "required" | "preferred" | "discouraged";
 
 /** A begun ceremony, identified by its single-use challenge (base64url). */
@@ -13,6 +14,8 @@ export interface Ceremony {
   /** Registration only: the WebAuthn user handle (base64url) the options carried. */
   readonly userHandle: string | undefined;
   readonly userVerification: UserVerification;
+  /** Step-up only: the operation digest (base64url) the challenge is bound to. */
+  readonly operationDigest?: string | undefined;
   readonly createdAt: number;
   readonly expiresAt: number;
   /** Who began it, for the finish's audit event: caller identity and the end user's client. */
@@ -38,6 +41,8 @@ export interface StoredCredential {
   readonly lastUsedAt: number | undefined;
   readonly revokedAt: number | undefined;
   readonly revocationReason: string | undefined;
+  /** Set when a signature counter went backwards (a cloned authenticator is suspected). */
+  readonly cloneSuspectedAt?: number | undefined;
 }
 
 /** What an allowCredentials / excludeCredentials entry needs. */

@@ -1,0 +1,62 @@
+import type { AuthenticationCeremony } from "../ceremonies/authentication.js";
+import type { CeremonyDeps } from "../ceremonies/deps.js";
+import type { TenantConfig } from "../config.js";
+import type { ChallengeBinding } from "../store/challenge-store.js";
+import { assuranceOf } from "../webauthn/assurance.js";
+import { preflightAuthentication } from "../webauthn/preflight.js";
+import { verifyAuthentication } from "../webauthn/verify-authentication.js";
+import { isBoundTo } from "./operation.js";
+import type { AuthenticationFacts } from "./requirement.js";
+import { Denial } from "./verdict.js";
+
+export interface BoundAssertion extends AuthenticationFacts {
+  readonly credentialId: string;
+  readonly aaguid: string;
+}
+
+/**
+ * Verifies a step-up assertion: its challenge must be bound to the operation (checked before any
+ * store access), the bound challenge is consumed with one conditional delete that also requires
+ * the operation digest and the subject, the credential must be the subject's, and the counter
+ * update refuses a revoked credential. DynamoDB: 2 requests (+1 GetItem on a credential cache miss).
+ */
+export async function verifyBoundAssertion(
+  deps: CeremonyDeps,
+  authentication: AuthenticationCeremony,
+  tenant: TenantConfig,
+  credentialJson: string,
+  binding: ChallengeBinding,
+  requireUserVerification: boolean,
+): Promise<BoundAssertion> {
+  const { store, clock } = deps;
+  const { json, clientData } = preflightAuthentication(credentialJson, tenant);
+  if (!isBoundTo(clientData.challenge, binding.operationDigest)) {
+    throw new Denial("OPERATION_MISMATCH", "the assertion's challenge is bound to another operation");
+  }
+  const ceremony = await store.challenges.consume(tenant.id, clientData.challenge, "step-up", clock(), binding);
+  const credential = await authentication.credential(tenant, json.id);
+  const userHandle = json.response.userHandle;
+  if (credential.userId !== binding.userId || (userHandle && userHandle !== credential.userHandle)) {
+    throw new Denial("SUBJECT_MISMATCH", "the assertion's credential belongs to another user");
+  }
+  const assertion = await verifyAuthentication(
+    json,
+    {
+      challenge: ceremony.challenge,
+      origins: tenant.origins,
+      rpId: tenant.rpId,
+      requireUserVerification: requireUserVerification || ceremony.userVerification === "required",
+    },
+    credential,
+  );
+  const authTime = clock();
+  await store.credentials.recordAssertion({
+    tenant: tenant.id,
+    credentialId: credential.credentialId,
+    userId: credential.userId,
+    newCounter: assertion.newCounter,
+    backedUp: assertion.backedUp,
+    usedAt: authTime,
+  });
+  return { credentialId: credential.credentialId, aaguid: credential.aaguid, authTime, ...assuranceOf(assertion) };
+}

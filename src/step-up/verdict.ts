@@ -1,0 +1,84 @@
+import type { PublicKeyCredentialRequestOptionsJSON } from "@simplewebauthn/server";
+import { Code } from "@connectrpc/connect";
+import { AuthError, type Reason } from "../errors.js";
+import type { Requirement } from "./requirement.js";
+
+/** Why an operation is denied; mirrors authn.v1.DenyReason. */
+export type DenyReason =
+  | "TOKEN_INVALID"
+  | "SESSION_REVOKED"
+  | "EXPIRED"
+  | "REPLAYED"
+  | "OPERATION_MISMATCH"
+  | "SUBJECT_MISMATCH"
+  | "CREDENTIAL_REVOKED"
+  | "UV_MISSING"
+  | "DEVICE_BOUND_REQUIRED"
+  | "ACR_NOT_SATISFIED"
+  | "EVIDENCE_INVALID";
+
+export interface Allowed {
+  readonly decision: "allow";
+  readonly subject: string;
+  readonly acr: string;
+  readonly amr: readonly string[];
+  /** Epoch ms. */
+  readonly authTime: number;
+  readonly credentialId: string;
+  readonly operationDigest: string;
+  readonly grant: { readonly token: string; readonly jti: string; readonly expiresAt: number; readonly once: boolean };
+}
+
+export interface StepUpNeeded {
+  readonly decision: "step_up";
+  readonly requirement: Requirement;
+  readonly wwwAuthenticate: string;
+  readonly options: PublicKeyCredentialRequestOptionsJSON;
+  /** Epoch ms: when the bound challenge stops being accepted. */
+  readonly expiresAt: number;
+}
+
+export interface Denied {
+  readonly decision: "deny";
+  readonly reason: DenyReason;
+  readonly message: string;
+  /** The session token itself was refused (the client must sign in again), not the evidence. */
+  readonly ofSession: boolean;
+}
+
+export type Verdict = Allowed | StepUpNeeded | Denied;
+
+/** Thrown inside the verifier to end with a DENY verdict. */
+export class Denial extends Error {
+  override readonly name = "Denial";
+  constructor(
+    readonly reason: DenyReason,
+    message: string,
+    readonly ofSession = false,
+  ) {
+    super(message);
+  }
+
+  get verdict(): Denied {
+    return { decision: "deny", reason: this.reason, message: this.message, ofSession: this.ofSession };
+  }
+}
+
+/** The step-up meaning of the assertion path's refusals; any other refusal is EVIDENCE_INVALID. */
+const DENIAL_OF: Partial<Record<Reason, DenyReason>> = {
+  CHALLENGE_INVALID: "REPLAYED",
+  CHALLENGE_EXPIRED: "EXPIRED",
+  USER_MISMATCH: "SUBJECT_MISMATCH",
+  CREDENTIAL_REVOKED: "CREDENTIAL_REVOKED",
+  USER_VERIFICATION_REQUIRED: "UV_MISSING",
+};
+
+/**
+ * A refused assertion is a DENY verdict, not an RPC error: the gateway needs a decision. Store
+ * outages, bad request fields and internal errors stay errors.
+ */
+export function asDenial(err: unknown): unknown {
+  if (!(err instanceof AuthError)) return err;
+  if (err.code !== Code.Unauthenticated && err.reason !== "CREDENTIAL_MALFORMED") return err;
+  return new Denial(DENIAL_OF[err.reason] ?? "EVIDENCE_INVALID", err.message);
+}

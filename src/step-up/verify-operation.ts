@@ -1,0 +1,216 @@
+import type { CallContext } from "../audit/audit-event.js";
+import { Auditor } from "../ceremonies/auditor.js";
+import type { AuthenticationCeremony } from "../ceremonies/authentication.js";
+import type { CeremonyDeps } from "../ceremonies/deps.js";
+import type { TenantConfig } from "../config.js";
+import { TokenRejected } from "../tokens/jwt.js";
+import { issueStepUpGrant, verifyStepUpGrant } from "../tokens/step-up-grant.js";
+import type { Assurance } from "../tokens/verified-claims.js";
+import { verifySessionToken } from "../tokens/verify-session.js";
+import { verifyBoundAssertion } from "./bound-assertion.js";
+import { operationDigest, type Operation } from "./operation.js";
+import { shortfall, type AuthenticationFacts, type Requirement, type Shortfall } from "./requirement.js";
+import { asDenial, Denial, type Allowed, type DenyReason, type StepUpNeeded, type Verdict } from "./verdict.js";
+import { stepUpChallenge } from "./www-authenticate.js";
+
+/** Evidence beyond the session token: an assertion over a bound challenge, or an earlier grant. */
+export type Evidence =
+  | { readonly kind: "none" }
+  | { readonly kind: "assertion"; readonly credentialJson: string }
+  | { readonly kind: "grant"; readonly token: string };
+
+export interface VerifyOperationInput {
+  readonly sessionToken: string;
+  readonly operation: Operation;
+  readonly requirement: Requirement;
+  readonly evidence: Evidence;
+  readonly call: CallContext;
+}
+
+export interface StepUpDeps extends CeremonyDeps {
+  /** Lifetime of the step-up grants an ALLOW carries. */
+  readonly grantTtlSeconds: number;
+  /** Session revocation (RevokeSession), answered from a cache of bounded staleness. */
+  readonly revocations: { isRevoked(tenant: string, sessionId: string): Promise<boolean> };
+}
+
+/** A fresh assertion that still misses the requirement cannot be stepped up again: it is denied. */
+const DENIAL_OF_SHORTFALL: Record<Shortfall, DenyReason> = {
+  max_age: "EXPIRED",
+  user_verification: "UV_MISSING",
+  device_bound: "DEVICE_BOUND_REQUIRED",
+  acr: "ACR_NOT_SATISFIED",
+};
+
+/**
+ * VerifyOperation (RFC 9470). The subject is always the verified session token's. DynamoDB:
+ * - session token only, requirement met: none (the hot path), apart from the session revocation
+ *   check's one read per session per SESSION_REVOCATION_STALENESS_SECONDS;
+ * - requirement not met: 1 PutItem (the bound challenge) (+1 Query on a credential-list cache miss);
+ * - assertion: 2 (consume the bound challenge, the credential's conditional counter update) plus
+ *   the audit event (+1 GetItem on a credential cache miss);
+ * - grant: none, or 1 conditional PutItem (its used-once marker) when the requirement is single use.
+ */
+export class OperationVerifier {
+  private readonly auditor: Auditor;
+
+  constructor(
+    private readonly deps: StepUpDeps,
+    private readonly authentication: AuthenticationCeremony,
+  ) {
+    this.auditor = new Auditor(deps);
+  }
+
+  async verify(tenant: TenantConfig, input: VerifyOperationInput): Promise<Verdict> {
+    const now = this.deps.clock();
+    try {
+      const session = await this.session(tenant, input.sessionToken, now);
+      const digest = operationDigest(input.operation);
+      switch (input.evidence.kind) {
+        case "assertion":
+          return await this.withAssertion(tenant, session, digest, input, input.evidence.credentialJson);
+        case "grant":
+          return await this.withGrant(tenant, session, digest, input, input.evidence.token, now);
+        case "none":
+          if (input.requirement.singleUse || shortfall(input.requirement, session, now)) {
+            return await this.stepUp(tenant, session.userId, digest, input);
+          }
+          return await this.allow(tenant, session, digest, false, now);
+      }
+    } catch (err) {
+      if (err instanceof Denial) return err.verdict;
+      throw err;
+    }
+  }
+
+  private async session(tenant: TenantConfig, token: string, now: number): Promise<Assurance> {
+    const session = await verifySessionToken(this.deps.keys, token, now).catch(rejected("session token", true));
+    if (session.tenant !== tenant.id) throw new Denial("TOKEN_INVALID", "the session token is another tenant's", true);
+    if (await this.deps.revocations.isRevoked(tenant.id, session.jti)) {
+      throw new Denial("SESSION_REVOKED", "the session has been revoked", true);
+    }
+    return session;
+  }
+
+  private async withGrant(
+    tenant: TenantConfig,
+    session: Assurance,
+    digest: string,
+    input: VerifyOperationInput,
+    token: string,
+    now: number,
+  ): Promise<Verdict> {
+    const grant = await verifyStepUpGrant(this.deps.keys, token, now).catch(rejected("step-up grant"));
+    if (grant.tenant !== tenant.id) throw new Denial("TOKEN_INVALID", "the step-up grant is another tenant's");
+    if (grant.userId !== session.userId) throw new Denial("SUBJECT_MISMATCH", "the step-up grant is another user's");
+    if (grant.operation !== digest) throw new Denial("OPERATION_MISMATCH", "the step-up grant is for another operation");
+    // A single-use grant was used by the call that issued it.
+    if (grant.once) throw new Denial("REPLAYED", "the step-up grant was single use");
+    if (shortfall(input.requirement, grant, now)) return this.stepUp(tenant, session.userId, digest, input);
+    if (input.requirement.singleUse && !(await this.deps.store.challenges.useOnce(tenant.id, grant.jti, grant.expiresAt))) {
+      throw new Denial("REPLAYED", "the step-up grant was already used");
+    }
+    return allowed(grant, digest, { token, jti: grant.jti, expiresAt: grant.expiresAt, once: grant.once });
+  }
+
+  private async withAssertion(
+    tenant: TenantConfig,
+    session: Assurance,
+    digest: string,
+    input: VerifyOperationInput,
+    credentialJson: string,
+  ): Promise<Verdict> {
+    const { requirement: req, operation, call } = input;
+    const facts = { userId: session.userId, details: { operation: operation.name, resource: operation.resource, operation_digest: digest } };
+    try {
+      const asserted = await verifyBoundAssertion(
+        this.deps,
+        this.authentication,
+        tenant,
+        credentialJson,
+        { operationDigest: digest, userId: session.userId },
+        req.requireUserVerification,
+      ).catch((err: unknown) => {
+        throw asDenial(err);
+      });
+      const missing = shortfall(req, asserted, asserted.authTime);
+      if (missing) throw new Denial(DENIAL_OF_SHORTFALL[missing], `the assertion does not meet the requirement (${missing})`);
+      const verdict = await this.allow(tenant, { ...asserted, userId: session.userId }, digest, req.singleUse, asserted.authTime);
+      await this.auditor.success("step_up", tenant, call, {
+        ...facts,
+        credentialId: asserted.credentialId,
+        aaguid: asserted.aaguid,
+        details: { ...facts.details, acr: asserted.acr, amr: asserted.amr.join(" "), grant_id: verdict.grant.jti },
+      });
+      return verdict;
+    } catch (err) {
+      const denied: Record<string, string> = err instanceof Denial ? { deny_reason: err.reason } : {};
+      await this.auditor.failure("step_up", tenant, call, { ...facts, details: { ...facts.details, ...denied } }, err);
+      throw err;
+    }
+  }
+
+  private async stepUp(tenant: TenantConfig, userId: string, digest: string, input: VerifyOperationInput): Promise<StepUpNeeded> {
+    const req = input.requirement;
+    const begun = await this.authentication.begin(
+      tenant,
+      userId,
+      req.requireUserVerification ? "required" : "preferred",
+      input.call,
+      digest,
+    );
+    return { decision: "step_up", requirement: req, wwwAuthenticate: stepUpChallenge(req), options: begun.options, expiresAt: begun.expiresAt };
+  }
+
+  /** ALLOW with a fresh grant for `digest`, signed by the key that signs now. */
+  private async allow(
+    tenant: TenantConfig,
+    facts: AuthenticationFacts & { readonly userId: string; readonly credentialId: string },
+    digest: string,
+    once: boolean,
+    now: number,
+  ): Promise<Allowed> {
+    const issued = await issueStepUpGrant(
+      this.deps.keys.signingKey(now),
+      {
+        tenant: tenant.id,
+        userId: facts.userId,
+        credentialId: facts.credentialId,
+        authTime: facts.authTime,
+        acr: facts.acr,
+        amr: facts.amr,
+        operation: digest,
+        once,
+      },
+      now,
+      this.deps.grantTtlSeconds,
+    );
+    const { jti, expiresAt } = issued.grant;
+    return allowed(issued.grant, digest, { token: issued.token, jti, expiresAt, once });
+  }
+}
+
+function allowed(
+  facts: AuthenticationFacts & { readonly userId: string; readonly credentialId: string },
+  digest: string,
+  grant: Allowed["grant"],
+): Allowed {
+  return {
+    decision: "allow",
+    subject: facts.userId,
+    acr: facts.acr,
+    amr: facts.amr,
+    authTime: facts.authTime,
+    credentialId: facts.credentialId,
+    operationDigest: digest,
+    grant,
+  };
+}
+
+/** Maps a refused token to a DENY: expired, or not a token this ring vouches for. */
+function rejected(what: string, ofSession = false): (err: unknown) => never {
+  return (err) => {
+    if (!(err instanceof TokenRejected)) throw err;
+    throw new Denial(err.failure === "EXPIRED" ? "EXPIRED" : "TOKEN_INVALID", `${what}: ${err.message}`, ofSession);
+  };
+}

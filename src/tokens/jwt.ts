@@ -1,0 +1,63 @@
+import { errors, jwtVerify, SignJWT, type JWTPayload } from "jose";
+import type { KeyRing } from "./key-ring.js";
+import { TOKEN_ISSUER } from "./session-token.js";
+import type { SigningKey } from "./signing-key.js";
+
+/** Why a token was refused: it expired, or it is not a token this ring vouches for. */
+export type TokenFailure = "EXPIRED" | "INVALID";
+
+export class TokenRejected extends Error {
+  override readonly name = "TokenRejected";
+  constructor(
+    readonly failure: TokenFailure,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface JwtContent {
+  /** The header `typ`, which keeps one kind of token from being accepted as another. */
+  readonly typ: string;
+  readonly subject: string;
+  readonly jti: string;
+  /** Epoch seconds. */
+  readonly issuedAt: number;
+  readonly expiresAt: number;
+  readonly claims: Record<string, unknown>;
+}
+
+/** A compact JWS signed by `key`, with its kid and alg in the header and `iss` dynauthn. */
+export function signJwt(key: SigningKey, content: JwtContent): Promise<string> {
+  return new SignJWT(content.claims)
+    .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: content.typ })
+    .setIssuer(TOKEN_ISSUER)
+    .setSubject(content.subject)
+    .setIssuedAt(content.issuedAt)
+    .setExpirationTime(content.expiresAt)
+    .setJti(content.jti)
+    .sign(key.privateKey);
+}
+
+/**
+ * Verifies a token of type `typ` against the keys the ring publishes at `now` (epoch ms): a token
+ * whose key has been removed or has retired is refused like a forged one.
+ */
+export async function verifyJwt(ring: KeyRing, token: string, typ: string, now: number): Promise<JWTPayload> {
+  try {
+    const { payload } = await jwtVerify(
+      token,
+      (header) => {
+        const key = ring.verificationKey(header.kid, header.alg, now);
+        if (!key) throw new TokenRejected("INVALID", "the token's signing key is not in the key ring");
+        return key;
+      },
+      { issuer: TOKEN_ISSUER, typ, algorithms: ring.algorithms(), currentDate: new Date(now), requiredClaims: ["sub", "jti", "exp"] },
+    );
+    return payload;
+  } catch (err) {
+    if (err instanceof TokenRejected) throw err;
+    if (err instanceof errors.JWTExpired) throw new TokenRejected("EXPIRED", "the token has expired");
+    throw new TokenRejected("INVALID", "the token is malformed or its signature does not verify");
+  }
+}

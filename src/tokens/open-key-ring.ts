@@ -1,0 +1,36 @@
+import type { Logger } from "pino";
+import type { Config } from "../config.js";
+import { parseKeyFiles, readKeyDirectory } from "./key-files.js";
+import { KeyRing } from "./key-ring.js";
+import { KeyRingReloader } from "./key-ring-reloader.js";
+import { generateSigningKey, loadSigningKey, type SigningKey } from "./signing-key.js";
+
+export interface OpenedKeyRing {
+  readonly ring: KeyRing;
+  readonly reloader: KeyRingReloader;
+}
+
+/**
+ * The key ring from SIGNING_KEYS_DIR (rotating: re-read every KEY_RELOAD_SECONDS), from
+ * SIGNING_KEY_FILE (one fixed key), or, in the embedded development default, a generated key.
+ * A retired key stays published for the longest token lifetime (session or grant).
+ */
+export async function openKeyRing(config: Config, logger: Logger): Promise<OpenedKeyRing> {
+  const { dir, reloadSeconds, rotationDays } = config.signingKeys;
+  const retentionMs = Math.max(config.tenant.sessionTtlSeconds, config.stepUp.grantTtlSeconds) * 1000;
+  let load: () => Promise<SigningKey[]>;
+  if (dir) {
+    load = async () => parseKeyFiles(await readKeyDirectory(dir));
+  } else {
+    const key = config.signingKeyFile ? await loadSigningKey(config.signingKeyFile) : await generateSigningKey();
+    if (!config.signingKeyFile) {
+      logger.warn({ kid: key.kid }, "no SIGNING_KEYS_DIR or SIGNING_KEY_FILE: generated an ephemeral signing key (development only)");
+    }
+    load = async () => [key];
+  }
+  const ring = new KeyRing(await load(), retentionMs);
+  const reloader = new KeyRingReloader({ ring, load, logger, clock: Date.now, rotationDays });
+  reloader.start(dir ? reloadSeconds : 0);
+  logger.info({ kids: ring.keys.map((k) => k.kid), dir: dir ?? null }, "signing keys loaded");
+  return { ring, reloader };
+}

@@ -1,0 +1,67 @@
+import { randomUUID } from "node:crypto";
+import { signJwt, TokenRejected, verifyJwt } from "./jwt.js";
+import type { KeyRing } from "./key-ring.js";
+import type { SigningKey } from "./signing-key.js";
+import { assuranceClaims, type Assurance } from "./verified-claims.js";
+
+/** The header `typ` of step-up grants: never accepted where a session token is expected. */
+export const STEP_UP_GRANT_TYPE = "dynauthn-step-up+jwt";
+
+/** A step-up grant's content: the assurance it vouches for, scoped to one operation digest. */
+export interface GrantClaims extends Omit<Assurance, "jti" | "expiresAt"> {
+  /** The operation digest, base64url. */
+  readonly operation: string;
+  /** Issued for a single-use requirement: its one use was the call that issued it. */
+  readonly once: boolean;
+}
+
+export interface StepUpGrant extends GrantClaims {
+  readonly jti: string;
+  /** Epoch ms. */
+  readonly expiresAt: number;
+}
+
+export interface IssuedGrant {
+  readonly token: string;
+  readonly grant: StepUpGrant;
+}
+
+/**
+ * Signs a grant: sub, tid, op (operation digest), auth_time, acr, amr, cid, once, jti, iat, exp
+ * (`now` + `ttlSeconds`).
+ */
+export async function issueStepUpGrant(
+  key: SigningKey,
+  claims: GrantClaims,
+  now: number,
+  ttlSeconds: number,
+): Promise<IssuedGrant> {
+  const issuedAt = Math.floor(now / 1000);
+  const grant: StepUpGrant = { ...claims, jti: randomUUID(), expiresAt: (issuedAt + ttlSeconds) * 1000 };
+  const token = await signJwt(key, {
+    typ: STEP_UP_GRANT_TYPE,
+    subject: claims.userId,
+    jti: grant.jti,
+    issuedAt,
+    expiresAt: issuedAt + ttlSeconds,
+    claims: {
+      tid: claims.tenant,
+      op: claims.operation,
+      auth_time: Math.floor(claims.authTime / 1000),
+      acr: claims.acr,
+      amr: [...claims.amr],
+      cid: claims.credentialId,
+      once: claims.once,
+    },
+  });
+  return { token, grant };
+}
+
+/** Verifies a grant offline (signature, issuer, type, expiry, claims). Throws TokenRejected. */
+export async function verifyStepUpGrant(ring: KeyRing, token: string, now: number): Promise<StepUpGrant> {
+  const payload = await verifyJwt(ring, token, STEP_UP_GRANT_TYPE, now);
+  if (typeof payload.op !== "string" || typeof payload.once !== "boolean") {
+    throw new TokenRejected("INVALID", "the grant lacks its operation binding");
+  }
+  return { ...assuranceClaims(payload), operation: payload.op, once: payload.once };
+}

@@ -57,7 +57,7 @@ export async function createTestTables(): Promise<{ dynamo: DynamoDBClient; tabl
  */
 export async function startTestService(
   shared?: Pick<TestService, "dynamo" | "tablePrefix" | "signingKey" | "clock">,
-  overrides: { credentialCacheTtlSeconds?: number } = {},
+  overrides: { credentialCacheTtlSeconds?: number; tenant?: TenantConfig } = {},
 ): Promise<TestService> {
   const { dynamo, tablePrefix } = shared ?? (await createTestTables());
   const signingKey = shared?.signingKey ?? (await generateSigningKey());
@@ -66,7 +66,7 @@ export async function startTestService(
     {
       dynamo,
       tablePrefix,
-      tenant: TEST_TENANT,
+      tenant: overrides.tenant ?? TEST_TENANT,
       signingKey,
       logger: createLogger("silent"),
       credentialCacheTtlSeconds: overrides.credentialCacheTtlSeconds ?? 30,

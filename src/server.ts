@@ -61,7 +61,8 @@ export async function startServer(opts: ServerOptions, port: number, host: strin
   const h2 = http2.createServer({}, handler);
   h2.on("session", track);
   const h1 = new Http1Connections(handler);
-  const front = net.createServer((socket) => sniff(socket, h2, h1));
+  // No Nagle: small gRPC frames must not wait for delayed ACKs (a 40 ms stall per call).
+  const front = net.createServer({ noDelay: true }, (socket) => sniff(socket, h2, h1));
   await listen(front, port, host);
   return running(front, sessions, h1);
 }

@@ -1,7 +1,8 @@
 # syntax=docker/dockerfile:1
 # dynauthn production image: compiled dist/ + production dependencies on distroless Node 24, non-root.
 # The image never runs the embedded DynamoDB Local (no Java, no shell): set DYNAMODB_ENDPOINT or give
-# the pod AWS credentials (IRSA / EKS Pod Identity), and mount SIGNING_KEY_FILE. See docs/operations.md.
+# the pod AWS credentials (IRSA / EKS Pod Identity), and mount signing keys (SIGNING_KEYS_DIR or
+# SIGNING_KEY_FILE). See docs/operations.md.
 # Base images are pinned by tag; pin them by digest in your build pipeline (e.g. Renovate).
 
 # Production dependencies only, exactly as the lockfile says.

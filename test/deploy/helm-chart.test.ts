@@ -1,10 +1,13 @@
 import { execFile } from "node:child_process";
-import { readFile } from "node:fs/promises";
+import { mkdtemp, readFile, symlink } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { basename, join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { AUTH_SERVICE_NAME } from "../../src/app.js";
 import { loadConfig, requireSigningKey } from "../../src/config.js";
+import { parseKeyFiles, readKeyDirectory, writeNewKeyFile } from "../../src/tokens/key-files.js";
 import { startTestService, type TestService } from "../support/service.js";
 import { CHART_DIR, PRODUCTION_VALUES, find, helm, render, type Manifest } from "./helm.js";
 import { typed, validateManifest } from "./kubernetes-schemas.js";
@@ -168,10 +171,27 @@ describe("helm/dynauthn", () => {
     const config = loadConfig(env);
     expect(() => requireSigningKey(config)).not.toThrow();
     expect(config.dynamodb).toMatchObject({ embedded: false, createTables: false, localCredentials: false });
-    expect(config.signingKeyFile).toMatch(/^\/etc\/dynauthn\/signing-key\//);
-    const { container } = deployment(renders[which]);
-    const mount = container.volumeMounts!.find((v) => config.signingKeyFile!.startsWith(`${v.mountPath}/`));
+    const { container, pod } = deployment(renders[which]);
+    const mount = container.volumeMounts!.find((v) => v.mountPath === config.signingKeys.dir);
     expect(mount?.readOnly).toBe(true);
+    expect(mount?.subPath).toBeUndefined(); // a subPath mount would never see a rotated key
+    const secret = pod.volumes!.find((v) => v.name === mount!.name)!.secret!;
+    expect(secret.items).toBeUndefined(); // every key of the Secret
+    expect(secret.defaultMode).toBe(0o440);
+  });
+
+  it("mounts the key ring the way the service reads it: the kubelet's ..data layout of a Secret volume", async () => {
+    // A Secret volume: the files live in a timestamped dot-directory, `..data` points at it, and
+    // each key is a symlink through `..data`, so the kubelet swaps all keys at once.
+    const volume = await mkdtemp(join(tmpdir(), "dynauthn-secret-"));
+    const generation = join(volume, "..2026_11_24_17_00_00.000000001");
+    const [older, newer] = [Date.parse("2026-11-01T00:00:00Z"), Date.parse("2026-11-20T00:00:00Z")];
+    const written = [await writeNewKeyFile(generation, "ES256", older), await writeNewKeyFile(generation, "EdDSA", newer)];
+    await symlink(basename(generation), join(volume, "..data"));
+    for (const { path } of written) await symlink(join("..data", basename(path)), join(volume, basename(path)));
+
+    const keys = await parseKeyFiles(await readKeyDirectory(volume));
+    expect(keys.map((k) => [k.kid, k.activatesAt])).toEqual(written.map(({ key }) => [key.kid, key.activatesAt]));
   });
 
   it("passes the production values into the service's configuration", () => {
@@ -179,6 +199,10 @@ describe("helm/dynauthn", () => {
     const config = loadConfig({ ...env, AWS_WEB_IDENTITY_TOKEN_FILE: "/token" });
     expect(config.tenant).toMatchObject({ id: "example", rpId: "example.com", origins: ["https://example.com", "https://app.example.com"] });
     expect(config.dynamodb).toMatchObject({ region: "eu-west-1", tablePrefix: "prod-dynauthn-" });
+    // Set only when given, and 0 is a value ("never cache"), not "unset".
+    expect(config).toMatchObject({ credentialCacheTtlSeconds: 0, auditRetentionDays: 400 });
+    expect(env).toMatchObject({ KEY_RELOAD_SECONDS: "60", KEY_ROTATION_DAYS: "365" });
+    expect(containerEnv(renders.default)).not.toHaveProperty("CREDENTIAL_CACHE_TTL_SECONDS");
     expect(env).toMatchObject({ OTEL_EXPORTER_OTLP_ENDPOINT: "http://otel-collector.observability.svc:4317", OTEL_EXPORTER_PROMETHEUS_PORT: "9464" });
     expect(env.OTEL_RESOURCE_ATTRIBUTES).toMatch(/^k8s\.namespace\.name=\$\(K8S_NAMESPACE\),.*,deployment\.environment\.name=production$/);
   });

@@ -54,8 +54,21 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- end }}
 {{- end }}
 
-{{- define "dynauthn.signingKeySecret" -}}
-{{- default (printf "%s-signing-key" (include "dynauthn.fullname" .)) .Values.signingKey.secretName }}
+{{- define "dynauthn.signingKeysSecret" -}}
+{{- default (printf "%s-signing-keys" (include "dynauthn.fullname" .)) .Values.signingKeys.secretName }}
+{{- end }}
+
+{{/* config.* keys rendered only when set, and their environment variables. */}}
+{{- define "dynauthn.optionalConfig" -}}
+dynamodbEndpoint: DYNAMODB_ENDPOINT
+challengeTtlSeconds: CHALLENGE_TTL_SECONDS
+sessionTtlSeconds: SESSION_TTL_SECONDS
+credentialCacheTtlSeconds: CREDENTIAL_CACHE_TTL_SECONDS
+auditRetentionDays: AUDIT_RETENTION_DAYS
+sessionRevocationStalenessSeconds: SESSION_REVOCATION_STALENESS_SECONDS
+stepUpGrantTtlSeconds: STEP_UP_GRANT_TTL_SECONDS
+stepUpGrantHeader: STEP_UP_GRANT_HEADER
+crlFetchTimeoutMs: CRL_FETCH_TIMEOUT_MS
 {{- end }}
 
 {{/* http or https: what the service port speaks to in-cluster clients and the test hook. */}}

@@ -22,12 +22,12 @@ export const TEST_TENANT: TenantConfig = {
   sessionTtlSeconds: 600,
 };
 
-/** A clock the test moves by hand (epoch ms). */
+/** Real time plus an offset the test moves by hand (epoch ms), so events still order by time. */
 export class TestClock {
-  constructor(public now = Date.now()) {}
-  readonly read = () => this.now;
+  private offset = 0;
+  readonly read = () => Date.now() + this.offset;
   advance(ms: number): void {
-    this.now += ms;
+    this.offset += ms;
   }
 }
 

@@ -123,16 +123,8 @@ export class AuthenticationCeremony {
     call: CallContext,
     facts: AuditFacts,
   ): Promise<SignIn> {
-    const { store, clock, keys } = this.deps;
-    const authTime = clock();
-    await store.credentials.recordAssertion({
-      tenant: tenant.id,
-      credentialId: credential.credentialId,
-      userId: credential.userId,
-      newCounter: assertion.newCounter,
-      backedUp: assertion.backedUp,
-      usedAt: authTime,
-    });
+    const { store, keys } = this.deps;
+    const authTime = await this.recordAssertion(tenant, credential, assertion);
     const sessionId = randomUUID();
     const assurance = assuranceOf(assertion);
     const token = await issueSessionToken(
@@ -173,6 +165,23 @@ export class AuthenticationCeremony {
       await this.auditor.failure("clone_suspected", tenant, call, facts, err);
     }
     await this.auditor.failure("authentication", tenant, call, facts, err);
+  }
+
+  /**
+   * The conditional counter update that also refuses a revoked or foreign credential (also used
+   * by step-up); resolves with the authentication time.
+   */
+  async recordAssertion(tenant: TenantConfig, credential: CachedCredential, assertion: VerifiedAssertion): Promise<number> {
+    const authTime = this.deps.clock();
+    await this.deps.store.credentials.recordAssertion({
+      tenant: tenant.id,
+      credentialId: credential.credentialId,
+      userId: credential.userId,
+      newCounter: assertion.newCounter,
+      backedUp: assertion.backedUp,
+      usedAt: authTime,
+    });
+    return authTime;
   }
 
   /** Immutable facts from the cache, else one strongly consistent read (also used by step-up). */

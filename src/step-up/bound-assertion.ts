@@ -49,14 +49,6 @@ export async function verifyBoundAssertion(
     },
     credential,
   );
-  const authTime = clock();
-  await store.credentials.recordAssertion({
-    tenant: tenant.id,
-    credentialId: credential.credentialId,
-    userId: credential.userId,
-    newCounter: assertion.newCounter,
-    backedUp: assertion.backedUp,
-    usedAt: authTime,
-  });
+  const authTime = await authentication.recordAssertion(tenant, credential, assertion);
   return { credentialId: credential.credentialId, aaguid: credential.aaguid, authTime, ...assuranceOf(assertion) };
 }

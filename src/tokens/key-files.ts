@@ -6,9 +6,13 @@ import { newPrivateKey, parsePrivateKey, signingKeyOf, type SigningAlg, type Sig
  * A key directory (e.g. a Kubernetes Secret mounted as a volume) holds one PEM private key per
  * file, named by the moment it activates: `20261115T120000Z.pem`, optionally with a suffix
  * (`20261115T120000Z-ab12cd34.pem`). Names carry the time because a mounted Secret gives every
- * file the same modification time. Dot-files (the Secret's `..data` links) are skipped.
+ * file the same modification time. Dot-files (the Secret's `..data` links) are skipped. A
+ * `.pem.kms` file holds the PEM encrypted under an AWS KMS key (the raw CiphertextBlob).
  */
-const KEY_FILE = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z(?:[-_.][A-Za-z0-9_.-]*)?\.pem$/;
+const KEY_FILE = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z(?:[-_.][A-Za-z0-9_.-]*)?\.pem(\.kms)?$/;
+
+/** Turns a KMS-encrypted key file's content into its PEM (see kms-key-files.ts). */
+export type KeyDecryptor = (ciphertext: Buffer) => Promise<Buffer>;
 
 /** `20261115T120000Z` for an epoch-ms time (whole seconds). */
 function stamp(at: number): string {
@@ -16,8 +20,8 @@ function stamp(at: number): string {
 }
 
 /** The file name for a key that activates at `activatesAt` (epoch ms). */
-export function keyFileName(activatesAt: number, kid: string): string {
-  return `${stamp(activatesAt)}-${kid.slice(0, 8)}.pem`;
+export function keyFileName(activatesAt: number, kid: string, encrypted = false): string {
+  return `${stamp(activatesAt)}-${kid.slice(0, 8)}.pem${encrypted ? ".kms" : ""}`;
 }
 
 /** The activation time a key file's name carries, or undefined for a name that is not a key file. */
@@ -35,30 +39,34 @@ export interface KeyFile {
   readonly name: string;
   readonly activatesAt: number;
   readonly content: Buffer;
+  /** A `.pem.kms` file: the content is a KMS ciphertext. */
+  readonly encrypted: boolean;
 }
 
 /** Reads every key file of `dir`; a `.pem` file that is not named by its activation time is an error. */
 export async function readKeyDirectory(dir: string): Promise<KeyFile[]> {
-  const names = (await readdir(dir)).filter((name) => !name.startsWith(".") && name.endsWith(".pem")).sort();
+  const names = (await readdir(dir)).filter((name) => !name.startsWith(".") && /\.pem(\.kms)?$/.test(name)).sort();
   const files = await Promise.all(
     names.map(async (name) => {
       const activatesAt = activationOf(name);
       if (activatesAt === undefined) {
         throw new Error(`${join(dir, name)}: name key files by their activation time, e.g. 20261115T120000Z.pem`);
       }
-      return { name, activatesAt, content: await readFile(join(dir, name)) };
+      return { name, activatesAt, content: await readFile(join(dir, name)), encrypted: name.endsWith(".kms") };
     }),
   );
   if (files.length === 0) throw new Error(`${dir}: no key files (*.pem); run npm run keys:generate`);
   return files;
 }
 
-/** Parses key files into signing keys. */
-export function parseKeyFiles(files: readonly KeyFile[]): Promise<SigningKey[]> {
+/** Parses key files into signing keys, decrypting `.pem.kms` files with `decrypt`. */
+export function parseKeyFiles(files: readonly KeyFile[], decrypt?: KeyDecryptor): Promise<SigningKey[]> {
   return Promise.all(
     files.map(async (f) => {
       try {
-        return await signingKeyOf(parsePrivateKey(f.content), f.activatesAt);
+        if (f.encrypted && !decrypt) throw new Error("a KMS-encrypted key file needs a KMS decryptor");
+        const pem = f.encrypted ? await decrypt!(f.content) : f.content;
+        return await signingKeyOf(parsePrivateKey(pem), f.activatesAt);
       } catch (err) {
         throw new Error(`${f.name}: ${(err as Error).message}`);
       }
@@ -67,18 +75,21 @@ export function parseKeyFiles(files: readonly KeyFile[]): Promise<SigningKey[]> 
 }
 
 /**
- * Generates a key and writes it to `dir` as PKCS#8 PEM (mode 0600), named by its activation time.
- * Never overwrites: a name that exists is an error.
+ * Generates a key and writes it to `dir` as PKCS#8 PEM (mode 0600), named by its activation time;
+ * with `encrypt` (a KMS key), only the ciphertext is written, as `.pem.kms`. Never overwrites.
  */
 export async function writeNewKeyFile(
   dir: string,
   alg: SigningAlg,
   activatesAt: number,
+  encrypt?: (pem: Buffer) => Promise<Buffer>,
 ): Promise<{ readonly path: string; readonly key: SigningKey }> {
   const privateKey = newPrivateKey(alg);
   const key = await signingKeyOf(privateKey, Math.floor(activatesAt / 1000) * 1000);
-  const path = join(dir, keyFileName(key.activatesAt, key.kid));
+  const path = join(dir, keyFileName(key.activatesAt, key.kid, encrypt !== undefined));
+  const pem = Buffer.from(privateKey.export({ format: "pem", type: "pkcs8" }));
+  const content = encrypt ? await encrypt(pem) : pem;
   await mkdir(dir, { recursive: true, mode: 0o700 });
-  await writeFile(path, privateKey.export({ format: "pem", type: "pkcs8" }), { mode: 0o600, flag: "wx" });
+  await writeFile(path, content, { mode: 0o600, flag: "wx" });
   return { path, key };
 }

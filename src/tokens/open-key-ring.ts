@@ -1,8 +1,10 @@
+import { KMSClient } from "@aws-sdk/client-kms";
 import type { Logger } from "pino";
 import type { Config } from "../config.js";
-import { parseKeyFiles, readKeyDirectory } from "./key-files.js";
+import { parseKeyFiles, readKeyDirectory, type KeyDecryptor } from "./key-files.js";
 import { KeyRing } from "./key-ring.js";
 import { KeyRingReloader } from "./key-ring-reloader.js";
+import { kmsDecryptor } from "./kms-key-files.js";
 import { generateSigningKey, loadSigningKey, type SigningKey } from "./signing-key.js";
 
 export interface OpenedKeyRing {
@@ -13,14 +15,18 @@ export interface OpenedKeyRing {
 /**
  * The key ring from SIGNING_KEYS_DIR (rotating: re-read every KEY_RELOAD_SECONDS), from
  * SIGNING_KEY_FILE (one fixed key), or, in the embedded development default, a generated key.
- * A retired key stays published for the longest token lifetime (session or grant).
+ * A retired key stays published for the longest token lifetime (session or grant). `.pem.kms`
+ * files are decrypted with AWS KMS (region AWS_REGION, the default credential chain); the KMS
+ * client is made only when such a file exists.
  */
 export async function openKeyRing(config: Config, logger: Logger): Promise<OpenedKeyRing> {
   const { dir, reloadSeconds, rotationDays } = config.signingKeys;
   const retentionMs = Math.max(config.tenant.sessionTtlSeconds, config.stepUp.grantTtlSeconds) * 1000;
   let load: () => Promise<SigningKey[]>;
   if (dir) {
-    load = async () => parseKeyFiles(await readKeyDirectory(dir));
+    let decrypt: KeyDecryptor | undefined;
+    const kms: KeyDecryptor = (ciphertext) => (decrypt ??= kmsDecryptor(new KMSClient({ region: config.dynamodb.region })))(ciphertext);
+    load = async () => parseKeyFiles(await readKeyDirectory(dir), kms);
   } else {
     const key = config.signingKeyFile ? await loadSigningKey(config.signingKeyFile) : await generateSigningKey();
     if (!config.signingKeyFile) {

@@ -6,7 +6,7 @@ import type { TenantConfig } from "../config.js";
 import { TokenRejected } from "../tokens/jwt.js";
 import { issueStepUpGrant, verifyStepUpGrant } from "../tokens/step-up-grant.js";
 import type { Assurance } from "../tokens/verified-claims.js";
-import { verifySessionToken } from "../tokens/verify-session.js";
+import { verifySessionToken } from "../tokens/session-token.js";
 import { verifyBoundAssertion } from "./bound-assertion.js";
 import { operationDigest, type Operation } from "./operation.js";
 import { shortfall, type AuthenticationFacts, type Requirement, type Shortfall } from "./requirement.js";

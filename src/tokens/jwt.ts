@@ -1,7 +1,9 @@
 import { errors, jwtVerify, SignJWT, type JWTPayload } from "jose";
 import type { KeyRing } from "./key-ring.js";
-import { TOKEN_ISSUER } from "./session-token.js";
 import type { SigningKey } from "./signing-key.js";
+
+/** The issuer claim of every token this service signs. */
+export const TOKEN_ISSUER = "dynauthn";
 
 /** Why a token was refused: it expired, or it is not a token this ring vouches for. */
 export type TokenFailure = "EXPIRED" | "INVALID";

@@ -1,8 +1,10 @@
-import { SignJWT } from "jose";
+import { signJwt, verifyJwt } from "./jwt.js";
+import type { KeyRing } from "./key-ring.js";
 import type { SigningKey } from "./signing-key.js";
+import { assuranceClaims, type Assurance } from "./verified-claims.js";
 
-/** The issuer claim of every token this service signs. */
-export const TOKEN_ISSUER = "dynauthn";
+/** The header `typ` of session tokens; step-up grants have their own, so neither passes for the other. */
+export const SESSION_TOKEN_TYPE = "JWT";
 
 export interface SessionClaims {
   /** The session id: the sign-in's audit event records it, so sessions can be listed and revoked. */
@@ -21,29 +23,29 @@ export interface IssuedToken {
 }
 
 /**
- * A compact JWS (ES256): sub, iat, exp, auth_time, amr (RFC 8176), acr, cid (credential id),
- * tid (tenant) and jti (the session id). Times are epoch milliseconds in and seconds in the token.
+ * A compact JWS signed by `key` (ES256 or EdDSA, kid in the header): sub, iat, exp, auth_time,
+ * amr (RFC 8176), acr, cid (credential id), tid (tenant) and jti (the session id). Times are epoch
+ * milliseconds in and seconds in the token.
  */
-export async function issueSessionToken(
-  key: SigningKey,
-  claims: SessionClaims,
-  ttlSeconds: number,
-): Promise<IssuedToken> {
+export async function issueSessionToken(key: SigningKey, claims: SessionClaims, ttlSeconds: number): Promise<IssuedToken> {
   const iat = Math.floor(claims.authTime / 1000);
   const exp = iat + ttlSeconds;
-  const token = await new SignJWT({
-    auth_time: iat,
-    amr: [...claims.amr],
-    acr: claims.acr,
-    cid: claims.credentialId,
-    tid: claims.tenant,
-  })
-    .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: "JWT" })
-    .setIssuer(TOKEN_ISSUER)
-    .setSubject(claims.userId)
-    .setIssuedAt(iat)
-    .setExpirationTime(exp)
-    .setJti(claims.jti)
-    .sign(key.privateKey);
+  const token = await signJwt(key, {
+    typ: SESSION_TOKEN_TYPE,
+    subject: claims.userId,
+    jti: claims.jti,
+    issuedAt: iat,
+    expiresAt: exp,
+    claims: { auth_time: iat, amr: [...claims.amr], acr: claims.acr, cid: claims.credentialId, tid: claims.tenant },
+  });
   return { token, expiresAt: exp * 1000 };
+}
+
+/**
+ * Verifies a session token offline: signature by a key the ring publishes at `now`, issuer, type,
+ * expiry and dynauthn's claims. Throws TokenRejected. No store access: revocation of the token's
+ * credential takes effect at the next passkey assertion, not here.
+ */
+export async function verifySessionToken(ring: KeyRing, token: string, now: number): Promise<Assurance> {
+  return assuranceClaims(await verifyJwt(ring, token, SESSION_TOKEN_TYPE, now));
 }

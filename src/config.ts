@@ -44,6 +44,7 @@ const envSchema = z.object({
     .regex(/^[A-Za-z0-9_.-]{0,200}$/, "may hold only letters, digits, '_', '-' and '.'")
     .default("dynauthn-"),
   CREATE_TABLES: flag.optional(),
+  DYNAMODB_EMBEDDED: flag.optional(),
   CHALLENGE_TTL_SECONDS: seconds(10, 3600).default(300),
   SESSION_TTL_SECONDS: seconds(60, 30 * 86_400).default(3600),
   SIGNING_KEY_FILE: optionalPath,
@@ -111,6 +112,12 @@ export class ConfigError extends Error {
   override readonly name = "ConfigError";
 }
 
+function isLoopback(endpoint: string | undefined): boolean {
+  if (!endpoint) return false;
+  const host = new URL(endpoint).hostname;
+  return host === "localhost" || host === "[::1]" || host.startsWith("127.");
+}
+
 /** True when the environment names real AWS credentials, so no embedded store is wanted. */
 function hasAwsCredentials(env: NodeJS.ProcessEnv): boolean {
   return Boolean(
@@ -141,7 +148,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError("invalid configuration:\n  SIGNING_KEY_FILE, SIGNING_KEYS_DIR: set one or neither");
   }
   const awsCredentials = hasAwsCredentials(env);
-  const embedded = !e.DYNAMODB_ENDPOINT && !awsCredentials;
+  // DYNAMODB_EMBEDDED=false selects AWS with the SDK's default chain (e.g. an EC2 node role).
+  const embedded = !e.DYNAMODB_ENDPOINT && !awsCredentials && e.DYNAMODB_EMBEDDED !== false;
   return Object.freeze({
     port: e.PORT,
     host: e.HOST,
@@ -156,7 +164,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dynamodb: Object.freeze({
       endpoint: e.DYNAMODB_ENDPOINT,
       embedded,
-      localCredentials: !awsCredentials,
+      // Dummy credentials only for DynamoDB Local on this machine, never for a remote endpoint.
+      localCredentials: embedded || (!awsCredentials && isLoopback(e.DYNAMODB_ENDPOINT)),
       region: e.AWS_REGION,
       tablePrefix: e.TABLE_PREFIX,
       createTables: e.CREATE_TABLES ?? embedded,

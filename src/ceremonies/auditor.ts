@@ -44,7 +44,8 @@ export class Auditor {
   }
 
   async failure(type: AuditEventType, tenant: TenantConfig, call: CallContext, facts: AuditFacts, err: unknown): Promise<void> {
-    const reason = err instanceof AuthError ? err.reason : "INTERNAL";
+    // A caller that knows the refusal better (e.g. a step-up denial) passes facts.reason.
+    const reason = facts.reason || (err instanceof AuthError ? err.reason : "INTERNAL");
     const event = auditEvent(type, "failure", tenant.id, call, this.deps.clock(), { ...facts, reason });
     try {
       await this.deps.store.audit.put(event);

@@ -144,8 +144,7 @@ export class OperationVerifier {
       });
       return verdict;
     } catch (err) {
-      const denied: Record<string, string> = err instanceof Denial ? { deny_reason: err.reason } : {};
-      await this.auditor.failure("step_up", tenant, call, { ...facts, details: { ...facts.details, ...denied } }, err);
+      await this.auditor.failure("step_up", tenant, call, { ...facts, reason: err instanceof Denial ? err.reason : undefined }, err);
       throw err;
     }
   }

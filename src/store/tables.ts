@@ -1,6 +1,5 @@
 import {
   CreateTableCommand,
-  DescribeTableCommand,
   DescribeTimeToLiveCommand,
   ResourceInUseException,
   UpdateTimeToLiveCommand,
@@ -142,16 +141,4 @@ async function enableTtl(client: DynamoDBClient, TableName: string): Promise<voi
       TimeToLiveSpecification: { AttributeName: TTL_ATTRIBUTE, Enabled: true },
     }),
   );
-}
-
-/** True when every table exists: the readiness check at start. */
-export async function tablesExist(client: DynamoDBClient, names: TableNames): Promise<boolean> {
-  for (const TableName of Object.values(names)) {
-    try {
-      await client.send(new DescribeTableCommand({ TableName }));
-    } catch {
-      return false;
-    }
-  }
-  return true;
 }

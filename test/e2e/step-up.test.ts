@@ -2,6 +2,7 @@ import { create } from "@bufbuild/protobuf";
 import type * as grpc from "@grpc/grpc-js";
 import { decodeJwt, decodeProtectedHeader } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { AuditEventType, AuditOutcome } from "../../src/gen/authn/v1/audit_pb.js";
 import { AuthService } from "../../src/gen/authn/v1/auth_service_pb.js";
 import {
   Decision,
@@ -83,6 +84,11 @@ describe("VerifyOperation: operation-bound step-up (RFC 9470)", () => {
 
       expect(denied(await verify({ ...stepUp, evidence: { case: "credentialJson", value: credentialJson } }))).toEqual(["DENY", "REPLAYED"]);
       expect(denied(await verify({ ...stepUp, evidence: { case: "stepUpGrant", value: grant!.stepUpGrant } }))).toEqual(["DENY", "REPLAYED"]);
+      // The trail names the denial's reason, not a generic one.
+      const { events } = await svc.connect.listAuditEvents({ userId: alice.userId });
+      const stepUps = events.filter((e) => e.type === AuditEventType.STEP_UP).map((e) => [AuditOutcome[e.outcome], e.reason]);
+      expect(stepUps).toContainEqual(["FAILURE", "REPLAYED"]);
+      expect(stepUps).toContainEqual(["SUCCESS", ""]);
     });
   });
 

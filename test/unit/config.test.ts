@@ -18,6 +18,12 @@ describe("loadConfig", () => {
     expect(() => requireSigningKey(config)).toThrow(/SIGNING_KEY_FILE/);
   });
 
+  it("signs with dummy credentials only for a loopback endpoint; DYNAMODB_EMBEDDED=false selects AWS", () => {
+    expect(loadConfig({ DYNAMODB_ENDPOINT: "http://127.0.0.1:8000" }).dynamodb.localCredentials).toBe(true);
+    expect(loadConfig({ DYNAMODB_ENDPOINT: "https://vpce-1.dynamodb.eu-west-1.vpce.amazonaws.com" }).dynamodb.localCredentials).toBe(false);
+    expect(loadConfig({ DYNAMODB_EMBEDDED: "false" }).dynamodb).toMatchObject({ embedded: false, localCredentials: false, endpoint: undefined });
+  });
+
   it("treats real AWS credentials as 'no embedded store'", () => {
     expect(loadConfig({ AWS_ACCESS_KEY_ID: "AKIA...", AWS_REGION: "eu-west-1" }).dynamodb.embedded).toBe(false);
   });

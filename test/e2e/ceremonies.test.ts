@@ -1,5 +1,4 @@
 import { create } from "@bufbuild/protobuf";
-import type * as grpc from "@grpc/grpc-js";
 import { decodeJwt, decodeProtectedHeader, jwtVerify } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -15,27 +14,24 @@ import {
   type FinishRegistrationResponse,
 } from "../../src/gen/authn/v1/auth_service_pb.js";
 import { assertion, register } from "../support/ceremonies.js";
-import { grpcJsClient, unary } from "../support/grpc-js-client.js";
+import { unary } from "../support/grpc-js-client.js";
 import { ORIGIN, startTestService, type TestService } from "../support/service.js";
 import { SoftAuthenticator } from "../support/soft-authenticator.js";
 
 describe("passkey ceremonies end to end", () => {
   let svc: TestService;
-  let grpcClient: grpc.Client;
 
   beforeAll(async () => {
     svc = await startTestService();
-    grpcClient = grpcJsClient(AuthService, svc.address);
   });
   afterAll(async () => {
-    grpcClient?.close();
     await svc?.close();
   });
 
   it("registers and signs in over gRPC (grpc-js client, HTTP/2)", async () => {
     const authenticator = new SoftAuthenticator();
     const begin = await unary<BeginRegistrationResponse>(
-      grpcClient,
+      svc.grpc,
       "beginRegistration",
       create(BeginRegistrationRequestSchema, { userId: "grpc-user", userName: "grpc@example.com" }),
     );
@@ -49,7 +45,7 @@ describe("passkey ceremonies end to end", () => {
 
     const created = authenticator.create(begin.optionsJson, ORIGIN);
     const finished = await unary<FinishRegistrationResponse>(
-      grpcClient,
+      svc.grpc,
       "finishRegistration",
       create(FinishRegistrationRequestSchema, { credentialJson: JSON.stringify(created), credentialName: "laptop" }),
     );
@@ -62,7 +58,7 @@ describe("passkey ceremonies end to end", () => {
     });
 
     const beginAuth = await unary<BeginAuthenticationResponse>(
-      grpcClient,
+      svc.grpc,
       "beginAuthentication",
       create(BeginAuthenticationRequestSchema, { userId: "grpc-user" }),
     );
@@ -70,7 +66,7 @@ describe("passkey ceremonies end to end", () => {
       { id: created.id, type: "public-key", transports: ["internal"] },
     ]);
     const signedIn = await unary<FinishAuthenticationResponse>(
-      grpcClient,
+      svc.grpc,
       "finishAuthentication",
       create(FinishAuthenticationRequestSchema, {
         credentialJson: JSON.stringify(authenticator.get(beginAuth.optionsJson, ORIGIN)),

@@ -1,18 +1,14 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createClient } from "@connectrpc/connect";
-import { createConnectTransport } from "@connectrpc/connect-node";
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from "jose";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { startApp } from "../../src/app.js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config.js";
-import { AuthService } from "../../src/gen/authn/v1/auth_service_pb.js";
 import { createLogger } from "../../src/logger.js";
 import { JWKS_PATH } from "../../src/tokens/jwks.js";
 import { writeNewKeyFile } from "../../src/tokens/key-files.js";
 import { openKeyRing, type OpenedKeyRing } from "../../src/tokens/open-key-ring.js";
-import { createTestTables, TEST_TENANT, TestClock, type TestService } from "../support/service.js";
+import { startTestService, TEST_TENANT, type TestService } from "../support/service.js";
 import { signedInUser, transfer } from "../support/step-up.js";
 
 const DAY = 86_400_000;
@@ -36,19 +32,8 @@ describe("JWKS: GetJwks and GET /.well-known/jwks.json from a rotating key direc
     await writeNewKeyFile(dir, "ES256", Date.now() - DAY);
     const config = loadConfig({ SIGNING_KEYS_DIR: dir, KEY_RELOAD_SECONDS: "1", SESSION_TTL_SECONDS: String(TEST_TENANT.sessionTtlSeconds) });
     keys = await openKeyRing(config, createLogger("silent"));
-    const { dynamo, tablePrefix } = await createTestTables();
-    const clock = new TestClock();
-    const app = await startApp(
-      { dynamo, tablePrefix, tenant: TEST_TENANT, keyRing: keys.ring, logger: createLogger("silent"), credentialCacheTtlSeconds: 30, clock: clock.read },
-      0,
-      "127.0.0.1",
-    );
-    const address = `127.0.0.1:${app.server.address.port}`;
-    const baseUrl = `http://${address}`;
-    jwksUrl = new URL(JWKS_PATH, baseUrl);
-    const connect = createClient(AuthService, createConnectTransport({ baseUrl, httpVersion: "1.1" }));
-    const signingKey = keys.ring.signingKey(clock.read());
-    svc = { app, address, baseUrl, connect, dynamo, tablePrefix, signingKey, clock, close: () => app.server.close(1000) };
+    svc = await startTestService(undefined, { keyRing: keys.ring });
+    jwksUrl = new URL(JWKS_PATH, svc.baseUrl);
   });
   afterAll(async () => {
     keys?.reloader.stop();

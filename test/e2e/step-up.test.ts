@@ -1,5 +1,4 @@
 import { create } from "@bufbuild/protobuf";
-import type * as grpc from "@grpc/grpc-js";
 import { decodeJwt, decodeProtectedHeader } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AuditEventType, AuditOutcome } from "../../src/gen/authn/v1/audit_pb.js";
@@ -12,7 +11,7 @@ import {
 } from "../../src/gen/authn/v1/step_up_pb.js";
 import { operationDigest } from "../../src/step-up/operation.js";
 import { generateSigningKey } from "../../src/tokens/signing-key.js";
-import { grpcJsClient, unary } from "../support/grpc-js-client.js";
+import { unary } from "../support/grpc-js-client.js";
 import { ORIGIN, startTestService, type TestService } from "../support/service.js";
 import { signedInUser, transfer, type SignedInUser, type VerifyRequest } from "../support/step-up.js";
 
@@ -20,20 +19,17 @@ const MAX_AGE = { seconds: 120n };
 
 describe("VerifyOperation: operation-bound step-up (RFC 9470)", () => {
   let svc: TestService;
-  let grpcClient: grpc.Client;
 
   beforeAll(async () => {
     svc = await startTestService();
-    grpcClient = grpcJsClient(AuthService, svc.address);
   });
   afterAll(async () => {
-    grpcClient?.close();
     await svc?.close();
   });
 
   const transports: [string, (req: VerifyRequest) => Promise<VerifyOperationResponse>][] = [
     ["Connect (HTTP/1.1, JSON)", (req) => svc.connect.verifyOperation(req)],
-    ["gRPC (grpc-js, HTTP/2)", (req) => unary(grpcClient, "verifyOperation", create(VerifyOperationRequestSchema, req))],
+    ["gRPC (grpc-js, HTTP/2)", (req) => unary(svc.grpc, "verifyOperation", create(VerifyOperationRequestSchema, req))],
   ];
 
   /** Whether a response is DENY with `reason`. */

@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { createClient, type Client } from "@connectrpc/connect";
+import type * as grpc from "@grpc/grpc-js";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { inject } from "vitest";
 import { startApp, type App } from "../../src/app.js";
@@ -9,6 +10,8 @@ import { AuthService } from "../../src/gen/authn/v1/auth_service_pb.js";
 import { createLogger } from "../../src/logger.js";
 import { createDynamoClient } from "../../src/store/client.js";
 import { createTables, tableNames } from "../../src/store/tables.js";
+import { grpcJsClient } from "./grpc-js-client.js";
+import type { KeyRing } from "../../src/tokens/key-ring.js";
 import { generateSigningKey, type SigningKey } from "../../src/tokens/signing-key.js";
 
 export const ORIGIN = "http://localhost:8080";
@@ -36,6 +39,8 @@ export interface TestService {
   readonly address: string;
   readonly baseUrl: string;
   readonly connect: Client<typeof AuthService>;
+  /** A grpc-js client over HTTP/2 for the same service; closed with the service. */
+  readonly grpc: grpc.Client;
   readonly dynamo: DynamoDBClient;
   readonly tablePrefix: string;
   readonly signingKey: SigningKey;
@@ -52,22 +57,22 @@ export async function createTestTables(): Promise<{ dynamo: DynamoDBClient; tabl
 }
 
 /**
- * The whole service on 127.0.0.1:0 with a Connect (HTTP/1.1, JSON) client. Pass `shared` to run a
- * second replica on the same tables and signing key.
+ * The whole service on 127.0.0.1:0 with a Connect (HTTP/1.1, JSON) and a grpc-js client. Pass
+ * `shared` to run a second replica on the same tables and signing key, or a rotating `keyRing`.
  */
 export async function startTestService(
   shared?: Pick<TestService, "dynamo" | "tablePrefix" | "signingKey" | "clock">,
-  overrides: { credentialCacheTtlSeconds?: number; tenant?: TenantConfig } = {},
+  overrides: { credentialCacheTtlSeconds?: number; tenant?: TenantConfig; keyRing?: KeyRing } = {},
 ): Promise<TestService> {
   const { dynamo, tablePrefix } = shared ?? (await createTestTables());
-  const signingKey = shared?.signingKey ?? (await generateSigningKey());
   const clock = shared?.clock ?? new TestClock();
+  const signingKey = shared?.signingKey ?? overrides.keyRing?.signingKey(clock.read()) ?? (await generateSigningKey());
   const app = await startApp(
     {
       dynamo,
       tablePrefix,
       tenant: overrides.tenant ?? TEST_TENANT,
-      signingKey,
+      ...(overrides.keyRing ? { keyRing: overrides.keyRing } : { signingKey }),
       logger: createLogger("silent"),
       credentialCacheTtlSeconds: overrides.credentialCacheTtlSeconds ?? 30,
       clock: clock.read,
@@ -77,6 +82,7 @@ export async function startTestService(
   );
   const address = `127.0.0.1:${app.server.address.port}`;
   const baseUrl = `http://${address}`;
+  const grpcClient = grpcJsClient(AuthService, address);
   const connect = createClient(AuthService, createConnectTransport({ baseUrl, httpVersion: "1.1", useBinaryFormat: false }));
   return {
     app,
@@ -87,7 +93,11 @@ export async function startTestService(
     tablePrefix,
     signingKey,
     clock,
-    close: () => app.server.close(1000),
+    grpc: grpcClient,
+    close: async () => {
+      grpcClient.close();
+      await app.server.close(1000);
+    },
   };
 }
 

@@ -8,6 +8,8 @@ import { Sessions } from "./ceremonies/sessions.js";
 import type { TenantConfig } from "./config.js";
 import { routes } from "./routes.js";
 import { errorInterceptor } from "./rpc/error-interceptor.js";
+import { observeSigningKeyAge } from "./telemetry/metrics.js";
+import { telemetryInterceptor } from "./telemetry/rpc-interceptor.js";
 import { HealthState } from "./rpc/health.js";
 import { type RunningServer, startServer } from "./server.js";
 import { createStore } from "./store/index.js";
@@ -67,6 +69,7 @@ export async function startApp(opts: AppOptions, port: number, host: string): Pr
   const tenants = new Tenants(opts.tenant);
   const authentication = new AuthenticationCeremony(deps);
   const verifier = new OperationVerifier({ ...deps, grantTtlSeconds: stepUp.grantTtlSeconds, revocations: sessions }, authentication);
+  observeSigningKeyAge(keys, deps.clock);
   const health = new HealthState();
   health.setServing(AUTH_SERVICE_NAME, true);
   const server = await startServer(
@@ -85,7 +88,8 @@ export async function startApp(opts: AppOptions, port: number, host: string): Pr
         { tenants, verifier, keys, clock: deps.clock, evidenceHeader: stepUp.evidenceHeader },
       ),
       httpRoutes: { [JWKS_PATH]: jwksHttpHandler(keys, deps.clock) },
-      interceptors: [errorInterceptor(opts.logger)],
+      // Telemetry outermost: its span covers the error interceptor's logging and sees its ConnectError.
+      interceptors: [telemetryInterceptor(), errorInterceptor(opts.logger)],
       tls: opts.tls,
     },
     port,

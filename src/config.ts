@@ -65,6 +65,15 @@ const envSchema = z.object({
   SHUTDOWN_GRACE_SECONDS: seconds(0, 300).default(20),
   CRL_FETCH_TIMEOUT_MS: seconds(100, 30_000).default(2000),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  // The OpenTelemetry SDK reads every OTEL_* variable itself; these only decide whether it starts.
+  OTEL_SDK_DISABLED: flag.optional(),
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.url().optional(),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: z.url().optional(),
+  OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: z.url().optional(),
+  OTEL_TRACES_EXPORTER: z.string().optional(),
+  OTEL_METRICS_EXPORTER: z.string().optional(),
+  OTEL_EXPORTER_PROMETHEUS_HOST: z.string().min(1).default("0.0.0.0"),
+  OTEL_EXPORTER_PROMETHEUS_PORT: port.optional(),
 });
 
 export interface TenantConfig {
@@ -106,6 +115,15 @@ export interface Config {
   readonly shutdownGraceSeconds: number;
   readonly crlFetchTimeoutMs: number;
   readonly logLevel: string;
+  readonly telemetry: TelemetrySettings;
+}
+
+/** Off (the default) starts no OpenTelemetry SDK at all. */
+export interface TelemetrySettings {
+  /** Export traces and metrics as the standard OTEL_* variables say (OTLP by default). */
+  readonly exportFromEnv: boolean;
+  /** A Prometheus scrape endpoint (OTEL_EXPORTER_PROMETHEUS_HOST/PORT, as the Helm chart sets them). */
+  readonly prometheus: { readonly host: string; readonly port: number } | undefined;
 }
 
 export class ConfigError extends Error {
@@ -132,6 +150,19 @@ export function requireSigningKey(config: Config): void {
       "invalid configuration:\n  SIGNING_KEY_FILE or SIGNING_KEYS_DIR: required outside the embedded development store",
     );
   }
+}
+
+function telemetrySettings(e: z.infer<typeof envSchema>): TelemetrySettings {
+  if (e.OTEL_SDK_DISABLED) return { exportFromEnv: false, prometheus: undefined };
+  const exportFromEnv = Boolean(
+    e.OTEL_EXPORTER_OTLP_ENDPOINT ||
+      e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ||
+      e.OTEL_EXPORTER_OTLP_METRICS_ENDPOINT ||
+      e.OTEL_TRACES_EXPORTER ||
+      e.OTEL_METRICS_EXPORTER,
+  );
+  const port = e.OTEL_EXPORTER_PROMETHEUS_PORT;
+  return { exportFromEnv, prometheus: port === undefined ? undefined : { host: e.OTEL_EXPORTER_PROMETHEUS_HOST, port } };
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -185,5 +216,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     shutdownGraceSeconds: e.SHUTDOWN_GRACE_SECONDS,
     crlFetchTimeoutMs: e.CRL_FETCH_TIMEOUT_MS,
     logLevel: e.LOG_LEVEL,
+    telemetry: telemetrySettings(e),
   });
 }

@@ -1,3 +1,4 @@
+import { trace } from "@opentelemetry/api";
 import { pino, type Logger } from "pino";
 
 /**
@@ -18,5 +19,11 @@ const REDACT = [
 ];
 
 export function createLogger(level: string, destination?: pino.DestinationStream): Logger {
-  return pino({ level, base: { service: "dynauthn" }, redact: { paths: REDACT, censor: "[redacted]" } }, destination);
+  return pino({ level, base: { service: "dynauthn" }, mixin: traceFields, redact: { paths: REDACT, censor: "[redacted]" } }, destination);
+}
+
+/** The active span's ids on every line logged while a traced RPC runs (nothing when tracing is off). */
+function traceFields(): Record<string, string> {
+  const context = trace.getActiveSpan()?.spanContext();
+  return context && trace.isSpanContextValid(context) ? { trace_id: context.traceId, span_id: context.spanId } : {};
 }

@@ -1,3 +1,5 @@
+// First: telemetry must run before any later import loads the AWS SDK (see telemetry/register.ts).
+import { telemetry } from "./telemetry/register.js";
 import { ConfigError, loadConfig, requireSigningKey, type Config } from "./config.js";
 import { startApp } from "./app.js";
 import { createLogger } from "./logger.js";
@@ -59,6 +61,7 @@ async function main(config: Config): Promise<void> {
     keys.reloader.stop();
     dynamo.destroy();
     await embedded?.stop();
+    await telemetry?.shutdown();
     logger.info("stopped");
     process.exit(0);
   };

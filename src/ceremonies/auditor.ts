@@ -2,6 +2,7 @@ import { metrics } from "@opentelemetry/api";
 import type { TenantConfig } from "../config.js";
 import { AuthError } from "../errors.js";
 import { auditEvent, type AuditEventType, type AuditFacts, type CallContext } from "../audit/audit-event.js";
+import { countCeremony } from "../telemetry/metrics.js";
 import type { Ceremony } from "../webauthn/ceremony.js";
 import type { CeremonyDeps } from "./deps.js";
 
@@ -40,13 +41,16 @@ export class Auditor {
   constructor(private readonly deps: CeremonyDeps) {}
 
   async success(type: AuditEventType, tenant: TenantConfig, call: CallContext, facts: AuditFacts): Promise<void> {
-    await this.deps.store.audit.put(auditEvent(type, "success", tenant.id, call, this.deps.clock(), facts));
+    const event = auditEvent(type, "success", tenant.id, call, this.deps.clock(), facts);
+    await this.deps.store.audit.put(event);
+    countCeremony(event);
   }
 
   async failure(type: AuditEventType, tenant: TenantConfig, call: CallContext, facts: AuditFacts, err: unknown): Promise<void> {
     // A caller that knows the refusal better (e.g. a step-up denial) passes facts.reason.
     const reason = facts.reason || (err instanceof AuthError ? err.reason : "INTERNAL");
     const event = auditEvent(type, "failure", tenant.id, call, this.deps.clock(), { ...facts, reason });
+    countCeremony(event);
     try {
       await this.deps.store.audit.put(event);
     } catch (writeErr) {

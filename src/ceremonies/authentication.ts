@@ -12,6 +12,8 @@ import { preflightAuthentication } from "../webauthn/preflight.js";
 import { requestOptions } from "../webauthn/options.js";
 import { beginCeremony } from "./begin-ceremony.js";
 import { verifyAuthentication, type VerifiedAssertion } from "../webauthn/verify-authentication.js";
+import { countCacheLookup, countCeremony } from "../telemetry/metrics.js";
+import { inSpan } from "../telemetry/spans.js";
 import { Auditor, beginFacts, credentialIdHint } from "./auditor.js";
 import type { CeremonyDeps } from "./deps.js";
 import type { BeginResult } from "./registration.js";
@@ -70,6 +72,7 @@ export class AuthenticationCeremony {
     const { store, caches, keys, clock } = this.deps;
     const key = Caches.key(tenant.id, userId);
     let list = caches.userCredentials?.get(key);
+    if (caches.userCredentials) countCacheLookup("user_credentials", list !== undefined);
     if (!list) {
       list = await store.credentials.listForUser(tenant.id, userId);
       caches.userCredentials?.set(key, list);
@@ -94,15 +97,17 @@ export class AuthenticationCeremony {
       if (userHandle ? userHandle !== credential.userHandle : ceremony.userId === undefined) {
         throw unauthenticated("USER_MISMATCH", "user handle does not match the credential");
       }
-      const assertion = await verifyAuthentication(
-        json,
-        {
-          challenge: ceremony.challenge,
-          origins: tenant.origins,
-          rpId: tenant.rpId,
-          requireUserVerification: ceremony.userVerification === "required",
-        },
-        credential,
+      const assertion = await inSpan("webauthn.verify_authentication", () =>
+        verifyAuthentication(
+          json,
+          {
+            challenge: ceremony.challenge,
+            origins: tenant.origins,
+            rpId: tenant.rpId,
+            requireUserVerification: ceremony.userVerification === "required",
+          },
+          credential,
+        ),
       );
       return await this.signIn(tenant, credential, assertion, call, facts);
     } catch (err) {
@@ -139,13 +144,13 @@ export class AuthenticationCeremony {
       },
       tenant.sessionTtlSeconds,
     );
-    await store.audit.put(
-      auditEvent("authentication", "success", tenant.id, call, authTime, {
-        ...facts,
-        session: { sessionId, expiresAt: token.expiresAt },
-        details: { ...facts.details, amr: assurance.amr.join(" "), acr: assurance.acr, backed_up: String(assertion.backedUp) },
-      }),
-    );
+    const event = auditEvent("authentication", "success", tenant.id, call, authTime, {
+      ...facts,
+      session: { sessionId, expiresAt: token.expiresAt },
+      details: { ...facts.details, amr: assurance.amr.join(" "), acr: assurance.acr, backed_up: String(assertion.backedUp) },
+    });
+    await store.audit.put(event);
+    countCeremony(event);
     return {
       userId: credential.userId,
       credentialId: credential.credentialId,
@@ -189,6 +194,7 @@ export class AuthenticationCeremony {
     const { store, caches } = this.deps;
     const key = Caches.key(tenant.id, credentialId);
     const cached = caches.credentials.get(key);
+    countCacheLookup("credential", cached !== undefined);
     if (cached) return cached;
     const stored = await store.credentials.get(tenant.id, credentialId);
     if (!stored) throw unauthenticated("CREDENTIAL_UNKNOWN", "unknown credential");

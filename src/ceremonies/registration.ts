@@ -13,6 +13,8 @@ import { preflightRegistration } from "../webauthn/preflight.js";
 import { creationOptions, newUserHandle } from "../webauthn/options.js";
 import { beginCeremony } from "./begin-ceremony.js";
 import { registrationPolicy, verifyRegistration, type VerifiedRegistration } from "../webauthn/verify-registration.js";
+import { countCeremony } from "../telemetry/metrics.js";
+import { inSpan } from "../telemetry/spans.js";
 import { Auditor, beginFacts, credentialIdHint } from "./auditor.js";
 import type { CeremonyDeps } from "./deps.js";
 
@@ -83,10 +85,12 @@ export class RegistrationCeremony {
       const { json, clientData } = preflightRegistration(credentialJson, tenant);
       const ceremony = await this.deps.store.challenges.consume(tenant.id, clientData.challenge, "registration", this.deps.clock());
       facts = { ...facts, ...beginFacts(ceremony) };
-      const verified = await verifyRegistration(
-        json,
-        { challenge: ceremony.challenge, origins: tenant.origins, rpId: tenant.rpId },
-        registrationPolicy(ceremony.userVerification),
+      const verified = await inSpan("webauthn.verify_registration", () =>
+        verifyRegistration(
+          json,
+          { challenge: ceremony.challenge, origins: tenant.origins, rpId: tenant.rpId },
+          registrationPolicy(ceremony.userVerification),
+        ),
       );
       facts = { ...facts, credentialId: verified.credentialId, aaguid: verified.aaguid };
       return await this.store(tenant, ceremony, verified, name, call, facts);
@@ -130,6 +134,7 @@ export class RegistrationCeremony {
       details: { ...facts.details, attestation_format: verified.attestationFormat },
     });
     await store.credentials.create(credential, [store.audit.transactPut(event)]);
+    countCeremony(event);
     caches.userCredentials?.delete(Caches.key(tenant.id, credential.userId));
     return credential;
   }

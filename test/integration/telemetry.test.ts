@@ -1,0 +1,132 @@
+import { Writable } from "node:stream";
+import { context, SpanKind, trace } from "@opentelemetry/api";
+import { MetricReader, type DataPoint } from "@opentelemetry/sdk-metrics";
+import { InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from "@opentelemetry/sdk-trace-base";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startTelemetry } from "../../src/telemetry/sdk.js";
+
+/** A reader the test collects from when it wants (no export interval). */
+class CollectingReader extends MetricReader {
+  protected override onForceFlush = () => Promise.resolve();
+  protected override onShutdown = () => Promise.resolve();
+
+  /** The data points of one metric, summed over collections (cumulative, so the latest). */
+  async points(name: string): Promise<DataPoint<unknown>[]> {
+    const { resourceMetrics } = await this.collect();
+    const metric = resourceMetrics.scopeMetrics.flatMap((s) => s.metrics).find((m) => m.descriptor.name === name);
+    return (metric?.dataPoints ?? []) as DataPoint<unknown>[];
+  }
+}
+
+// Telemetry starts before the service's modules (and the AWS SDK) load: they are imported below.
+const spans = new InMemorySpanExporter();
+const reader = new CollectingReader();
+const telemetry = startTelemetry(
+  { exportFromEnv: false, prometheus: undefined },
+  { spanProcessors: [new SimpleSpanProcessor(spans)], metricReaders: [reader] },
+);
+const { startTestService, closeAll } = await import("../support/service.js");
+const { assertion, register } = await import("../support/ceremonies.js");
+const { SoftAuthenticator } = await import("../support/soft-authenticator.js");
+const { createLogger } = await import("../../src/logger.js");
+const { AuditEventType } = await import("../../src/gen/authn/v1/audit_pb.js");
+
+const TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736";
+const CALLER_SPAN_ID = "00f067aa0ba902b7";
+
+const named = (name: string) => spans.getFinishedSpans().filter((s) => s.name === name);
+const childrenOf = (parent: ReadableSpan) =>
+  spans.getFinishedSpans().filter((s) => s.parentSpanContext?.spanId === parent.spanContext().spanId);
+const pointWith = (points: DataPoint<unknown>[], attributes: Record<string, string>) =>
+  points.find((p) => Object.entries(attributes).every(([k, v]) => p.attributes[k] === v));
+
+describe("telemetry: traces, metrics and trace ids in audit events and logs", () => {
+  let svc: Awaited<ReturnType<typeof startTestService>>;
+  const authenticator = new SoftAuthenticator();
+
+  beforeAll(async () => {
+    svc = await startTestService();
+    await register(svc, authenticator, "traced");
+  });
+  afterAll(async () => {
+    await closeAll(svc);
+    await telemetry?.shutdown();
+  });
+
+  it("traces a login: SERVER spans under the caller's traceparent, DynamoDB and verification spans under them", async () => {
+    spans.reset();
+    const headers = { traceparent: `00-${TRACE_ID}-${CALLER_SPAN_ID}-01` };
+    const begin = await svc.connect.beginAuthentication({ userId: "traced" }, { headers });
+    const credentialJson = JSON.stringify(authenticator.get(begin.optionsJson, "http://localhost:8080"));
+    await svc.connect.finishAuthentication({ credentialJson }, { headers });
+
+    for (const method of ["BeginAuthentication", "FinishAuthentication"]) {
+      const [server] = named(`authn.v1.AuthService/${method}`);
+      expect(server?.kind).toBe(SpanKind.SERVER);
+      expect(server?.spanContext().traceId).toBe(TRACE_ID);
+      expect(server?.parentSpanContext?.spanId).toBe(CALLER_SPAN_ID);
+      expect(server?.attributes).toMatchObject({ "rpc.system": "connect_rpc", "rpc.service": "authn.v1.AuthService", "rpc.method": method });
+    }
+    const [finish] = named("authn.v1.AuthService/FinishAuthentication");
+    const children = childrenOf(finish!);
+    expect(children.map((s) => s.name)).toContain("webauthn.verify_authentication");
+    const dynamo = children.filter((s) => s.attributes["db.system.name"] === "dynamodb");
+    // Consume the challenge, read the credential (not cached yet), advance its counter, write the audit event.
+    expect(dynamo.map((s) => s.name).sort()).toEqual(["DynamoDB.DeleteItem", "DynamoDB.GetItem", "DynamoDB.PutItem", "DynamoDB.UpdateItem"]);
+    for (const span of dynamo) {
+      expect(span.kind).toBe(SpanKind.CLIENT);
+      expect(span.attributes["aws.dynamodb.table_names"]).toEqual([expect.stringMatching(new RegExp(`^${svc.tablePrefix}`))]);
+    }
+  });
+
+  it("writes the caller's trace id into the audit event of the login", async () => {
+    const { events } = await svc.connect.listAuditEvents({ userId: "traced", pageSize: 10 });
+    const login = events.find((e) => e.type === AuditEventType.AUTHENTICATION);
+    expect(login?.traceId).toBe(TRACE_ID);
+  });
+
+  it("records gRPC status codes on refused calls over the gRPC protocol", async () => {
+    const { createClient } = await import("@connectrpc/connect");
+    const { createGrpcTransport } = await import("@connectrpc/connect-node");
+    const { AuthService } = await import("../../src/gen/authn/v1/auth_service_pb.js");
+    const grpc = createClient(AuthService, createGrpcTransport({ baseUrl: svc.baseUrl }));
+    spans.reset();
+    await expect(grpc.finishAuthentication({ credentialJson: "{}" })).rejects.toThrow();
+    const [server] = named("authn.v1.AuthService/FinishAuthentication");
+    expect(server?.attributes).toMatchObject({ "rpc.system": "grpc", "rpc.grpc.status_code": 3 }); // INVALID_ARGUMENT
+  });
+
+  it("counts ceremonies by type, outcome and reason, cache hits, and RPC durations", async () => {
+    const ceremonies = await reader.points("dynauthn.ceremonies");
+    expect(pointWith(ceremonies, { "dynauthn.event.type": "registration", "dynauthn.outcome": "success" })?.value).toBe(1);
+    expect(pointWith(ceremonies, { "dynauthn.event.type": "authentication", "dynauthn.outcome": "success" })?.value).toBe(1);
+    const refusal = pointWith(ceremonies, { "dynauthn.event.type": "authentication", "dynauthn.outcome": "failure" });
+    expect(refusal?.attributes["dynauthn.reason"]).toMatch(/^[A-Z_]+$/);
+
+    // The first login read the credential (miss) and the user's list (miss); this second one hits both.
+    await svc.connect.finishAuthentication({ credentialJson: await assertion(svc, authenticator, "traced") });
+    const cache = await reader.points("dynauthn.cache.lookups");
+    expect(pointWith(cache, { "dynauthn.cache": "credential", "dynauthn.cache.result": "miss" })?.value).toBe(1);
+    expect(pointWith(cache, { "dynauthn.cache": "credential", "dynauthn.cache.result": "hit" })?.value).toBe(1);
+    expect(pointWith(cache, { "dynauthn.cache": "user_credentials", "dynauthn.cache.result": "hit" })?.value).toBe(1);
+
+    const durations = await reader.points("rpc.server.call.duration");
+    const finish = pointWith(durations, { "rpc.method": "FinishAuthentication", "rpc.system": "connect_rpc" });
+    expect((finish?.value as { count: number } | undefined)?.count).toBe(2);
+    const [age] = await reader.points("dynauthn.signing_key.age");
+    expect(age?.value).toBeGreaterThanOrEqual(0);
+  });
+
+  it("puts the active span's trace id into every log line", () => {
+    const lines: string[] = [];
+    const sink = new Writable({ write: (chunk, _enc, done) => void (lines.push(String(chunk)), done()) });
+    const logger = createLogger("info", sink);
+    const span = trace.getTracer("test").startSpan("work");
+    context.with(trace.setSpan(context.active(), span), () => logger.info("inside"));
+    span.end();
+    logger.info("outside");
+    const [inside, outside] = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(inside).toMatchObject({ trace_id: span.spanContext().traceId, span_id: span.spanContext().spanId });
+    expect(outside).not.toHaveProperty("trace_id");
+  });
+});

@@ -8,6 +8,7 @@ import { Sessions } from "./ceremonies/sessions.js";
 import type { TenantConfig } from "./config.js";
 import { routes } from "./routes.js";
 import { errorInterceptor } from "./rpc/error-interceptor.js";
+import { measureDynamoDb } from "./telemetry/dynamodb-metrics.js";
 import { observeSigningKeyAge } from "./telemetry/metrics.js";
 import { telemetryInterceptor } from "./telemetry/rpc-interceptor.js";
 import { HealthState } from "./rpc/health.js";
@@ -70,6 +71,7 @@ export async function startApp(opts: AppOptions, port: number, host: string): Pr
   const authentication = new AuthenticationCeremony(deps);
   const verifier = new OperationVerifier({ ...deps, grantTtlSeconds: stepUp.grantTtlSeconds, revocations: sessions }, authentication);
   observeSigningKeyAge(keys, deps.clock);
+  measureDynamoDb(opts.dynamo);
   const health = new HealthState();
   health.setServing(AUTH_SERVICE_NAME, true);
   const server = await startServer(

@@ -104,7 +104,9 @@ describe("telemetry: traces, metrics and trace ids in audit events and logs", ()
     expect(refusal?.attributes["dynauthn.reason"]).toMatch(/^[A-Z_]+$/);
 
     // The first login read the credential (miss) and the user's list (miss); this second one hits both.
-    await svc.connect.finishAuthentication({ credentialJson: await assertion(svc, authenticator, "traced") });
+    const credentialJson = await assertion(svc, authenticator, "traced");
+    await svc.connect.finishAuthentication({ credentialJson });
+    await expect(svc.connect.finishAuthentication({ credentialJson })).rejects.toThrow(); // a replay
     const cache = await reader.points("dynauthn.cache.lookups");
     expect(pointWith(cache, { "dynauthn.cache": "credential", "dynauthn.cache.result": "miss" })?.value).toBe(1);
     expect(pointWith(cache, { "dynauthn.cache": "credential", "dynauthn.cache.result": "hit" })?.value).toBe(1);
@@ -113,6 +115,11 @@ describe("telemetry: traces, metrics and trace ids in audit events and logs", ()
     const durations = await reader.points("rpc.server.call.duration");
     const finish = pointWith(durations, { "rpc.method": "FinishAuthentication", "rpc.system": "connect_rpc" });
     expect((finish?.value as { count: number } | undefined)?.count).toBe(2);
+    const db = await reader.points("db.client.operation.duration");
+    expect(pointWith(db, { "db.system.name": "dynamodb", "db.operation.name": "UpdateItem" })).toBeDefined();
+    // The replay's challenge was already consumed: the conditional delete failed.
+    const replayed = pointWith(db, { "db.operation.name": "DeleteItem", "error.type": "ConditionalCheckFailedException" });
+    expect((replayed?.value as { count: number } | undefined)?.count).toBe(1);
     const [age] = await reader.points("dynauthn.signing_key.age");
     expect(age?.value).toBeGreaterThanOrEqual(0);
   });

@@ -91,8 +91,10 @@ describe("telemetry: traces, metrics and trace ids in audit events and logs", ()
     const { AuthService } = await import("../../src/gen/authn/v1/auth_service_pb.js");
     const grpc = createClient(AuthService, createGrpcTransport({ baseUrl: svc.baseUrl }));
     spans.reset();
-    await expect(grpc.finishAuthentication({ credentialJson: "{}" })).rejects.toThrow();
+    const headers = { traceparent: `00-${TRACE_ID}-${CALLER_SPAN_ID}-01` };
+    await expect(grpc.finishAuthentication({ credentialJson: "{}" }, { headers })).rejects.toThrow();
     const [server] = named("authn.v1.AuthService/FinishAuthentication");
+    expect(server?.spanContext().traceId).toBe(TRACE_ID); // from gRPC metadata
     expect(server?.attributes).toMatchObject({ "rpc.system": "grpc", "rpc.grpc.status_code": 3 }); // INVALID_ARGUMENT
   });
 

@@ -14,6 +14,7 @@ import { telemetryInterceptor } from "./telemetry/rpc-interceptor.js";
 import { HealthState } from "./rpc/health.js";
 import { type RunningServer, startServer } from "./server.js";
 import { createStore } from "./store/index.js";
+import { watchStoreHealth } from "./store/store-health.js";
 import { STEP_UP_DEFAULTS } from "./step-up/defaults.js";
 import { OperationVerifier } from "./step-up/verify-operation.js";
 import { JWKS_PATH, jwksHttpHandler } from "./tokens/jwks.js";
@@ -74,6 +75,9 @@ export async function startApp(opts: AppOptions, port: number, host: string): Pr
   measureDynamoDb(opts.dynamo);
   const health = new HealthState();
   health.setServing(AUTH_SERVICE_NAME, true);
+  // The AuthService cannot serve without its store; the whole server ("") stays SERVING so that
+  // liveness probes do not restart pods for an outage a restart cannot fix.
+  watchStoreHealth(opts.dynamo, (up) => health.setServing(AUTH_SERVICE_NAME, up));
   const server = await startServer(
     {
       routes: routes(

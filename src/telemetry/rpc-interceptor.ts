@@ -38,11 +38,7 @@ export function telemetryInterceptor(): Interceptor {
       if (SERVER_FAULTS.has(code)) span.setStatus({ code: SpanStatusCode.ERROR, message: connectError.rawMessage });
       throw err;
     } finally {
-      const status: Attributes = grpc
-        ? { "rpc.grpc.status_code": code }
-        : code === 0
-          ? {}
-          : { "rpc.connect_rpc.error_code": connectCodeName(code) };
+      const status = statusAttributes(grpc, code);
       span.setAttributes(status);
       span.end();
       rpcDuration.record((performance.now() - started) / 1000, { ...attributes, ...status });
@@ -50,7 +46,9 @@ export function telemetryInterceptor(): Interceptor {
   };
 }
 
-/** Connect's wire name for a code: Code.InvalidArgument → "invalid_argument". */
-function connectCodeName(code: number): string {
-  return (Code[code] ?? "unknown").replace(/(?<=[a-z])(?=[A-Z])/g, "_").toLowerCase();
+/** gRPC reports every status as a number; Connect names errors only (Code.InvalidArgument → "invalid_argument"). */
+function statusAttributes(grpc: boolean, code: number): Attributes {
+  if (grpc) return { "rpc.grpc.status_code": code };
+  if (code === 0) return {};
+  return { "rpc.connect_rpc.error_code": (Code[code] ?? "unknown").replace(/(?<=[a-z])(?=[A-Z])/g, "_").toLowerCase() };
 }

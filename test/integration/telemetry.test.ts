@@ -115,8 +115,11 @@ describe("telemetry: traces, metrics and trace ids in audit events and logs", ()
     expect(pointWith(cache, { "dynauthn.cache": "user_credentials", "dynauthn.cache.result": "hit" })?.value).toBe(1);
 
     const durations = await reader.points("rpc.server.call.duration");
-    const finish = pointWith(durations, { "rpc.method": "FinishAuthentication", "rpc.system": "connect_rpc" });
+    const finish = durations.find(
+      (p) => p.attributes["rpc.method"] === "FinishAuthentication" && Object.keys(p.attributes).length === 3, // the successes
+    );
     expect((finish?.value as { count: number } | undefined)?.count).toBe(2);
+    expect(pointWith(durations, { "rpc.method": "FinishAuthentication", "rpc.connect_rpc.error_code": "unauthenticated" })).toBeDefined();
     const db = await reader.points("db.client.operation.duration");
     expect(pointWith(db, { "db.system.name": "dynamodb", "db.operation.name": "UpdateItem" })).toBeDefined();
     // The replay's challenge was already consumed: the conditional delete failed.

@@ -247,7 +247,9 @@ export class CredentialStore {
    * authenticators that never count), so a stale cache on any replica cannot weaken them.
    */
   async recordAssertion(u: AssertionUpdate): Promise<void> {
-    const counterCondition = u.newCounter === 0 ? "#counter = :c" : "#counter < :c";
+    // A counter that does not count stays 0. Otherwise it must advance, unless this is the SDK
+    // retrying this very write after a lost response: the stored usedAt then equals ours.
+    const counterCondition = u.newCounter === 0 ? "#counter = :c" : "(#counter < :c OR (#counter = :c AND lastUsedAt = :now))";
     try {
       await storeCall(() =>
         this.client.send(

@@ -14,6 +14,11 @@ export class StoreFaults {
   delayMs = 0;
   /** Each attempt fails with this SDK error name while set (the request never reaches the store). */
   failWith: string | undefined;
+  /**
+   * The next attempt of this command (e.g. "UpdateItemCommand") reaches the store, then its
+   * response is lost as on a request timeout: the store has applied it and the SDK retries.
+   */
+  loseNextResponseOf: string | undefined;
   /** How many attempts the SDK made (retries included). */
   attempts = 0;
   #inFlight = 0;
@@ -21,7 +26,7 @@ export class StoreFaults {
   /** Inside the SDK's retry loop (deserialize step), so it sees every attempt. */
   install(client: DynamoDBClient): void {
     client.middlewareStack.add(
-      (next) => async (args) => {
+      (next, context) => async (args) => {
         this.attempts += 1;
         this.#inFlight += 1;
         try {
@@ -30,7 +35,12 @@ export class StoreFaults {
             const name = this.failWith;
             throw Object.assign(new Error(`injected ${name}`), { name, $fault: "client", $metadata: { httpStatusCode: 400 } });
           }
-          return await next(args);
+          const result = await next(args);
+          if (this.loseNextResponseOf === context.commandName) {
+            this.loseNextResponseOf = undefined;
+            throw Object.assign(new Error("injected lost response"), { name: "TimeoutError", $metadata: {} });
+          }
+          return result;
         } finally {
           this.#inFlight -= 1;
         }

@@ -51,4 +51,13 @@ describe("a lost store response during FinishAuthentication", () => {
       svc.connect.finishAuthentication({ credentialJson: await assertion(svc, authenticator, "lost-consume") }),
     ).resolves.toMatchObject({ userId: "lost-consume" });
   });
+
+  it("on the registration transaction: its idempotency token makes the retry succeed, recorded once", async () => {
+    faults.loseNextResponseOf = "TransactWriteItemsCommand";
+    await register(svc, new SoftAuthenticator(), "lost-registration");
+    expect(faults.loseNextResponseOf, "the fault fired").toBeUndefined();
+    expect((await svc.connect.listCredentials({ userId: "lost-registration" })).credentials).toHaveLength(1);
+    const { events } = await svc.connect.listAuditEvents({ userId: "lost-registration", pageSize: 100 });
+    expect(events.map((e) => AuditEventType[e.type])).toEqual(["REGISTRATION"]);
+  });
 });

@@ -10,7 +10,7 @@ import type { CredentialDescriptor, UserVerification } from "../webauthn/ceremon
 import { decoyCredentials } from "../webauthn/decoy-credentials.js";
 import { preflightAuthentication } from "../webauthn/preflight.js";
 import { requestOptions } from "../webauthn/options.js";
-import { beginCeremony } from "./begin-ceremony.js";
+import { beginCeremony, consumeCeremony } from "./challenges.js";
 import { verifyAuthentication, type VerifiedAssertion } from "../webauthn/verify-authentication.js";
 import { countCacheLookup, countCeremony } from "../telemetry/metrics.js";
 import { inSpan } from "../telemetry/spans.js";
@@ -84,7 +84,7 @@ export class AuthenticationCeremony {
     let facts: AuditFacts = { credentialId: credentialIdHint(credentialJson) };
     try {
       const { json, clientData } = preflightAuthentication(credentialJson, tenant);
-      const ceremony = await this.deps.store.challenges.consume(tenant.id, clientData.challenge, "authentication", this.deps.clock());
+      const ceremony = await consumeCeremony(this.deps, tenant, clientData.challenge, "authentication");
       facts = { ...facts, ...beginFacts(ceremony) };
       const credential = await this.credential(tenant, json.id);
       facts = { ...facts, aaguid: credential.aaguid, userId: facts.userId ?? credential.userId };

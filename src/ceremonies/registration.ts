@@ -11,7 +11,7 @@ import { auditEvent, type AuditFacts, type CallContext } from "../audit/audit-ev
 import type { Ceremony, StoredCredential, UserVerification } from "../webauthn/ceremony.js";
 import { preflightRegistration } from "../webauthn/preflight.js";
 import { creationOptions, newUserHandle } from "../webauthn/options.js";
-import { beginCeremony } from "./begin-ceremony.js";
+import { beginCeremony, consumeCeremony } from "./challenges.js";
 import { registrationPolicy, verifyRegistration, type VerifiedRegistration } from "../webauthn/verify-registration.js";
 import { countCeremony } from "../telemetry/metrics.js";
 import { inSpan } from "../telemetry/spans.js";
@@ -83,7 +83,7 @@ export class RegistrationCeremony {
     let facts: AuditFacts = { credentialId: credentialIdHint(credentialJson) };
     try {
       const { json, clientData } = preflightRegistration(credentialJson, tenant);
-      const ceremony = await this.deps.store.challenges.consume(tenant.id, clientData.challenge, "registration", this.deps.clock());
+      const ceremony = await consumeCeremony(this.deps, tenant, clientData.challenge, "registration");
       facts = { ...facts, ...beginFacts(ceremony) };
       const verified = await inSpan("webauthn.verify_registration", () =>
         verifyRegistration(

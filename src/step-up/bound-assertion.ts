@@ -1,3 +1,4 @@
+import { consumeCeremony } from "../ceremonies/challenges.js";
 import type { AuthenticationCeremony } from "../ceremonies/authentication.js";
 import type { CeremonyDeps } from "../ceremonies/deps.js";
 import type { TenantConfig } from "../config.js";
@@ -28,12 +29,11 @@ export async function verifyBoundAssertion(
   binding: ChallengeBinding,
   requireUserVerification: boolean,
 ): Promise<BoundAssertion> {
-  const { store, clock } = deps;
   const { json, clientData } = preflightAuthentication(credentialJson, tenant);
   if (!isBoundTo(clientData.challenge, binding.operationDigest)) {
     throw new Denial("OPERATION_MISMATCH", "the assertion's challenge is bound to another operation");
   }
-  const ceremony = await store.challenges.consume(tenant.id, clientData.challenge, "step-up", clock(), binding);
+  const ceremony = await consumeCeremony(deps, tenant, clientData.challenge, "step-up", binding);
   const credential = await authentication.credential(tenant, json.id);
   const userHandle = json.response.userHandle;
   if (credential.userId !== binding.userId || (userHandle && userHandle !== credential.userHandle)) {

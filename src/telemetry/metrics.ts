@@ -20,6 +20,14 @@ const ceremonies = meter.createCounter("dynauthn.ceremonies", {
   description: "Audited ceremonies and credential changes, by type, outcome and refusal reason",
 });
 
+const challenges = meter.createCounter("dynauthn.challenges", {
+  description: "Challenges issued and consumed, by ceremony kind; issued minus consumed over the challenge TTL is what is outstanding",
+});
+
+export function countChallenge(kind: string, event: "issued" | "consumed"): void {
+  challenges.add(1, { "dynauthn.ceremony.kind": kind, "dynauthn.challenge.event": event });
+}
+
 const cacheLookups = meter.createCounter("dynauthn.cache.lookups", {
   description: "Cache lookups by cache and result (hit or miss)",
 });

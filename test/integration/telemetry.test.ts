@@ -109,6 +109,14 @@ describe("telemetry: traces, metrics and trace ids in audit events and logs", ()
     const credentialJson = await assertion(svc, authenticator, "traced");
     await svc.connect.finishAuthentication({ credentialJson });
     await expect(svc.connect.finishAuthentication({ credentialJson })).rejects.toThrow(); // a replay
+    // Every challenge issued in this file was consumed once: nothing is outstanding.
+    const challenges = await reader.points("dynauthn.challenges");
+    const count = (kind: string, event: string) =>
+      pointWith(challenges, { "dynauthn.ceremony.kind": kind, "dynauthn.challenge.event": event })?.value;
+    expect([count("registration", "issued"), count("registration", "consumed")]).toEqual([1, 1]);
+    expect(count("authentication", "consumed")).toBe(2);
+    expect(count("authentication", "issued")).toBe(2);
+
     const cache = await reader.points("dynauthn.cache.lookups");
     expect(pointWith(cache, { "dynauthn.cache": "credential", "dynauthn.cache.result": "miss" })?.value).toBe(1);
     expect(pointWith(cache, { "dynauthn.cache": "credential", "dynauthn.cache.result": "hit" })?.value).toBe(1);

@@ -1,5 +1,7 @@
 import type { TenantConfig } from "../config.js";
-import type { Ceremony } from "../webauthn/ceremony.js";
+import type { ChallengeBinding } from "../store/challenge-store.js";
+import { countChallenge } from "../telemetry/metrics.js";
+import type { Ceremony, CeremonyKind } from "../webauthn/ceremony.js";
 import { boundChallenge } from "../step-up/operation.js";
 import { newChallenge } from "../webauthn/options.js";
 import type { CeremonyDeps } from "./deps.js";
@@ -22,5 +24,19 @@ export async function beginCeremony(
     expiresAt: createdAt + tenant.challengeTtlSeconds * 1000,
   };
   await deps.store.challenges.put(stored);
+  countChallenge(stored.kind, "issued");
   return stored;
+}
+
+/** Consumes a ceremony's challenge (one conditional delete; see ChallengeStore.consume). */
+export async function consumeCeremony(
+  deps: CeremonyDeps,
+  tenant: TenantConfig,
+  challenge: string,
+  kind: CeremonyKind,
+  binding?: ChallengeBinding,
+): Promise<Ceremony> {
+  const ceremony = await deps.store.challenges.consume(tenant.id, challenge, kind, deps.clock(), binding);
+  countChallenge(kind, "consumed");
+  return ceremony;
 }

@@ -8,6 +8,7 @@ import {
 } from "@aws-sdk/client-dynamodb";
 import type { AuditEvent, AuditEventType } from "../audit/audit-event.js";
 import { tenantKey } from "./keys.js";
+import { queryAll } from "./query-all.js";
 import { isConditionFailure, storeCall } from "./store-errors.js";
 import { AUDIT_BY_CREDENTIAL_INDEX, AUDIT_BY_SESSION_INDEX, TTL_ATTRIBUTE } from "./tables.js";
 
@@ -162,24 +163,13 @@ export class AuditStore {
     KeyConditionExpression: string;
     ExpressionAttributeValues: Item;
   }): Promise<AuditEvent[]> {
-    const events: AuditEvent[] = [];
-    let position: Item | undefined;
-    do {
-      const out = await storeCall(() =>
-        this.client.send(
-          new QueryCommand({
-            TableName: this.table,
-            ...input,
-            FilterExpression: "attribute_exists(sessionId) AND sessionExpiresAt > :now",
-            ScanIndexForward: false,
-            ExclusiveStartKey: position,
-          }),
-        ),
-      );
-      events.push(...(out.Items ?? []).map(fromItem));
-      position = out.LastEvaluatedKey;
-    } while (position);
-    return events;
+    const items = await queryAll(this.client, {
+      TableName: this.table,
+      ...input,
+      FilterExpression: "attribute_exists(sessionId) AND sessionExpiresAt > :now",
+      ScanIndexForward: false,
+    });
+    return items.map(fromItem);
   }
 
   /** A sign-in by its session id (the token's jti); eventually consistent, like any GSI. */

@@ -2,7 +2,6 @@ import {
   DeleteItemCommand,
   GetItemCommand,
   PutItemCommand,
-  QueryCommand,
   TransactionCanceledException,
   TransactWriteItemsCommand,
   UpdateItemCommand,
@@ -14,6 +13,7 @@ import {
 import { AuthError, unauthenticated } from "../errors.js";
 import type { CredentialDescriptor, StoredCredential } from "../webauthn/ceremony.js";
 import { tenantKey } from "./keys.js";
+import { queryAll } from "./query-all.js";
 import { isConditionFailure, storeCall } from "./store-errors.js";
 import { CREDENTIALS_BY_USER_INDEX } from "./tables.js";
 
@@ -149,25 +149,14 @@ export class CredentialStore {
     userId: string,
     narrowing: Pick<QueryCommandInput, "FilterExpression" | "ProjectionExpression">,
   ): Promise<StoredCredential[]> {
-    const credentials: StoredCredential[] = [];
-    let startKey: Item | undefined;
-    do {
-      const page = await storeCall(() =>
-        this.client.send(
-          new QueryCommand({
-            TableName: this.table,
-            IndexName: CREDENTIALS_BY_USER_INDEX,
-            KeyConditionExpression: "userKey = :u",
-            ExpressionAttributeValues: { ":u": { S: tenantKey(tenant, userId) } },
-            ExclusiveStartKey: startKey,
-            ...narrowing,
-          }),
-        ),
-      );
-      for (const item of page.Items ?? []) credentials.push(fromItem(tenant, item));
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
-    return credentials;
+    const items = await queryAll(this.client, {
+      TableName: this.table,
+      IndexName: CREDENTIALS_BY_USER_INDEX,
+      KeyConditionExpression: "userKey = :u",
+      ExpressionAttributeValues: { ":u": { S: tenantKey(tenant, userId) } },
+      ...narrowing,
+    });
+    return items.map((item) => fromItem(tenant, item));
   }
 
   /**

@@ -20,6 +20,7 @@ const template = loadTemplate(TEMPLATE);
 const OUTSIDE_DATA_PLANE = {
   "tables.ts": "table creation (npm run tables:create, CREATE_TABLES): the admin policy, not the service role",
   "embedded-dynamodb.ts": "readiness of the embedded DynamoDB Local (development only, never AWS)",
+  "query-all.ts": "the paging helper: its Query is counted where a store class calls queryAll",
 };
 
 /** The template's tables by the key tableNames() gives them (TableName is !Sub "${TablePrefix}<key>"). */

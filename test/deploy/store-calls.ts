@@ -7,7 +7,7 @@ import { nodes, parseSource, parseSources } from "./typescript-source.js";
  * What src/store sends to DynamoDB, read from the source with the TypeScript parser, as IAM
  * actions per table (the keys of tableNames()) and per resource ("table" or "index/<name>").
  *
- * - `new XCommand({...})` is the action X, except TransactWriteItems/TransactGetItems, which IAM
+ * - `new XCommand({...})` is the action X, and `queryAll(client, {...})` is a Query, except TransactWriteItems/TransactGetItems, which IAM
  *   authorises per item: `Put`/`Update`/`Delete`/`ConditionCheck` members of transaction items
  *   count as PutItem/UpdateItem/DeleteItem/ConditionCheckItem.
  * - Every call must name `TableName: this.table`; the table is the one src/store/index.ts gives
@@ -89,6 +89,13 @@ function callsByClass(file: ts.SourceFile): Map<string, Map<string, Set<Resource
       if (!input || !ts.isObjectLiteralExpression(input)) throw new Error(`${file.fileName}: new ${action}Command without an object literal`);
       requireOwnTable(input, `${file.fileName} ${action}`);
       add(node, action, action === "Query" || action === "Scan" ? queryResources(input, file) : ["table"]);
+    }
+    // queryAll(client, {...}) pages a Query for the calling store class (src/store/query-all.ts).
+    if (ts.isCallExpression(node) && ts.isIdentifier(node.expression) && node.expression.text === "queryAll") {
+      const input = node.arguments[1];
+      if (!input || !ts.isObjectLiteralExpression(input)) throw new Error(`${file.fileName}: queryAll without an object literal`);
+      requireOwnTable(input, `${file.fileName} queryAll`);
+      add(node, "Query", queryResources(input, file));
     }
     if (ts.isPropertyAssignment(node) && TRANSACTION_ITEMS[node.name.getText(file)] && ts.isObjectLiteralExpression(node.initializer)) {
       if (!property(node.initializer, "TableName")) continue; // not a transaction item

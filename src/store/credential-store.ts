@@ -1,7 +1,6 @@
 import {
   DeleteItemCommand,
   GetItemCommand,
-  PutItemCommand,
   TransactionCanceledException,
   TransactWriteItemsCommand,
   UpdateItemCommand,

@@ -9,7 +9,7 @@ import { tableNames } from "../../src/store/tables.js";
 import { assertion, register } from "../support/ceremonies.js";
 import { createTestTables, startTestService, TEST_TENANT, type TestService } from "../support/service.js";
 import { SoftAuthenticator } from "../support/soft-authenticator.js";
-import { asArray, loadTemplate, type PolicyStatement, type TableProperties, type Template } from "./cloudformation.js";
+import { asArray, loadTemplate, type PolicyStatement, type TableProperties } from "./cloudformation.js";
 import { commandsIn, storeCalls, type Resource, type StoreCalls } from "./store-calls.js";
 
 const TEMPLATE = "deploy/aws/dynauthn-tables.yaml";

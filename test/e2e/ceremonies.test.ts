@@ -2,7 +2,6 @@ import { create } from "@bufbuild/protobuf";
 import { decodeJwt, decodeProtectedHeader, jwtVerify } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
-  AuthService,
   BeginAuthenticationRequestSchema,
   BeginRegistrationRequestSchema,
   FinishAuthenticationRequestSchema,

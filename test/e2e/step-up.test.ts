@@ -2,7 +2,6 @@ import { create } from "@bufbuild/protobuf";
 import { decodeJwt, decodeProtectedHeader } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AuditEventType, AuditOutcome } from "../../src/gen/authn/v1/audit_pb.js";
-import { AuthService } from "../../src/gen/authn/v1/auth_service_pb.js";
 import {
   Decision,
   DenyReason,

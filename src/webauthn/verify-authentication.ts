@@ -44,7 +44,11 @@ export async function verifyAuthentication(
       credential: { id: key.credentialId, publicKey: key.publicKey as Uint8Array<ArrayBuffer>, counter: 0 },
     });
   } catch (err) {
-    throw fromLibraryError(err, "SIGNATURE_INVALID");
+    // Preflight decoded every other part, so what still fails to decode here is the signature (e.g.
+    // truncated DER): a signature that does not verify. INVALID_ARGUMENT would tell the caller that
+    // nothing happened, but the challenge is already consumed.
+    const refusal = fromLibraryError(err, "SIGNATURE_INVALID");
+    throw refusal.reason === "CREDENTIAL_MALFORMED" ? unauthenticated("SIGNATURE_INVALID", "assertion signature does not verify") : refusal;
   }
   if (!result.verified) throw unauthenticated("SIGNATURE_INVALID", "assertion signature does not verify");
   const info = result.authenticationInfo;

@@ -81,9 +81,10 @@ export class AuthenticationCeremony {
   }
 
   async finish(tenant: TenantConfig, credentialJson: string, call: CallContext): Promise<SignIn> {
-    let facts: AuditFacts = { credentialId: credentialIdHint(credentialJson) };
+    let facts: AuditFacts = {};
     try {
       const { json, clientData } = preflightAuthentication(credentialJson, tenant);
+      facts = { credentialId: json.id };
       const ceremony = await consumeCeremony(this.deps, tenant, clientData.challenge, "authentication");
       facts = { ...facts, ...beginFacts(ceremony) };
       const credential = await this.credential(tenant, json.id);
@@ -111,7 +112,8 @@ export class AuthenticationCeremony {
       );
       return await this.signIn(tenant, credential, assertion, call, facts);
     } catch (err) {
-      await this.auditFailure(tenant, call, facts, err);
+      // Only a refused request pays for re-reading the id it named.
+      await this.auditFailure(tenant, call, { credentialId: credentialIdHint(credentialJson), ...facts }, err);
       throw err;
     }
   }

@@ -80,9 +80,10 @@ export class RegistrationCeremony {
   }
 
   async finish(tenant: TenantConfig, credentialJson: string, name: string, call: CallContext): Promise<StoredCredential> {
-    let facts: AuditFacts = { credentialId: credentialIdHint(credentialJson) };
+    let facts: AuditFacts = {};
     try {
       const { json, clientData } = preflightRegistration(credentialJson, tenant);
+      facts = { credentialId: json.id };
       const ceremony = await consumeCeremony(this.deps, tenant, clientData.challenge, "registration");
       facts = { ...facts, ...beginFacts(ceremony) };
       const verified = await inSpan("webauthn.verify_registration", () =>
@@ -95,7 +96,7 @@ export class RegistrationCeremony {
       facts = { ...facts, credentialId: verified.credentialId, aaguid: verified.aaguid };
       return await this.store(tenant, ceremony, verified, name, call, facts);
     } catch (err) {
-      await this.auditor.failure("registration", tenant, call, facts, err);
+      await this.auditor.failure("registration", tenant, call, { credentialId: credentialIdHint(credentialJson), ...facts }, err);
       throw err;
     }
   }

@@ -14,7 +14,7 @@ import {
 import type { AuthService } from "../gen/authn/v1/auth_service_pb.js";
 import type { AuditStore } from "../store/audit-store.js";
 import type { CeremonyHandlersDeps } from "./registration.js";
-import { sized, toTimestamp } from "./fields.js";
+import { optionalTimestamp, sized, toTimestamp } from "./fields.js";
 
 const DEFAULT_PAGE_SIZE = 50;
 const MAX_PAGE_SIZE = 500;
@@ -34,7 +34,7 @@ export function auditEventMessage(e: DomainEvent): AuditEvent {
     clientIp: e.clientIp,
     clientUserAgent: e.clientUserAgent,
     traceId: e.traceId,
-    ceremonyBeganAt: e.ceremonyBeganAt === undefined ? undefined : toTimestamp(e.ceremonyBeganAt),
+    ceremonyBeganAt: optionalTimestamp(e.ceremonyBeganAt),
     sessionId: e.session?.sessionId ?? "",
     details: { ...e.details },
   });

@@ -1,7 +1,7 @@
 import { create } from "@bufbuild/protobuf";
 import { type Credential, CredentialSchema } from "../gen/authn/v1/auth_service_pb.js";
 import type { StoredCredential } from "../webauthn/ceremony.js";
-import { toTimestamp } from "./fields.js";
+import { optionalTimestamp, toTimestamp } from "./fields.js";
 
 export function credentialMessage(c: StoredCredential): Credential {
   return create(CredentialSchema, {
@@ -15,9 +15,9 @@ export function credentialMessage(c: StoredCredential): Credential {
     backedUp: c.backedUp,
     transports: [...c.transports],
     createdAt: toTimestamp(c.createdAt),
-    lastUsedAt: c.lastUsedAt === undefined ? undefined : toTimestamp(c.lastUsedAt),
-    revokedAt: c.revokedAt === undefined ? undefined : toTimestamp(c.revokedAt),
+    lastUsedAt: optionalTimestamp(c.lastUsedAt),
+    revokedAt: optionalTimestamp(c.revokedAt),
     revocationReason: c.revocationReason ?? "",
-    cloneSuspectedAt: c.cloneSuspectedAt === undefined ? undefined : toTimestamp(c.cloneSuspectedAt),
+    cloneSuspectedAt: optionalTimestamp(c.cloneSuspectedAt),
   });
 }

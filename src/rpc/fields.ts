@@ -19,6 +19,11 @@ export function sized(field: string, value: string, min: number, max: number): s
 
 export const toTimestamp = timestampFromMs;
 
+/** An optional time (epoch ms): unset stays unset. */
+export function optionalTimestamp(ms: number | undefined): ReturnType<typeof timestampFromMs> | undefined {
+  return ms === undefined ? undefined : timestampFromMs(ms);
+}
+
 /**
  * The audit context of a call: the end user's client as the caller reports it. The caller's own
  * identity comes from mTLS once configured (issue 6); until then it is empty.

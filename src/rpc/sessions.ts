@@ -11,7 +11,7 @@ import {
 } from "../gen/authn/v1/sessions_pb.js";
 import type { CeremonyHandlersDeps } from "./registration.js";
 import { userIdOf } from "./credentials.js";
-import { sized, toTimestamp } from "./fields.js";
+import { optionalTimestamp, sized, toTimestamp } from "./fields.js";
 
 function sessionMessage(e: AuditEvent): Session {
   return create(SessionSchema, {
@@ -23,7 +23,7 @@ function sessionMessage(e: AuditEvent): Session {
     clientIp: e.clientIp,
     clientUserAgent: e.clientUserAgent,
     caller: e.caller,
-    revokedAt: e.session?.revokedAt === undefined ? undefined : toTimestamp(e.session.revokedAt),
+    revokedAt: optionalTimestamp(e.session?.revokedAt),
   });
 }
 

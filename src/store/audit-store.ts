@@ -8,6 +8,7 @@ import {
 } from "@aws-sdk/client-dynamodb";
 import type { AuditEvent, AuditEventType } from "../audit/audit-event.js";
 import { tenantKey } from "./keys.js";
+import { optionalNumber } from "./attributes.js";
 import { queryAll } from "./query-all.js";
 import { isConditionFailure, storeCall } from "./store-errors.js";
 import { AUDIT_BY_CREDENTIAL_INDEX, AUDIT_BY_SESSION_INDEX, TTL_ATTRIBUTE } from "./tables.js";
@@ -23,7 +24,6 @@ const userPartition = (tenant: string, userId: string) => tenantKey(tenant, `u#$
 const credentialPartition = (tenant: string, credentialId: string) => tenantKey(tenant, `c#${credentialId}`);
 const sessionPartition = (tenant: string, sessionId: string) => tenantKey(tenant, `s#${sessionId}`);
 
-const optionalNumber = (v: AttributeValue | undefined) => (v?.N === undefined ? undefined : Number(v.N));
 
 function toItem(e: AuditEvent, retentionSeconds: number): Item {
   const item: Item = {

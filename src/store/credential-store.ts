@@ -12,6 +12,7 @@ import {
 import { AuthError, unauthenticated } from "../errors.js";
 import type { CredentialDescriptor, StoredCredential } from "../webauthn/ceremony.js";
 import { tenantKey } from "./keys.js";
+import { optionalNumber } from "./attributes.js";
 import { queryAll } from "./query-all.js";
 import { isConditionFailure, storeCall } from "./store-errors.js";
 import { CREDENTIALS_BY_USER_INDEX } from "./tables.js";
@@ -35,10 +36,6 @@ function toItem(c: StoredCredential): Item {
     name: { S: c.name },
     createdAt: { N: String(c.createdAt) },
   };
-}
-
-function optionalNumber(value: AttributeValue | undefined): number | undefined {
-  return value?.N === undefined ? undefined : Number(value.N);
 }
 
 function fromItem(tenant: string, item: Item): StoredCredential {

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { type AttestationPolicy, DEFAULT_ATTESTATION_POLICY } from "./attestation/policy.js";
 import { STEP_UP_DEFAULTS } from "./step-up/defaults.js";
 
 /**
@@ -83,6 +84,7 @@ export interface TenantConfig {
   readonly origins: readonly string[];
   readonly challengeTtlSeconds: number;
   readonly sessionTtlSeconds: number;
+  readonly attestation: AttestationPolicy;
 }
 
 export interface Config {
@@ -191,6 +193,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       origins: Object.freeze([...e.RP_ORIGINS]),
       challengeTtlSeconds: e.CHALLENGE_TTL_SECONDS,
       sessionTtlSeconds: e.SESSION_TTL_SECONDS,
+      attestation: DEFAULT_ATTESTATION_POLICY,
     }),
     dynamodb: Object.freeze({
       endpoint: e.DYNAMODB_ENDPOINT,

@@ -12,6 +12,7 @@ import { createDynamoClient } from "../../src/store/client.js";
 import { createTables, tableNames } from "../../src/store/tables.js";
 import { grpcJsClient } from "./grpc-js-client.js";
 import type { KeyRing } from "../../src/tokens/key-ring.js";
+import { DEFAULT_ATTESTATION_POLICY } from "../../src/attestation/policy.js";
 import { generateSigningKey, type SigningKey } from "../../src/tokens/signing-key.js";
 
 export const ORIGIN = "http://localhost:8080";
@@ -23,6 +24,7 @@ export const TEST_TENANT: TenantConfig = {
   origins: [ORIGIN],
   challengeTtlSeconds: 300,
   sessionTtlSeconds: 600,
+  attestation: DEFAULT_ATTESTATION_POLICY,
 };
 
 /** Real time plus an offset the test moves by hand (epoch ms), so events still order by time. */

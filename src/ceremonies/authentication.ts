@@ -49,7 +49,7 @@ export class AuthenticationCeremony {
   ): Promise<BeginResult<PublicKeyCredentialRequestOptionsJSON>> {
     const allowCredentials = userId === undefined ? [] : await this.allowCredentials(tenant, userId);
     // With an operation the challenge is bound to it: only VerifyOperation accepts the assertion.
-    const { challenge, expiresAt } = await beginCeremony(this.deps, tenant, {
+    const { challenge, expiresAt } = beginCeremony(this.deps, tenant, {
       kind: operationDigest ? "step-up" : "authentication",
       userId,
       userHandle: undefined,

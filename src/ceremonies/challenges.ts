@@ -1,42 +1,84 @@
 import type { TenantConfig } from "../config.js";
-import type { ChallengeBinding } from "../store/challenge-store.js";
+import { unauthenticated } from "../errors.js";
 import { countChallenge } from "../telemetry/metrics.js";
+import type { SigningKey } from "../tokens/signing-key.js";
 import type { Ceremony, CeremonyKind } from "../webauthn/ceremony.js";
-import { boundChallenge } from "../step-up/operation.js";
-import { newChallenge } from "../webauthn/options.js";
+import { type CeremonyFields, openChallenge, type OpenedChallenge, sealChallenge, type SealKey, sealKeyOf } from "../webauthn/sealed-challenge.js";
 import type { CeremonyDeps } from "./deps.js";
 
+/** What a step-up challenge must be bound to for VerifyOperation to consume it. */
+export interface ChallengeBinding {
+  readonly operationDigest: string;
+  /** The session's subject; a challenge begun for another user is refused (USER_MISMATCH). */
+  readonly userId: string;
+}
+
+/** Seal keys are derived once per signing key (HKDF), not per call. */
+const sealKeys = new WeakMap<SigningKey, SealKey>();
+function sealKeyFor(key: SigningKey): SealKey {
+  let sealKey = sealKeys.get(key);
+  if (!sealKey) sealKeys.set(key, (sealKey = sealKeyOf(key.derivedSecret)));
+  return sealKey;
+}
+
 /**
- * Stores a new single-use challenge for a ceremony; it expires after the tenant's challenge TTL.
- * A ceremony with an operation digest gets a challenge bound to it.
+ * Begins a ceremony: its challenge is the sealed ceremony itself (no DynamoDB request), valid for
+ * the tenant's challenge TTL and openable by every replica that holds the signing key ring.
  */
-export async function beginCeremony(
+export function beginCeremony(
   deps: CeremonyDeps,
   tenant: TenantConfig,
-  ceremony: Pick<Ceremony, "kind" | "userId" | "userHandle" | "userVerification" | "beganBy" | "operationDigest">,
-): Promise<Ceremony> {
+  fields: Pick<Ceremony, "kind" | "userId" | "userHandle" | "userVerification" | "beganBy" | "operationDigest">,
+): Ceremony {
   const createdAt = deps.clock();
-  const stored: Ceremony = {
-    ...ceremony,
+  const ceremony: CeremonyFields = {
+    ...fields,
     tenant: tenant.id,
-    challenge: ceremony.operationDigest ? boundChallenge(ceremony.operationDigest) : newChallenge(),
     createdAt,
     expiresAt: createdAt + tenant.challengeTtlSeconds * 1000,
   };
-  await deps.store.challenges.put(stored);
-  countChallenge(stored.kind, "issued");
-  return stored;
+  const challenge = sealChallenge(sealKeyFor(deps.keys.signingKey(createdAt)), ceremony);
+  countChallenge(ceremony.kind, "issued");
+  return { ...ceremony, challenge };
 }
 
-/** Consumes a ceremony's challenge (one conditional delete; see ChallengeStore.consume). */
-export async function consumeCeremony(
-  deps: CeremonyDeps,
-  tenant: TenantConfig,
-  challenge: string,
-  kind: CeremonyKind,
-  binding?: ChallengeBinding,
-): Promise<Ceremony> {
-  const ceremony = await deps.store.challenges.consume(tenant.id, challenge, kind, deps.clock(), binding);
-  countChallenge(kind, "consumed");
+/**
+ * Opens a challenge for a ceremony of `kind` in `tenant` (no I/O): refused when it was not sealed
+ * by this ring, belongs to another tenant or kind (CHALLENGE_INVALID) or has expired
+ * (CHALLENGE_EXPIRED). A refusal here changes nothing: the challenge stays usable.
+ */
+export function openCeremony(deps: CeremonyDeps, tenant: TenantConfig, challenge: string, kind: CeremonyKind): OpenedChallenge {
+  const opened = openChallenge(deps.keys.keys.map(sealKeyFor), challenge);
+  if (!opened || opened.ceremony.tenant !== tenant.id || opened.ceremony.kind !== kind) {
+    throw unauthenticated("CHALLENGE_INVALID", "unknown or already used challenge");
+  }
+  if (opened.ceremony.expiresAt <= deps.clock()) {
+    throw unauthenticated("CHALLENGE_EXPIRED", "the challenge has expired; begin a new ceremony");
+  }
+  return opened;
+}
+
+/**
+ * Uses an opened challenge up: ONE conditional put of its consumed marker, so of any number of
+ * concurrent finishes on any replicas exactly one proceeds. With a `binding` the challenge must
+ * also have been begun for that operation and (when it named one) that user.
+ */
+export async function markConsumed(deps: CeremonyDeps, opened: OpenedChallenge, binding?: ChallengeBinding): Promise<Ceremony> {
+  const { ceremony } = opened;
+  if (binding && ceremony.operationDigest !== binding.operationDigest) {
+    throw unauthenticated("CHALLENGE_INVALID", "the challenge is bound to another operation");
+  }
+  if (binding && ceremony.userId !== undefined && ceremony.userId !== binding.userId) {
+    throw unauthenticated("USER_MISMATCH", "the challenge was issued to another user");
+  }
+  if (!(await deps.store.challenges.markUsed(ceremony.tenant, `challenge#${opened.nonce}`, ceremony.expiresAt))) {
+    throw unauthenticated("CHALLENGE_INVALID", "unknown or already used challenge");
+  }
+  countChallenge(ceremony.kind, "consumed");
   return ceremony;
+}
+
+/** Opens and uses up a ceremony's challenge (see openCeremony and markConsumed). */
+export async function consumeCeremony(deps: CeremonyDeps, tenant: TenantConfig, challenge: string, kind: CeremonyKind): Promise<Ceremony> {
+  return markConsumed(deps, openCeremony(deps, tenant, challenge, kind));
 }

@@ -54,7 +54,7 @@ export class RegistrationCeremony {
     const { store, clock } = this.deps;
     const userHandle = await store.users.ensureHandle(tenant.id, input.userId, newUserHandle(), clock());
     const existing = await store.credentials.listForUser(tenant.id, input.userId);
-    const { challenge, expiresAt } = await beginCeremony(this.deps, tenant, {
+    const { challenge, expiresAt } = beginCeremony(this.deps, tenant, {
       kind: "registration",
       userId: input.userId,
       userHandle,

@@ -1,12 +1,10 @@
-import { consumeCeremony } from "../ceremonies/challenges.js";
+import { type ChallengeBinding, markConsumed, openCeremony } from "../ceremonies/challenges.js";
 import type { AuthenticationCeremony } from "../ceremonies/authentication.js";
 import type { CeremonyDeps } from "../ceremonies/deps.js";
 import type { TenantConfig } from "../config.js";
-import type { ChallengeBinding } from "../store/challenge-store.js";
 import { assuranceOf } from "../webauthn/assurance.js";
 import { preflightAuthentication } from "../webauthn/preflight.js";
 import { verifyAuthentication } from "../webauthn/verify-authentication.js";
-import { isBoundTo } from "./operation.js";
 import type { AuthenticationFacts } from "./requirement.js";
 import { Denial } from "./verdict.js";
 
@@ -16,10 +14,10 @@ export interface BoundAssertion extends AuthenticationFacts {
 }
 
 /**
- * Verifies a step-up assertion: its challenge must be bound to the operation (checked before any
- * store access), the bound challenge is consumed with one conditional delete that also requires
- * the operation digest and the subject, the credential must be the subject's, and the counter
- * update refuses a revoked credential. DynamoDB: 2 requests (+1 GetItem on a credential cache miss).
+ * Verifies a step-up assertion: its sealed challenge must be bound to the operation (checked
+ * before any store access), it is used up by one conditional put of its consumed marker once the
+ * subject matches too, the credential must be the subject's, and the counter update refuses a
+ * revoked credential. DynamoDB: 2 requests (+1 GetItem on a credential cache miss).
  */
 export async function verifyBoundAssertion(
   deps: CeremonyDeps,
@@ -30,10 +28,11 @@ export async function verifyBoundAssertion(
   requireUserVerification: boolean,
 ): Promise<BoundAssertion> {
   const { json, clientData } = preflightAuthentication(credentialJson, tenant);
-  if (!isBoundTo(clientData.challenge, binding.operationDigest)) {
+  const opened = openCeremony(deps, tenant, clientData.challenge, "step-up");
+  if (opened.ceremony.operationDigest !== binding.operationDigest) {
     throw new Denial("OPERATION_MISMATCH", "the assertion's challenge is bound to another operation");
   }
-  const ceremony = await consumeCeremony(deps, tenant, clientData.challenge, "step-up", binding);
+  const ceremony = await markConsumed(deps, opened, binding);
   const credential = await authentication.credential(tenant, json.id);
   const userHandle = json.response.userHandle;
   if (credential.userId !== binding.userId || (userHandle && userHandle !== credential.userHandle)) {
@@ -52,3 +51,4 @@ export async function verifyBoundAssertion(
   const authTime = await authentication.recordAssertion(tenant, credential, assertion);
   return { credentialId: credential.credentialId, aaguid: credential.aaguid, authTime, ...assuranceOf(assertion) };
 }
+

@@ -10,11 +10,6 @@ import type {
 import { randomBytes } from "node:crypto";
 import type { CredentialDescriptor, UserVerification } from "./ceremony.js";
 
-/** 32 random bytes: a challenge no one can guess and, as a DynamoDB key, no one can collide. */
-export function newChallenge(): string {
-  return randomBytes(32).toString("base64url");
-}
-
 /** A random WebAuthn user handle (WebAuthn §14.6.1: no PII, at most 64 bytes). */
 export function newUserHandle(): string {
   return randomBytes(32).toString("base64url");

@@ -388,9 +388,15 @@ describe("store outage", () => {
     expect(res.json).toEqual({ status: "SERVING" });
   });
 
+  it("begins a discoverable sign-in without the store: the challenge is sealed, nothing is written", async () => {
+    const res = await postJson(svc.baseUrl, "authn.v1.AuthService/BeginAuthentication", {});
+    expect(res.status).toBe(200);
+    expect(JSON.parse(String(res.json.optionsJson)).challenge).toEqual(expect.any(String));
+  });
+
   it("answers UNAVAILABLE / STORE_UNAVAILABLE within a bounded time and keeps serving", async () => {
     const started = Date.now();
-    const res = await postJson(svc.baseUrl, "authn.v1.AuthService/BeginAuthentication", {});
+    const res = await postJson(svc.baseUrl, "authn.v1.AuthService/BeginRegistration", { userId: "u1", userName: "u1" });
     expect(Date.now() - started).toBeLessThan(15_000);
     expect(res.status).toBe(503);
     expect(res.json.code).toBe("unavailable");

@@ -38,18 +38,17 @@ describe("a lost store response during FinishAuthentication", () => {
     expect(await signInFacts("lost-counter")).toEqual({ clones: 0, sessions: 1, cloneEvents: 0 });
   });
 
-  it("on the challenge consume: the retry finds the challenge gone, and the sign-in is refused whole (fails closed)", async () => {
+  it("on the consumed-marker put: the retry carries the same attempt id and succeeds; a replay afterwards is refused", async () => {
     const authenticator = new SoftAuthenticator();
     await register(svc, authenticator, "lost-consume");
     const credentialJson = await assertion(svc, authenticator, "lost-consume");
-    faults.loseNextResponseOf = "DeleteItemCommand";
-    await expectRpcError(svc.connect.finishAuthentication({ credentialJson }), Code.Unauthenticated, "CHALLENGE_INVALID");
+    faults.attempts = 0;
+    faults.loseNextResponseOf = "PutItemCommand";
+    await expect(svc.connect.finishAuthentication({ credentialJson })).resolves.toMatchObject({ userId: "lost-consume" });
     expect(faults.loseNextResponseOf, "the fault fired").toBeUndefined();
-    expect(await signInFacts("lost-consume")).toEqual({ clones: 0, sessions: 0, cloneEvents: 0 });
-    // The user's next attempt signs in.
-    await expect(
-      svc.connect.finishAuthentication({ credentialJson: await assertion(svc, authenticator, "lost-consume") }),
-    ).resolves.toMatchObject({ userId: "lost-consume" });
+    expect(await signInFacts("lost-consume")).toEqual({ clones: 0, sessions: 1, cloneEvents: 0 });
+    await expectRpcError(svc.connect.finishAuthentication({ credentialJson }), Code.Unauthenticated, "CHALLENGE_INVALID");
+    expect(await signInFacts("lost-consume")).toEqual({ clones: 0, sessions: 1, cloneEvents: 0 });
   });
 
   it("on the registration transaction: its idempotency token makes the retry succeed, recorded once", async () => {

@@ -71,8 +71,8 @@ describe("telemetry: traces, metrics and trace ids in audit events and logs", ()
     const children = childrenOf(finish!);
     expect(children.map((s) => s.name)).toContain("webauthn.verify_authentication");
     const dynamo = children.filter((s) => s.attributes["db.system.name"] === "dynamodb");
-    // Consume the challenge, read the credential (not cached yet), advance its counter, write the audit event.
-    expect(dynamo.map((s) => s.name).sort()).toEqual(["DynamoDB.DeleteItem", "DynamoDB.GetItem", "DynamoDB.PutItem", "DynamoDB.UpdateItem"]);
+    // Put the challenge's consumed marker, read the credential (not cached yet), advance its counter, write the audit event.
+    expect(dynamo.map((s) => s.name).sort()).toEqual(["DynamoDB.GetItem", "DynamoDB.PutItem", "DynamoDB.PutItem", "DynamoDB.UpdateItem"]);
     for (const span of dynamo) {
       expect(span.kind).toBe(SpanKind.CLIENT);
       expect(span.attributes["aws.dynamodb.table_names"]).toEqual([expect.stringMatching(new RegExp(`^${svc.tablePrefix}`))]);
@@ -130,8 +130,8 @@ describe("telemetry: traces, metrics and trace ids in audit events and logs", ()
     expect(pointWith(durations, { "rpc.method": "FinishAuthentication", "rpc.connect_rpc.error_code": "unauthenticated" })).toBeDefined();
     const db = await reader.points("db.client.operation.duration");
     expect(pointWith(db, { "db.system.name": "dynamodb", "db.operation.name": "UpdateItem" })).toBeDefined();
-    // The replay's challenge was already consumed: the conditional delete failed.
-    const replayed = pointWith(db, { "db.operation.name": "DeleteItem", "error.type": "ConditionalCheckFailedException" });
+    // The replay's challenge was already consumed: the conditional put of its marker failed.
+    const replayed = pointWith(db, { "db.operation.name": "PutItem", "error.type": "ConditionalCheckFailedException" });
     expect((replayed?.value as { count: number } | undefined)?.count).toBe(1);
     const [age] = await reader.points("dynauthn.signing_key.age");
     expect(age?.value).toBeGreaterThanOrEqual(0);

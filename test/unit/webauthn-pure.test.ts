@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { assuranceOf } from "../../src/webauthn/assurance.js";
 import { decoyCredentials } from "../../src/webauthn/decoy-credentials.js";
 import { installFetchDeadline } from "../../src/webauthn/fetch-deadline.js";
-import { creationOptions, newChallenge, requestOptions } from "../../src/webauthn/options.js";
+import { creationOptions, requestOptions } from "../../src/webauthn/options.js";
 
 describe("options", () => {
   it("builds creation options in the W3C JSON shape", () => {
@@ -47,12 +47,6 @@ describe("options", () => {
   it("builds discoverable request options with an empty allowCredentials", () => {
     const options = requestOptions({ rpId: "example.com", challenge: "c", timeoutMs: 1000, allowCredentials: [], userVerification: "preferred" });
     expect(options.allowCredentials).toEqual([]);
-  });
-
-  it("makes 32-byte random challenges", () => {
-    const a = newChallenge();
-    expect(Buffer.from(a, "base64url")).toHaveLength(32);
-    expect(newChallenge()).not.toBe(a);
   });
 });
 

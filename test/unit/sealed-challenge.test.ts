@@ -1,0 +1,54 @@
+import { randomBytes } from "node:crypto";
+import { describe, expect, it } from "vitest";
+import { openChallenge, sealChallenge, sealKeyOf, type CeremonyFields } from "../../src/webauthn/sealed-challenge.js";
+
+const key = sealKeyOf(randomBytes(32));
+const ceremony: CeremonyFields = {
+  kind: "step-up",
+  tenant: "acme",
+  userId: "user-ü-\u202e",
+  userHandle: undefined,
+  userVerification: "required",
+  operationDigest: randomBytes(32).toString("base64url"),
+  createdAt: 1_780_000_000_000,
+  expiresAt: 1_780_000_300_000,
+  beganBy: { caller: "spiffe://cluster.local/ns/a/sa/b", clientIp: "198.51.100.7", clientUserAgent: "agent" },
+};
+
+describe("sealed challenges", () => {
+  it("carry the whole ceremony and open with the key that sealed them", () => {
+    const challenge = sealChallenge(key, ceremony);
+    const opened = openChallenge([sealKeyOf(randomBytes(32)), key], challenge);
+    expect(opened?.ceremony).toEqual({ ...ceremony, challenge });
+    expect(Buffer.from(opened!.nonce, "base64url")).toHaveLength(12);
+  });
+
+  it("are fresh each time: a new nonce, so a new consumed-marker key", () => {
+    const a = openChallenge([key], sealChallenge(key, ceremony))!;
+    const b = openChallenge([key], sealChallenge(key, ceremony))!;
+    expect(a.nonce).not.toBe(b.nonce);
+    expect(a.ceremony.challenge).not.toBe(b.ceremony.challenge);
+  });
+
+  it("refuse every altered byte, another key, truncation and non-canonical base64url", () => {
+    const challenge = sealChallenge(key, ceremony);
+    const bytes = Buffer.from(challenge, "base64url");
+    for (let i = 0; i < bytes.length; i++) {
+      const altered = Buffer.from(bytes);
+      altered[i] = altered[i]! ^ 0x01;
+      expect(openChallenge([key], altered.toString("base64url")), `byte ${i}`).toBeUndefined();
+    }
+    expect(openChallenge([sealKeyOf(randomBytes(32))], challenge)).toBeUndefined();
+    expect(openChallenge([key], bytes.subarray(0, bytes.length - 1).toString("base64url"))).toBeUndefined();
+    expect(openChallenge([key], `${challenge}=`)).toBeUndefined();
+    expect(openChallenge([key], "")).toBeUndefined();
+    expect(openChallenge([], challenge)).toBeUndefined();
+  });
+
+  it("keep long user agents short so challenges stay small", () => {
+    const long = { ...ceremony, beganBy: { ...ceremony.beganBy, clientUserAgent: "x".repeat(1024) } };
+    const challenge = sealChallenge(key, long);
+    expect(openChallenge([key], challenge)?.ceremony.beganBy.clientUserAgent).toHaveLength(256);
+    expect(challenge.length).toBeLessThan(1024);
+  });
+});

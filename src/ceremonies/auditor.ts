@@ -1,4 +1,5 @@
 import { metrics } from "@opentelemetry/api";
+import { Caches } from "../cache.js";
 import type { TenantConfig } from "../config.js";
 import { AuthError } from "../errors.js";
 import { auditEvent, type AuditEventType, type AuditFacts, type CallContext } from "../audit/audit-event.js";
@@ -32,6 +33,12 @@ export function credentialIdHint(credentialJson: string): string {
   }
 }
 
+/** Who owns a credential id (cached facts, else one read); undefined when no one does. */
+export async function credentialOwner(deps: CeremonyDeps, tenant: string, credentialId: string): Promise<string | undefined> {
+  const cached = deps.caches.credentials.get(Caches.key(tenant, credentialId));
+  return cached?.userId ?? (await deps.store.credentials.get(tenant, credentialId))?.userId;
+}
+
 /**
  * Writes audit events. Successes are written before the call succeeds (callers await and let a
  * failure fail the call); failures are best-effort: a lost one is logged and counted, never
@@ -49,9 +56,13 @@ export class Auditor {
   async failure(type: AuditEventType, tenant: TenantConfig, call: CallContext, facts: AuditFacts, err: unknown): Promise<void> {
     // A caller that knows the refusal better (e.g. a step-up denial) passes facts.reason.
     const reason = facts.reason || (err instanceof AuthError ? err.reason : "INTERNAL");
-    const event = auditEvent(type, "failure", tenant.id, call, this.deps.clock(), { ...facts, reason });
+    let event = auditEvent(type, "failure", tenant.id, call, this.deps.clock(), { ...facts, reason });
     countCeremony(event);
     try {
+      // A refusal before the user was known (e.g. a phishing origin) belongs in the owner's trail.
+      if (!event.userId && event.credentialId) {
+        event = { ...event, userId: (await credentialOwner(this.deps, tenant.id, event.credentialId)) ?? "" };
+      }
       await this.deps.store.audit.put(event);
     } catch (writeErr) {
       lostEvents.add(1, { type, reason });

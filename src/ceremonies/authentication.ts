@@ -1,7 +1,7 @@
 import type { PublicKeyCredentialRequestOptionsJSON } from "@simplewebauthn/server";
 import { Caches, type CachedCredential } from "../cache.js";
 import type { TenantConfig } from "../config.js";
-import { randomUUID } from "node:crypto";
+import { newSessionId } from "../audit/session-id.js";
 import { auditEvent, type AuditFacts, type CallContext } from "../audit/audit-event.js";
 import { AuthError, unauthenticated } from "../errors.js";
 import { issueSessionToken } from "../tokens/session-token.js";
@@ -132,7 +132,7 @@ export class AuthenticationCeremony {
   ): Promise<SignIn> {
     const { store, keys } = this.deps;
     const authTime = await this.recordAssertion(tenant, credential, assertion);
-    const sessionId = randomUUID();
+    const sessionId = newSessionId(credential.userId, authTime);
     const assurance = assuranceOf(assertion);
     const token = await issueSessionToken(
       keys.signingKey(authTime),

@@ -2,7 +2,7 @@ import type { CallContext } from "../audit/audit-event.js";
 import { Caches } from "../cache.js";
 import type { TenantConfig } from "../config.js";
 import type { StoredCredential } from "../webauthn/ceremony.js";
-import { Auditor } from "./auditor.js";
+import { Auditor, credentialOwner } from "./auditor.js";
 import type { CeremonyDeps } from "./deps.js";
 import type { Sessions } from "./sessions.js";
 
@@ -25,6 +25,11 @@ export class CredentialLifecycle {
     return this.deps.store.credentials.allForUser(tenant.id, userId);
   }
 
+  /** Who owns a credential id (the credential record, cached or read): undefined when no one does. */
+  ownerOf(tenant: TenantConfig, credentialId: string): Promise<string | undefined> {
+    return credentialOwner(this.deps, tenant.id, credentialId);
+  }
+
   async rename(tenant: TenantConfig, userId: string, credentialId: string, name: string, call: CallContext): Promise<StoredCredential> {
     const renamed = await this.deps.store.credentials.rename(tenant.id, userId, credentialId, name);
     await this.auditor.success("credential_renamed", tenant, call, { userId, credentialId, details: { name } });
@@ -41,7 +46,7 @@ export class CredentialLifecycle {
   ): Promise<StoredCredential> {
     const revoked = await this.deps.store.credentials.revoke(tenant.id, userId, credentialId, reason, this.deps.clock());
     this.deps.caches.userCredentials?.delete(Caches.key(tenant.id, userId));
-    const sessions = await this.sessions.revokeForCredential(tenant, credentialId, call);
+    const sessions = await this.sessions.revokeForCredential(tenant, userId, credentialId, call);
     await this.auditor.success("credential_revoked", tenant, call, {
       userId,
       credentialId,

@@ -53,8 +53,8 @@ export class Sessions {
   }
 
   /** Revoking a credential revokes the sessions it created. */
-  async revokeForCredential(tenant: TenantConfig, credentialId: string, call: CallContext): Promise<number> {
-    const live = await this.deps.store.audit.sessionsOfCredential(tenant.id, credentialId, this.oldestLive(tenant), this.deps.clock());
+  async revokeForCredential(tenant: TenantConfig, userId: string, credentialId: string, call: CallContext): Promise<number> {
+    const live = await this.deps.store.audit.sessionsOfCredential(tenant.id, userId, credentialId, this.oldestLive(tenant), this.deps.clock());
     return this.revokeEach(tenant, live, call, { scope: "credential", reason: "credential revoked" });
   }
 

@@ -41,7 +41,7 @@ export function auditEventMessage(e: DomainEvent): AuditEvent {
 }
 
 /** ListAuditEvents: proto ↔ domain mapping and page tokens. */
-export function auditHandlers({ tenants, audit, pageTokenSecret }: CeremonyHandlersDeps): Pick<ServiceImpl<typeof AuthService>, "listAuditEvents"> {
+export function auditHandlers({ tenants, audit, lifecycle, pageTokenSecret }: CeremonyHandlersDeps): Pick<ServiceImpl<typeof AuthService>, "listAuditEvents"> {
   return {
     async listAuditEvents(req) {
       const tenant = tenants.resolve(req.tenant);
@@ -57,7 +57,7 @@ export function auditHandlers({ tenants, audit, pageTokenSecret }: CeremonyHandl
       const position = req.pageToken ? toKey(openPageToken(pageTokenSecret, query, req.pageToken)) : undefined;
       const page = await audit.list({
         tenant: tenant.id,
-        by: userId ? { userId } : { credentialId },
+        by: userId ? { userId } : { credentialId, ownerId: await lifecycle.ownerOf(tenant, credentialId) },
         from,
         to,
         limit: req.pageSize || DEFAULT_PAGE_SIZE,

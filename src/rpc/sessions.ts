@@ -1,3 +1,4 @@
+import { MAX_SESSION_ID_BYTES } from "../audit/session-id.js";
 import { create } from "@bufbuild/protobuf";
 import type { ServiceImpl } from "@connectrpc/connect";
 import { type AuditEvent, NO_CALL_CONTEXT } from "../audit/audit-event.js";
@@ -39,7 +40,7 @@ export function sessionHandlers({ tenants, sessions }: CeremonyHandlersDeps): Se
 
     async revokeSession(req) {
       const tenant = tenants.resolve(req.tenant);
-      const session = await sessions.revoke(tenant, sized("session_id", req.sessionId, 1, 64), NO_CALL_CONTEXT);
+      const session = await sessions.revoke(tenant, sized("session_id", req.sessionId, 1, MAX_SESSION_ID_BYTES), NO_CALL_CONTEXT);
       return create(RevokeSessionResponseSchema, { session: sessionMessage(session) });
     },
 

@@ -11,7 +11,8 @@ import { tenantKey } from "./keys.js";
 import { optionalNumber } from "./attributes.js";
 import { queryAll } from "./query-all.js";
 import { isConditionFailure, storeCall } from "./store-errors.js";
-import { AUDIT_BY_CREDENTIAL_INDEX, AUDIT_BY_SESSION_INDEX, TTL_ATTRIBUTE } from "./tables.js";
+import { TTL_ATTRIBUTE } from "./tables.js";
+import { parseSessionId } from "../audit/session-id.js";
 
 type Item = Record<string, AttributeValue>;
 
@@ -22,12 +23,18 @@ function sortKey(time: number, eventId: string): string {
 
 const userPartition = (tenant: string, userId: string) => tenantKey(tenant, `u#${userId}`);
 const credentialPartition = (tenant: string, credentialId: string) => tenantKey(tenant, `c#${credentialId}`);
-const sessionPartition = (tenant: string, sessionId: string) => tenantKey(tenant, `s#${sessionId}`);
 
+/**
+ * Events are filed under their user; an event with no user yet (a refusal naming a credential id
+ * nobody owns) is filed under that credential id. No secondary index: a sign-in's event costs one
+ * write unit, and every lookup is a key or a partition.
+ */
+const partitionOf = (e: Pick<AuditEvent, "tenant" | "userId" | "credentialId">) =>
+  e.userId || !e.credentialId ? userPartition(e.tenant, e.userId) : credentialPartition(e.tenant, e.credentialId);
 
 function toItem(e: AuditEvent, retentionSeconds: number): Item {
   const item: Item = {
-    pk: { S: userPartition(e.tenant, e.userId) },
+    pk: { S: partitionOf(e) },
     sk: { S: sortKey(e.time, e.eventId) },
     eventId: { S: e.eventId },
     time: { N: String(e.time) },
@@ -45,11 +52,9 @@ function toItem(e: AuditEvent, retentionSeconds: number): Item {
     details: { M: Object.fromEntries(Object.entries(e.details).map(([k, v]) => [k, { S: v }])) },
     [TTL_ATTRIBUTE]: { N: String(Math.floor(e.time / 1000) + retentionSeconds) },
   };
-  if (e.credentialId) item.credKey = { S: credentialPartition(e.tenant, e.credentialId) };
   if (e.ceremonyBeganAt !== undefined) item.began = { N: String(e.ceremonyBeganAt) };
   if (e.session) {
     item.sessionId = { S: e.session.sessionId };
-    item.sessionKey = { S: sessionPartition(e.tenant, e.session.sessionId) };
     item.sessionExpiresAt = { N: String(e.session.expiresAt) };
   }
   return item;
@@ -85,7 +90,8 @@ function fromItem(item: Item): AuditEvent {
 
 export interface AuditQuery {
   readonly tenant: string;
-  readonly by: { readonly userId: string } | { readonly credentialId: string };
+  /** By credential: `ownerId` is the credential's user, undefined when no one owns that id. */
+  readonly by: { readonly userId: string } | { readonly credentialId: string; readonly ownerId: string | undefined };
   readonly from: number;
   readonly to: number;
   readonly limit: number;
@@ -114,27 +120,45 @@ export class AuditStore {
     return { Put: { TableName: this.table, Item: toItem(event, this.retentionSeconds) } };
   }
 
-  /** Newest first, between `from` (inclusive) and `to` (exclusive), one page at a time. */
+  /**
+   * Newest first, between `from` (inclusive) and `to` (exclusive), up to `limit` events a page.
+   * A credential's events are its owner's partition filtered by credential id (or the partition
+   * of refusals filed under an id no one owns).
+   */
   async list(q: AuditQuery): Promise<AuditPage> {
-    const byUser = "userId" in q.by;
-    const out = await storeCall(() =>
-      this.client.send(
-        new QueryCommand({
-          TableName: this.table,
-          IndexName: byUser ? undefined : AUDIT_BY_CREDENTIAL_INDEX,
-          KeyConditionExpression: `${byUser ? "pk" : "credKey"} = :p AND sk BETWEEN :from AND :to`,
-          ExpressionAttributeValues: {
-            ":p": { S: "userId" in q.by ? userPartition(q.tenant, q.by.userId) : credentialPartition(q.tenant, q.by.credentialId) },
-            ":from": { S: sortKey(q.from, "") },
-            ":to": { S: sortKey(q.to - 1, "~") },
-          },
-          ScanIndexForward: false,
-          Limit: q.limit,
-          ExclusiveStartKey: q.position,
-        }),
-      ),
-    );
-    return { events: (out.Items ?? []).map(fromItem), position: out.LastEvaluatedKey };
+    const byCredential = "credentialId" in q.by && q.by.ownerId !== undefined ? q.by.credentialId : undefined;
+    const partition =
+      "userId" in q.by
+        ? userPartition(q.tenant, q.by.userId)
+        : q.by.ownerId !== undefined
+          ? userPartition(q.tenant, q.by.ownerId)
+          : credentialPartition(q.tenant, q.by.credentialId);
+    const events: AuditEvent[] = [];
+    let position = q.position;
+    // A filtered page may come back short: read on until the page is full or the range ends.
+    do {
+      const out = await storeCall(() =>
+        this.client.send(
+          new QueryCommand({
+            TableName: this.table,
+            KeyConditionExpression: "pk = :p AND sk BETWEEN :from AND :to",
+            FilterExpression: byCredential === undefined ? undefined : "credentialId = :c",
+            ExpressionAttributeValues: {
+              ":p": { S: partition },
+              ":from": { S: sortKey(q.from, "") },
+              ":to": { S: sortKey(q.to - 1, "~") },
+              ...(byCredential === undefined ? {} : { ":c": { S: byCredential } }),
+            },
+            ScanIndexForward: false,
+            Limit: q.limit - events.length,
+            ExclusiveStartKey: position,
+          }),
+        ),
+      );
+      events.push(...(out.Items ?? []).map(fromItem));
+      position = out.LastEvaluatedKey;
+    } while (position && events.length < q.limit);
+    return { events, position };
   }
 
   /** The user's sign-ins that may still be unexpired (auth time after `since`), newest first. */
@@ -145,42 +169,50 @@ export class AuditStore {
     });
   }
 
-  /** The sign-ins a credential made that may still be unexpired. */
-  async sessionsOfCredential(tenant: string, credentialId: string, since: number, now: number): Promise<AuditEvent[]> {
-    return this.querySessions({
-      IndexName: AUDIT_BY_CREDENTIAL_INDEX,
-      KeyConditionExpression: "credKey = :p AND sk >= :since",
-      ExpressionAttributeValues: {
-        ":p": { S: credentialPartition(tenant, credentialId) },
-        ":since": { S: sortKey(since, "") },
-        ":now": { N: String(now) },
+  /** The sign-ins a credential of `userId` made that may still be unexpired. */
+  async sessionsOfCredential(tenant: string, userId: string, credentialId: string, since: number, now: number): Promise<AuditEvent[]> {
+    return this.querySessions(
+      {
+        KeyConditionExpression: "pk = :p AND sk >= :since",
+        ExpressionAttributeValues: { ":p": { S: userPartition(tenant, userId) }, ":since": { S: sortKey(since, "") }, ":now": { N: String(now) }, ":c": { S: credentialId } },
       },
-    });
+      " AND credentialId = :c",
+    );
   }
 
-  private async querySessions(input: {
-    IndexName?: string;
-    KeyConditionExpression: string;
-    ExpressionAttributeValues: Item;
-  }): Promise<AuditEvent[]> {
+  private async querySessions(
+    input: { KeyConditionExpression: string; ExpressionAttributeValues: Item },
+    alsoFilter = "",
+  ): Promise<AuditEvent[]> {
     const items = await queryAll(this.client, {
       TableName: this.table,
       ...input,
-      FilterExpression: "attribute_exists(sessionId) AND sessionExpiresAt > :now",
+      FilterExpression: `attribute_exists(sessionId) AND sessionExpiresAt > :now${alsoFilter}`,
       ScanIndexForward: false,
     });
     return items.map(fromItem);
   }
 
-  /** A sign-in by its session id (the token's jti); eventually consistent, like any GSI. */
+  /**
+   * A sign-in by its session id (the token's jti), which names the user and the sign-in time: one
+   * strongly consistent read of that instant in the user's partition, so a revocation is seen at once.
+   */
   async findSession(tenant: string, sessionId: string): Promise<AuditEvent | undefined> {
+    const at = parseSessionId(sessionId);
+    if (!at) return undefined;
     const out = await storeCall(() =>
       this.client.send(
         new QueryCommand({
           TableName: this.table,
-          IndexName: AUDIT_BY_SESSION_INDEX,
-          KeyConditionExpression: "sessionKey = :s",
-          ExpressionAttributeValues: { ":s": { S: sessionPartition(tenant, sessionId) } },
+          KeyConditionExpression: "pk = :p AND sk BETWEEN :from AND :to",
+          FilterExpression: "sessionId = :s",
+          ExpressionAttributeValues: {
+            ":p": { S: userPartition(tenant, at.userId) },
+            ":from": { S: sortKey(at.time, "") },
+            ":to": { S: sortKey(at.time, "~") },
+            ":s": { S: sessionId },
+          },
+          ConsistentRead: true,
         }),
       ),
     );
@@ -195,7 +227,7 @@ export class AuditStore {
         this.client.send(
           new UpdateItemCommand({
             TableName: this.table,
-            Key: { pk: { S: userPartition(event.tenant, event.userId) }, sk: { S: sortKey(event.time, event.eventId) } },
+            Key: { pk: { S: partitionOf(event) }, sk: { S: sortKey(event.time, event.eventId) } },
             UpdateExpression: "SET sessionRevokedAt = :now",
             ConditionExpression: "attribute_exists(sessionId) AND attribute_not_exists(sessionRevokedAt)",
             ExpressionAttributeValues: { ":now": { N: String(now) } },

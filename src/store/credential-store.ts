@@ -135,9 +135,14 @@ export class CredentialStore {
     return usable.map((c) => ({ id: c.credentialId, transports: c.transports }));
   }
 
-  /** Every credential of the user, revoked ones included, oldest first. */
+  /**
+   * Every credential of the user, revoked ones included, oldest first: the index names them, a
+   * strongly consistent read each fetches the whole record (the index carries only a few fields).
+   */
   async allForUser(tenant: string, userId: string): Promise<StoredCredential[]> {
-    return this.query(tenant, userId, {});
+    const named = await this.query(tenant, userId, { ProjectionExpression: "pk" });
+    const found = await Promise.all(named.map((c) => this.get(tenant, c.credentialId)));
+    return found.filter((c): c is StoredCredential => c !== undefined);
   }
 
   private async query(

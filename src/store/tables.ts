@@ -18,9 +18,12 @@ export interface TableNames {
 /** The GSI of the credentials table that lists a user's credentials. */
 export const CREDENTIALS_BY_USER_INDEX = "by-user";
 
-/** The GSIs of the audit table: events per credential, and a successful sign-in by session id. */
-export const AUDIT_BY_CREDENTIAL_INDEX = "by-credential";
-export const AUDIT_BY_SESSION_INDEX = "by-session";
+/**
+ * What the by-user index carries besides its keys (pk, userKey, createdAt): only what
+ * allowCredentials needs and nothing a sign-in changes, so a sign-in's counter update writes
+ * the table alone (1 write unit), never the index.
+ */
+export const CREDENTIALS_BY_USER_ATTRIBUTES = ["transports", "revokedAt"];
 
 /** The attribute DynamoDB's TTL deletes on (epoch seconds). Expiry itself is enforced in conditions. */
 export const TTL_ATTRIBUTE = "ttl";
@@ -64,7 +67,7 @@ function definitions(names: TableNames): { input: CreateTableCommandInput; ttl: 
               { AttributeName: "userKey", KeyType: "HASH" },
               { AttributeName: "createdAt", KeyType: "RANGE" },
             ],
-            Projection: { ProjectionType: "ALL" },
+            Projection: { ProjectionType: "INCLUDE", NonKeyAttributes: CREDENTIALS_BY_USER_ATTRIBUTES },
           },
         ],
       },
@@ -86,27 +89,11 @@ function definitions(names: TableNames): { input: CreateTableCommandInput; ttl: 
         AttributeDefinitions: [
           { AttributeName: "pk", AttributeType: "S" },
           { AttributeName: "sk", AttributeType: "S" },
-          { AttributeName: "credKey", AttributeType: "S" },
-          { AttributeName: "sessionKey", AttributeType: "S" },
         ],
+        // No secondary index: each event costs one write unit (see AuditStore for the lookups).
         KeySchema: [
           { AttributeName: "pk", KeyType: "HASH" },
           { AttributeName: "sk", KeyType: "RANGE" },
-        ],
-        GlobalSecondaryIndexes: [
-          {
-            IndexName: AUDIT_BY_CREDENTIAL_INDEX,
-            KeySchema: [
-              { AttributeName: "credKey", KeyType: "HASH" },
-              { AttributeName: "sk", KeyType: "RANGE" },
-            ],
-            Projection: { ProjectionType: "ALL" },
-          },
-          {
-            IndexName: AUDIT_BY_SESSION_INDEX,
-            KeySchema: [{ AttributeName: "sessionKey", KeyType: "HASH" }],
-            Projection: { ProjectionType: "ALL" },
-          },
         ],
         // DynamoDB Streams feed a SIEM (see docs/audit.md); enabling them is left to the operator.
       },

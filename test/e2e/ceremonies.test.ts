@@ -12,6 +12,7 @@ import {
   type FinishAuthenticationResponse,
   type FinishRegistrationResponse,
 } from "../../src/gen/authn/v1/auth_service_pb.js";
+import { parseSessionId } from "../../src/audit/session-id.js";
 import { assertion, register } from "../support/ceremonies.js";
 import { unary } from "../support/grpc-js-client.js";
 import { ORIGIN, startTestService, type TestService } from "../support/service.js";
@@ -95,7 +96,10 @@ describe("passkey ceremonies end to end", () => {
       acr: "phrh",
       tid: "default",
     });
-    expect(payload.jti).toMatch(/^[0-9a-f-]{36}$/);
+    // The session id names its record: the user and the sign-in instant.
+    const session = parseSessionId(String(payload.jti));
+    expect(session?.userId).toBe("connect-user");
+    expect(Math.floor(session!.time / 1000)).toBe(payload.auth_time);
     expect(payload.auth_time).toBe(payload.iat);
     expect(payload.exp! - payload.iat!).toBe(600);
     expect(Number(done.expiresAt!.seconds)).toBe(payload.exp);

@@ -149,4 +149,21 @@ describe("telemetry: traces, metrics and trace ids in audit events and logs", ()
     expect(inside).toMatchObject({ trace_id: span.spanContext().traceId, span_id: span.spanContext().spanId });
     expect(outside).not.toHaveProperty("trace_id");
   });
+
+  it("a warm sign-in costs 3 DynamoDB writes and no read: Begin none, Finish the marker, the counter and the event", async () => {
+    // Warm the credential and its user's allowCredentials list.
+    await svc.connect.finishAuthentication({ credentialJson: await assertion(svc, authenticator, "traced") });
+    spans.reset();
+    const begin = await svc.connect.beginAuthentication({ userId: "traced" });
+    const credentialJson = JSON.stringify(authenticator.get(begin.optionsJson, "http://localhost:8080"));
+    await svc.connect.finishAuthentication({ credentialJson });
+    const dynamoUnder = (method: string) =>
+      childrenOf(named(`authn.v1.AuthService/${method}`)[0]!)
+        .filter((s) => s.attributes["db.system.name"] === "dynamodb")
+        .map((s) => s.name)
+        .sort();
+    expect(dynamoUnder("BeginAuthentication")).toEqual([]);
+    expect(dynamoUnder("FinishAuthentication")).toEqual(["DynamoDB.PutItem", "DynamoDB.PutItem", "DynamoDB.UpdateItem"]);
+  });
+
 });

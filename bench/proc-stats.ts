@@ -54,3 +54,10 @@ export function machine(): Machine {
     loadAvg: readFileSync("/proc/loadavg", "utf8").trim(),
   };
 }
+
+/** The commit measured, and whether the work tree differed from it. */
+export function gitCommit(): string {
+  const git = (...args: string[]) => execFileSync("git", args, { encoding: "utf8" }).trim();
+  const dirty = git("status", "--porcelain", "--untracked-files=no").length > 0;
+  return `${git("rev-parse", "--short", "HEAD")}${dirty ? " (with uncommitted changes in the work tree)" : ""}`;
+}

@@ -3,13 +3,12 @@
  * grpc-js clients with software authenticators; measures floors and ceremonies in one run and
  * writes bench/RESULTS.md. BENCH_SCALE (default 1) multiplies every count, for quick trial runs.
  */
-import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { performance } from "node:perf_hooks";
 import { rawEs256Verify, simpleWebAuthnVerify, storeFloors } from "./floors.js";
 import { log, startHarness } from "./harness.js";
-import { machine } from "./proc-stats.js";
+import { gitCommit, machine } from "./proc-stats.js";
 import { markdown, summary, type BenchRun } from "./report.js";
 import { finishAuthenticationAlone, runScenario, type Kind, type ScenarioResult } from "./scenarios.js";
 
@@ -74,12 +73,6 @@ async function main(): Promise<void> {
   } finally {
     await harness.close();
   }
-}
-
-function gitCommit(): string {
-  const git = (...args: string[]) => execFileSync("git", args, { encoding: "utf8" }).trim();
-  const dirty = git("status", "--porcelain", "--untracked-files=no").length > 0;
-  return `${git("rev-parse", "--short", "HEAD")}${dirty ? " (with uncommitted changes in the work tree)" : ""}`;
 }
 
 await main();

@@ -1,3 +1,4 @@
+import { BENCH_LIST_CACHE_TTL_SECONDS } from "./service-process.js";
 import { readRequests, totalRequests, type DynamoCounts } from "./dynamo-proxy.js";
 import type { LocalCost, StoreFloors } from "./floors.js";
 import { perSecond, quantile, type LoadResult } from "./load.js";
@@ -178,7 +179,7 @@ export function markdown(run: BenchRun): string {
     `- load average (1/5/15 min, runnable/total, last pid) at start: \`${mc.loadAvg}\`, at end: \`${run.loadAtEnd}\``,
     `  (a 1-minute load above ≈ 0.5 before the run means other work shared the ${mc.cpus} cores; numbers are then pessimistic)`,
     "- set-up: DynamoDB Local (java, in memory) ← counting HTTP proxy (bench process) ← the service `node dist/main.js` (own process) ← grpc-js clients (bench process, one HTTP/2 channel) with software authenticators (real P-256 keys and signatures).",
-    `- ${run.poolSize} users registered before the sign-in scenarios, then warmed by sign-ins and VerifyOperations. The allowCredentials list cache has a 30 s TTL, so a user not seen for 30 s costs BeginAuthentication one Query: at this pool size and rate that is what "list Query" counts. Service CPU is utime+stime of its process from /proc; DynamoDB requests and capacity units are counted by the proxy (ReturnConsumedCapacity TOTAL).`,
+    `- ${run.poolSize} users registered before the sign-in scenarios, then warmed by sign-ins and VerifyOperations. The service runs with CREDENTIAL_CACHE_TTL_SECONDS=${BENCH_LIST_CACHE_TTL_SECONDS} (default 30) so that the allowCredentials lists stay warm between a user's sign-ins at every concurrency: a user not seen within the TTL costs BeginAuthentication one Query ("list Query"). Service CPU is utime+stime of its process from /proc; DynamoDB requests and capacity units are counted by the proxy (ReturnConsumedCapacity TOTAL).`,
     "",
     "## Targets",
     "",

@@ -152,7 +152,20 @@ function scenarioRow(run: BenchRun, s: ScenarioResult): string {
     f0(perOk(m, m.javaCpuUs)),
     f0(perOk(m, m.benchCpuUs)),
     mib(m.servicePeakRss),
+    cacheHits(run, s),
   ].join(" | ");
+}
+
+/**
+ * Cache hit ratios, derived from the store requests: each ceremony looks each cache up once, and
+ * every miss costs exactly one request (credential: GetItem; allowCredentials list: Query
+ * by-user; session revocation: Query audit).
+ */
+function cacheHits(run: BenchRun, s: ScenarioResult): string {
+  const hit = (op: string, table: string) => `${f0(100 * (1 - requestsOn(s.m, op, `${run.tablePrefix}${table}`)))} %`;
+  if (s.kind === "sign-in" || s.kind === "step-up") return `credential ${hit("GetItem", "credentials")}, list ${hit("Query", "credentials")}`;
+  if (s.kind === "verify-operation") return `revocation ${hit("Query", "audit")}`;
+  return "–";
 }
 
 /** Requests per ceremony by operation and table (table names without the run's prefix). */
@@ -202,8 +215,8 @@ export function markdown(run: BenchRun): string {
     "",
     "Latency is one whole ceremony as the client sees it (for sign-in: Begin, the authenticator's signature, Finish). Ratios divide the service CPU per ceremony by the raw ES256 verify / verifyAuthenticationResponse / echo RPC floors. Java and bench CPU show where the rest of the machine went.",
     "",
-    "| ceremony | in flight | ok | per s | p50 / p99 / p999 ms | service CPU µs | × verify / × swa / × echo | DynamoDB req | RCU / WCU | DynamoDB Local CPU µs | bench CPU µs | service peak RSS MiB |",
-    "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    "| ceremony | in flight | ok | per s | p50 / p99 / p999 ms | service CPU µs | × verify / × swa / × echo | DynamoDB req | RCU / WCU | DynamoDB Local CPU µs | bench CPU µs | service peak RSS MiB | cache hits |",
+    "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ...run.scenarios.map((s) => `| ${scenarioRow(run, s)} |`),
     "",
     ...run.scenarios.map((s) => `- ${s.kind} (${RPCS[s.kind]}) at ${s.concurrency}: ${breakdown(s.m.dynamo, ok(s.m), run.tablePrefix) || "none"}${s.m.dynamo.errors ? `; ${s.m.dynamo.errors} DynamoDB error responses` : ""}${s.m.result.firstFailure ? `; first failure: ${s.m.result.firstFailure}` : ""}`),

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AuthService } from "../../src/gen/authn/v1/auth_service_pb.js";
 import { ErrorInfoSchema } from "../../src/gen/google/rpc/error_details_pb.js";
 import { Health, HealthCheckResponse_ServingStatus } from "../../src/gen/grpc/health/v1/health_pb.js";
-import { READ_MAX_BYTES } from "../../src/server.js";
+import { DEFAULT_MAX_REQUEST_BYTES } from "../../src/request-size.js";
 import { MAX_CREDENTIAL_JSON_BYTES } from "../../src/webauthn/credential-json.js";
 import { expectRpcError, register } from "../support/ceremonies.js";
 import { unary } from "../support/grpc-js-client.js";
@@ -125,7 +125,7 @@ describe("hostile input at every RPC", () => {
   it("enormous strings: above 64 KiB is PAYLOAD_TOO_LARGE, above the 256 KiB read limit RESOURCE_EXHAUSTED (Connect and gRPC)", async () => {
     const justOver = "x".repeat(MAX_CREDENTIAL_JSON_BYTES + 1);
     await expectRpcError(svc.connect.finishAuthentication({ credentialJson: justOver }), Code.InvalidArgument, "PAYLOAD_TOO_LARGE");
-    const huge = "x".repeat(READ_MAX_BYTES + 1);
+    const huge = "x".repeat(DEFAULT_MAX_REQUEST_BYTES + 1);
     const connectErr = await svc.connect.finishRegistration({ credentialJson: huge }).catch((e: unknown) => ConnectError.from(e));
     expect(connectErr).toBeInstanceOf(ConnectError);
     expect(Code[(connectErr as ConnectError).code]).toBe(Code[Code.ResourceExhausted]);

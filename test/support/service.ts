@@ -12,6 +12,7 @@ import { createDynamoClient } from "../../src/store/client.js";
 import { createTables, tableNames } from "../../src/store/tables.js";
 import { grpcJsClient } from "./grpc-js-client.js";
 import type { KeyRing } from "../../src/tokens/key-ring.js";
+import type { BeginLimitSettings } from "../../src/limits/begin-limits.js";
 import { DEFAULT_ATTESTATION_POLICY } from "../../src/attestation/policy.js";
 import { generateSigningKey, type SigningKey } from "../../src/tokens/signing-key.js";
 
@@ -64,7 +65,13 @@ export async function createTestTables(): Promise<{ dynamo: DynamoDBClient; tabl
  */
 export async function startTestService(
   shared?: Pick<TestService, "dynamo" | "tablePrefix" | "signingKey" | "clock">,
-  overrides: { credentialCacheTtlSeconds?: number; tenant?: TenantConfig; keyRing?: KeyRing } = {},
+  overrides: {
+    credentialCacheTtlSeconds?: number;
+    tenant?: TenantConfig;
+    keyRing?: KeyRing;
+    beginLimits?: BeginLimitSettings;
+    maxRequestBytes?: number;
+  } = {},
 ): Promise<TestService> {
   const { dynamo, tablePrefix } = shared ?? (await createTestTables());
   const clock = shared?.clock ?? new TestClock();
@@ -78,6 +85,8 @@ export async function startTestService(
       logger: createLogger("silent"),
       credentialCacheTtlSeconds: overrides.credentialCacheTtlSeconds ?? 30,
       clock: clock.read,
+      beginLimits: overrides.beginLimits,
+      maxRequestBytes: overrides.maxRequestBytes,
     },
     0,
     "127.0.0.1",

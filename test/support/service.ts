@@ -3,6 +3,7 @@ import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { createClient, type Client } from "@connectrpc/connect";
 import type * as grpc from "@grpc/grpc-js";
 import { createConnectTransport } from "@connectrpc/connect-node";
+import type { Logger } from "pino";
 import { inject } from "vitest";
 import { startApp, type App } from "../../src/app.js";
 import type { TenantConfig } from "../../src/config.js";
@@ -71,6 +72,7 @@ export async function startTestService(
     keyRing?: KeyRing;
     beginLimits?: BeginLimitSettings;
     maxRequestBytes?: number;
+    logger?: Logger;
   } = {},
 ): Promise<TestService> {
   const { dynamo, tablePrefix } = shared ?? (await createTestTables());
@@ -82,7 +84,7 @@ export async function startTestService(
       tablePrefix,
       tenant: overrides.tenant ?? TEST_TENANT,
       ...(overrides.keyRing ? { keyRing: overrides.keyRing } : { signingKey }),
-      logger: createLogger("silent"),
+      logger: overrides.logger ?? createLogger("silent"),
       credentialCacheTtlSeconds: overrides.credentialCacheTtlSeconds ?? 30,
       clock: clock.read,
       beginLimits: overrides.beginLimits,

@@ -1,15 +1,17 @@
 import { create } from "@bufbuild/protobuf";
 import { durationMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { status as GrpcStatus, type ServiceError } from "@grpc/grpc-js";
+import { type Client as GrpcClient, status as GrpcStatus, type ServiceError } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AuthService } from "../../src/gen/authn/v1/auth_service_pb.js";
+import { AuditEventType } from "../../src/gen/authn/v1/audit_pb.js";
+import { Authorization, CheckRequestSchema, type CheckResponse } from "../../src/gen/envoy/service/auth/v3/external_auth_pb.js";
 import { Decision } from "../../src/gen/authn/v1/step_up_pb.js";
 import { ErrorInfoSchema, RetryInfoSchema } from "../../src/gen/google/rpc/error_details_pb.js";
 import type { BeginLimitSettings } from "../../src/limits/begin-limits.js";
 import { expectRpcError } from "../support/ceremonies.js";
-import { grpcErrorDetails, unary } from "../support/grpc-js-client.js";
-import { closeAll, startTestService, TEST_TENANT, type TestService } from "../support/service.js";
+import { grpcErrorDetails, grpcJsClient, unary } from "../support/grpc-js-client.js";
+import { closeAll, ORIGIN, startTestService, TEST_TENANT, type TestService } from "../support/service.js";
 import { signedInUser, transfer } from "../support/step-up.js";
 
 const OFF: BeginLimitSettings = { perCaller: 0, perUser: 0, perIp: 0, windowSeconds: 60, outstandingPerUser: 0 };
@@ -135,5 +137,57 @@ describe("MAX_REQUEST_BYTES", () => {
     const refused = await small.connect.finishAuthentication({ credentialJson }).catch((e: unknown) => ConnectError.from(e));
     expect((refused as ConnectError).code).toBe(Code.ResourceExhausted);
     await expectRpcError(standard.connect.finishAuthentication({ credentialJson }), Code.InvalidArgument, "PAYLOAD_TOO_LARGE");
+  });
+});
+
+describe("Envoy ext_authz under a Begin limit", () => {
+  let svc: TestService;
+  let envoy: GrpcClient;
+  beforeAll(async () => {
+    svc = await startTestService(undefined, { beginLimits: { ...OFF, perUser: 4 } });
+    envoy = grpcJsClient(Authorization, svc.address);
+  });
+  afterAll(async () => {
+    envoy?.close();
+    await closeAll(svc);
+  });
+
+  const check = (token: string, headers: Record<string, string> = {}) =>
+    unary<CheckResponse>(
+      envoy,
+      "check",
+      create(CheckRequestSchema, {
+        attributes: {
+          contextExtensions: { operation: "payments.transfer", single_use: "true" },
+          request: { http: { method: "POST", path: "/v1/transfers", body: "{}", headers: { authorization: `Bearer ${token}`, ...headers } } },
+        },
+      }),
+    );
+  const denial = (res: CheckResponse) => (res.httpResponse.case === "deniedResponse" ? res.httpResponse.value : undefined);
+
+  it("answers 429 with Retry-After (not an RPC error, which Envoy would turn into a 403) once the user's step-up challenges are limited", async () => {
+    const user = await signedInUser(svc, "envoy-user"); // 2 Begins
+    expect(denial(await check(user.sessionToken))?.status?.code).toBe(401); // the 3rd: a step-up challenge
+    expect(denial(await check(user.sessionToken))?.status?.code).toBe(401); // the 4th
+    const limited = await check(user.sessionToken);
+    expect(limited.status?.code).toBe(GrpcStatus.RESOURCE_EXHAUSTED);
+    const response = denial(limited)!;
+    expect(response.status?.code).toBe(429);
+    const retryAfter = response.headers.find((h) => h.header?.key === "retry-after")?.header?.value;
+    expect(Number(retryAfter)).toBeGreaterThan(0);
+    expect(Number(retryAfter)).toBeLessThanOrEqual(60);
+    expect(JSON.parse(response.body)).toEqual({ error: "rate_limited", limit: "user" });
+  });
+
+  it("cuts an oversized User-Agent to 1024 bytes and drops a client address too long to be one before they reach the audit trail", async () => {
+    const user = await signedInUser(svc, "odd-agent");
+    const headers = { "user-agent": "é".repeat(60_000), "x-envoy-external-address": "1".repeat(200) };
+    const challenge = JSON.parse(denial(await check(user.sessionToken, headers))!.body) as { options: object };
+    const evidence = Buffer.from(JSON.stringify(user.authenticator.get(challenge.options, ORIGIN))).toString("base64url");
+    expect((await check(user.sessionToken, { ...headers, "x-dynauthn-step-up": evidence })).status?.code).toBe(GrpcStatus.OK);
+    const { events } = await svc.connect.listAuditEvents({ userId: "odd-agent", pageSize: 50 });
+    const stepUp = events.find((e) => e.type === AuditEventType.STEP_UP);
+    expect(stepUp?.clientUserAgent).toBe("é".repeat(512));
+    expect(stepUp?.clientIp).toBe("");
   });
 });

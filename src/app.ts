@@ -65,13 +65,14 @@ export async function startApp(opts: AppOptions, port: number, host: string): Pr
   const store = createStore(opts.dynamo, opts.tablePrefix, opts.auditRetentionDays);
   const stepUp = { ...STEP_UP_DEFAULTS, ...opts.stepUp };
   const keys = keyRingOf(opts, Math.max(opts.tenant.sessionTtlSeconds, stepUp.grantTtlSeconds) * 1000);
+  const clock = opts.clock ?? Date.now;
   const deps = {
     store,
     caches,
     keys,
     logger: opts.logger,
-    clock: opts.clock ?? Date.now,
-    limits: new BeginLimits(opts.beginLimits ?? DEFAULT_BEGIN_LIMITS),
+    clock,
+    limits: new BeginLimits(opts.beginLimits ?? DEFAULT_BEGIN_LIMITS, clock),
   };
   const sessions = new Sessions(deps, opts.sessionRevocationStalenessSeconds ?? 30);
   const tenants = new Tenants(opts.tenant);

@@ -51,7 +51,7 @@ export class RegistrationCeremony {
     input: BeginRegistrationInput,
     call: CallContext,
   ): Promise<BeginResult<PublicKeyCredentialCreationOptionsJSON>> {
-    await this.deps.limits.admit(tenant, "registration", input.userId, call);
+    this.deps.limits.admit(tenant, "registration", input.userId, call);
     const { store, clock } = this.deps;
     const userHandle = await store.users.ensureHandle(tenant.id, input.userId, newUserHandle(), clock());
     const existing = await store.credentials.listForUser(tenant.id, input.userId);

@@ -97,7 +97,7 @@ describe("outstanding challenges per user (within the challenge lifetime)", () =
   });
   afterAll(() => closeAll(svc));
 
-  it("counts BeginRegistration, BeginAuthentication and VerifyOperation's step-up challenges; the fifth is refused until the lifetime ends", async () => {
+  it("counts BeginRegistration, BeginAuthentication and VerifyOperation's step-up challenges; the fifth is refused until the lifetime ends, then admitted", async () => {
     const user = await signedInUser(svc, "step-upper"); // BeginRegistration + BeginAuthentication
     const stepUp = () =>
       svc.connect.verifyOperation({ sessionToken: user.sessionToken, operation: transfer(10), requirement: { singleUse: true } });
@@ -108,6 +108,8 @@ describe("outstanding challenges per user (within the challenge lifetime)", () =
     expect(delay).toBeLessThanOrEqual(30_000);
     await rateLimited(beginAuthentication(svc, "step-upper"), "outstanding");
     await beginAuthentication(svc, "someone-else");
+    svc.clock.advance(delay);
+    expect((await stepUp()).decision).toBe(Decision.STEP_UP_REQUIRED);
   });
 });
 

@@ -1,7 +1,8 @@
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { Logger } from "pino";
 import { Caches } from "./cache.js";
-import { BeginLimits, type BeginLimitSettings, DEFAULT_BEGIN_LIMITS } from "./limits/begin-limits.js";
+import { type BeginLimitSettings, DEFAULT_BEGIN_LIMITS } from "./limits/begin-limit-settings.js";
+import { BeginLimits } from "./limits/begin-limits.js";
 import { AuthenticationCeremony } from "./ceremonies/authentication.js";
 import { CredentialLifecycle } from "./ceremonies/credential-lifecycle.js";
 import { RegistrationCeremony } from "./ceremonies/registration.js";

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { type AttestationPolicy, DEFAULT_ATTESTATION_POLICY } from "./attestation/policy.js";
-import { type BeginLimitSettings, DEFAULT_BEGIN_LIMITS } from "./limits/begin-limits.js";
+import { type BeginLimitSettings, DEFAULT_BEGIN_LIMITS } from "./limits/begin-limit-settings.js";
 import { DEFAULT_MAX_REQUEST_BYTES, MIN_REQUEST_BYTES } from "./request-size.js";
 import { STEP_UP_DEFAULTS } from "./step-up/defaults.js";
 

@@ -8,7 +8,7 @@ import { AuditEventType } from "../../src/gen/authn/v1/audit_pb.js";
 import { Authorization, CheckRequestSchema, type CheckResponse } from "../../src/gen/envoy/service/auth/v3/external_auth_pb.js";
 import { Decision } from "../../src/gen/authn/v1/step_up_pb.js";
 import { ErrorInfoSchema, RetryInfoSchema } from "../../src/gen/google/rpc/error_details_pb.js";
-import type { BeginLimitSettings } from "../../src/limits/begin-limits.js";
+import type { BeginLimitSettings } from "../../src/limits/begin-limit-settings.js";
 import { expectRpcError } from "../support/ceremonies.js";
 import { grpcErrorDetails, grpcJsClient, unary } from "../support/grpc-js-client.js";
 import { closeAll, ORIGIN, startTestService, TEST_TENANT, type TestService } from "../support/service.js";

@@ -8,7 +8,7 @@ import { Authorization, CheckRequestSchema } from "../../src/gen/envoy/service/a
 import { MAX_TOKEN_BYTES } from "../../src/rpc/step-up.js";
 import { ErrorInfoSchema } from "../../src/gen/google/rpc/error_details_pb.js";
 import { Health, HealthCheckResponse_ServingStatus } from "../../src/gen/grpc/health/v1/health_pb.js";
-import { DEFAULT_BEGIN_LIMITS } from "../../src/limits/begin-limits.js";
+import { DEFAULT_BEGIN_LIMITS } from "../../src/limits/begin-limit-settings.js";
 import { DEFAULT_MAX_REQUEST_BYTES } from "../../src/request-size.js";
 import { MAX_CREDENTIAL_JSON_BYTES } from "../../src/webauthn/credential-json.js";
 import { assertion, expectRpcError, register } from "../support/ceremonies.js";

@@ -13,7 +13,7 @@ import { createDynamoClient } from "../../src/store/client.js";
 import { createTables, tableNames } from "../../src/store/tables.js";
 import { grpcJsClient } from "./grpc-js-client.js";
 import type { KeyRing } from "../../src/tokens/key-ring.js";
-import type { BeginLimitSettings } from "../../src/limits/begin-limits.js";
+import type { BeginLimitSettings } from "../../src/limits/begin-limit-settings.js";
 import { DEFAULT_ATTESTATION_POLICY } from "../../src/attestation/policy.js";
 import { generateSigningKey, type SigningKey } from "../../src/tokens/signing-key.js";
 

@@ -37,7 +37,7 @@ export class BeginLimits {
   readonly #outstanding: FixedWindowCounter | undefined;
 
   constructor(
-    readonly settings: BeginLimitSettings,
+    private readonly settings: BeginLimitSettings,
     clock: () => number,
   ) {
     const counter = (limit: number, maxKeys: number) => (limit > 0 ? new FixedWindowCounter(limit, maxKeys, clock) : undefined);

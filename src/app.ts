@@ -1,6 +1,8 @@
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { Logger } from "pino";
 import { Caches } from "./cache.js";
+import { type BeginLimitSettings, DEFAULT_BEGIN_LIMITS } from "./limits/begin-limit-settings.js";
+import { BeginLimits } from "./limits/begin-limits.js";
 import { AuthenticationCeremony } from "./ceremonies/authentication.js";
 import { CredentialLifecycle } from "./ceremonies/credential-lifecycle.js";
 import { RegistrationCeremony } from "./ceremonies/registration.js";
@@ -39,6 +41,10 @@ export interface AppOptions {
   readonly sessionRevocationStalenessSeconds?: number;
   /** Step-up grants' lifetime (default 300 s) and the ext_authz header that carries step-up evidence. */
   readonly stepUp?: { readonly grantTtlSeconds: number; readonly evidenceHeader: string };
+  /** Limits on Begin calls, per replica (default DEFAULT_BEGIN_LIMITS). */
+  readonly beginLimits?: BeginLimitSettings;
+  /** The largest gRPC/Connect message read (default DEFAULT_MAX_REQUEST_BYTES). */
+  readonly maxRequestBytes?: number;
 }
 
 export interface App {
@@ -60,12 +66,14 @@ export async function startApp(opts: AppOptions, port: number, host: string): Pr
   const store = createStore(opts.dynamo, opts.tablePrefix, opts.auditRetentionDays);
   const stepUp = { ...STEP_UP_DEFAULTS, ...opts.stepUp };
   const keys = keyRingOf(opts, Math.max(opts.tenant.sessionTtlSeconds, stepUp.grantTtlSeconds) * 1000);
+  const clock = opts.clock ?? Date.now;
   const deps = {
     store,
     caches,
     keys,
     logger: opts.logger,
-    clock: opts.clock ?? Date.now,
+    clock,
+    limits: new BeginLimits(opts.beginLimits ?? DEFAULT_BEGIN_LIMITS, clock),
   };
   const sessions = new Sessions(deps, opts.sessionRevocationStalenessSeconds ?? 30);
   const tenants = new Tenants(opts.tenant);
@@ -97,6 +105,7 @@ export async function startApp(opts: AppOptions, port: number, host: string): Pr
       // Telemetry outermost: its span covers the error interceptor's logging and sees its ConnectError.
       interceptors: [telemetryInterceptor(), errorInterceptor(opts.logger)],
       tls: opts.tls,
+      readMaxBytes: opts.maxRequestBytes,
     },
     port,
     host,

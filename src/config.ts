@@ -1,5 +1,7 @@
 import { z } from "zod";
 import { type AttestationPolicy, DEFAULT_ATTESTATION_POLICY } from "./attestation/policy.js";
+import { type BeginLimitSettings, DEFAULT_BEGIN_LIMITS } from "./limits/begin-limit-settings.js";
+import { DEFAULT_MAX_REQUEST_BYTES, MIN_REQUEST_BYTES } from "./request-size.js";
 import { STEP_UP_DEFAULTS } from "./step-up/defaults.js";
 
 /**
@@ -9,6 +11,8 @@ import { STEP_UP_DEFAULTS } from "./step-up/defaults.js";
 
 const port = z.coerce.number().int().min(0).max(65_535);
 const seconds = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+/** A limit's count; 0 turns it off. */
+const count = z.coerce.number().int().min(0).max(1_000_000);
 const flag = z.enum(["true", "false"]).transform((v) => v === "true");
 const optionalPath = z.string().min(1).optional();
 
@@ -65,6 +69,14 @@ const envSchema = z.object({
   SESSION_REVOCATION_STALENESS_SECONDS: seconds(0, 3600).default(30),
   SHUTDOWN_GRACE_SECONDS: seconds(0, 300).default(20),
   CRL_FETCH_TIMEOUT_MS: seconds(100, 30_000).default(2000),
+  // Begin limits per replica (0 = unlimited); see BeginLimitSettings.
+  BEGIN_LIMIT_PER_CALLER: count.default(DEFAULT_BEGIN_LIMITS.perCaller),
+  BEGIN_LIMIT_PER_USER: count.default(DEFAULT_BEGIN_LIMITS.perUser),
+  BEGIN_LIMIT_PER_IP: count.default(DEFAULT_BEGIN_LIMITS.perIp),
+  BEGIN_LIMIT_WINDOW_SECONDS: seconds(1, 3600).default(DEFAULT_BEGIN_LIMITS.windowSeconds),
+  BEGIN_LIMIT_OUTSTANDING_PER_USER: count.default(DEFAULT_BEGIN_LIMITS.outstandingPerUser),
+  // Every gRPC/Connect message; a credential's JSON (at most 64 KiB) must fit.
+  MAX_REQUEST_BYTES: z.coerce.number().int().min(MIN_REQUEST_BYTES).max(16 * 1024 * 1024).default(DEFAULT_MAX_REQUEST_BYTES),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   // The OpenTelemetry SDK reads every OTEL_* variable itself; these only decide whether it starts.
   OTEL_SDK_DISABLED: flag.optional(),
@@ -116,6 +128,9 @@ export interface Config {
   readonly sessionRevocationStalenessSeconds: number;
   readonly shutdownGraceSeconds: number;
   readonly crlFetchTimeoutMs: number;
+  readonly beginLimits: BeginLimitSettings;
+  /** The largest gRPC/Connect message the transport reads. */
+  readonly maxRequestBytes: number;
   readonly logLevel: string;
   readonly telemetry: TelemetrySettings;
 }
@@ -218,6 +233,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     sessionRevocationStalenessSeconds: e.SESSION_REVOCATION_STALENESS_SECONDS,
     shutdownGraceSeconds: e.SHUTDOWN_GRACE_SECONDS,
     crlFetchTimeoutMs: e.CRL_FETCH_TIMEOUT_MS,
+    beginLimits: Object.freeze({
+      perCaller: e.BEGIN_LIMIT_PER_CALLER,
+      perUser: e.BEGIN_LIMIT_PER_USER,
+      perIp: e.BEGIN_LIMIT_PER_IP,
+      windowSeconds: e.BEGIN_LIMIT_WINDOW_SECONDS,
+      outstandingPerUser: e.BEGIN_LIMIT_OUTSTANDING_PER_USER,
+    }),
+    maxRequestBytes: e.MAX_REQUEST_BYTES,
     logLevel: e.LOG_LEVEL,
     telemetry: telemetrySettings(e),
   });

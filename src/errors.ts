@@ -1,6 +1,7 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { create } from "@bufbuild/protobuf";
-import { ErrorInfoSchema } from "./gen/google/rpc/error_details_pb.js";
+import { durationFromMs } from "@bufbuild/protobuf/wkt";
+import { ErrorInfoSchema, RetryInfoSchema } from "./gen/google/rpc/error_details_pb.js";
 import { ErrorReason } from "./gen/authn/v1/auth_service_pb.js";
 
 /** ErrorInfo.domain of every error the service returns. */
@@ -34,6 +35,7 @@ const CODE_OF_REASON: Record<Reason, Code> = {
   TENANT_UNKNOWN: Code.InvalidArgument,
   STORE_UNAVAILABLE: Code.Unavailable,
   STORE_THROTTLED: Code.ResourceExhausted,
+  RATE_LIMITED: Code.ResourceExhausted,
   INTERNAL: Code.Internal,
 };
 
@@ -47,6 +49,8 @@ export class AuthError extends Error {
     readonly reason: Reason,
     message: string,
     readonly metadata: Record<string, string> = {},
+    /** When set, the error carries a google.rpc.RetryInfo: retry after this many milliseconds. */
+    readonly retryDelayMs?: number,
   ) {
     super(message);
   }
@@ -73,14 +77,18 @@ export function invalidField(field: string, message: string): AuthError {
 export function toConnectError(err: unknown): ConnectError {
   if (err instanceof ConnectError) return err;
   const authError = err instanceof AuthError ? err : new AuthError("INTERNAL", "internal error");
-  return new ConnectError(authError.message, authError.code, undefined, [
-    {
-      desc: ErrorInfoSchema,
-      value: create(ErrorInfoSchema, {
-        reason: authError.reason,
-        domain: ERROR_DOMAIN,
-        metadata: authError.metadata,
-      }),
-    },
-  ]);
+  const errorInfo = {
+    desc: ErrorInfoSchema,
+    value: create(ErrorInfoSchema, {
+      reason: authError.reason,
+      domain: ERROR_DOMAIN,
+      metadata: authError.metadata,
+    }),
+  };
+  const { retryDelayMs } = authError;
+  const details =
+    retryDelayMs === undefined
+      ? [errorInfo]
+      : [errorInfo, { desc: RetryInfoSchema, value: create(RetryInfoSchema, { retryDelay: durationFromMs(retryDelayMs) }) }];
+  return new ConnectError(authError.message, authError.code, undefined, details);
 }

@@ -42,13 +42,18 @@ async function main(config: Config): Promise<void> {
       sessionRevocationStalenessSeconds: config.sessionRevocationStalenessSeconds,
       tls: config.tls,
       stepUp: config.stepUp,
+      beginLimits: config.beginLimits,
+      maxRequestBytes: config.maxRequestBytes,
     },
     config.port,
     config.host,
   );
   const { address, port } = app.server.address;
   const scheme = config.tls ? "https" : "http";
-  logger.info({ address, port, rpId: config.tenant.rpId, dynamodb: endpoint ?? "aws" }, "dynauthn listening");
+  logger.info(
+    { address, port, rpId: config.tenant.rpId, dynamodb: endpoint ?? "aws", beginLimits: config.beginLimits },
+    "dynauthn listening",
+  );
   process.stdout.write(`dynauthn listening on ${scheme}://${address}:${port} (gRPC, gRPC-Web, Connect)\n`);
 
   let stopping = false;

@@ -5,12 +5,11 @@ import net, { type AddressInfo, type Socket } from "node:net";
 import { Duplex } from "node:stream";
 import type { ConnectRouter, Interceptor } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { DEFAULT_MAX_REQUEST_BYTES } from "./request-size.js";
 
 /** The first bytes every HTTP/2 prior-knowledge connection sends (RFC 9113 §3.4). */
 const HTTP2_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
 
-/** gRPC/Connect messages above this are refused by the transport before any handler runs. */
-export const READ_MAX_BYTES = 256 * 1024;
 
 /** A connection that sends nothing for this long while being sniffed is dropped. */
 const SNIFF_TIMEOUT_MS = 10_000;
@@ -21,6 +20,8 @@ export interface ServerOptions {
   /** Plain HTTP handlers by exact path (e.g. /.well-known/jwks.json), served beside Connect. */
   readonly httpRoutes?: Readonly<Record<string, HttpHandler>>;
   readonly tls?: { readonly certFile: string; readonly keyFile: string } | undefined;
+  /** Messages above this are refused by the transport before any handler runs. */
+  readonly readMaxBytes?: number | undefined;
 }
 
 export interface RunningServer {
@@ -39,7 +40,7 @@ export async function startServer(opts: ServerOptions, port: number, host: strin
   const handler = connectNodeAdapter({
     routes: opts.routes,
     interceptors: opts.interceptors,
-    readMaxBytes: READ_MAX_BYTES,
+    readMaxBytes: opts.readMaxBytes ?? DEFAULT_MAX_REQUEST_BYTES,
     fallback: httpRouter(opts.httpRoutes ?? {}),
   });
   const sessions = new Set<http2.ServerHttp2Session>();

@@ -47,6 +47,7 @@ export class AuthenticationCeremony {
     call: CallContext,
     operationDigest?: string,
   ): Promise<BeginResult<PublicKeyCredentialRequestOptionsJSON>> {
+    this.deps.limits.admit(tenant, operationDigest ? "step-up" : "authentication", userId, call);
     const allowCredentials = userId === undefined ? [] : await this.allowCredentials(tenant, userId);
     // With an operation the challenge is bound to it: only VerifyOperation accepts the assertion.
     const { challenge, expiresAt } = beginCeremony(this.deps, tenant, {

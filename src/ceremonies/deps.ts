@@ -1,5 +1,6 @@
 import type { Logger } from "pino";
 import type { Caches } from "../cache.js";
+import type { BeginLimits } from "../limits/begin-limits.js";
 import type { Store } from "../store/index.js";
 import type { KeyRing } from "../tokens/key-ring.js";
 
@@ -12,4 +13,6 @@ export interface CeremonyDeps {
   readonly logger: Logger;
   /** Epoch milliseconds; injected so expiry can be tested without waiting. */
   readonly clock: () => number;
+  /** Checked first by every Begin, before any I/O. */
+  readonly limits: BeginLimits;
 }

@@ -51,6 +51,7 @@ export class RegistrationCeremony {
     input: BeginRegistrationInput,
     call: CallContext,
   ): Promise<BeginResult<PublicKeyCredentialCreationOptionsJSON>> {
+    this.deps.limits.admit(tenant, "registration", input.userId, call);
     const { store, clock } = this.deps;
     const userHandle = await store.users.ensureHandle(tenant.id, input.userId, newUserHandle(), clock());
     const existing = await store.credentials.listForUser(tenant.id, input.userId);

@@ -18,6 +18,8 @@ import { optionalTimestamp, sized, toTimestamp } from "./fields.js";
 
 const DEFAULT_PAGE_SIZE = 50;
 const MAX_PAGE_SIZE = 500;
+/** A sealed position (the last key of a page, at most ≈ 2.5 KB) and its MAC. */
+const MAX_PAGE_TOKEN_BYTES = 4096;
 
 export function auditEventMessage(e: DomainEvent): AuditEvent {
   return create(AuditEventSchema, {
@@ -54,7 +56,8 @@ export function auditHandlers({ tenants, audit, lifecycle, pageTokenSecret }: Ce
       if (from >= to) throw invalidField("end_time", "must be after start_time");
       // The token is bound to exactly this selection.
       const query = JSON.stringify([tenant.id, userId, credentialId, from, to]);
-      const position = req.pageToken ? toKey(openPageToken(pageTokenSecret, query, req.pageToken)) : undefined;
+      const pageToken = sized("page_token", req.pageToken, 0, MAX_PAGE_TOKEN_BYTES);
+      const position = pageToken ? toKey(openPageToken(pageTokenSecret, query, pageToken)) : undefined;
       const page = await audit.list({
         tenant: tenant.id,
         by: userId ? { userId } : { credentialId, ownerId: await lifecycle.ownerOf(tenant, credentialId) },

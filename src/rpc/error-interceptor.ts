@@ -15,7 +15,8 @@ export function errorInterceptor(logger: Logger): Interceptor {
       const procedure = req.method.parent.typeName + "/" + req.method.name;
       if (err instanceof AuthError) {
         const level = err.reason.startsWith("STORE_") ? "error" : "info";
-        logger[level]({ procedure, reason: err.reason, code: err.code, cause: (err as { cause?: unknown }).cause }, "rpc refused");
+        const { reason, code, metadata, retryDelayMs } = err;
+        logger[level]({ procedure, reason, code, metadata, retryDelayMs, cause: (err as { cause?: unknown }).cause }, "rpc refused");
       } else if (!(err instanceof ConnectError)) {
         logger.error({ procedure, err }, "rpc failed unexpectedly");
       }

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { Code, type ServiceImpl } from "@connectrpc/connect";
-import { invalidField } from "../errors.js";
+import { AuthError, invalidField } from "../errors.js";
 import { HeaderValueOption_HeaderAppendAction, type HeaderValueOptionSchema } from "../gen/envoy/config/core/v3/base_pb.js";
 import type { AttributeContext_HttpRequest } from "../gen/envoy/service/auth/v3/attribute_context_pb.js";
 import { type Authorization, type CheckResponse, CheckResponseSchema } from "../gen/envoy/service/auth/v3/external_auth_pb.js";
@@ -11,6 +11,7 @@ import type { Requirement } from "../step-up/requirement.js";
 import type { Allowed, Denied, StepUpNeeded, Verdict } from "../step-up/verdict.js";
 import type { Evidence } from "../step-up/verify-operation.js";
 import { bearerChallenge, INSUFFICIENT_USER_AUTHENTICATION } from "../step-up/www-authenticate.js";
+import { boundedCallContext, sized } from "./fields.js";
 import { MAX_TOKEN_BYTES, type StepUpHandlersDeps, validOperation, validRequirement } from "./step-up.js";
 
 /** Identity headers the upstream receives on OK; they overwrite any a client sent. */
@@ -40,15 +41,20 @@ export function extAuthzHandlers(deps: StepUpHandlersDeps): Pick<ServiceImpl<typ
       const headers = headersOf(http);
       const token = bearerToken(headers.get("authorization"));
       if (token === undefined) return denied(StatusCode.Unauthorized, Code.Unauthenticated, bearerChallenge(), { error: "unauthorized" });
-      const evidence = evidenceOf(headers.get(evidenceHeader));
-      const verdict = await verifier.verify(tenants.resolve(ext.tenant ?? ""), {
-        sessionToken: token,
-        operation: operationOf(ext, http),
-        requirement: requirementOf(ext),
-        evidence,
-        call: { caller: "", clientIp: headers.get("x-envoy-external-address") ?? "", clientUserAgent: headers.get("user-agent") ?? "" },
-      });
-      return checkResponse(verdict, evidence, evidenceHeader);
+      const evidence = evidenceOf(headers.get(evidenceHeader), evidenceHeader);
+      try {
+        const verdict = await verifier.verify(tenants.resolve(ext.tenant ?? ""), {
+          sessionToken: token,
+          operation: operationOf(ext, http),
+          requirement: requirementOf(ext),
+          evidence,
+          call: boundedCallContext("", headers.get("x-envoy-external-address"), headers.get("user-agent")),
+        });
+        return checkResponse(verdict, evidence, evidenceHeader);
+      } catch (err) {
+        if (err instanceof AuthError && err.reason === "RATE_LIMITED") return tooManyRequests(err);
+        throw err;
+      }
     },
   };
 }
@@ -68,9 +74,9 @@ function bearerToken(authorization: string | undefined): string | undefined {
 }
 
 /** A grant is a compact JWS (three dot-separated parts); anything else is an assertion. */
-function evidenceOf(value: string | undefined): Evidence {
+function evidenceOf(value: string | undefined, evidenceHeader: string): Evidence {
   if (!value) return { kind: "none" };
-  if (/^[\w-]+\.[\w-]+\.[\w-]+$/.test(value)) return { kind: "grant", token: value };
+  if (/^[\w-]+\.[\w-]+\.[\w-]+$/.test(value)) return { kind: "grant", token: sized(evidenceHeader, value, 1, MAX_TOKEN_BYTES) };
   const credentialJson = value.startsWith("{") ? value : Buffer.from(value, "base64url").toString("utf8");
   return { kind: "assertion", credentialJson };
 }
@@ -169,8 +175,22 @@ function deny(v: Denied): CheckResponse {
     : denied(StatusCode.Forbidden, Code.PermissionDenied, undefined, body);
 }
 
-function denied(status: StatusCode, code: Code, wwwAuthenticate: string | undefined, body: object): CheckResponse {
-  const headers = [header("content-type", "application/json"), header("cache-control", "no-store")];
+/** 429 with Retry-After (whole seconds): a Begin limit refused the step-up challenge. */
+function tooManyRequests(err: AuthError): CheckResponse {
+  const retryAfter = String(Math.ceil((err.retryDelayMs ?? 1000) / 1000));
+  return denied(StatusCode.TooManyRequests, Code.ResourceExhausted, undefined, { error: "rate_limited", limit: err.metadata.limit }, [
+    header("retry-after", retryAfter),
+  ]);
+}
+
+function denied(
+  status: StatusCode,
+  code: Code,
+  wwwAuthenticate: string | undefined,
+  body: object,
+  extraHeaders: MessageInitShape<typeof HeaderValueOptionSchema>[] = [],
+): CheckResponse {
+  const headers = [header("content-type", "application/json"), header("cache-control", "no-store"), ...extraHeaders];
   if (wwwAuthenticate) headers.push(header("www-authenticate", wwwAuthenticate));
   return create(CheckResponseSchema, {
     status: { code },

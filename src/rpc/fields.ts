@@ -24,6 +24,9 @@ export function optionalTimestamp(ms: number | undefined): ReturnType<typeof tim
   return ms === undefined ? undefined : timestampFromMs(ms);
 }
 
+const MAX_CLIENT_IP_BYTES = 64;
+const MAX_USER_AGENT_BYTES = 1024;
+
 /**
  * The audit context of a call: the end user's client as the caller reports it. The caller's own
  * identity comes from mTLS once configured (issue 6); until then it is empty.
@@ -31,9 +34,30 @@ export function optionalTimestamp(ms: number | undefined): ReturnType<typeof tim
 export function callContextOf(client: { ip: string; userAgent: string } | undefined): CallContext {
   return {
     caller: "",
-    clientIp: sized("client.ip", client?.ip ?? "", 0, 64),
-    clientUserAgent: sized("client.user_agent", client?.userAgent ?? "", 0, 1024),
+    clientIp: sized("client.ip", client?.ip ?? "", 0, MAX_CLIENT_IP_BYTES),
+    clientUserAgent: sized("client.user_agent", client?.userAgent ?? "", 0, MAX_USER_AGENT_BYTES),
   };
+}
+
+/**
+ * A call context from values the end user's client controls (Envoy's request headers), cut to the
+ * sizes callContextOf enforces instead of refusing: an odd User-Agent must not fail a request.
+ * An address too long to be one is dropped.
+ */
+export function boundedCallContext(caller: string, clientIp: string | undefined, userAgent: string | undefined): CallContext {
+  const ip = clientIp ?? "";
+  return {
+    caller,
+    clientIp: Buffer.byteLength(ip, "utf8") <= MAX_CLIENT_IP_BYTES ? ip : "",
+    clientUserAgent: truncateUtf8(userAgent ?? "", MAX_USER_AGENT_BYTES),
+  };
+}
+
+/** The longest prefix of `value` that is at most `maxBytes` of UTF-8, never splitting a character. */
+export function truncateUtf8(value: string, maxBytes: number): string {
+  if (Buffer.byteLength(value, "utf8") <= maxBytes) return value;
+  const { read } = new TextEncoder().encodeInto(value, new Uint8Array(maxBytes));
+  return value.slice(0, read);
 }
 
 export function userVerificationOf(value: UserVerificationRequirement): UserVerification {

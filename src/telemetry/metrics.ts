@@ -52,3 +52,11 @@ export function observeSigningKeyAge(keys: KeyRing, clock: () => number): void {
       result.observe((now - keys.signingKey(now).activatesAt) / 1000);
     });
 }
+
+const rateLimited = meter.createCounter("dynauthn.rate_limited", {
+  description: "Begin calls refused by a limit (caller, user, ip or outstanding), by the kind of challenge they asked for",
+});
+
+export function countRateLimited(limit: string, kind: string): void {
+  rateLimited.add(1, { "dynauthn.limit": limit, "dynauthn.ceremony.kind": kind });
+}

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AUTH_SERVICE_NAME } from "../../src/app.js";
 import { AuditEventType, AuditOutcome } from "../../src/gen/authn/v1/audit_pb.js";
 import { ErrorInfoSchema } from "../../src/gen/google/rpc/error_details_pb.js";
+import { DEFAULT_BEGIN_LIMITS } from "../../src/limits/begin-limit-settings.js";
 import { Health, HealthCheckResponse_ServingStatus as Status } from "../../src/gen/grpc/health/v1/health_pb.js";
 import { createDynamoClient } from "../../src/store/client.js";
 import { startEmbeddedDynamoDb, type EmbeddedDynamoDb } from "../../src/store/embedded-dynamodb.js";
@@ -55,7 +56,12 @@ describe("store outage and recovery", () => {
     const dynamo = createDynamoClient({ endpoint: db.endpoint, region: "us-east-1", localCredentials: true });
     const tablePrefix = "outage-";
     await createTables(dynamo, tableNames(tablePrefix));
-    svc = await startTestService({ dynamo, tablePrefix, signingKey: await generateSigningKey(), clock: new TestClock() });
+    // Each worker signs one user in as fast as it can and retries every 20 ms while the store is
+    // down: the per-user Begin limits would (rightly) refuse that, so they are off here.
+    svc = await startTestService(
+      { dynamo, tablePrefix, signingKey: await generateSigningKey(), clock: new TestClock() },
+      { beginLimits: { ...DEFAULT_BEGIN_LIMITS, perUser: 0, outstandingPerUser: 0 } },
+    );
     await Promise.all(users.map((u) => register(svc, u.authenticator, u.userId)));
   });
   afterAll(async () => {

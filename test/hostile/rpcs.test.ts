@@ -4,12 +4,15 @@ import { createConnectTransport } from "@connectrpc/connect-node";
 import { Metadata, status as GrpcStatus, type ServiceError } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AuthService } from "../../src/gen/authn/v1/auth_service_pb.js";
+import { Authorization, CheckRequestSchema } from "../../src/gen/envoy/service/auth/v3/external_auth_pb.js";
+import { MAX_TOKEN_BYTES } from "../../src/rpc/step-up.js";
 import { ErrorInfoSchema } from "../../src/gen/google/rpc/error_details_pb.js";
 import { Health, HealthCheckResponse_ServingStatus } from "../../src/gen/grpc/health/v1/health_pb.js";
-import { READ_MAX_BYTES } from "../../src/server.js";
+import { DEFAULT_BEGIN_LIMITS } from "../../src/limits/begin-limit-settings.js";
+import { DEFAULT_MAX_REQUEST_BYTES } from "../../src/request-size.js";
 import { MAX_CREDENTIAL_JSON_BYTES } from "../../src/webauthn/credential-json.js";
-import { expectRpcError, register } from "../support/ceremonies.js";
-import { unary } from "../support/grpc-js-client.js";
+import { assertion, expectRpcError, register } from "../support/ceremonies.js";
+import { grpcJsClient, unary } from "../support/grpc-js-client.js";
 import {
   AUTHENTICATION_B64_FIELDS,
   fieldAt,
@@ -58,7 +61,9 @@ describe("hostile input at every RPC", () => {
   const userId = "hostile-target";
 
   beforeAll(async () => {
-    svc = await startTestService();
+    // This suite begins hundreds of ceremonies a second for one user, which is what the per-user
+    // Begin limits refuse (test/e2e/limits.test.ts): they are off here, the others stay on.
+    svc = await startTestService(undefined, { beginLimits: { ...DEFAULT_BEGIN_LIMITS, perUser: 0, outstandingPerUser: 0 } });
     const begin = await svc.connect.beginRegistration({ userId, userName: userId });
     await svc.connect.finishRegistration({ credentialJson: JSON.stringify(authenticator.create(begin.optionsJson, ORIGIN)) });
   }, 30_000);
@@ -125,7 +130,7 @@ describe("hostile input at every RPC", () => {
   it("enormous strings: above 64 KiB is PAYLOAD_TOO_LARGE, above the 256 KiB read limit RESOURCE_EXHAUSTED (Connect and gRPC)", async () => {
     const justOver = "x".repeat(MAX_CREDENTIAL_JSON_BYTES + 1);
     await expectRpcError(svc.connect.finishAuthentication({ credentialJson: justOver }), Code.InvalidArgument, "PAYLOAD_TOO_LARGE");
-    const huge = "x".repeat(READ_MAX_BYTES + 1);
+    const huge = "x".repeat(DEFAULT_MAX_REQUEST_BYTES + 1);
     const connectErr = await svc.connect.finishRegistration({ credentialJson: huge }).catch((e: unknown) => ConnectError.from(e));
     expect(connectErr).toBeInstanceOf(ConnectError);
     expect(Code[(connectErr as ConnectError).code]).toBe(Code[Code.ResourceExhausted]);
@@ -215,6 +220,24 @@ describe("hostile input at every RPC", () => {
   });
 
   // Runs last (vitest keeps declaration order): everything above left the process healthy.
+  it("an audit page_token above 4096 bytes and an ext_authz step-up grant above 8 KiB are refused by size", async () => {
+    const err = await expectRpcError(svc.connect.listAuditEvents({ userId, pageToken: `${"A".repeat(5000)}.tag` }), Code.InvalidArgument, "FIELD_INVALID");
+    expect(err.rawMessage).toBe("page_token: at most 4096 bytes");
+
+    const envoy = grpcJsClient(Authorization, svc.address);
+    try {
+      const { sessionToken } = await svc.connect.finishAuthentication({ credentialJson: await assertion(svc, authenticator, userId) });
+      const grant = `${"a".repeat(MAX_TOKEN_BYTES)}.b.c`;
+      const headers = { authorization: `Bearer ${sessionToken}`, "x-dynauthn-step-up": grant };
+      const check = create(CheckRequestSchema, { attributes: { request: { http: { method: "GET", path: "/", headers } } } });
+      const refused = (await unary(envoy, "check", check).catch((e: unknown) => e)) as ServiceError;
+      expect(refused.code).toBe(GrpcStatus.INVALID_ARGUMENT);
+      expect(decodeURIComponent(refused.details)).toBe(`x-dynauthn-step-up: at most ${MAX_TOKEN_BYTES} bytes`);
+    } finally {
+      envoy.close();
+    }
+  });
+
   it("the process still answers its health check with SERVING", async () => {
     const health = createClient(Health, createConnectTransport({ baseUrl: svc.baseUrl, httpVersion: "1.1" }));
     expect((await health.check({})).status).toBe(HealthCheckResponse_ServingStatus.SERVING);

@@ -166,4 +166,32 @@ describe("telemetry: traces, metrics and trace ids in audit events and logs", ()
     expect(dynamoUnder("FinishAuthentication")).toEqual(["DynamoDB.PutItem", "DynamoDB.PutItem", "DynamoDB.UpdateItem"]);
   });
 
+  describe("telemetry of Begin limits", () => {
+    let limited: Awaited<ReturnType<typeof startTestService>>;
+    const lines: string[] = [];
+    beforeAll(async () => {
+      const sink = new Writable({ write: (chunk, _enc, done) => void (lines.push(String(chunk)), done()) });
+      limited = await startTestService(undefined, {
+        beginLimits: { perCaller: 0, perUser: 1, perIp: 0, windowSeconds: 60, outstandingPerUser: 0 },
+        logger: createLogger("info", sink),
+      });
+    });
+    afterAll(() => closeAll(limited));
+
+    it("counts each refusal in dynauthn.rate_limited by limit and challenge kind, and logs it at info without the user", async () => {
+      const begin = () => limited.connect.beginRegistration({ userId: "limited-user", userName: "limited@example.com" });
+      await begin();
+      await expect(begin()).rejects.toThrow(/too many Begin calls for this user/);
+      await expect(begin()).rejects.toThrow(/too many Begin calls for this user/);
+      const refusals = await reader.points("dynauthn.rate_limited");
+      expect(pointWith(refusals, { "dynauthn.limit": "user", "dynauthn.ceremony.kind": "registration" })?.value).toBe(2);
+      expect(pointWith(refusals, { "dynauthn.limit": "user", "dynauthn.ceremony.kind": "authentication" })).toBeUndefined();
+
+      const logged = lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.msg === "rpc refused");
+      expect(logged).toHaveLength(2);
+      expect(logged[0]).toMatchObject({ level: 30, reason: "RATE_LIMITED", metadata: { limit: "user" } });
+      expect(logged[0]?.retryDelayMs).toBeGreaterThan(0);
+      expect(lines.join("")).not.toMatch(/limited-user|limited@example.com/);
+    });
+  });
 });

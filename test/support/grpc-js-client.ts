@@ -1,5 +1,8 @@
 import * as grpc from "@grpc/grpc-js";
 import { fromBinary, toBinary, type DescService, type Message } from "@bufbuild/protobuf";
+import type { GenMessage } from "@bufbuild/protobuf/codegenv2";
+import { anyUnpack } from "@bufbuild/protobuf/wkt";
+import { StatusSchema } from "../../src/gen/google/rpc/status_pb.js";
 
 /** A grpc-js client for `service`, (de)serializing with its protobuf-es schemas. */
 export function grpcJsClient<C extends grpc.Client>(service: DescService, address: string): C {
@@ -28,4 +31,12 @@ export function unary<Res>(client: grpc.Client, method: string, request: unknown
   return new Promise((resolve, reject) =>
     call.call(client, request, (err: grpc.ServiceError | null, res: Res) => (err ? reject(err) : resolve(res))),
   );
+}
+
+/** The google.rpc.Status details (grpc-status-details-bin) of a grpc-js error that are a `schema`. */
+export function grpcErrorDetails<T extends Message>(err: grpc.ServiceError, schema: GenMessage<T>): T[] {
+  const [bin] = err.metadata.get("grpc-status-details-bin");
+  if (bin === undefined) return [];
+  const status = fromBinary(StatusSchema, typeof bin === "string" ? Buffer.from(bin, "base64") : bin);
+  return status.details.flatMap((detail) => anyUnpack(detail, schema) ?? []);
 }

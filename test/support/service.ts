@@ -3,6 +3,7 @@ import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { createClient, type Client } from "@connectrpc/connect";
 import type * as grpc from "@grpc/grpc-js";
 import { createConnectTransport } from "@connectrpc/connect-node";
+import type { Logger } from "pino";
 import { inject } from "vitest";
 import { startApp, type App } from "../../src/app.js";
 import type { TenantConfig } from "../../src/config.js";
@@ -12,6 +13,7 @@ import { createDynamoClient } from "../../src/store/client.js";
 import { createTables, tableNames } from "../../src/store/tables.js";
 import { grpcJsClient } from "./grpc-js-client.js";
 import type { KeyRing } from "../../src/tokens/key-ring.js";
+import type { BeginLimitSettings } from "../../src/limits/begin-limit-settings.js";
 import { DEFAULT_ATTESTATION_POLICY } from "../../src/attestation/policy.js";
 import { generateSigningKey, type SigningKey } from "../../src/tokens/signing-key.js";
 
@@ -64,7 +66,14 @@ export async function createTestTables(): Promise<{ dynamo: DynamoDBClient; tabl
  */
 export async function startTestService(
   shared?: Pick<TestService, "dynamo" | "tablePrefix" | "signingKey" | "clock">,
-  overrides: { credentialCacheTtlSeconds?: number; tenant?: TenantConfig; keyRing?: KeyRing } = {},
+  overrides: {
+    credentialCacheTtlSeconds?: number;
+    tenant?: TenantConfig;
+    keyRing?: KeyRing;
+    beginLimits?: BeginLimitSettings;
+    maxRequestBytes?: number;
+    logger?: Logger;
+  } = {},
 ): Promise<TestService> {
   const { dynamo, tablePrefix } = shared ?? (await createTestTables());
   const clock = shared?.clock ?? new TestClock();
@@ -75,9 +84,11 @@ export async function startTestService(
       tablePrefix,
       tenant: overrides.tenant ?? TEST_TENANT,
       ...(overrides.keyRing ? { keyRing: overrides.keyRing } : { signingKey }),
-      logger: createLogger("silent"),
+      logger: overrides.logger ?? createLogger("silent"),
       credentialCacheTtlSeconds: overrides.credentialCacheTtlSeconds ?? 30,
       clock: clock.read,
+      beginLimits: overrides.beginLimits,
+      maxRequestBytes: overrides.maxRequestBytes,
     },
     0,
     "127.0.0.1",

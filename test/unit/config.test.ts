@@ -44,9 +44,32 @@ describe("loadConfig", () => {
     ["CREATE_TABLES", "yes"],
     ["LOG_LEVEL", "loud"],
     ["TABLE_PREFIX", "bad prefix!"],
+    ["BEGIN_LIMIT_PER_USER", "-1"],
+    ["BEGIN_LIMIT_PER_IP", "ten"],
+    ["BEGIN_LIMIT_WINDOW_SECONDS", "0"],
+    ["MAX_REQUEST_BYTES", "1024"],
   ])("rejects %s=%s with a message naming the variable", (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(name));
+  });
+
+  it("limits Begin calls by default per user, IP and outstanding challenges, not per caller; 0 turns a limit off", () => {
+    expect(loadConfig({}).beginLimits).toEqual({ perCaller: 0, perUser: 20, perIp: 100, windowSeconds: 2, outstandingPerUser: 256 });
+    expect(
+      loadConfig({
+        BEGIN_LIMIT_PER_CALLER: "5000",
+        BEGIN_LIMIT_PER_USER: "0",
+        BEGIN_LIMIT_PER_IP: "0",
+        BEGIN_LIMIT_WINDOW_SECONDS: "10",
+        BEGIN_LIMIT_OUTSTANDING_PER_USER: "0",
+      }).beginLimits,
+    ).toEqual({ perCaller: 5000, perUser: 0, perIp: 0, windowSeconds: 10, outstandingPerUser: 0 });
+  });
+
+  it("reads messages up to 256 KiB by default; MAX_REQUEST_BYTES must still hold a 64 KiB credential", () => {
+    expect(loadConfig({}).maxRequestBytes).toBe(256 * 1024);
+    expect(loadConfig({ MAX_REQUEST_BYTES: String(80 * 1024) }).maxRequestBytes).toBe(80 * 1024);
+    expect(() => loadConfig({ MAX_REQUEST_BYTES: String(64 * 1024) })).toThrow(/MAX_REQUEST_BYTES/);
   });
 
   it("requires TLS_CERT_FILE and TLS_KEY_FILE together", () => {

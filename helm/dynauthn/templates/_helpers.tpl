@@ -69,6 +69,12 @@ sessionRevocationStalenessSeconds: SESSION_REVOCATION_STALENESS_SECONDS
 stepUpGrantTtlSeconds: STEP_UP_GRANT_TTL_SECONDS
 stepUpGrantHeader: STEP_UP_GRANT_HEADER
 crlFetchTimeoutMs: CRL_FETCH_TIMEOUT_MS
+beginLimitPerCaller: BEGIN_LIMIT_PER_CALLER
+beginLimitPerUser: BEGIN_LIMIT_PER_USER
+beginLimitPerIp: BEGIN_LIMIT_PER_IP
+beginLimitWindowSeconds: BEGIN_LIMIT_WINDOW_SECONDS
+beginLimitOutstandingPerUser: BEGIN_LIMIT_OUTSTANDING_PER_USER
+maxRequestBytes: MAX_REQUEST_BYTES
 {{- end }}
 
 {{/* http or https: what the service port speaks to in-cluster clients and the test hook. */}}

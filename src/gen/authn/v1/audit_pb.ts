@@ -189,7 +189,7 @@ export type ListAuditEventsRequest = Message<"authn.v1.ListAuditEventsRequest"> 
   pageSize: number;
 
   /**
-   * The next_page_token of a previous call with the same selection.
+   * The next_page_token of a previous call with the same selection (at most 4096 bytes).
    *
    * @generated from field: string page_token = 7;
    */

@@ -2,10 +2,11 @@ import { createHash } from "node:crypto";
 import { isoBase64URL } from "@simplewebauthn/server/helpers";
 import { z } from "zod";
 import { AuthError, unauthenticated } from "../errors.js";
+import { MAX_CHALLENGE_CHARS } from "./sealed-challenge.js";
 
 const clientDataSchema = z.object({
   type: z.string(),
-  challenge: z.string().min(1).max(512),
+  challenge: z.string().min(1).max(MAX_CHALLENGE_CHARS),
   origin: z.string(),
   crossOrigin: z.boolean().optional(),
   topOrigin: z.string().optional(),

@@ -19,6 +19,12 @@ const TAG_BYTES = 16;
 const HEADER_BYTES = 1 + KEY_ID_BYTES;
 /** User agents are kept to this many UTF-16 units so that challenges stay small. */
 const MAX_USER_AGENT = 256;
+/**
+ * The longest challenge issued (and accepted in clientDataJSON). A user id is at most 128 UTF-8
+ * bytes, so even one of escaped control characters fits; the begin context (caller, client IP,
+ * user agent) is audit detail and is left out when it would not fit.
+ */
+export const MAX_CHALLENGE_CHARS = 2048;
 
 /** A sealing key, derived from one signing key's secret so every replica holding the ring has it. */
 export interface SealKey {
@@ -82,8 +88,14 @@ function fromPayload(p: Payload, challenge: string): Ceremony {
   };
 }
 
-/** Seals a ceremony into a fresh challenge (base64url). */
+/** Seals a ceremony into a fresh challenge (base64url) of at most MAX_CHALLENGE_CHARS. */
 export function sealChallenge(key: SealKey, ceremony: CeremonyFields): string {
+  const challenge = seal(key, ceremony);
+  if (challenge.length <= MAX_CHALLENGE_CHARS) return challenge;
+  return seal(key, { ...ceremony, beganBy: { caller: "", clientIp: "", clientUserAgent: "" } });
+}
+
+function seal(key: SealKey, ceremony: CeremonyFields): string {
   const header = Buffer.concat([Buffer.of(VERSION), key.id]);
   const nonce = randomBytes(NONCE_BYTES);
   const cipher = createCipheriv("aes-256-gcm", key.key, nonce).setAAD(header);

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { openChallenge, sealChallenge, sealKeyOf, type CeremonyFields } from "../../src/webauthn/sealed-challenge.js";
+import { MAX_CHALLENGE_CHARS, openChallenge, sealChallenge, sealKeyOf, type CeremonyFields } from "../../src/webauthn/sealed-challenge.js";
 
 const key = sealKeyOf(randomBytes(32));
 const ceremony: CeremonyFields = {
@@ -50,5 +50,17 @@ describe("sealed challenges", () => {
     const challenge = sealChallenge(key, long);
     expect(openChallenge([key], challenge)?.ceremony.beganBy.clientUserAgent).toHaveLength(256);
     expect(challenge.length).toBeLessThan(1024);
+  });
+
+  it("stay within the bound clientDataJSON accepts, dropping the begin context before anything that decides", () => {
+    const worst = {
+      ...ceremony,
+      userId: "\u0001".repeat(128), // 128 bytes, six characters each in JSON
+      userHandle: randomBytes(32).toString("base64url"),
+      beganBy: { caller: "\u0001".repeat(512), clientIp: "\u0001".repeat(64), clientUserAgent: "\u0001".repeat(1024) },
+    };
+    const challenge = sealChallenge(key, worst);
+    expect(challenge.length).toBeLessThanOrEqual(MAX_CHALLENGE_CHARS);
+    expect(openChallenge([key], challenge)?.ceremony).toEqual({ ...worst, challenge, beganBy: { caller: "", clientIp: "", clientUserAgent: "" } });
   });
 });

@@ -6,6 +6,8 @@ import { CredentialLifecycle } from "./ceremonies/credential-lifecycle.js";
 import { RegistrationCeremony } from "./ceremonies/registration.js";
 import { Sessions } from "./ceremonies/sessions.js";
 import type { TenantConfig } from "./config.js";
+import type { MdsCatalog } from "./attestation/mds-blob.js";
+import { ProviderNames } from "./attestation/provider-names.js";
 import { routes } from "./routes.js";
 import { errorInterceptor } from "./rpc/error-interceptor.js";
 import { measureDynamoDb } from "./telemetry/dynamodb-metrics.js";
@@ -39,6 +41,8 @@ export interface AppOptions {
   readonly sessionRevocationStalenessSeconds?: number;
   /** Step-up grants' lifetime (default 300 s) and the ext_authz header that carries step-up evidence. */
   readonly stepUp?: { readonly grantTtlSeconds: number; readonly evidenceHeader: string };
+  /** The verified FIDO MDS BLOB; required when a tenant's attestation conveyance is direct/enterprise. */
+  readonly mds?: MdsCatalog | undefined;
 }
 
 export interface App {
@@ -56,6 +60,10 @@ export const AUTH_SERVICE_NAME = "authn.v1.AuthService";
 
 /** Wires config-free dependencies into a listening server; main.ts and the tests both use it. */
 export async function startApp(opts: AppOptions, port: number, host: string): Promise<App> {
+  if (opts.tenant.attestation.conveyance !== "none" && !opts.mds) {
+    throw new Error(`tenant ${opts.tenant.id} verifies attestation (${opts.tenant.attestation.conveyance}): set MDS_BLOB_FILE`);
+  }
+  const providerNames = new ProviderNames(opts.mds);
   const caches = new Caches({ userListTtlSeconds: opts.credentialCacheTtlSeconds });
   const store = createStore(opts.dynamo, opts.tablePrefix, opts.auditRetentionDays);
   const stepUp = { ...STEP_UP_DEFAULTS, ...opts.stepUp };
@@ -83,12 +91,13 @@ export async function startApp(opts: AppOptions, port: number, host: string): Pr
       routes: routes(
         {
           tenants,
-          registration: new RegistrationCeremony(deps),
+          registration: new RegistrationCeremony(deps, { mds: opts.mds, providerNames }),
           authentication,
           lifecycle: new CredentialLifecycle(deps, sessions),
           sessions,
           audit: store.audit,
           pageTokenSecret: keys.signingKey(deps.clock()).derivedSecret,
+          providerNames,
         },
         health,
         { tenants, verifier, keys, clock: deps.clock, evidenceHeader: stepUp.evidenceHeader },

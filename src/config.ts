@@ -65,6 +65,8 @@ const envSchema = z.object({
   SESSION_REVOCATION_STALENESS_SECONDS: seconds(0, 3600).default(30),
   SHUTDOWN_GRACE_SECONDS: seconds(0, 300).default(20),
   CRL_FETCH_TIMEOUT_MS: seconds(100, 30_000).default(2000),
+  MDS_BLOB_FILE: optionalPath,
+  MDS_ROOT_CERT_FILE: optionalPath,
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   // The OpenTelemetry SDK reads every OTEL_* variable itself; these only decide whether it starts.
   OTEL_SDK_DISABLED: flag.optional(),
@@ -116,6 +118,8 @@ export interface Config {
   readonly sessionRevocationStalenessSeconds: number;
   readonly shutdownGraceSeconds: number;
   readonly crlFetchTimeoutMs: number;
+  /** The FIDO MDS3 BLOB (and optionally its root) for tenants that verify attestation; see docs/attestation.md. */
+  readonly mds: { readonly blobFile: string; readonly rootFile: string | undefined } | undefined;
   readonly logLevel: string;
   readonly telemetry: TelemetrySettings;
 }
@@ -177,6 +181,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (Boolean(e.TLS_CERT_FILE) !== Boolean(e.TLS_KEY_FILE)) {
     throw new ConfigError("invalid configuration:\n  TLS_CERT_FILE, TLS_KEY_FILE: set both or neither");
   }
+  if (e.MDS_ROOT_CERT_FILE && !e.MDS_BLOB_FILE) {
+    throw new ConfigError("invalid configuration:\n  MDS_ROOT_CERT_FILE: set only with MDS_BLOB_FILE");
+  }
   if (e.SIGNING_KEY_FILE && e.SIGNING_KEYS_DIR) {
     throw new ConfigError("invalid configuration:\n  SIGNING_KEY_FILE, SIGNING_KEYS_DIR: set one or neither");
   }
@@ -218,6 +225,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     sessionRevocationStalenessSeconds: e.SESSION_REVOCATION_STALENESS_SECONDS,
     shutdownGraceSeconds: e.SHUTDOWN_GRACE_SECONDS,
     crlFetchTimeoutMs: e.CRL_FETCH_TIMEOUT_MS,
+    mds: e.MDS_BLOB_FILE ? Object.freeze({ blobFile: e.MDS_BLOB_FILE, rootFile: e.MDS_ROOT_CERT_FILE }) : undefined,
     logLevel: e.LOG_LEVEL,
     telemetry: telemetrySettings(e),
   });

@@ -2,6 +2,7 @@
 import { telemetry } from "./telemetry/register.js";
 import { ConfigError, loadConfig, requireSigningKey, type Config } from "./config.js";
 import { startApp } from "./app.js";
+import { loadMdsCatalog } from "./attestation/mds-file.js";
 import { createLogger } from "./logger.js";
 import { createDynamoClient } from "./store/client.js";
 import { startEmbeddedDynamoDb, type EmbeddedDynamoDb } from "./store/embedded-dynamodb.js";
@@ -29,6 +30,7 @@ async function main(config: Config): Promise<void> {
   }
 
   const keys = await openKeyRing(config, logger);
+  const mds = config.mds ? await loadMdsCatalog(config.mds, new Date(), logger) : undefined;
 
   const app = await startApp(
     {
@@ -42,6 +44,7 @@ async function main(config: Config): Promise<void> {
       sessionRevocationStalenessSeconds: config.sessionRevocationStalenessSeconds,
       tls: config.tls,
       stepUp: config.stepUp,
+      mds,
     },
     config.port,
     config.host,

@@ -3,7 +3,7 @@
  * keys), and FIDO MDS3 BLOBs signed with jose by a leaf of such a CA, so the service's real
  * verification code runs with a test root passed in place of the FIDO one.
  */
-import { X509Certificate } from "node:crypto";
+import { webcrypto, X509Certificate } from "node:crypto";
 // @peculiar/x509 resolves its services through tsyringe, which needs the Reflect metadata polyfill.
 import "reflect-metadata";
 import * as x509 from "@peculiar/x509";
@@ -17,7 +17,7 @@ export const FAR_AHEAD = new Date("2060-01-01T00:00:00Z");
 
 export interface Issued {
   readonly cert: X509Certificate;
-  readonly keys: CryptoKeyPair;
+  readonly keys: webcrypto.CryptoKeyPair;
 }
 
 export interface Validity {
@@ -25,8 +25,8 @@ export interface Validity {
   readonly notAfter?: Date;
 }
 
-async function newKeys(): Promise<CryptoKeyPair> {
-  return (await crypto.subtle.generateKey(ALG, true, ["sign", "verify"])) as CryptoKeyPair;
+async function newKeys(): Promise<webcrypto.CryptoKeyPair> {
+  return webcrypto.subtle.generateKey(ALG, true, ["sign", "verify"]);
 }
 
 function toNode(cert: x509.X509Certificate): X509Certificate {

@@ -13,6 +13,7 @@ import { createTables, tableNames } from "../../src/store/tables.js";
 import { grpcJsClient } from "./grpc-js-client.js";
 import type { KeyRing } from "../../src/tokens/key-ring.js";
 import { DEFAULT_ATTESTATION_POLICY } from "../../src/attestation/policy.js";
+import type { MdsCatalog } from "../../src/attestation/mds-blob.js";
 import { generateSigningKey, type SigningKey } from "../../src/tokens/signing-key.js";
 
 export const ORIGIN = "http://localhost:8080";
@@ -64,7 +65,7 @@ export async function createTestTables(): Promise<{ dynamo: DynamoDBClient; tabl
  */
 export async function startTestService(
   shared?: Pick<TestService, "dynamo" | "tablePrefix" | "signingKey" | "clock">,
-  overrides: { credentialCacheTtlSeconds?: number; tenant?: TenantConfig; keyRing?: KeyRing } = {},
+  overrides: { credentialCacheTtlSeconds?: number; tenant?: TenantConfig; keyRing?: KeyRing; mds?: MdsCatalog } = {},
 ): Promise<TestService> {
   const { dynamo, tablePrefix } = shared ?? (await createTestTables());
   const clock = shared?.clock ?? new TestClock();
@@ -78,6 +79,7 @@ export async function startTestService(
       logger: createLogger("silent"),
       credentialCacheTtlSeconds: overrides.credentialCacheTtlSeconds ?? 30,
       clock: clock.read,
+      mds: overrides.mds,
     },
     0,
     "127.0.0.1",

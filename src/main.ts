@@ -2,7 +2,7 @@
 import { telemetry } from "./telemetry/register.js";
 import { ConfigError, loadConfig, requireSigningKey, type Config } from "./config.js";
 import { startApp } from "./app.js";
-import { loadMdsCatalog } from "./attestation/mds-file.js";
+import { MdsBlobReloader } from "./attestation/mds-reloader.js";
 import { createLogger } from "./logger.js";
 import { createDynamoClient } from "./store/client.js";
 import { startEmbeddedDynamoDb, type EmbeddedDynamoDb } from "./store/embedded-dynamodb.js";
@@ -30,7 +30,8 @@ async function main(config: Config): Promise<void> {
   }
 
   const keys = await openKeyRing(config, logger);
-  const mds = config.mds ? await loadMdsCatalog(config.mds, new Date(), logger) : undefined;
+  const mds = config.mds ? await MdsBlobReloader.open(config.mds, logger) : undefined;
+  mds?.start(config.mds?.reloadSeconds ?? 0);
 
   const app = await startApp(
     {
@@ -44,7 +45,7 @@ async function main(config: Config): Promise<void> {
       sessionRevocationStalenessSeconds: config.sessionRevocationStalenessSeconds,
       tls: config.tls,
       stepUp: config.stepUp,
-      mds,
+      mds: mds?.current,
     },
     config.port,
     config.host,
@@ -62,6 +63,7 @@ async function main(config: Config): Promise<void> {
     app.health.drain();
     await app.server.close(config.shutdownGraceSeconds * 1000);
     keys.reloader.stop();
+    mds?.stop();
     dynamo.destroy();
     await embedded?.stop();
     await telemetry?.shutdown();

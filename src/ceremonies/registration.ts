@@ -19,13 +19,13 @@ import { Auditor, beginFacts, credentialIdHint } from "./auditor.js";
 import type { CeremonyDeps } from "./deps.js";
 import { conveyanceFor } from "../attestation/conveyance.js";
 import { enforceAttestationPolicy } from "../attestation/enforce.js";
-import type { MdsCatalog } from "../attestation/mds-blob.js";
+import type { MdsCatalogSource } from "../attestation/mds-reloader.js";
 import type { ProviderNames } from "../attestation/provider-names.js";
 
 /** What registration needs to apply tenants' attestation policies. */
 export interface AttestationTrust {
-  /** The verified FIDO MDS BLOB; undefined refuses every direct/enterprise registration. */
-  readonly mds: MdsCatalog | undefined;
+  /** The verified FIDO MDS BLOB in use; none refuses every direct/enterprise registration. */
+  readonly mds: MdsCatalogSource;
   readonly providerNames: ProviderNames;
 }
 
@@ -113,7 +113,7 @@ export class RegistrationCeremony {
         aaguid: verified.aaguid,
         details: { ...facts.details, provider_name: this.trust.providerNames.nameOf(verified.aaguid) },
       };
-      enforceAttestationPolicy(tenant.attestation, verified, this.trust.mds, new Date(this.deps.clock()));
+      enforceAttestationPolicy(tenant.attestation, verified, this.trust.mds(), new Date(this.deps.clock()));
       return await this.store(tenant, ceremony, verified, name, call, facts);
     } catch (err) {
       await this.auditor.failure("registration", tenant, call, { credentialId: credentialIdHint(credentialJson), ...facts }, err);

@@ -79,7 +79,7 @@ export async function startTestService(
       logger: createLogger("silent"),
       credentialCacheTtlSeconds: overrides.credentialCacheTtlSeconds ?? 30,
       clock: clock.read,
-      mds: overrides.mds,
+      mds: overrides.mds && (() => overrides.mds),
     },
     0,
     "127.0.0.1",

@@ -125,7 +125,8 @@ describe("provider names", () => {
     expect(names.nameOf("00000000-0000-0000-0000-000000000000")).toBe("");
     expect(names.nameOf("12345678-0000-4000-8000-000000000000")).toBe("");
     expect(names.nameOf("constructor")).toBe("");
-    const withMds = new ProviderNames(catalog({ aaguid: "fbfc3007-154e-4ecc-8c0b-6e020557d7bd", description: "From MDS" }));
+    const mds = catalog({ aaguid: "fbfc3007-154e-4ecc-8c0b-6e020557d7bd", description: "From MDS" });
+    const withMds = new ProviderNames(() => mds);
     expect(withMds.nameOf("fbfc3007-154e-4ecc-8c0b-6e020557d7bd")).toBe("From MDS");
     expect(withMds.nameOf("ea9b8d66-4d01-1d21-3ce4-b6b48cb575d4")).toBe("Google Password Manager");
   });

@@ -51,11 +51,13 @@ describe("loadConfig", () => {
 
   it("reads the FIDO MDS BLOB and root files; the root only with a BLOB", () => {
     expect(loadConfig({}).mds).toBeUndefined();
-    expect(loadConfig({ MDS_BLOB_FILE: "/mds/blob.jwt" }).mds).toEqual({ blobFile: "/mds/blob.jwt", rootFile: undefined });
+    expect(loadConfig({ MDS_BLOB_FILE: "/mds/blob.jwt" }).mds).toEqual({ blobFile: "/mds/blob.jwt", rootFile: undefined, reloadSeconds: 3600 });
     expect(loadConfig({ MDS_BLOB_FILE: "/mds/blob.jwt", MDS_ROOT_CERT_FILE: "/mds/root.pem" }).mds).toEqual({
       blobFile: "/mds/blob.jwt",
       rootFile: "/mds/root.pem",
+      reloadSeconds: 3600,
     });
+    expect(loadConfig({ MDS_BLOB_FILE: "/mds/blob.jwt", MDS_RELOAD_SECONDS: "0" }).mds?.reloadSeconds).toBe(0);
     expect(() => loadConfig({ MDS_ROOT_CERT_FILE: "/mds/root.pem" })).toThrow(/MDS_ROOT_CERT_FILE: set only with MDS_BLOB_FILE/);
   });
 

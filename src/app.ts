@@ -8,6 +8,7 @@ import { Sessions } from "./ceremonies/sessions.js";
 import type { TenantConfig } from "./config.js";
 import type { MdsCatalogSource } from "./attestation/mds-reloader.js";
 import { ProviderNames } from "./attestation/provider-names.js";
+import { requireMetadataFor } from "./attestation/enforce.js";
 import { routes } from "./routes.js";
 import { errorInterceptor } from "./rpc/error-interceptor.js";
 import { measureDynamoDb } from "./telemetry/dynamodb-metrics.js";
@@ -60,9 +61,7 @@ export const AUTH_SERVICE_NAME = "authn.v1.AuthService";
 
 /** Wires config-free dependencies into a listening server; main.ts and the tests both use it. */
 export async function startApp(opts: AppOptions, port: number, host: string): Promise<App> {
-  if (opts.tenant.attestation.conveyance !== "none" && !opts.mds) {
-    throw new Error(`tenant ${opts.tenant.id} verifies attestation (${opts.tenant.attestation.conveyance}): set MDS_BLOB_FILE`);
-  }
+  requireMetadataFor([opts.tenant], opts.mds);
   const mds = opts.mds ?? (() => undefined);
   const providerNames = new ProviderNames(mds);
   const caches = new Caches({ userListTtlSeconds: opts.credentialCacheTtlSeconds });

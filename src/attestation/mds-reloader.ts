@@ -41,8 +41,9 @@ export class MdsBlobReloader {
 
   /** Loads and verifies the BLOB (throws as loadMdsCatalog does: start-up refuses a bad BLOB). */
   static async open(files: MdsFiles, logger: Logger, clock: () => number = Date.now): Promise<MdsBlobReloader> {
-    const version = await versionOf(files.blobFile);
+    // Load first: its errors name MDS_BLOB_FILE. A file swapped in between is re-read on the next reload.
     const catalog = await loadMdsCatalog(files, new Date(clock()), logger);
+    const version = await versionOf(files.blobFile);
     return new MdsBlobReloader(files, catalog, version, logger, clock);
   }
 

@@ -59,8 +59,9 @@ describe("MDS BLOB reload", () => {
     expect(reloader.current().no).toBe(12);
   });
 
-  it("refuses to open on a BLOB that does not verify", async () => {
+  it("refuses to open on a BLOB that does not verify or a missing file, naming MDS_BLOB_FILE", async () => {
     write("not a jwt");
-    await expect(open()).rejects.toBeInstanceOf(MdsBlobError);
+    await expect(open()).rejects.toThrow(MdsBlobError);
+    await expect(MdsBlobReloader.open({ blobFile: path.join(dir, "missing.jwt") }, logger)).rejects.toThrow(/^MDS_BLOB_FILE: cannot read/);
   });
 });

@@ -77,7 +77,7 @@ export async function startApp(opts: AppOptions, port: number, host: string): Pr
   };
   const sessions = new Sessions(deps, opts.sessionRevocationStalenessSeconds ?? 30);
   const tenants = new Tenants(opts.tenant);
-  const authentication = new AuthenticationCeremony(deps);
+  const authentication = new AuthenticationCeremony(deps, mds);
   const verifier = new OperationVerifier({ ...deps, grantTtlSeconds: stepUp.grantTtlSeconds, revocations: sessions }, authentication);
   observeSigningKeyAge(keys, deps.clock);
   if (opts.mds) observeMdsBlobFreshness(opts.mds, deps.clock);

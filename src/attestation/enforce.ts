@@ -5,7 +5,7 @@ import { attestationChain } from "./attestation-chain.js";
 import type { MdsCatalog } from "./mds-blob.js";
 import type { MdsCatalogSource } from "./mds-reloader.js";
 import type { AttestationPolicy } from "./policy.js";
-import { trustVerdict } from "./trust-policy.js";
+import { signInVerdict, trustVerdict } from "./trust-policy.js";
 
 /** At start: a tenant that verifies attestation cannot be served without a verified BLOB. */
 export function requireMetadataFor(tenants: readonly TenantConfig[], mds: MdsCatalogSource | undefined): void {
@@ -28,5 +28,11 @@ export function enforceAttestationPolicy(
     catalog,
     at,
   );
+  if (!verdict.ok) throw unauthenticated(verdict.reason, verdict.message);
+}
+
+/** Throws AUTHENTICATOR_REVOKED when MDS now reports the credential's model's user keys compromised. */
+export function enforceSignInPolicy(policy: AttestationPolicy, aaguid: string, catalog: MdsCatalog | undefined): void {
+  const verdict = signInVerdict(policy, aaguid, catalog);
   if (!verdict.ok) throw unauthenticated(verdict.reason, verdict.message);
 }

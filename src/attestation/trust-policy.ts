@@ -18,6 +18,13 @@ export const REFUSED_STATUSES: ReadonlySet<string> = new Set([
   "USER_VERIFICATION_BYPASS",
 ]);
 
+/**
+ * MDS statuses that also refuse sign-in with credentials already registered: the model's user
+ * keys can be extracted or forged, so an assertion proves nothing. REVOKED and attestation-key
+ * compromise concern new attestations only (FIDO: refuse future registrations).
+ */
+export const SIGN_IN_REFUSED_STATUSES: ReadonlySet<string> = new Set(["USER_KEY_REMOTE_COMPROMISE", "USER_KEY_PHYSICAL_COMPROMISE"]);
+
 /** What a verified registration tells about the authenticator. */
 export interface AttestedAuthenticator {
   readonly aaguid: string;
@@ -62,4 +69,14 @@ export function trustVerdict(
   const problem = chainProblem(chain, entry.attestationRoots, at);
   if (problem) return refuse("ATTESTATION_UNTRUSTED", `attestation certificate not trusted: ${problem}`);
   return TRUSTED;
+}
+
+/**
+ * Decides whether a tenant that verifies attestation still accepts assertions from a credential
+ * of this model, given the MDS in use now. Tenants with conveyance `none` never consult MDS.
+ */
+export function signInVerdict(policy: AttestationPolicy, aaguid: string, catalog: MdsCatalog | undefined): TrustVerdict {
+  if (policy.conveyance === "none") return TRUSTED;
+  const refused = catalog?.entries.get(aaguid)?.statusReports.find((r) => SIGN_IN_REFUSED_STATUSES.has(r.status));
+  return refused ? refuse("AUTHENTICATOR_REVOKED", `authenticator ${aaguid} is reported ${refused.status}`) : TRUSTED;
 }

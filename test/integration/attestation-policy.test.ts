@@ -1,11 +1,11 @@
 import { Code } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { verifyMdsBlob } from "../../src/attestation/mds-blob.js";
+import { type MdsCatalog, verifyMdsBlob } from "../../src/attestation/mds-blob.js";
 import { attestationPolicySchema } from "../../src/attestation/policy.js";
 import { AttestationConveyance } from "../../src/gen/authn/v1/auth_service_pb.js";
 import { AuditEventType, AuditOutcome } from "../../src/gen/authn/v1/audit_pb.js";
 import type { Reason } from "../../src/errors.js";
-import { expectRpcError, register } from "../support/ceremonies.js";
+import { assertion, expectRpcError, register } from "../support/ceremonies.js";
 import { closeAll, startTestService, TEST_TENANT, type TestService } from "../support/service.js";
 import { SoftAuthenticator } from "../support/soft-authenticator.js";
 import { mdsEntry, mdsSigningPki, rootCa, signBlob } from "../support/test-pki.js";
@@ -86,5 +86,34 @@ describe("tenant attestation policy through the service", () => {
       startTestService(undefined, { tenant: { ...TEST_TENANT, attestation: attestationPolicySchema.parse({ conveyance: "enterprise" }) } }),
     ).rejects.toThrow(/set MDS_BLOB_FILE/);
   });
-});
 
+  it("a verifying tenant refuses sign-in with a registered credential once MDS reports its model's user keys compromised", async () => {
+    const pki = await mdsSigningPki();
+    const reported = async (status: string): Promise<MdsCatalog> => {
+      const entries = [mdsEntry(YUBIKEY_5, "YubiKey 5", [pki.root.cert], ["FIDO_CERTIFIED_L1", status])];
+      return verifyMdsBlob(await signBlob({ no: 2, nextUpdate: "2060-01-01", entries }, pki.signer, pki.chain), [pki.root.cert], new Date());
+    };
+    // Registered while the tenant accepted any authenticator; the same tables, now served with MDS.
+    const key = new SoftAuthenticator({ aaguid: YUBIKEY_5 });
+    await register(strict, key, "compromised");
+    const tenant = { ...TEST_TENANT, attestation: attestationPolicySchema.parse({ conveyance: "direct" }) };
+    const revoked = await startTestService(strict, { tenant, mds: await reported("REVOKED") });
+    const leaked = await startTestService(strict, { tenant, mds: await reported("USER_KEY_REMOTE_COMPROMISE") });
+    try {
+      // REVOKED stops new registrations only; registered credentials keep signing in.
+      const ok = await revoked.connect.finishAuthentication({ credentialJson: await assertion(revoked, key, "compromised") });
+      expect(ok.sessionToken).not.toBe("");
+      await expectRpcError(
+        leaked.connect.finishAuthentication({ credentialJson: await assertion(leaked, key, "compromised") }),
+        Code.Unauthenticated,
+        "AUTHENTICATOR_REVOKED",
+      );
+      const events = (await leaked.connect.listAuditEvents({ userId: "compromised", pageSize: 50 })).events;
+      expect(events.filter((e) => e.type === AuditEventType.AUTHENTICATION).map((e) => [AuditOutcome[e.outcome], e.reason])).toEqual(
+        expect.arrayContaining([["FAILURE", "AUTHENTICATOR_REVOKED"], ["SUCCESS", ""]]),
+      );
+    } finally {
+      await closeAll(revoked, leaked);
+    }
+  });
+});

@@ -5,7 +5,7 @@ import { conveyanceFor } from "../../src/attestation/conveyance.js";
 import type { MdsCatalog, MdsEntry } from "../../src/attestation/mds-blob.js";
 import { attestationPolicySchema, type AttestationPolicy } from "../../src/attestation/policy.js";
 import { ProviderNames } from "../../src/attestation/provider-names.js";
-import { REFUSED_STATUSES, trustVerdict, type AttestedAuthenticator } from "../../src/attestation/trust-policy.js";
+import { REFUSED_STATUSES, signInVerdict, trustVerdict, type AttestedAuthenticator } from "../../src/attestation/trust-policy.js";
 import { issue, rootCa, type Issued } from "../support/test-pki.js";
 
 const AAGUID = "ee882879-721c-4913-9775-3dfcce97072a";
@@ -89,6 +89,25 @@ describe("attestation trust verdict", () => {
     const stranger = await rootCa("Test attestation root");
     expect(trustVerdict(direct(), authenticator(), catalog({ attestationRoots: [stranger.cert] }), AT)).toEqual(refusedWith("ATTESTATION_UNTRUSTED"));
     expect(trustVerdict(direct(), authenticator({ chain: () => expiredChain }), catalog(), AT)).toEqual(refusedWith("ATTESTATION_UNTRUSTED"));
+  });
+});
+
+describe("sign-in verdict", () => {
+  const reported = (status: string) => catalog({ statusReports: [{ status, effectiveDate: "2024-01-01" }] });
+
+  it.each(["USER_KEY_REMOTE_COMPROMISE", "USER_KEY_PHYSICAL_COMPROMISE"])("a verifying tenant refuses assertions of a model reported %s", (status) => {
+    expect(signInVerdict(direct(), AAGUID, reported(status))).toEqual(refusedWith("AUTHENTICATOR_REVOKED"));
+  });
+
+  it("keeps accepting registered credentials of a REVOKED or attestation-key-compromised model, unknown models, and without MDS", () => {
+    expect(signInVerdict(direct(), AAGUID, reported("REVOKED"))).toEqual({ ok: true });
+    expect(signInVerdict(direct(), AAGUID, reported("ATTESTATION_KEY_COMPROMISE"))).toEqual({ ok: true });
+    expect(signInVerdict(direct(), OTHER, reported("USER_KEY_REMOTE_COMPROMISE"))).toEqual({ ok: true });
+    expect(signInVerdict(direct(), AAGUID, undefined)).toEqual({ ok: true });
+  });
+
+  it("a tenant with conveyance none never consults MDS at sign-in", () => {
+    expect(signInVerdict(policy(), AAGUID, reported("USER_KEY_REMOTE_COMPROMISE"))).toEqual({ ok: true });
   });
 });
 

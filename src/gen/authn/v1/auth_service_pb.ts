@@ -1128,7 +1128,8 @@ export enum ErrorReason {
   /**
    * UNAUTHENTICATED: the FIDO Metadata Service reports this authenticator model revoked or its
    * keys compromised (REVOKED, ATTESTATION_KEY_COMPROMISE, USER_KEY_REMOTE_COMPROMISE,
-   * USER_KEY_PHYSICAL_COMPROMISE, USER_VERIFICATION_BYPASS).
+   * USER_KEY_PHYSICAL_COMPROMISE, USER_VERIFICATION_BYPASS) at registration; at sign-in, for a
+   * tenant that verifies attestation, its user keys compromised (USER_KEY_*_COMPROMISE).
    *
    * @generated from enum value: ERROR_REASON_AUTHENTICATOR_REVOKED = 27;
    */

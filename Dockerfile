@@ -33,6 +33,8 @@ ENV NODE_ENV=production
 COPY package.json ./
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+# The FIDO MDS root certificate the BLOB is verified against (data/README.md).
+COPY data ./data
 # Numeric ids so Kubernetes can verify runAsNonRoot; the code stays root-owned and read-only.
 USER 65532:65532
 EXPOSE 50051

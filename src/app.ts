@@ -8,10 +8,13 @@ import { CredentialLifecycle } from "./ceremonies/credential-lifecycle.js";
 import { RegistrationCeremony } from "./ceremonies/registration.js";
 import { Sessions } from "./ceremonies/sessions.js";
 import type { TenantConfig } from "./config.js";
+import type { MdsCatalogSource } from "./attestation/mds-reloader.js";
+import { ProviderNames } from "./attestation/provider-names.js";
+import { requireMetadataFor } from "./attestation/enforce.js";
 import { routes } from "./routes.js";
 import { errorInterceptor } from "./rpc/error-interceptor.js";
 import { measureDynamoDb } from "./telemetry/dynamodb-metrics.js";
-import { observeSigningKeyAge } from "./telemetry/metrics.js";
+import { observeMdsBlobFreshness, observeSigningKeyAge } from "./telemetry/metrics.js";
 import { telemetryInterceptor } from "./telemetry/rpc-interceptor.js";
 import { HealthState } from "./rpc/health.js";
 import { type RunningServer, startServer } from "./server.js";
@@ -45,6 +48,8 @@ export interface AppOptions {
   readonly beginLimits?: BeginLimitSettings;
   /** The largest gRPC/Connect message read (default DEFAULT_MAX_REQUEST_BYTES). */
   readonly maxRequestBytes?: number;
+  /** The verified FIDO MDS BLOB in use; required when a tenant's attestation conveyance is direct/enterprise. */
+  readonly mds?: MdsCatalogSource | undefined;
 }
 
 export interface App {
@@ -62,6 +67,9 @@ export const AUTH_SERVICE_NAME = "authn.v1.AuthService";
 
 /** Wires config-free dependencies into a listening server; main.ts and the tests both use it. */
 export async function startApp(opts: AppOptions, port: number, host: string): Promise<App> {
+  requireMetadataFor([opts.tenant], opts.mds);
+  const mds = opts.mds ?? (() => undefined);
+  const providerNames = new ProviderNames(mds);
   const caches = new Caches({ userListTtlSeconds: opts.credentialCacheTtlSeconds });
   const store = createStore(opts.dynamo, opts.tablePrefix, opts.auditRetentionDays);
   const stepUp = { ...STEP_UP_DEFAULTS, ...opts.stepUp };
@@ -77,9 +85,10 @@ export async function startApp(opts: AppOptions, port: number, host: string): Pr
   };
   const sessions = new Sessions(deps, opts.sessionRevocationStalenessSeconds ?? 30);
   const tenants = new Tenants(opts.tenant);
-  const authentication = new AuthenticationCeremony(deps);
+  const authentication = new AuthenticationCeremony(deps, mds);
   const verifier = new OperationVerifier({ ...deps, grantTtlSeconds: stepUp.grantTtlSeconds, revocations: sessions }, authentication);
   observeSigningKeyAge(keys, deps.clock);
+  if (opts.mds) observeMdsBlobFreshness(opts.mds, deps.clock);
   measureDynamoDb(opts.dynamo);
   const health = new HealthState();
   health.setServing(AUTH_SERVICE_NAME, true);
@@ -91,12 +100,13 @@ export async function startApp(opts: AppOptions, port: number, host: string): Pr
       routes: routes(
         {
           tenants,
-          registration: new RegistrationCeremony(deps),
+          registration: new RegistrationCeremony(deps, { mds, providerNames }),
           authentication,
           lifecycle: new CredentialLifecycle(deps, sessions),
           sessions,
           audit: store.audit,
           pageTokenSecret: keys.signingKey(deps.clock()).derivedSecret,
+          providerNames,
         },
         health,
         { tenants, verifier, keys, clock: deps.clock, evidenceHeader: stepUp.evidenceHeader },

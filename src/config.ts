@@ -77,6 +77,9 @@ const envSchema = z.object({
   BEGIN_LIMIT_OUTSTANDING_PER_USER: count.default(DEFAULT_BEGIN_LIMITS.outstandingPerUser),
   // Every gRPC/Connect message; a credential's JSON (at most 64 KiB) must fit.
   MAX_REQUEST_BYTES: z.coerce.number().int().min(MIN_REQUEST_BYTES).max(16 * 1024 * 1024).default(DEFAULT_MAX_REQUEST_BYTES),
+  MDS_BLOB_FILE: optionalPath,
+  MDS_ROOT_CERT_FILE: optionalPath,
+  MDS_RELOAD_SECONDS: seconds(0, 86_400).default(3600),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   // The OpenTelemetry SDK reads every OTEL_* variable itself; these only decide whether it starts.
   OTEL_SDK_DISABLED: flag.optional(),
@@ -131,6 +134,10 @@ export interface Config {
   readonly beginLimits: BeginLimitSettings;
   /** The largest gRPC/Connect message the transport reads. */
   readonly maxRequestBytes: number;
+  /** The FIDO MDS3 BLOB (and optionally its root) for tenants that verify attestation; see docs/attestation.md. */
+  readonly mds:
+    | { readonly blobFile: string; readonly rootFile: string | undefined; readonly reloadSeconds: number }
+    | undefined;
   readonly logLevel: string;
   readonly telemetry: TelemetrySettings;
 }
@@ -192,6 +199,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (Boolean(e.TLS_CERT_FILE) !== Boolean(e.TLS_KEY_FILE)) {
     throw new ConfigError("invalid configuration:\n  TLS_CERT_FILE, TLS_KEY_FILE: set both or neither");
   }
+  if (e.MDS_ROOT_CERT_FILE && !e.MDS_BLOB_FILE) {
+    throw new ConfigError("invalid configuration:\n  MDS_ROOT_CERT_FILE: set only with MDS_BLOB_FILE");
+  }
   if (e.SIGNING_KEY_FILE && e.SIGNING_KEYS_DIR) {
     throw new ConfigError("invalid configuration:\n  SIGNING_KEY_FILE, SIGNING_KEYS_DIR: set one or neither");
   }
@@ -241,6 +251,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       outstandingPerUser: e.BEGIN_LIMIT_OUTSTANDING_PER_USER,
     }),
     maxRequestBytes: e.MAX_REQUEST_BYTES,
+    mds: e.MDS_BLOB_FILE
+      ? Object.freeze({ blobFile: e.MDS_BLOB_FILE, rootFile: e.MDS_ROOT_CERT_FILE, reloadSeconds: e.MDS_RELOAD_SECONDS })
+      : undefined,
     logLevel: e.LOG_LEVEL,
     telemetry: telemetrySettings(e),
   });

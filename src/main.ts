@@ -2,6 +2,7 @@
 import { telemetry } from "./telemetry/register.js";
 import { ConfigError, loadConfig, requireSigningKey, type Config } from "./config.js";
 import { startApp } from "./app.js";
+import { MdsBlobReloader } from "./attestation/mds-reloader.js";
 import { createLogger } from "./logger.js";
 import { createDynamoClient } from "./store/client.js";
 import { startEmbeddedDynamoDb, type EmbeddedDynamoDb } from "./store/embedded-dynamodb.js";
@@ -29,6 +30,8 @@ async function main(config: Config): Promise<void> {
   }
 
   const keys = await openKeyRing(config, logger);
+  const mds = config.mds ? await MdsBlobReloader.open(config.mds, logger) : undefined;
+  mds?.start(config.mds?.reloadSeconds ?? 0);
 
   const app = await startApp(
     {
@@ -44,6 +47,7 @@ async function main(config: Config): Promise<void> {
       stepUp: config.stepUp,
       beginLimits: config.beginLimits,
       maxRequestBytes: config.maxRequestBytes,
+      mds: mds?.current,
     },
     config.port,
     config.host,
@@ -64,6 +68,7 @@ async function main(config: Config): Promise<void> {
     app.health.drain();
     await app.server.close(config.shutdownGraceSeconds * 1000);
     keys.reloader.stop();
+    mds?.stop();
     dynamo.destroy();
     await embedded?.stop();
     await telemetry?.shutdown();

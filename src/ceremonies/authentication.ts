@@ -17,6 +17,8 @@ import { inSpan } from "../telemetry/spans.js";
 import { Auditor, beginFacts, credentialIdHint } from "./auditor.js";
 import type { CeremonyDeps } from "./deps.js";
 import type { BeginResult } from "./registration.js";
+import { enforceSignInPolicy } from "../attestation/enforce.js";
+import type { MdsCatalogSource } from "../attestation/mds-reloader.js";
 
 export interface SignIn {
   readonly userId: string;
@@ -36,7 +38,11 @@ export interface SignIn {
 export class AuthenticationCeremony {
   private readonly auditor: Auditor;
 
-  constructor(private readonly deps: CeremonyDeps) {
+  constructor(
+    private readonly deps: CeremonyDeps,
+    /** The FIDO MDS in use, for tenants that verify attestation; none: no model is refused at sign-in. */
+    private readonly mds: MdsCatalogSource,
+  ) {
     this.auditor = new Auditor(deps);
   }
 
@@ -192,8 +198,17 @@ export class AuthenticationCeremony {
     return authTime;
   }
 
-  /** Immutable facts from the cache, else one strongly consistent read (also used by step-up). */
+  /**
+   * Immutable facts from the cache, else one strongly consistent read (also used by step-up);
+   * refuses a credential whose model MDS now reports with compromised user keys.
+   */
   async credential(tenant: TenantConfig, credentialId: string): Promise<CachedCredential> {
+    const facts = await this.credentialFacts(tenant, credentialId);
+    enforceSignInPolicy(tenant.attestation, facts.aaguid, this.mds());
+    return facts;
+  }
+
+  private async credentialFacts(tenant: TenantConfig, credentialId: string): Promise<CachedCredential> {
     const { store, caches } = this.deps;
     const key = Caches.key(tenant.id, credentialId);
     const cached = caches.credentials.get(key);

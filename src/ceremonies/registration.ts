@@ -17,6 +17,17 @@ import { countCeremony } from "../telemetry/metrics.js";
 import { inSpan } from "../telemetry/spans.js";
 import { Auditor, beginFacts, credentialIdHint } from "./auditor.js";
 import type { CeremonyDeps } from "./deps.js";
+import { conveyanceFor } from "../attestation/conveyance.js";
+import { enforceAttestationPolicy } from "../attestation/enforce.js";
+import type { MdsCatalogSource } from "../attestation/mds-reloader.js";
+import type { ProviderNames } from "../attestation/provider-names.js";
+
+/** What registration needs to apply tenants' attestation policies. */
+export interface AttestationTrust {
+  /** The verified FIDO MDS BLOB in use; none refuses every direct/enterprise registration. */
+  readonly mds: MdsCatalogSource;
+  readonly providerNames: ProviderNames;
+}
 
 export interface BeginRegistrationInput {
   readonly userId: string;
@@ -42,7 +53,10 @@ export interface BeginResult<T> {
 export class RegistrationCeremony {
   private readonly auditor: Auditor;
 
-  constructor(private readonly deps: CeremonyDeps) {
+  constructor(
+    private readonly deps: CeremonyDeps,
+    private readonly trust: AttestationTrust,
+  ) {
     this.auditor = new Auditor(deps);
   }
 
@@ -75,7 +89,7 @@ export class RegistrationCeremony {
       attachment: input.attachment,
       residentKey: input.residentKey,
       userVerification: input.userVerification,
-      attestation: input.attestation,
+      attestation: conveyanceFor(tenant.attestation, input.attestation),
     });
     return { options, expiresAt };
   }
@@ -94,7 +108,13 @@ export class RegistrationCeremony {
           registrationPolicy(ceremony.userVerification),
         ),
       );
-      facts = { ...facts, credentialId: verified.credentialId, aaguid: verified.aaguid };
+      facts = {
+        ...facts,
+        credentialId: verified.credentialId,
+        aaguid: verified.aaguid,
+        details: { ...facts.details, provider_name: this.trust.providerNames.nameOf(verified.aaguid) },
+      };
+      enforceAttestationPolicy(tenant.attestation, verified, this.trust.mds(), new Date(this.deps.clock()));
       return await this.store(tenant, ceremony, verified, name, call, facts);
     } catch (err) {
       await this.auditor.failure("registration", tenant, call, { credentialId: credentialIdHint(credentialJson), ...facts }, err);

@@ -1,9 +1,10 @@
 import { create } from "@bufbuild/protobuf";
 import { type Credential, CredentialSchema } from "../gen/authn/v1/auth_service_pb.js";
 import type { StoredCredential } from "../webauthn/ceremony.js";
+import type { ProviderNames } from "../attestation/provider-names.js";
 import { optionalTimestamp, toTimestamp } from "./fields.js";
 
-export function credentialMessage(c: StoredCredential): Credential {
+export function credentialMessage(c: StoredCredential, providerNames: ProviderNames): Credential {
   return create(CredentialSchema, {
     credentialId: c.credentialId,
     userId: c.userId,
@@ -19,5 +20,6 @@ export function credentialMessage(c: StoredCredential): Credential {
     revokedAt: optionalTimestamp(c.revokedAt),
     revocationReason: c.revocationReason ?? "",
     cloneSuspectedAt: optionalTimestamp(c.cloneSuspectedAt),
+    providerName: providerNames.nameOf(c.aaguid),
   });
 }

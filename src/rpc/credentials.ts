@@ -21,25 +21,25 @@ export const userIdOf = (req: { userId: string }) => sized("user_id", req.userId
 export const credentialIdOf = (req: { credentialId: string }) => sized("credential_id", req.credentialId, 1, 1366);
 
 /** ListCredentials / RenameCredential / RevokeCredential / DeleteUser: proto ↔ domain mapping only. */
-export function credentialHandlers({ tenants, lifecycle }: CeremonyHandlersDeps): CredentialHandlers {
+export function credentialHandlers({ tenants, lifecycle, providerNames }: CeremonyHandlersDeps): CredentialHandlers {
   return {
     async listCredentials(req) {
       const credentials = await lifecycle.list(tenants.resolve(req.tenant), userIdOf(req));
-      return create(ListCredentialsResponseSchema, { credentials: credentials.map(credentialMessage) });
+      return create(ListCredentialsResponseSchema, { credentials: credentials.map((c) => credentialMessage(c, providerNames)) });
     },
 
     async renameCredential(req) {
       const tenant = tenants.resolve(req.tenant);
       const name = sized("name", req.name, 0, 128);
       const c = await lifecycle.rename(tenant, userIdOf(req), credentialIdOf(req), name, NO_CALL_CONTEXT);
-      return create(RenameCredentialResponseSchema, { credential: credentialMessage(c) });
+      return create(RenameCredentialResponseSchema, { credential: credentialMessage(c, providerNames) });
     },
 
     async revokeCredential(req) {
       const tenant = tenants.resolve(req.tenant);
       const reason = sized("reason", req.reason, 0, 256);
       const c = await lifecycle.revoke(tenant, userIdOf(req), credentialIdOf(req), reason, NO_CALL_CONTEXT);
-      return create(RevokeCredentialResponseSchema, { credential: credentialMessage(c) });
+      return create(RevokeCredentialResponseSchema, { credential: credentialMessage(c, providerNames) });
     },
 
     async deleteUser(req) {

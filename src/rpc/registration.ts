@@ -11,6 +11,7 @@ import type { CredentialLifecycle } from "../ceremonies/credential-lifecycle.js"
 import type { Sessions } from "../ceremonies/sessions.js";
 import type { AuditStore } from "../store/audit-store.js";
 import type { Tenants } from "../tenants.js";
+import type { ProviderNames } from "../attestation/provider-names.js";
 import { credentialMessage } from "./credential-message.js";
 import { attachmentOf, attestationOf, callContextOf, residentKeyOf, sized, toTimestamp, userVerificationOf } from "./fields.js";
 
@@ -23,12 +24,14 @@ export interface CeremonyHandlersDeps {
   readonly audit: AuditStore;
   /** MACs audit page tokens. */
   readonly pageTokenSecret: Uint8Array;
+  /** Names authenticators by AAGUID in Credential messages. */
+  readonly providerNames: ProviderNames;
 }
 
 type RegistrationHandlers = Pick<ServiceImpl<typeof AuthService>, "beginRegistration" | "finishRegistration">;
 
 /** BeginRegistration / FinishRegistration: proto ↔ domain mapping only. */
-export function registrationHandlers({ tenants, registration }: CeremonyHandlersDeps): RegistrationHandlers {
+export function registrationHandlers({ tenants, registration, providerNames }: CeremonyHandlersDeps): RegistrationHandlers {
   return {
     async beginRegistration(req) {
       const tenant = tenants.resolve(req.tenant);
@@ -53,7 +56,7 @@ export function registrationHandlers({ tenants, registration }: CeremonyHandlers
       const tenant = tenants.resolve(req.tenant);
       const name = sized("credential_name", req.credentialName, 0, 128);
       const c = await registration.finish(tenant, sized("credential_json", req.credentialJson, 1, Infinity), name, callContextOf(req.client));
-      return create(FinishRegistrationResponseSchema, { credential: credentialMessage(c) });
+      return create(FinishRegistrationResponseSchema, { credential: credentialMessage(c, providerNames) });
     },
   };
 }

@@ -1,6 +1,7 @@
 import { metrics } from "@opentelemetry/api";
 import type { AuditEvent } from "../audit/audit-event.js";
 import type { KeyRing } from "../tokens/key-ring.js";
+import type { MdsCatalogSource } from "../attestation/mds-reloader.js";
 
 /**
  * The service's own instruments. The metrics API has no proxy provider: a meter taken before the
@@ -59,4 +60,14 @@ const rateLimited = meter.createCounter("dynauthn.rate_limited", {
 
 export function countRateLimited(limit: string, kind: string): void {
   rateLimited.add(1, { "dynauthn.limit": limit, "dynauthn.ceremony.kind": kind });
+}
+
+/** Seconds until the FIDO MDS BLOB in use is due for replacement; negative once stale: alert on it. */
+export function observeMdsBlobFreshness(mds: MdsCatalogSource, clock: () => number): void {
+  meter
+    .createObservableGauge("dynauthn.mds.time_to_next_update", { description: "Time until the FIDO MDS BLOB's nextUpdate", unit: "s" })
+    .addCallback((result) => {
+      const catalog = mds();
+      if (catalog) result.observe((catalog.nextUpdate.getTime() - clock()) / 1000);
+    });
 }

@@ -41,6 +41,8 @@ export interface VerifiedRegistration {
   readonly backupEligible: boolean;
   readonly backedUp: boolean;
   readonly transports: readonly string[];
+  /** The verified attestation object (CBOR), for the tenant's attestation trust check. */
+  readonly attestationObject: Uint8Array<ArrayBuffer>;
 }
 
 /** Verifies an attestation with @simplewebauthn/server (all seven formats) and maps its failures. */
@@ -77,5 +79,6 @@ export async function verifyRegistration(
     backupEligible: info.credentialDeviceType === "multiDevice",
     backedUp: info.credentialBackedUp,
     transports: response.response.transports ?? [],
+    attestationObject: info.attestationObject,
   };
 }

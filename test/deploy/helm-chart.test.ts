@@ -194,6 +194,18 @@ describe("helm/dynauthn", () => {
     expect(keys.map((k) => [k.kid, k.activatesAt])).toEqual(written.map(({ key }) => [key.kid, key.activatesAt]));
   });
 
+  it("mounts the FIDO MDS BLOB's claim read-only and points MDS_BLOB_FILE into it, only when a claim is named", async () => {
+    const manifests = await render("dynauthn", ["--set", "mds.existingClaim=fido-mds", "--set", "mds.reloadSeconds=600"]);
+    for (const manifest of manifests) validateManifest(manifest);
+    const { pod, container } = deployment(manifests);
+    expect(pod.volumes?.find((v) => v.name === "mds")?.persistentVolumeClaim).toEqual({ claimName: "fido-mds", readOnly: true });
+    expect(container.volumeMounts?.find((m) => m.name === "mds")).toEqual({ name: "mds", mountPath: "/etc/dynauthn/mds", readOnly: true });
+    const config = loadConfig(containerEnv(manifests));
+    expect(config.mds).toEqual({ blobFile: "/etc/dynauthn/mds/blob.jwt", rootFile: undefined, reloadSeconds: 600 });
+    expect(containerEnv(renders.default)).not.toHaveProperty("MDS_BLOB_FILE");
+    expect(deployment(renders.default).pod.volumes?.map((v) => v.name)).not.toContain("mds");
+  }, HELM_TIMEOUT);
+
   it("passes the production values into the service's configuration", () => {
     const env = containerEnv(renders.production);
     const config = loadConfig({ ...env, AWS_WEB_IDENTITY_TOKEN_FILE: "/token" });

@@ -349,6 +349,10 @@ describe("invalid configuration", () => {
       env: { SIGNING_KEY_FILE: undefined },
       mentions: "SIGNING_KEY_FILE",
     },
+    // The FIDO MDS BLOB is verified at start; one that cannot be read or verified stops the service.
+    { name: "MDS_BLOB_FILE missing", env: { MDS_BLOB_FILE: "/nonexistent/mds-blob.jwt" }, mentions: "MDS_BLOB_FILE" },
+    { name: "MDS_BLOB_FILE not a BLOB", env: { MDS_BLOB_FILE: fileURLToPath(import.meta.url) }, mentions: "MDS_BLOB_FILE" },
+    { name: "MDS_ROOT_CERT_FILE alone", env: { MDS_ROOT_CERT_FILE: "/etc/hostname" }, mentions: "MDS_ROOT_CERT_FILE" },
   ];
 
   it.each(cases)("$name: exits 1 naming $mentions", async ({ env, mentions }) => {

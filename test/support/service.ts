@@ -15,6 +15,7 @@ import { grpcJsClient } from "./grpc-js-client.js";
 import type { KeyRing } from "../../src/tokens/key-ring.js";
 import type { BeginLimitSettings } from "../../src/limits/begin-limit-settings.js";
 import { DEFAULT_ATTESTATION_POLICY } from "../../src/attestation/policy.js";
+import type { MdsCatalog } from "../../src/attestation/mds-blob.js";
 import { generateSigningKey, type SigningKey } from "../../src/tokens/signing-key.js";
 
 export const ORIGIN = "http://localhost:8080";
@@ -73,6 +74,7 @@ export async function startTestService(
     beginLimits?: BeginLimitSettings;
     maxRequestBytes?: number;
     logger?: Logger;
+    mds?: MdsCatalog;
   } = {},
 ): Promise<TestService> {
   const { dynamo, tablePrefix } = shared ?? (await createTestTables());
@@ -89,6 +91,7 @@ export async function startTestService(
       clock: clock.read,
       beginLimits: overrides.beginLimits,
       maxRequestBytes: overrides.maxRequestBytes,
+      mds: overrides.mds && (() => overrides.mds),
     },
     0,
     "127.0.0.1",

@@ -72,6 +72,18 @@ describe("loadConfig", () => {
     expect(() => loadConfig({ MAX_REQUEST_BYTES: String(64 * 1024) })).toThrow(/MAX_REQUEST_BYTES/);
   });
 
+  it("reads the FIDO MDS BLOB and root files; the root only with a BLOB", () => {
+    expect(loadConfig({}).mds).toBeUndefined();
+    expect(loadConfig({ MDS_BLOB_FILE: "/mds/blob.jwt" }).mds).toEqual({ blobFile: "/mds/blob.jwt", rootFile: undefined, reloadSeconds: 3600 });
+    expect(loadConfig({ MDS_BLOB_FILE: "/mds/blob.jwt", MDS_ROOT_CERT_FILE: "/mds/root.pem" }).mds).toEqual({
+      blobFile: "/mds/blob.jwt",
+      rootFile: "/mds/root.pem",
+      reloadSeconds: 3600,
+    });
+    expect(loadConfig({ MDS_BLOB_FILE: "/mds/blob.jwt", MDS_RELOAD_SECONDS: "0" }).mds?.reloadSeconds).toBe(0);
+    expect(() => loadConfig({ MDS_ROOT_CERT_FILE: "/mds/root.pem" })).toThrow(/MDS_ROOT_CERT_FILE: set only with MDS_BLOB_FILE/);
+  });
+
   it("requires TLS_CERT_FILE and TLS_KEY_FILE together", () => {
     expect(() => loadConfig({ TLS_CERT_FILE: "/c.pem" })).toThrow(/TLS_CERT_FILE, TLS_KEY_FILE/);
     expect(loadConfig({ TLS_CERT_FILE: "/c.pem", TLS_KEY_FILE: "/k.pem" }).tls).toEqual({

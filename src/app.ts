@@ -5,7 +5,11 @@ import { AuthenticationCeremony } from "./ceremonies/authentication.js";
 import { CredentialLifecycle } from "./ceremonies/credential-lifecycle.js";
 import { RegistrationCeremony } from "./ceremonies/registration.js";
 import { Sessions } from "./ceremonies/sessions.js";
+import { callerContextValues } from "./callers/caller-context.js";
+import { type CallerPolicy, CallerAuthorizer } from "./callers/policy.js";
+import { Auditor } from "./ceremonies/auditor.js";
 import type { TenantConfig } from "./config.js";
+import { callerPolicyInterceptor } from "./rpc/caller-interceptor.js";
 import { routes } from "./routes.js";
 import { errorInterceptor } from "./rpc/error-interceptor.js";
 import { measureDynamoDb } from "./telemetry/dynamodb-metrics.js";
@@ -25,14 +29,19 @@ import { Tenants } from "./tenants.js";
 export interface AppOptions {
   readonly dynamo: DynamoDBClient;
   readonly tablePrefix: string;
+  /** The default tenant (an empty `tenant` field). */
   readonly tenant: TenantConfig;
+  /** Every tenant of a tenants file (the default may be among them). */
+  readonly tenants?: readonly TenantConfig[];
+  /** Who may call what; undefined: everyone may call everything. */
+  readonly callers?: CallerPolicy | undefined;
   /** A fixed single key (tests); ignored when `keyRing` is given. */
   readonly signingKey?: SigningKey;
   /** The rotating key ring (main.ts); one of signingKey and keyRing is required. */
   readonly keyRing?: KeyRing;
   readonly logger: Logger;
   readonly credentialCacheTtlSeconds: number;
-  readonly tls?: { readonly certFile: string; readonly keyFile: string } | undefined;
+  readonly tls?: { readonly certFile: string; readonly keyFile: string; readonly clientCaFile?: string | undefined } | undefined;
   readonly clock?: () => number;
   readonly auditRetentionDays?: number;
   /** How stale a token check's view of session revocation may be. */
@@ -59,7 +68,9 @@ export async function startApp(opts: AppOptions, port: number, host: string): Pr
   const caches = new Caches({ userListTtlSeconds: opts.credentialCacheTtlSeconds });
   const store = createStore(opts.dynamo, opts.tablePrefix, opts.auditRetentionDays);
   const stepUp = { ...STEP_UP_DEFAULTS, ...opts.stepUp };
-  const keys = keyRingOf(opts, Math.max(opts.tenant.sessionTtlSeconds, stepUp.grantTtlSeconds) * 1000);
+  const tenants = new Tenants(opts.tenant, opts.tenants);
+  const longestSessionSeconds = Math.max(...tenants.all().map((t) => t.sessionTtlSeconds));
+  const keys = keyRingOf(opts, Math.max(longestSessionSeconds, stepUp.grantTtlSeconds) * 1000);
   const deps = {
     store,
     caches,
@@ -68,7 +79,6 @@ export async function startApp(opts: AppOptions, port: number, host: string): Pr
     clock: opts.clock ?? Date.now,
   };
   const sessions = new Sessions(deps, opts.sessionRevocationStalenessSeconds ?? 30);
-  const tenants = new Tenants(opts.tenant);
   const authentication = new AuthenticationCeremony(deps);
   const verifier = new OperationVerifier({ ...deps, grantTtlSeconds: stepUp.grantTtlSeconds, revocations: sessions }, authentication);
   observeSigningKeyAge(keys, deps.clock);
@@ -95,8 +105,16 @@ export async function startApp(opts: AppOptions, port: number, host: string): Pr
       ),
       httpRoutes: { [JWKS_PATH]: jwksHttpHandler(keys, deps.clock) },
       // Telemetry outermost: its span covers the error interceptor's logging and sees its ConnectError.
-      interceptors: [telemetryInterceptor(), errorInterceptor(opts.logger)],
+      // The caller policy innermost: its refusals are logged and mapped like any other.
+      interceptors: [
+        telemetryInterceptor(),
+        errorInterceptor(opts.logger),
+        ...(opts.callers
+          ? [callerPolicyInterceptor({ authorizer: new CallerAuthorizer(opts.callers), tenants, auditor: new Auditor(deps) })]
+          : []),
+      ],
       tls: opts.tls,
+      contextValues: callerContextValues(opts.callers?.callerIdentity ?? "mtls"),
     },
     port,
     host,

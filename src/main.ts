@@ -2,6 +2,7 @@
 import { telemetry } from "./telemetry/register.js";
 import { ConfigError, loadConfig, requireSigningKey, type Config } from "./config.js";
 import { startApp } from "./app.js";
+import { warnAboutCallers } from "./callers/startup-warnings.js";
 import { createLogger } from "./logger.js";
 import { createDynamoClient } from "./store/client.js";
 import { startEmbeddedDynamoDb, type EmbeddedDynamoDb } from "./store/embedded-dynamodb.js";
@@ -13,6 +14,7 @@ import { installFetchDeadline } from "./webauthn/fetch-deadline.js";
 async function main(config: Config): Promise<void> {
   requireSigningKey(config);
   const logger = createLogger(config.logLevel);
+  warnAboutCallers(config, logger);
   installFetchDeadline(config.crlFetchTimeoutMs);
 
   let embedded: EmbeddedDynamoDb | undefined;
@@ -35,6 +37,8 @@ async function main(config: Config): Promise<void> {
       dynamo,
       tablePrefix: config.dynamodb.tablePrefix,
       tenant: config.tenant,
+      tenants: config.tenants,
+      callers: config.callers,
       keyRing: keys.ring,
       logger,
       credentialCacheTtlSeconds: config.credentialCacheTtlSeconds,
@@ -48,7 +52,10 @@ async function main(config: Config): Promise<void> {
   );
   const { address, port } = app.server.address;
   const scheme = config.tls ? "https" : "http";
-  logger.info({ address, port, rpId: config.tenant.rpId, dynamodb: endpoint ?? "aws" }, "dynauthn listening");
+  logger.info(
+    { address, port, tenants: config.tenants.map((t) => t.id), defaultTenant: config.tenant.id, dynamodb: endpoint ?? "aws" },
+    "dynauthn listening",
+  );
   process.stdout.write(`dynauthn listening on ${scheme}://${address}:${port} (gRPC, gRPC-Web, Connect)\n`);
 
   let stopping = false;

@@ -3,7 +3,7 @@ import http from "node:http";
 import http2 from "node:http2";
 import net, { type AddressInfo, type Socket } from "node:net";
 import { Duplex } from "node:stream";
-import type { ConnectRouter, Interceptor } from "@connectrpc/connect";
+import type { ConnectRouter, ContextValues, Interceptor } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 
 /** The first bytes every HTTP/2 prior-knowledge connection sends (RFC 9113 §3.4). */
@@ -20,7 +20,9 @@ export interface ServerOptions {
   readonly interceptors: Interceptor[];
   /** Plain HTTP handlers by exact path (e.g. /.well-known/jwks.json), served beside Connect. */
   readonly httpRoutes?: Readonly<Record<string, HttpHandler>>;
-  readonly tls?: { readonly certFile: string; readonly keyFile: string } | undefined;
+  readonly tls?: { readonly certFile: string; readonly keyFile: string; readonly clientCaFile?: string | undefined } | undefined;
+  /** Per-request context values (the caller identity), made from the Node request. */
+  readonly contextValues?: (req: http.IncomingMessage | http2.Http2ServerRequest) => ContextValues;
 }
 
 export interface RunningServer {
@@ -41,6 +43,7 @@ export async function startServer(opts: ServerOptions, port: number, host: strin
     interceptors: opts.interceptors,
     readMaxBytes: READ_MAX_BYTES,
     fallback: httpRouter(opts.httpRoutes ?? {}),
+    ...(opts.contextValues ? { contextValues: opts.contextValues } : {}),
   });
   const sessions = new Set<http2.ServerHttp2Session>();
   const track = (session: http2.ServerHttp2Session) => {
@@ -50,7 +53,13 @@ export async function startServer(opts: ServerOptions, port: number, host: strin
 
   if (opts.tls) {
     const secure = http2.createSecureServer(
-      { cert: readFileSync(opts.tls.certFile), key: readFileSync(opts.tls.keyFile), allowHTTP1: true },
+      {
+        cert: readFileSync(opts.tls.certFile),
+        key: readFileSync(opts.tls.keyFile),
+        allowHTTP1: true,
+        // mTLS: a client without a certificate from this CA fails the handshake.
+        ...(opts.tls.clientCaFile ? { ca: readFileSync(opts.tls.clientCaFile), requestCert: true, rejectUnauthorized: true } : {}),
+      },
       handler,
     );
     secure.on("session", track);

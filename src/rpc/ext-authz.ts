@@ -12,6 +12,7 @@ import type { Allowed, Denied, StepUpNeeded, Verdict } from "../step-up/verdict.
 import type { Evidence } from "../step-up/verify-operation.js";
 import { bearerChallenge, INSUFFICIENT_USER_AUTHENTICATION } from "../step-up/www-authenticate.js";
 import { MAX_TOKEN_BYTES, type StepUpHandlersDeps, validOperation, validRequirement } from "./step-up.js";
+import { callContextOf } from "./fields.js";
 
 /** Identity headers the upstream receives on OK; they overwrite any a client sent. */
 export const IDENTITY_HEADERS = {
@@ -34,7 +35,7 @@ export const IDENTITY_HEADERS = {
 export function extAuthzHandlers(deps: StepUpHandlersDeps): Pick<ServiceImpl<typeof Authorization>, "check"> {
   const { tenants, verifier, evidenceHeader } = deps;
   return {
-    async check(req) {
+    async check(req, ctx) {
       const ext = req.attributes?.contextExtensions ?? {};
       const http = req.attributes?.request?.http;
       const headers = headersOf(http);
@@ -46,7 +47,7 @@ export function extAuthzHandlers(deps: StepUpHandlersDeps): Pick<ServiceImpl<typ
         operation: operationOf(ext, http),
         requirement: requirementOf(ext),
         evidence,
-        call: { caller: "", clientIp: headers.get("x-envoy-external-address") ?? "", clientUserAgent: headers.get("user-agent") ?? "" },
+        call: { ...callContextOf(ctx), clientIp: headers.get("x-envoy-external-address") ?? "", clientUserAgent: headers.get("user-agent") ?? "" },
       });
       return checkResponse(verdict, evidence, evidenceHeader);
     },

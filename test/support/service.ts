@@ -13,6 +13,7 @@ import { createTables, tableNames } from "../../src/store/tables.js";
 import { grpcJsClient } from "./grpc-js-client.js";
 import type { KeyRing } from "../../src/tokens/key-ring.js";
 import { DEFAULT_ATTESTATION_POLICY } from "../../src/attestation/policy.js";
+import { SUPPORTED_ALGORITHMS } from "../../src/webauthn/algorithms.js";
 import { generateSigningKey, type SigningKey } from "../../src/tokens/signing-key.js";
 
 export const ORIGIN = "http://localhost:8080";
@@ -25,6 +26,8 @@ export const TEST_TENANT: TenantConfig = {
   challengeTtlSeconds: 300,
   sessionTtlSeconds: 600,
   attestation: DEFAULT_ATTESTATION_POLICY,
+  userVerification: "preferred",
+  algorithms: SUPPORTED_ALGORITHMS,
 };
 
 /** Real time plus an offset the test moves by hand (epoch ms), so events still order by time. */

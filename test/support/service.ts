@@ -4,7 +4,8 @@ import { createClient, type Client } from "@connectrpc/connect";
 import type * as grpc from "@grpc/grpc-js";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { inject } from "vitest";
-import { startApp, type App } from "../../src/app.js";
+import { startApp, type App, type AppOptions } from "../../src/app.js";
+import type { CallerPolicy } from "../../src/callers/policy.js";
 import type { TenantConfig } from "../../src/config.js";
 import { AuthService } from "../../src/gen/authn/v1/auth_service_pb.js";
 import { createLogger } from "../../src/logger.js";
@@ -67,7 +68,15 @@ export async function createTestTables(): Promise<{ dynamo: DynamoDBClient; tabl
  */
 export async function startTestService(
   shared?: Pick<TestService, "dynamo" | "tablePrefix" | "signingKey" | "clock">,
-  overrides: { credentialCacheTtlSeconds?: number; tenant?: TenantConfig; keyRing?: KeyRing } = {},
+  overrides: {
+    credentialCacheTtlSeconds?: number;
+    tenant?: TenantConfig;
+    keyRing?: KeyRing;
+    /** More tenants beside the default one, and the caller policy / TLS of a tenants file. */
+    tenants?: readonly TenantConfig[];
+    callers?: CallerPolicy;
+    tls?: AppOptions["tls"];
+  } = {},
 ): Promise<TestService> {
   const { dynamo, tablePrefix } = shared ?? (await createTestTables());
   const clock = shared?.clock ?? new TestClock();
@@ -77,6 +86,9 @@ export async function startTestService(
       dynamo,
       tablePrefix,
       tenant: overrides.tenant ?? TEST_TENANT,
+      tenants: overrides.tenants,
+      callers: overrides.callers,
+      tls: overrides.tls,
       ...(overrides.keyRing ? { keyRing: overrides.keyRing } : { signingKey }),
       logger: createLogger("silent"),
       credentialCacheTtlSeconds: overrides.credentialCacheTtlSeconds ?? 30,

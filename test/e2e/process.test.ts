@@ -340,6 +340,12 @@ describe("the service process on DynamoDB Local", () => {
 });
 
 describe("invalid configuration", () => {
+  const filesDir = mkdtempSync(join(tmpdir(), "dynauthn-tenants-"));
+  afterAll(() => rmSync(filesDir, { recursive: true, force: true }));
+  const tenantsFile = (name: string, text: string) => {
+    writeFileSync(join(filesDir, name), text);
+    return join(filesDir, name);
+  };
   // Each case breaks one variable of an otherwise valid, store-less configuration (undefined: unset).
   const cases: { name: string; env: Record<string, string | undefined>; mentions: string }[] = [
     { name: "PORT=notaport", env: { PORT: "notaport" }, mentions: "PORT" },
@@ -348,6 +354,21 @@ describe("invalid configuration", () => {
       name: "DYNAMODB_ENDPOINT without SIGNING_KEY_FILE",
       env: { SIGNING_KEY_FILE: undefined },
       mentions: "SIGNING_KEY_FILE",
+    },
+    {
+      name: "a tenants file with a bad origin",
+      env: { DYNAUTHN_CONFIG_FILE: tenantsFile("bad-origin.yaml", "tenants: [{id: acme, rpId: acme.example, rpName: Acme, origins: [https://acme.example/login]}]") },
+      mentions: "origins",
+    },
+    {
+      name: "a caller policy without TLS_CLIENT_CA_FILE",
+      env: {
+        DYNAUTHN_CONFIG_FILE: tenantsFile(
+          "policy.yaml",
+          "tenants: [{id: acme, rpId: acme.example, rpName: Acme, origins: [https://acme.example]}]\ncallers: {rules: [{identity: spiffe://a, methods: ['*'], tenants: ['*']}]}",
+        ),
+      },
+      mentions: "TLS_CLIENT_CA_FILE",
     },
   ];
 

@@ -172,3 +172,26 @@ describe("callers over mTLS", () => {
     expect((await health.check({ service: "" })).status).toBe(Status.SERVING);
   });
 });
+
+describe("callers behind a mesh (callerIdentity: xfcc)", () => {
+  let svc: TestService;
+  const SIDECAR = "By=spiffe://cluster.local/ns/authn/sa/dynauthn;Hash=0f;Subject=\"\";URI=";
+  const as = (identity: string) => ({ headers: { "x-forwarded-client-cert": `${SIDECAR}${identity}` } });
+
+  beforeAll(async () => {
+    svc = await startTestService(undefined, { callers: callerPolicySchema.parse({ ...POLICY, callerIdentity: "xfcc" }) });
+  });
+  afterAll(() => closeAll(svc));
+
+  it("takes the identity the sidecar appended, not one the client forged before it", async () => {
+    const forged = { headers: { "x-forwarded-client-cert": `URI=${ACCOUNTS},${SIDECAR}${GATEWAY}` } };
+    await expectRpcError(svc.connect.listCredentials({ userId: "zoe" }, forged), Code.PermissionDenied, "CALLER_NOT_ALLOWED");
+    expect((await svc.connect.listCredentials({ userId: "zoe" }, as(ACCOUNTS))).credentials).toEqual([]);
+    const { events } = await svc.connect.listAuditEvents({ userId: "zoe" }, as(ACCOUNTS));
+    expect(events.map((e) => [e.type, e.caller])).toEqual([[AuditEventType.CALL_DENIED, GATEWAY]]);
+  });
+
+  it("a call without the header is anonymous and refused", async () => {
+    await expectRpcError(svc.connect.beginAuthentication({}), Code.PermissionDenied, "CALLER_NOT_ALLOWED");
+  });
+});

@@ -58,6 +58,9 @@ export interface App {
   readonly sessions: Sessions;
   /** The signing key ring (tests rotate it with replace()). */
   readonly keys: KeyRing;
+  /** The tenants and caller policy in use; a reloaded tenants file replaces their contents. */
+  readonly tenants: Tenants;
+  readonly callerAuthorizer: CallerAuthorizer | undefined;
 }
 
 /** The AuthService name as health checks know it. */
@@ -79,6 +82,7 @@ export async function startApp(opts: AppOptions, port: number, host: string): Pr
     clock: opts.clock ?? Date.now,
   };
   const sessions = new Sessions(deps, opts.sessionRevocationStalenessSeconds ?? 30);
+  const callerAuthorizer = opts.callers ? new CallerAuthorizer(opts.callers) : undefined;
   const authentication = new AuthenticationCeremony(deps);
   const verifier = new OperationVerifier({ ...deps, grantTtlSeconds: stepUp.grantTtlSeconds, revocations: sessions }, authentication);
   observeSigningKeyAge(keys, deps.clock);
@@ -109,9 +113,7 @@ export async function startApp(opts: AppOptions, port: number, host: string): Pr
       interceptors: [
         telemetryInterceptor(),
         errorInterceptor(opts.logger),
-        ...(opts.callers
-          ? [callerPolicyInterceptor({ authorizer: new CallerAuthorizer(opts.callers), tenants, auditor: new Auditor(deps) })]
-          : []),
+        ...(callerAuthorizer ? [callerPolicyInterceptor({ authorizer: callerAuthorizer, tenants, auditor: new Auditor(deps) })] : []),
       ],
       tls: opts.tls,
       contextValues: callerContextValues(opts.callers?.callerIdentity ?? "mtls"),
@@ -119,7 +121,7 @@ export async function startApp(opts: AppOptions, port: number, host: string): Pr
     port,
     host,
   );
-  return { server, health, caches, sessions, keys };
+  return { server, health, caches, sessions, keys, tenants, callerAuthorizer };
 }
 
 /** `retentionMs`: how long a replaced key stays published, should a test rotate the ring. */

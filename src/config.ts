@@ -2,7 +2,17 @@ import { z } from "zod";
 import { type AttestationPolicy, DEFAULT_ATTESTATION_POLICY } from "./attestation/policy.js";
 import type { CallerPolicy } from "./callers/policy.js";
 import { STEP_UP_DEFAULTS } from "./step-up/defaults.js";
-import { isWebOrigin, RP_ID_PATTERN, readTenantsFile, TENANT_ID_MESSAGE, TENANT_ID_PATTERN, TenantsFileError, type UserVerificationPolicy } from "./tenants-file.js";
+import {
+  isWebOrigin,
+  RP_ID_PATTERN,
+  readTenantsFile,
+  TENANT_ID_MESSAGE,
+  TENANT_ID_PATTERN,
+  tenantConfigsOf,
+  type TenantDefaults,
+  TenantsFileError,
+  type UserVerificationPolicy,
+} from "./tenants-file.js";
 import { SUPPORTED_ALGORITHMS } from "./webauthn/algorithms.js";
 
 /**
@@ -36,6 +46,7 @@ const envSchema = z.object({
     .default("default"),
   /** The tenants file (tenants and caller policy); replaces RP_ID, RP_NAME, RP_ORIGINS and TENANT_ID. */
   DYNAUTHN_CONFIG_FILE: optionalPath,
+  CONFIG_RELOAD_SECONDS: seconds(0, 86_400).default(30),
   DYNAMODB_ENDPOINT: z.url().optional(),
   AWS_REGION: z.string().min(1).default("us-east-1"),
   TABLE_PREFIX: z
@@ -99,6 +110,8 @@ export interface Config {
   readonly tenants: readonly TenantConfig[];
   /** Who may call what (tenants file `callers`); undefined: every caller may call everything. */
   readonly callers: CallerPolicy | undefined;
+  /** The tenants file, re-read every `reloadSeconds` (0 = never). */
+  readonly tenantsFile: { readonly path: string; readonly reloadSeconds: number; readonly defaults: TenantDefaults } | undefined;
   readonly dynamodb: {
     /** Undefined: start the embedded DynamoDB Local (or use AWS when credentials exist). */
     readonly endpoint: string | undefined;
@@ -213,8 +226,8 @@ function tenantsOf(e: z.infer<typeof envSchema>): {
     if (err instanceof TenantsFileError) throw new ConfigError(err.message);
     throw err;
   }
-  const tenants = Object.freeze(file.tenants.map((t) => Object.freeze({ ...t, origins: Object.freeze([...t.origins]), algorithms: Object.freeze([...t.algorithms]), attestation: Object.freeze(t.attestation) })));
-  return { tenant: tenants.find((t) => t.id === file.defaultTenant)!, tenants, callers: file.callers };
+  const { defaultTenant, tenants } = tenantConfigsOf(file);
+  return { tenant: defaultTenant, tenants, callers: file.callers };
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -248,6 +261,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     tenant,
     tenants,
     callers,
+    tenantsFile: e.DYNAUTHN_CONFIG_FILE
+      ? Object.freeze({
+          path: e.DYNAUTHN_CONFIG_FILE,
+          reloadSeconds: e.CONFIG_RELOAD_SECONDS,
+          defaults: Object.freeze({ challengeTtlSeconds: e.CHALLENGE_TTL_SECONDS, sessionTtlSeconds: e.SESSION_TTL_SECONDS }),
+        })
+      : undefined,
     dynamodb: Object.freeze({
       endpoint: e.DYNAMODB_ENDPOINT,
       embedded,

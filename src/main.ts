@@ -4,6 +4,7 @@ import { ConfigError, loadConfig, requireSigningKey, type Config } from "./confi
 import { startApp } from "./app.js";
 import { warnAboutCallers } from "./callers/startup-warnings.js";
 import { createLogger } from "./logger.js";
+import { TenantsFileReloader } from "./tenants-file-reloader.js";
 import { createDynamoClient } from "./store/client.js";
 import { startEmbeddedDynamoDb, type EmbeddedDynamoDb } from "./store/embedded-dynamodb.js";
 import { createTables, tableNames } from "./store/tables.js";
@@ -50,6 +51,10 @@ async function main(config: Config): Promise<void> {
     config.port,
     config.host,
   );
+  const tenantsReloader = config.tenantsFile
+    ? new TenantsFileReloader({ ...config.tenantsFile, tenants: app.tenants, authorizer: app.callerAuthorizer, logger })
+    : undefined;
+  await tenantsReloader?.start(config.tenantsFile?.reloadSeconds ?? 0);
   const { address, port } = app.server.address;
   const scheme = config.tls ? "https" : "http";
   logger.info(
@@ -66,6 +71,7 @@ async function main(config: Config): Promise<void> {
     app.health.drain();
     await app.server.close(config.shutdownGraceSeconds * 1000);
     keys.reloader.stop();
+    tenantsReloader?.stop();
     dynamo.destroy();
     await embedded?.stop();
     await telemetry?.shutdown();

@@ -3,6 +3,7 @@ import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { attestationPolicySchema } from "./attestation/policy.js";
 import { type CallerPolicy, callerPolicySchema } from "./callers/policy.js";
+import type { TenantConfig } from "./config.js";
 import { SUPPORTED_ALGORITHMS } from "./webauthn/algorithms.js";
 
 /**
@@ -107,6 +108,21 @@ export interface TenantsFile {
   /** The tenant an empty `tenant` field selects. */
   readonly defaultTenant: string;
   readonly callers: CallerPolicy | undefined;
+}
+
+/** The file's tenants as the service uses them, frozen; the default first. */
+export function tenantConfigsOf(file: TenantsFile): { readonly defaultTenant: TenantConfig; readonly tenants: readonly TenantConfig[] } {
+  const tenants = Object.freeze(
+    file.tenants.map((t): TenantConfig =>
+      Object.freeze({
+        ...t,
+        origins: Object.freeze([...t.origins]),
+        algorithms: Object.freeze([...t.algorithms]),
+        attestation: Object.freeze({ ...t.attestation }),
+      }),
+    ),
+  );
+  return { defaultTenant: tenants.find((t) => t.id === file.defaultTenant)!, tenants };
 }
 
 /** A path into the file, naming tenants by id rather than index: `tenants[acme].origins[1]`. */

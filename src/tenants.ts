@@ -3,19 +3,27 @@ import { AuthError } from "./errors.js";
 
 /** Resolves a request's tenant field; empty selects the default tenant. */
 export class Tenants {
-  readonly #byId: ReadonlyMap<string, TenantConfig>;
+  #default!: TenantConfig;
+  #byId!: ReadonlyMap<string, TenantConfig>;
 
   /** `others` are the further tenants of a tenants file; the default is among them or not. */
-  constructor(
-    readonly defaultTenant: TenantConfig,
-    others: readonly TenantConfig[] = [],
-  ) {
+  constructor(defaultTenant: TenantConfig, others: readonly TenantConfig[] = []) {
+    this.replace(defaultTenant, others);
+  }
+
+  /** A reloaded tenants file: calls resolved from now on see the new tenants. */
+  replace(defaultTenant: TenantConfig, others: readonly TenantConfig[]): void {
     this.#byId = new Map([...others, defaultTenant].map((t) => [t.id, t]));
+    this.#default = defaultTenant;
+  }
+
+  get defaultTenant(): TenantConfig {
+    return this.#default;
   }
 
   /** The tenant id a request's field names, known or not ("" is the default). */
   idOf(field: string): string {
-    return field === "" ? this.defaultTenant.id : field;
+    return field === "" ? this.#default.id : field;
   }
 
   resolve(id: string): TenantConfig {

@@ -82,16 +82,27 @@ export type CallDecision = { readonly allowed: true } | { readonly allowed: fals
 
 /** The policy with its globs compiled once. */
 export class CallerAuthorizer {
-  readonly #rules: ReadonlyMap<string, CompiledGrant>;
-  readonly #anonymous: CompiledGrant | undefined;
+  #policy!: CallerPolicy;
+  #rules!: ReadonlyMap<string, CompiledGrant>;
+  #anonymous: CompiledGrant | undefined;
 
-  constructor(readonly policy: CallerPolicy) {
+  constructor(policy: CallerPolicy) {
+    this.replace(policy);
+  }
+
+  get policy(): CallerPolicy {
+    return this.#policy;
+  }
+
+  /** A reloaded policy; the identity source and anonymous switch are fixed at start (see reloader). */
+  replace(policy: CallerPolicy): void {
     const compile = (g: { methods: readonly string[]; tenants: readonly string[] }): CompiledGrant => ({
       methods: g.methods.map(methodMatcher),
       tenants: new Set(g.tenants),
     });
     this.#rules = new Map(policy.rules.map((r) => [r.identity, compile(r)]));
     this.#anonymous = policy.allowAnonymousCallers && policy.anonymous ? compile(policy.anonymous) : undefined;
+    this.#policy = policy;
   }
 
   /** `caller` "" is an anonymous call; `tenant` is the resolved tenant id the call names. */

@@ -22,8 +22,6 @@ export interface CallContext {
   readonly clientUserAgent: string;
 }
 
-export const NO_CALL_CONTEXT: CallContext = Object.freeze({ caller: "", clientIp: "", clientUserAgent: "" });
-
 /** A successful sign-in's event is also its session record. */
 export interface SessionFacts {
   readonly sessionId: string;

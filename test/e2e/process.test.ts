@@ -14,7 +14,7 @@ import { create, fromBinary } from "@bufbuild/protobuf";
 import { createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import * as grpc from "@grpc/grpc-js";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from "vitest";
 import {
   AuthService,
   BeginAuthenticationRequestSchema,
@@ -336,6 +336,46 @@ describe("the service process on DynamoDB Local", () => {
     svc.proc.kill("SIGTERM");
     const exit = await withTimeout(svc.exited, 10_000, () => `no exit 10 s after SIGTERM; stderr:\n${svc.stderr()}`);
     expect(exit).toEqual({ code: 0, signal: null });
+  });
+});
+
+describe("a tenants file", () => {
+  let svc: ListeningProcess;
+  let file: string;
+  const tenant = (id: string) => `  - {id: ${id}, rpId: ${id}.example, rpName: ${id}, origins: [https://${id}.example]}\n`;
+  const begin = (tenantId: string) =>
+    postJson(svc.baseUrl, "authn.v1.AuthService/BeginRegistration", { tenant: tenantId, userId: "u", userName: "u" });
+
+  beforeAll(async () => {
+    file = join(tmp, "dynauthn.yaml");
+    writeFileSync(file, `defaultTenant: acme\ntenants:\n${tenant("acme")}${tenant("globex")}`);
+    svc = await startProcess({
+      PORT: String(await freePort()),
+      HOST: "127.0.0.1",
+      DYNAMODB_ENDPOINT: inject("dynamoEndpoint"),
+      TABLE_PREFIX: `proc${randomBytes(4).toString("hex")}-`,
+      CREATE_TABLES: "true",
+      SIGNING_KEY_FILE: signingKeyFile,
+      DYNAUTHN_CONFIG_FILE: file,
+      CONFIG_RELOAD_SECONDS: "1",
+      LOG_LEVEL: "info",
+    });
+  });
+  afterAll(() => svc?.stop());
+
+  it("serves each tenant's relying party, and an edited file without a restart; a bad edit keeps the last good one", async () => {
+    expect(JSON.parse((await begin("globex")).json.optionsJson as string).rp.id).toBe("globex.example");
+    expect(JSON.parse((await begin("")).json.optionsJson as string).rp.id).toBe("acme.example");
+    expect(errorInfo((await begin("initech")).json).reason).toBe("TENANT_UNKNOWN");
+
+    writeFileSync(file, `defaultTenant: acme\ntenants:\n${tenant("acme")}${tenant("globex")}${tenant("initech")}`);
+    await vi.waitFor(() => expect(svc.stdout()).toContain('"event":"tenants_reloaded"'), { timeout: 10_000, interval: 200 });
+    expect(JSON.parse((await begin("initech")).json.optionsJson as string).rp.id).toBe("initech.example");
+
+    writeFileSync(file, `tenants:\n${tenant("acme")}${tenant("globex")}`); // two tenants, no defaultTenant
+    await vi.waitFor(() => expect(svc.stdout()).toContain('"event":"tenants_reload_failed"'), { timeout: 10_000, interval: 200 });
+    expect(svc.stdout()).toContain("defaultTenant: required when the file declares several tenants");
+    expect((await begin("initech")).status).toBe(200);
   });
 });
 

@@ -209,6 +209,19 @@ function grpcError(call: Promise<unknown>): Promise<grpc.ServiceError> {
   );
 }
 
+/** A service on the run's DynamoDB Local with fresh tables and the file's signing key. */
+async function onDynamoDbLocal(): Promise<Record<string, string>> {
+  return {
+    PORT: String(await freePort()),
+    HOST: "127.0.0.1",
+    DYNAMODB_ENDPOINT: inject("dynamoEndpoint"),
+    TABLE_PREFIX: `proc${randomBytes(4).toString("hex")}-`,
+    CREATE_TABLES: "true",
+    SIGNING_KEY_FILE: signingKeyFile,
+    LOG_LEVEL: "info",
+  };
+}
+
 // ---------------------------------------------------------------------------------------------
 
 beforeAll(async () => {
@@ -232,15 +245,7 @@ describe("the service process on DynamoDB Local", () => {
   let auth: grpc.Client;
 
   beforeAll(async () => {
-    svc = await startProcess({
-      PORT: String(await freePort()),
-      HOST: "127.0.0.1",
-      DYNAMODB_ENDPOINT: inject("dynamoEndpoint"),
-      TABLE_PREFIX: `proc${randomBytes(4).toString("hex")}-`,
-      CREATE_TABLES: "true",
-      SIGNING_KEY_FILE: signingKeyFile,
-      LOG_LEVEL: "info",
-    });
+    svc = await startProcess(await onDynamoDbLocal());
     health = grpcJsClient(Health, svc.address);
     auth = grpcJsClient(AuthService, svc.address);
   });
@@ -349,17 +354,7 @@ describe("a tenants file", () => {
   beforeAll(async () => {
     file = join(tmp, "dynauthn.yaml");
     writeFileSync(file, `defaultTenant: acme\ntenants:\n${tenant("acme")}${tenant("globex")}`);
-    svc = await startProcess({
-      PORT: String(await freePort()),
-      HOST: "127.0.0.1",
-      DYNAMODB_ENDPOINT: inject("dynamoEndpoint"),
-      TABLE_PREFIX: `proc${randomBytes(4).toString("hex")}-`,
-      CREATE_TABLES: "true",
-      SIGNING_KEY_FILE: signingKeyFile,
-      DYNAUTHN_CONFIG_FILE: file,
-      CONFIG_RELOAD_SECONDS: "1",
-      LOG_LEVEL: "info",
-    });
+    svc = await startProcess({ ...(await onDynamoDbLocal()), DYNAUTHN_CONFIG_FILE: file, CONFIG_RELOAD_SECONDS: "1" });
   });
   afterAll(() => svc?.stop());
 

@@ -105,12 +105,15 @@ export class CallerAuthorizer {
     this.#policy = policy;
   }
 
-  /** `caller` "" is an anonymous call; `tenant` is the resolved tenant id the call names. */
-  decide(caller: string, procedure: string, tenant: string): CallDecision {
+  /**
+   * `caller` "" is an anonymous call; `tenant` is the tenant id the call names (the default for an
+   * empty field), undefined for an RPC that serves no particular tenant (GetJwks).
+   */
+  decide(caller: string, procedure: string, tenant: string | undefined): CallDecision {
     const grant = caller ? this.#rules.get(caller) : this.#anonymous;
     if (!grant) return { allowed: false, why: caller ? "caller has no rule" : "anonymous caller" };
     if (!grant.methods.some((matches) => matches(procedure))) return { allowed: false, why: "method not allowed for caller" };
-    if (!grant.tenants.has("*") && !grant.tenants.has(tenant)) return { allowed: false, why: "tenant not allowed for caller" };
+    if (tenant !== undefined && !grant.tenants.has("*") && !grant.tenants.has(tenant)) return { allowed: false, why: "tenant not allowed for caller" };
     return { allowed: true };
   }
 }

@@ -3,6 +3,7 @@ import { CALLER } from "../callers/caller-context.js";
 import { type CallDecision, type CallerAuthorizer, GUARDED_SERVICES } from "../callers/policy.js";
 import type { Auditor } from "../ceremonies/auditor.js";
 import { AuthError } from "../errors.js";
+import { CheckRequestSchema } from "../gen/envoy/service/auth/v3/external_auth_pb.js";
 import type { Tenants } from "../tenants.js";
 
 export interface CallerPolicyDeps {
@@ -11,10 +12,16 @@ export interface CallerPolicyDeps {
   readonly auditor: Auditor;
 }
 
-/** The tenant field a guarded request names: AuthService's `tenant`, ext_authz's context extension. */
-function tenantFieldOf(message: unknown): string {
-  const m = message as { tenant?: unknown; attributes?: { contextExtensions?: Record<string, string> } };
-  return typeof m.tenant === "string" ? m.tenant : (m.attributes?.contextExtensions?.tenant ?? "");
+/**
+ * The tenant field a guarded request names: AuthService's `tenant`, ext_authz's context
+ * extension (a missing one is the default tenant, as the handler resolves it); undefined for an
+ * RPC that serves no tenant in particular (GetJwks).
+ */
+function tenantFieldOf(message: unknown): string | undefined {
+  const m = message as { $typeName?: string; tenant?: unknown; attributes?: { contextExtensions?: Record<string, string> } };
+  if (typeof m.tenant === "string") return m.tenant;
+  if (m.$typeName === CheckRequestSchema.typeName) return m.attributes?.contextExtensions?.tenant ?? "";
+  return undefined;
 }
 
 /** A short string field of the request, for the denial's audit event (bounded: it is untrusted). */
@@ -37,7 +44,7 @@ export function callerPolicyInterceptor({ authorizer, tenants, auditor }: Caller
     const caller = req.contextValues.get(CALLER);
     // Every guarded RPC is unary; a streaming one would name no tenant, so it is refused.
     const requestedTenant = req.stream ? "" : tenantFieldOf(req.message);
-    const tenantId = tenants.idOf(requestedTenant);
+    const tenantId = requestedTenant === undefined ? undefined : tenants.idOf(requestedTenant);
     const decision: CallDecision = req.stream
       ? { allowed: false, why: "streaming call" }
       : authorizer.decide(caller, procedure, tenantId);
@@ -46,12 +53,12 @@ export function callerPolicyInterceptor({ authorizer, tenants, auditor }: Caller
     const refusal = new AuthError("CALLER_NOT_ALLOWED", `caller not allowed: ${decision.why}`);
     let tenant = tenants.defaultTenant;
     try {
-      tenant = tenants.resolve(requestedTenant);
+      tenant = tenants.resolve(requestedTenant ?? "");
     } catch {
       // An unknown tenant is audited under the default tenant, with the name it gave (bounded).
     }
     const details: Record<string, string> = { procedure, why: decision.why };
-    if (tenant.id !== tenantId) details.requested_tenant = tenantId.slice(0, 64);
+    if (tenantId !== undefined && tenant.id !== tenantId) details.requested_tenant = tenantId.slice(0, 64);
     const message = req.stream ? undefined : req.message;
     await auditor.failure(
       "call_denied",

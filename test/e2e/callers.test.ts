@@ -16,6 +16,7 @@ import {
   type BeginRegistrationResponse,
   RevokeCredentialRequestSchema,
 } from "../../src/gen/authn/v1/auth_service_pb.js";
+import { Authorization } from "../../src/gen/envoy/service/auth/v3/external_auth_pb.js";
 import { GetJwksRequestSchema } from "../../src/gen/authn/v1/step_up_pb.js";
 import { Health, HealthCheckResponse_ServingStatus as Status } from "../../src/gen/grpc/health/v1/health_pb.js";
 import { expectRpcError } from "../support/ceremonies.js";
@@ -30,7 +31,11 @@ const BETA: TenantConfig = { ...TEST_TENANT, id: "beta" };
 
 const POLICY = callerPolicySchema.parse({
   rules: [
-    { identity: ACCOUNTS, methods: ["*Registration", "*Credential*", "DeleteUser", "ListAuditEvents", "*Session*"], tenants: ["default"] },
+    {
+      identity: ACCOUNTS,
+      methods: ["*Registration", "*Credential*", "DeleteUser", "ListAuditEvents", "*Session*", "envoy.service.auth.v3.Authorization/Check"],
+      tenants: ["default"],
+    },
     { identity: GATEWAY, methods: ["*Authentication", "VerifyOperation", "Check"], tenants: ["*"] },
   ],
 });
@@ -152,6 +157,27 @@ describe("callers over mTLS", () => {
     // The gateway may use every tenant: the same tenant is then resolved as usual.
     await expectRpcError(connectAs(gateway).beginAuthentication({ tenant: "nope" }), Code.InvalidArgument, "TENANT_UNKNOWN");
     expect((await connectAs(gateway).beginAuthentication({ tenant: "beta" })).optionsJson).toContain("challenge");
+  });
+
+  it("ext_authz Check is held to the tenant of its context_extensions", async () => {
+    const authz = createClient(
+      Authorization,
+      createConnectTransport({
+        baseUrl: `https://localhost:${svc.app.server.address.port}`,
+        httpVersion: "2",
+        nodeOptions: { ca: pki.ca, cert: accounts.cert, key: accounts.key },
+      }),
+    );
+    const request = (tenant?: string) => ({
+      attributes: {
+        contextExtensions: tenant ? { tenant } : ({} as Record<string, string>),
+        request: { http: { method: "POST", path: "/pay", headers: {} } },
+      },
+    });
+    await expectRpcError(authz.check(request("beta")), Code.PermissionDenied, "CALLER_NOT_ALLOWED");
+    // The default tenant is allowed: the handler answers (401, no bearer token).
+    const answer = await authz.check(request());
+    expect(answer.httpResponse.case).toBe("deniedResponse");
   });
 
   it("a certificate without a URI SAN is known by its CN; with no rule it may only reach health", async () => {

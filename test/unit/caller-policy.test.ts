@@ -41,6 +41,12 @@ describe("the caller policy", () => {
     expect(authorizer.decide("", `${AUTH}/DeleteUser`, "acme")).toEqual({ allowed: false, why: "anonymous caller" });
   });
 
+  it("an RPC that serves no tenant (GetJwks) needs only the method", () => {
+    const p = new CallerAuthorizer(callerPolicySchema.parse({ rules: [{ identity: "a", methods: ["GetJwks"], tenants: ["acme"] }] }));
+    expect(p.decide("a", `${AUTH}/GetJwks`, undefined).allowed).toBe(true);
+    expect(p.decide("a", `${AUTH}/GetJwks`, "globex").allowed).toBe(false);
+  });
+
   it("a glob with '/' matches the full procedure, one without the method name only", () => {
     const p = new CallerAuthorizer(callerPolicySchema.parse({ rules: [{ identity: "a", methods: ["authn.v1.AuthService/*"], tenants: ["*"] }] }));
     expect(p.decide("a", `${AUTH}/GetJwks`, "t").allowed).toBe(true);

@@ -7,10 +7,14 @@ import { AuthenticationCeremony } from "./ceremonies/authentication.js";
 import { CredentialLifecycle } from "./ceremonies/credential-lifecycle.js";
 import { RegistrationCeremony } from "./ceremonies/registration.js";
 import { Sessions } from "./ceremonies/sessions.js";
+import { callerContextValues } from "./callers/caller-context.js";
+import { type CallerPolicy, CallerAuthorizer } from "./callers/policy.js";
+import { Auditor } from "./ceremonies/auditor.js";
 import type { TenantConfig } from "./config.js";
 import type { MdsCatalogSource } from "./attestation/mds-reloader.js";
 import { ProviderNames } from "./attestation/provider-names.js";
 import { requireMetadataFor } from "./attestation/enforce.js";
+import { callerPolicyInterceptor } from "./rpc/caller-interceptor.js";
 import { routes } from "./routes.js";
 import { errorInterceptor } from "./rpc/error-interceptor.js";
 import { measureDynamoDb } from "./telemetry/dynamodb-metrics.js";
@@ -30,14 +34,19 @@ import { Tenants } from "./tenants.js";
 export interface AppOptions {
   readonly dynamo: DynamoDBClient;
   readonly tablePrefix: string;
+  /** The default tenant (an empty `tenant` field). */
   readonly tenant: TenantConfig;
+  /** Every tenant of a tenants file (the default may be among them). */
+  readonly tenants?: readonly TenantConfig[];
+  /** Who may call what; undefined: everyone may call everything. */
+  readonly callers?: CallerPolicy | undefined;
   /** A fixed single key (tests); ignored when `keyRing` is given. */
   readonly signingKey?: SigningKey;
   /** The rotating key ring (main.ts); one of signingKey and keyRing is required. */
   readonly keyRing?: KeyRing;
   readonly logger: Logger;
   readonly credentialCacheTtlSeconds: number;
-  readonly tls?: { readonly certFile: string; readonly keyFile: string } | undefined;
+  readonly tls?: { readonly certFile: string; readonly keyFile: string; readonly clientCaFile?: string | undefined } | undefined;
   readonly clock?: () => number;
   readonly auditRetentionDays?: number;
   /** How stale a token check's view of session revocation may be. */
@@ -60,6 +69,9 @@ export interface App {
   readonly sessions: Sessions;
   /** The signing key ring (tests rotate it with replace()). */
   readonly keys: KeyRing;
+  /** The tenants and caller policy in use; a reloaded tenants file replaces their contents. */
+  readonly tenants: Tenants;
+  readonly callerAuthorizer: CallerAuthorizer | undefined;
 }
 
 /** The AuthService name as health checks know it. */
@@ -67,13 +79,15 @@ export const AUTH_SERVICE_NAME = "authn.v1.AuthService";
 
 /** Wires config-free dependencies into a listening server; main.ts and the tests both use it. */
 export async function startApp(opts: AppOptions, port: number, host: string): Promise<App> {
-  requireMetadataFor([opts.tenant], opts.mds);
+  const tenants = new Tenants(opts.tenant, opts.tenants);
+  requireMetadataFor(tenants.all(), opts.mds);
   const mds = opts.mds ?? (() => undefined);
   const providerNames = new ProviderNames(mds);
   const caches = new Caches({ userListTtlSeconds: opts.credentialCacheTtlSeconds });
   const store = createStore(opts.dynamo, opts.tablePrefix, opts.auditRetentionDays);
   const stepUp = { ...STEP_UP_DEFAULTS, ...opts.stepUp };
-  const keys = keyRingOf(opts, Math.max(opts.tenant.sessionTtlSeconds, stepUp.grantTtlSeconds) * 1000);
+  const longestSessionSeconds = Math.max(...tenants.all().map((t) => t.sessionTtlSeconds));
+  const keys = keyRingOf(opts, Math.max(longestSessionSeconds, stepUp.grantTtlSeconds) * 1000);
   const clock = opts.clock ?? Date.now;
   const deps = {
     store,
@@ -84,7 +98,7 @@ export async function startApp(opts: AppOptions, port: number, host: string): Pr
     limits: new BeginLimits(opts.beginLimits ?? DEFAULT_BEGIN_LIMITS, clock),
   };
   const sessions = new Sessions(deps, opts.sessionRevocationStalenessSeconds ?? 30);
-  const tenants = new Tenants(opts.tenant);
+  const callerAuthorizer = opts.callers ? new CallerAuthorizer(opts.callers) : undefined;
   const authentication = new AuthenticationCeremony(deps, mds);
   const verifier = new OperationVerifier({ ...deps, grantTtlSeconds: stepUp.grantTtlSeconds, revocations: sessions }, authentication);
   observeSigningKeyAge(keys, deps.clock);
@@ -113,14 +127,20 @@ export async function startApp(opts: AppOptions, port: number, host: string): Pr
       ),
       httpRoutes: { [JWKS_PATH]: jwksHttpHandler(keys, deps.clock) },
       // Telemetry outermost: its span covers the error interceptor's logging and sees its ConnectError.
-      interceptors: [telemetryInterceptor(), errorInterceptor(opts.logger)],
+      // The caller policy innermost: its refusals are logged and mapped like any other.
+      interceptors: [
+        telemetryInterceptor(),
+        errorInterceptor(opts.logger),
+        ...(callerAuthorizer ? [callerPolicyInterceptor({ authorizer: callerAuthorizer, tenants, auditor: new Auditor(deps) })] : []),
+      ],
       tls: opts.tls,
       readMaxBytes: opts.maxRequestBytes,
+      contextValues: callerContextValues(opts.callers?.callerIdentity ?? "mtls"),
     },
     port,
     host,
   );
-  return { server, health, caches, sessions, keys };
+  return { server, health, caches, sessions, keys, tenants, callerAuthorizer };
 }
 
 /** `retentionMs`: how long a replaced key stays published, should a test rotate the ring. */

@@ -2,7 +2,20 @@ import { z } from "zod";
 import { type AttestationPolicy, DEFAULT_ATTESTATION_POLICY } from "./attestation/policy.js";
 import { type BeginLimitSettings, DEFAULT_BEGIN_LIMITS } from "./limits/begin-limit-settings.js";
 import { DEFAULT_MAX_REQUEST_BYTES, MIN_REQUEST_BYTES } from "./request-size.js";
+import type { CallerPolicy } from "./callers/policy.js";
 import { STEP_UP_DEFAULTS } from "./step-up/defaults.js";
+import {
+  isWebOrigin,
+  RP_ID_PATTERN,
+  readTenantsFile,
+  TENANT_ID_MESSAGE,
+  TENANT_ID_PATTERN,
+  tenantConfigsOf,
+  type TenantDefaults,
+  TenantsFileError,
+  type UserVerificationPolicy,
+} from "./tenants-file.js";
+import { SUPPORTED_ALGORITHMS } from "./webauthn/algorithms.js";
 
 /**
  * The only reader of process.env. Every variable is validated at start; a bad value stops the
@@ -16,21 +29,14 @@ const count = z.coerce.number().int().min(0).max(1_000_000);
 const flag = z.enum(["true", "false"]).transform((v) => v === "true");
 const optionalPath = z.string().min(1).optional();
 
-const origin = z.string().refine((value) => {
-  try {
-    const url = new URL(value);
-    return (url.protocol === "https:" || url.protocol === "http:") && url.origin === value;
-  } catch {
-    return false;
-  }
-}, "must be an origin such as https://app.example.com (scheme, host, optional port; no path)");
+const origin = z.string().refine(isWebOrigin, "must be an origin such as https://app.example.com (scheme, host, optional port; no path)");
 
 const envSchema = z.object({
   PORT: port.default(50051),
   HOST: z.string().min(1).default("0.0.0.0"),
   RP_ID: z
     .string()
-    .regex(/^[a-z0-9.-]+$/, "must be a registrable domain such as example.com or localhost")
+    .regex(RP_ID_PATTERN, "must be a registrable domain such as example.com or localhost")
     .default("localhost"),
   RP_NAME: z.string().min(1).max(128).default("dynauthn"),
   RP_ORIGINS: z
@@ -40,8 +46,11 @@ const envSchema = z.object({
     .pipe(z.array(origin).min(1)),
   TENANT_ID: z
     .string()
-    .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, "must be 1-63 lowercase letters, digits or '-'")
+    .regex(TENANT_ID_PATTERN, TENANT_ID_MESSAGE)
     .default("default"),
+  /** The tenants file (tenants and caller policy); replaces RP_ID, RP_NAME, RP_ORIGINS and TENANT_ID. */
+  DYNAUTHN_CONFIG_FILE: optionalPath,
+  CONFIG_RELOAD_SECONDS: seconds(0, 86_400).default(30),
   DYNAMODB_ENDPOINT: z.url().optional(),
   AWS_REGION: z.string().min(1).default("us-east-1"),
   TABLE_PREFIX: z
@@ -64,6 +73,7 @@ const envSchema = z.object({
   DATA_DIR: optionalPath,
   TLS_CERT_FILE: optionalPath,
   TLS_KEY_FILE: optionalPath,
+  TLS_CLIENT_CA_FILE: optionalPath,
   CREDENTIAL_CACHE_TTL_SECONDS: seconds(0, 3600).default(30),
   AUDIT_RETENTION_DAYS: seconds(1, 3650).default(400),
   SESSION_REVOCATION_STALENESS_SECONDS: seconds(0, 3600).default(30),
@@ -100,12 +110,23 @@ export interface TenantConfig {
   readonly challengeTtlSeconds: number;
   readonly sessionTtlSeconds: number;
   readonly attestation: AttestationPolicy;
+  /** The least user verification the tenant accepts: requests asking for less are raised to it. */
+  readonly userVerification: UserVerificationPolicy;
+  /** COSE algorithm ids offered at registration and accepted when verifying it, in preference order. */
+  readonly algorithms: readonly number[];
 }
 
 export interface Config {
   readonly port: number;
   readonly host: string;
+  /** The default tenant: what an empty `tenant` field selects. */
   readonly tenant: TenantConfig;
+  /** Every tenant, the default among them. */
+  readonly tenants: readonly TenantConfig[];
+  /** Who may call what (tenants file `callers`); undefined: every caller may call everything. */
+  readonly callers: CallerPolicy | undefined;
+  /** The tenants file, re-read every `reloadSeconds` (0 = never). */
+  readonly tenantsFile: { readonly path: string; readonly reloadSeconds: number; readonly defaults: TenantDefaults } | undefined;
   readonly dynamodb: {
     /** Undefined: start the embedded DynamoDB Local (or use AWS when credentials exist). */
     readonly endpoint: string | undefined;
@@ -125,7 +146,7 @@ export interface Config {
     readonly rotationDays: number;
   };
   readonly stepUp: { readonly grantTtlSeconds: number; readonly evidenceHeader: string };
-  readonly tls: { readonly certFile: string; readonly keyFile: string } | undefined;
+  readonly tls: TlsSettings | undefined;
   readonly credentialCacheTtlSeconds: number;
   readonly auditRetentionDays: number;
   readonly sessionRevocationStalenessSeconds: number;
@@ -140,6 +161,13 @@ export interface Config {
     | undefined;
   readonly logLevel: string;
   readonly telemetry: TelemetrySettings;
+}
+
+export interface TlsSettings {
+  readonly certFile: string;
+  readonly keyFile: string;
+  /** Set: clients must present a certificate issued by this CA (mTLS). */
+  readonly clientCaFile: string | undefined;
 }
 
 /** Off (the default) starts no OpenTelemetry SDK at all. */
@@ -189,6 +217,41 @@ function telemetrySettings(e: z.infer<typeof envSchema>): TelemetrySettings {
   return { exportFromEnv, prometheus: port === undefined ? undefined : { host: e.OTEL_EXPORTER_PROMETHEUS_HOST, port } };
 }
 
+/**
+ * Without a tenants file the environment defines the one (default) tenant. With one, the file
+ * defines every tenant and RP_ID, RP_NAME, RP_ORIGINS and TENANT_ID are ignored;
+ * CHALLENGE_TTL_SECONDS and SESSION_TTL_SECONDS are the defaults of tenants that set none.
+ */
+function tenantsOf(e: z.infer<typeof envSchema>): {
+  tenant: TenantConfig;
+  tenants: readonly TenantConfig[];
+  callers: CallerPolicy | undefined;
+} {
+  const defaults = { challengeTtlSeconds: e.CHALLENGE_TTL_SECONDS, sessionTtlSeconds: e.SESSION_TTL_SECONDS };
+  if (!e.DYNAUTHN_CONFIG_FILE) {
+    const tenant: TenantConfig = Object.freeze({
+      id: e.TENANT_ID,
+      rpId: e.RP_ID,
+      rpName: e.RP_NAME,
+      origins: Object.freeze([...e.RP_ORIGINS]),
+      ...defaults,
+      attestation: DEFAULT_ATTESTATION_POLICY,
+      userVerification: "preferred",
+      algorithms: SUPPORTED_ALGORITHMS,
+    });
+    return { tenant, tenants: Object.freeze([tenant]), callers: undefined };
+  }
+  let file;
+  try {
+    file = readTenantsFile(e.DYNAUTHN_CONFIG_FILE, defaults);
+  } catch (err) {
+    if (err instanceof TenantsFileError) throw new ConfigError(err.message);
+    throw err;
+  }
+  const { defaultTenant, tenants } = tenantConfigsOf(file);
+  return { tenant: defaultTenant, tenants, callers: file.callers };
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const parsed = envSchema.safeParse(env);
   if (!parsed.success) {
@@ -202,24 +265,34 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (e.MDS_ROOT_CERT_FILE && !e.MDS_BLOB_FILE) {
     throw new ConfigError("invalid configuration:\n  MDS_ROOT_CERT_FILE: set only with MDS_BLOB_FILE");
   }
+  if (e.TLS_CLIENT_CA_FILE && !e.TLS_CERT_FILE) {
+    throw new ConfigError("invalid configuration:\n  TLS_CLIENT_CA_FILE: needs TLS_CERT_FILE and TLS_KEY_FILE");
+  }
   if (e.SIGNING_KEY_FILE && e.SIGNING_KEYS_DIR) {
     throw new ConfigError("invalid configuration:\n  SIGNING_KEY_FILE, SIGNING_KEYS_DIR: set one or neither");
   }
   const awsCredentials = hasAwsCredentials(env);
   // DYNAMODB_EMBEDDED=false selects AWS with the SDK's default chain (e.g. an EC2 node role).
   const embedded = !e.DYNAMODB_ENDPOINT && !awsCredentials && e.DYNAMODB_EMBEDDED !== false;
+  const { tenant, tenants, callers } = tenantsOf(e);
+  if (callers?.callerIdentity === "mtls" && !e.TLS_CLIENT_CA_FILE && !callers.allowAnonymousCallers) {
+    throw new ConfigError(
+      `invalid configuration:\n  TLS_CLIENT_CA_FILE: required by the caller policy in ${e.DYNAUTHN_CONFIG_FILE} (or set callers.callerIdentity: xfcc behind a mesh, or callers.allowAnonymousCallers: true)`,
+    );
+  }
   return Object.freeze({
     port: e.PORT,
     host: e.HOST,
-    tenant: Object.freeze({
-      id: e.TENANT_ID,
-      rpId: e.RP_ID,
-      rpName: e.RP_NAME,
-      origins: Object.freeze([...e.RP_ORIGINS]),
-      challengeTtlSeconds: e.CHALLENGE_TTL_SECONDS,
-      sessionTtlSeconds: e.SESSION_TTL_SECONDS,
-      attestation: DEFAULT_ATTESTATION_POLICY,
-    }),
+    tenant,
+    tenants,
+    callers,
+    tenantsFile: e.DYNAUTHN_CONFIG_FILE
+      ? Object.freeze({
+          path: e.DYNAUTHN_CONFIG_FILE,
+          reloadSeconds: e.CONFIG_RELOAD_SECONDS,
+          defaults: Object.freeze({ challengeTtlSeconds: e.CHALLENGE_TTL_SECONDS, sessionTtlSeconds: e.SESSION_TTL_SECONDS }),
+        })
+      : undefined,
     dynamodb: Object.freeze({
       endpoint: e.DYNAMODB_ENDPOINT,
       embedded,
@@ -237,7 +310,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       rotationDays: e.KEY_ROTATION_DAYS,
     }),
     stepUp: Object.freeze({ grantTtlSeconds: e.STEP_UP_GRANT_TTL_SECONDS, evidenceHeader: e.STEP_UP_GRANT_HEADER }),
-    tls: e.TLS_CERT_FILE && e.TLS_KEY_FILE ? Object.freeze({ certFile: e.TLS_CERT_FILE, keyFile: e.TLS_KEY_FILE }) : undefined,
+    tls:
+      e.TLS_CERT_FILE && e.TLS_KEY_FILE
+        ? Object.freeze({ certFile: e.TLS_CERT_FILE, keyFile: e.TLS_KEY_FILE, clientCaFile: e.TLS_CLIENT_CA_FILE })
+        : undefined,
     credentialCacheTtlSeconds: e.CREDENTIAL_CACHE_TTL_SECONDS,
     auditRetentionDays: e.AUDIT_RETENTION_DAYS,
     sessionRevocationStalenessSeconds: e.SESSION_REVOCATION_STALENESS_SECONDS,

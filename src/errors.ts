@@ -37,6 +37,7 @@ const CODE_OF_REASON: Record<Reason, Code> = {
   CREDENTIAL_MALFORMED: Code.InvalidArgument,
   PAYLOAD_TOO_LARGE: Code.InvalidArgument,
   TENANT_UNKNOWN: Code.InvalidArgument,
+  CALLER_NOT_ALLOWED: Code.PermissionDenied,
   STORE_UNAVAILABLE: Code.Unavailable,
   STORE_THROTTLED: Code.ResourceExhausted,
   RATE_LIMITED: Code.ResourceExhausted,

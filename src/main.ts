@@ -3,7 +3,9 @@ import { telemetry } from "./telemetry/register.js";
 import { ConfigError, loadConfig, requireSigningKey, type Config } from "./config.js";
 import { startApp } from "./app.js";
 import { MdsBlobReloader } from "./attestation/mds-reloader.js";
+import { warnAboutCallers } from "./callers/startup-warnings.js";
 import { createLogger } from "./logger.js";
+import { TenantsFileReloader } from "./tenants-file-reloader.js";
 import { createDynamoClient } from "./store/client.js";
 import { startEmbeddedDynamoDb, type EmbeddedDynamoDb } from "./store/embedded-dynamodb.js";
 import { createTables, tableNames } from "./store/tables.js";
@@ -14,6 +16,7 @@ import { installFetchDeadline } from "./webauthn/fetch-deadline.js";
 async function main(config: Config): Promise<void> {
   requireSigningKey(config);
   const logger = createLogger(config.logLevel);
+  warnAboutCallers(config, logger);
   installFetchDeadline(config.crlFetchTimeoutMs);
 
   let embedded: EmbeddedDynamoDb | undefined;
@@ -38,6 +41,8 @@ async function main(config: Config): Promise<void> {
       dynamo,
       tablePrefix: config.dynamodb.tablePrefix,
       tenant: config.tenant,
+      tenants: config.tenants,
+      callers: config.callers,
       keyRing: keys.ring,
       logger,
       credentialCacheTtlSeconds: config.credentialCacheTtlSeconds,
@@ -52,10 +57,14 @@ async function main(config: Config): Promise<void> {
     config.port,
     config.host,
   );
+  const tenantsReloader = config.tenantsFile
+    ? new TenantsFileReloader({ ...config.tenantsFile, tenants: app.tenants, authorizer: app.callerAuthorizer, logger })
+    : undefined;
+  await tenantsReloader?.start(config.tenantsFile?.reloadSeconds ?? 0);
   const { address, port } = app.server.address;
   const scheme = config.tls ? "https" : "http";
   logger.info(
-    { address, port, rpId: config.tenant.rpId, dynamodb: endpoint ?? "aws", beginLimits: config.beginLimits },
+    { address, port, tenants: config.tenants.map((t) => t.id), defaultTenant: config.tenant.id, dynamodb: endpoint ?? "aws", beginLimits: config.beginLimits },
     "dynauthn listening",
   );
   process.stdout.write(`dynauthn listening on ${scheme}://${address}:${port} (gRPC, gRPC-Web, Connect)\n`);
@@ -69,6 +78,7 @@ async function main(config: Config): Promise<void> {
     await app.server.close(config.shutdownGraceSeconds * 1000);
     keys.reloader.stop();
     mds?.stop();
+    tenantsReloader?.stop();
     dynamo.destroy();
     await embedded?.stop();
     await telemetry?.shutdown();

@@ -3,7 +3,7 @@ import http from "node:http";
 import http2 from "node:http2";
 import net, { type AddressInfo, type Socket } from "node:net";
 import { Duplex } from "node:stream";
-import type { ConnectRouter, Interceptor } from "@connectrpc/connect";
+import type { ConnectRouter, ContextValues, Interceptor } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { DEFAULT_MAX_REQUEST_BYTES } from "./request-size.js";
 
@@ -19,7 +19,9 @@ export interface ServerOptions {
   readonly interceptors: Interceptor[];
   /** Plain HTTP handlers by exact path (e.g. /.well-known/jwks.json), served beside Connect. */
   readonly httpRoutes?: Readonly<Record<string, HttpHandler>>;
-  readonly tls?: { readonly certFile: string; readonly keyFile: string } | undefined;
+  readonly tls?: { readonly certFile: string; readonly keyFile: string; readonly clientCaFile?: string | undefined } | undefined;
+  /** Per-request context values (the caller identity), made from the Node request. */
+  readonly contextValues?: (req: http.IncomingMessage | http2.Http2ServerRequest) => ContextValues;
   /** Messages above this are refused by the transport before any handler runs. */
   readonly readMaxBytes?: number | undefined;
 }
@@ -42,6 +44,7 @@ export async function startServer(opts: ServerOptions, port: number, host: strin
     interceptors: opts.interceptors,
     readMaxBytes: opts.readMaxBytes ?? DEFAULT_MAX_REQUEST_BYTES,
     fallback: httpRouter(opts.httpRoutes ?? {}),
+    ...(opts.contextValues ? { contextValues: opts.contextValues } : {}),
   });
   const sessions = new Set<http2.ServerHttp2Session>();
   const track = (session: http2.ServerHttp2Session) => {
@@ -51,7 +54,13 @@ export async function startServer(opts: ServerOptions, port: number, host: strin
 
   if (opts.tls) {
     const secure = http2.createSecureServer(
-      { cert: readFileSync(opts.tls.certFile), key: readFileSync(opts.tls.keyFile), allowHTTP1: true },
+      {
+        cert: readFileSync(opts.tls.certFile),
+        key: readFileSync(opts.tls.keyFile),
+        allowHTTP1: true,
+        // mTLS: a client without a certificate from this CA fails the handshake.
+        ...(opts.tls.clientCaFile ? { ca: readFileSync(opts.tls.clientCaFile), requestCert: true, rejectUnauthorized: true } : {}),
+      },
       handler,
     );
     secure.on("session", track);

@@ -3,10 +3,36 @@ import { AuthError } from "./errors.js";
 
 /** Resolves a request's tenant field; empty selects the default tenant. */
 export class Tenants {
-  constructor(private readonly defaultTenant: TenantConfig) {}
+  #default!: TenantConfig;
+  #byId!: ReadonlyMap<string, TenantConfig>;
+
+  /** `others` are the further tenants of a tenants file; the default is among them or not. */
+  constructor(defaultTenant: TenantConfig, others: readonly TenantConfig[] = []) {
+    this.replace(defaultTenant, others);
+  }
+
+  /** A reloaded tenants file: calls resolved from now on see the new tenants. */
+  replace(defaultTenant: TenantConfig, others: readonly TenantConfig[]): void {
+    this.#byId = new Map([...others, defaultTenant].map((t) => [t.id, t]));
+    this.#default = defaultTenant;
+  }
+
+  get defaultTenant(): TenantConfig {
+    return this.#default;
+  }
+
+  /** The tenant id a request's field names, known or not ("" is the default). */
+  idOf(field: string): string {
+    return field === "" ? this.#default.id : field;
+  }
 
   resolve(id: string): TenantConfig {
-    if (id === "" || id === this.defaultTenant.id) return this.defaultTenant;
+    const tenant = this.#byId.get(this.idOf(id));
+    if (tenant) return tenant;
     throw new AuthError("TENANT_UNKNOWN", "tenant: not configured", { field: "tenant" });
+  }
+
+  all(): readonly TenantConfig[] {
+    return [...this.#byId.values()];
   }
 }

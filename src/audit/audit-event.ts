@@ -11,17 +11,16 @@ export type AuditEventType =
   | "user_erased"
   | "clone_suspected"
   | "signing_key_rotated"
-  | "session_revoked";
+  | "session_revoked"
+  | "call_denied";
 
 /** Who is calling and for which end user: what every event records about the request. */
 export interface CallContext {
-  /** The calling service's identity (mTLS, later); empty when unauthenticated. */
+  /** The calling service's identity (mTLS or mesh, src/callers); empty when not identified. */
   readonly caller: string;
   readonly clientIp: string;
   readonly clientUserAgent: string;
 }
-
-export const NO_CALL_CONTEXT: CallContext = Object.freeze({ caller: "", clientIp: "", clientUserAgent: "" });
 
 /** A successful sign-in's event is also its session record. */
 export interface SessionFacts {

@@ -7,6 +7,7 @@ import { AuthError, unauthenticated } from "../errors.js";
 import { issueSessionToken } from "../tokens/session-token.js";
 import { assuranceOf } from "../webauthn/assurance.js";
 import type { CredentialDescriptor, UserVerification } from "../webauthn/ceremony.js";
+import { atLeast } from "../webauthn/user-verification.js";
 import { decoyCredentials } from "../webauthn/decoy-credentials.js";
 import { preflightAuthentication } from "../webauthn/preflight.js";
 import { requestOptions } from "../webauthn/options.js";
@@ -49,11 +50,12 @@ export class AuthenticationCeremony {
   async begin(
     tenant: TenantConfig,
     userId: string | undefined,
-    userVerification: UserVerification,
+    requestedUserVerification: UserVerification,
     call: CallContext,
     operationDigest?: string,
   ): Promise<BeginResult<PublicKeyCredentialRequestOptionsJSON>> {
     this.deps.limits.admit(tenant, operationDigest ? "step-up" : "authentication", userId, call);
+    const userVerification = atLeast(tenant.userVerification, requestedUserVerification);
     const allowCredentials = userId === undefined ? [] : await this.allowCredentials(tenant, userId);
     // With an operation the challenge is bound to it: only VerifyOperation accepts the assertion.
     const { challenge, expiresAt } = beginCeremony(this.deps, tenant, {

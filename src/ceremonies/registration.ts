@@ -6,9 +6,9 @@ import type {
 } from "@simplewebauthn/server";
 import { Caches } from "../cache.js";
 import type { TenantConfig } from "../config.js";
-import { SUPPORTED_ALGORITHMS } from "../webauthn/algorithms.js";
 import { auditEvent, type AuditFacts, type CallContext } from "../audit/audit-event.js";
 import type { Ceremony, StoredCredential, UserVerification } from "../webauthn/ceremony.js";
+import { atLeast } from "../webauthn/user-verification.js";
 import { preflightRegistration } from "../webauthn/preflight.js";
 import { creationOptions, newUserHandle } from "../webauthn/options.js";
 import { beginCeremony, consumeCeremony } from "./challenges.js";
@@ -67,13 +67,14 @@ export class RegistrationCeremony {
   ): Promise<BeginResult<PublicKeyCredentialCreationOptionsJSON>> {
     this.deps.limits.admit(tenant, "registration", input.userId, call);
     const { store, clock } = this.deps;
+    const userVerification = atLeast(tenant.userVerification, input.userVerification);
     const userHandle = await store.users.ensureHandle(tenant.id, input.userId, newUserHandle(), clock());
     const existing = await store.credentials.listForUser(tenant.id, input.userId);
     const { challenge, expiresAt } = beginCeremony(this.deps, tenant, {
       kind: "registration",
       userId: input.userId,
       userHandle,
-      userVerification: input.userVerification,
+      userVerification,
       beganBy: call,
     });
     const options = creationOptions({
@@ -84,11 +85,11 @@ export class RegistrationCeremony {
       userName: input.userName,
       displayName: input.displayName,
       timeoutMs: tenant.challengeTtlSeconds * 1000,
-      algorithms: SUPPORTED_ALGORITHMS,
+      algorithms: tenant.algorithms,
       excludeCredentials: existing,
       attachment: input.attachment,
       residentKey: input.residentKey,
-      userVerification: input.userVerification,
+      userVerification,
       attestation: conveyanceFor(tenant.attestation, input.attestation),
     });
     return { options, expiresAt };
@@ -105,7 +106,7 @@ export class RegistrationCeremony {
         verifyRegistration(
           json,
           { challenge: ceremony.challenge, origins: tenant.origins, rpId: tenant.rpId },
-          registrationPolicy(ceremony.userVerification),
+          registrationPolicy(ceremony.userVerification, tenant.algorithms),
         ),
       );
       facts = {

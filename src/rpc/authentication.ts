@@ -14,14 +14,14 @@ type AuthenticationHandlers = Pick<ServiceImpl<typeof AuthService>, "beginAuthen
 /** BeginAuthentication / FinishAuthentication: proto ↔ domain mapping only. */
 export function authenticationHandlers({ tenants, authentication }: CeremonyHandlersDeps): AuthenticationHandlers {
   return {
-    async beginAuthentication(req) {
+    async beginAuthentication(req, ctx) {
       const tenant = tenants.resolve(req.tenant);
       const userId = sized("user_id", req.userId, 0, 128) || undefined;
       const result = await authentication.begin(
         tenant,
         userId,
         userVerificationOf(req.userVerification),
-        callContextOf(req.client),
+        callContextOf(ctx, req.client),
         boundOperationDigest(req.operation),
       );
       return create(BeginAuthenticationResponseSchema, {
@@ -30,9 +30,9 @@ export function authenticationHandlers({ tenants, authentication }: CeremonyHand
       });
     },
 
-    async finishAuthentication(req) {
+    async finishAuthentication(req, ctx) {
       const tenant = tenants.resolve(req.tenant);
-      const call = callContextOf(req.client);
+      const call = callContextOf(ctx, req.client);
       const signIn = await authentication.finish(tenant, sized("credential_json", req.credentialJson, 1, Infinity), call);
       return create(FinishAuthenticationResponseSchema, {
         userId: signIn.userId,

@@ -7,9 +7,8 @@ import {
   RenameCredentialResponseSchema,
   RevokeCredentialResponseSchema,
 } from "../gen/authn/v1/auth_service_pb.js";
-import { NO_CALL_CONTEXT } from "../audit/audit-event.js";
 import { credentialMessage } from "./credential-message.js";
-import { sized } from "./fields.js";
+import { callContextOf, sized } from "./fields.js";
 import type { CeremonyHandlersDeps } from "./registration.js";
 
 type CredentialHandlers = Pick<
@@ -28,22 +27,22 @@ export function credentialHandlers({ tenants, lifecycle, providerNames }: Ceremo
       return create(ListCredentialsResponseSchema, { credentials: credentials.map((c) => credentialMessage(c, providerNames)) });
     },
 
-    async renameCredential(req) {
+    async renameCredential(req, ctx) {
       const tenant = tenants.resolve(req.tenant);
       const name = sized("name", req.name, 0, 128);
-      const c = await lifecycle.rename(tenant, userIdOf(req), credentialIdOf(req), name, NO_CALL_CONTEXT);
+      const c = await lifecycle.rename(tenant, userIdOf(req), credentialIdOf(req), name, callContextOf(ctx));
       return create(RenameCredentialResponseSchema, { credential: credentialMessage(c, providerNames) });
     },
 
-    async revokeCredential(req) {
+    async revokeCredential(req, ctx) {
       const tenant = tenants.resolve(req.tenant);
       const reason = sized("reason", req.reason, 0, 256);
-      const c = await lifecycle.revoke(tenant, userIdOf(req), credentialIdOf(req), reason, NO_CALL_CONTEXT);
+      const c = await lifecycle.revoke(tenant, userIdOf(req), credentialIdOf(req), reason, callContextOf(ctx));
       return create(RevokeCredentialResponseSchema, { credential: credentialMessage(c, providerNames) });
     },
 
-    async deleteUser(req) {
-      const deleted = await lifecycle.deleteUser(tenants.resolve(req.tenant), userIdOf(req), NO_CALL_CONTEXT);
+    async deleteUser(req, ctx) {
+      const deleted = await lifecycle.deleteUser(tenants.resolve(req.tenant), userIdOf(req), callContextOf(ctx));
       return create(DeleteUserResponseSchema, { deletedCredentials: deleted });
     },
   };

@@ -11,7 +11,7 @@ import type { Requirement } from "../step-up/requirement.js";
 import type { Allowed, Denied, StepUpNeeded, Verdict } from "../step-up/verdict.js";
 import type { Evidence } from "../step-up/verify-operation.js";
 import { bearerChallenge, INSUFFICIENT_USER_AUTHENTICATION } from "../step-up/www-authenticate.js";
-import { boundedCallContext, sized } from "./fields.js";
+import { boundedCallContext, callContextOf, sized } from "./fields.js";
 import { MAX_TOKEN_BYTES, type StepUpHandlersDeps, validOperation, validRequirement } from "./step-up.js";
 
 /** Identity headers the upstream receives on OK; they overwrite any a client sent. */
@@ -35,7 +35,7 @@ export const IDENTITY_HEADERS = {
 export function extAuthzHandlers(deps: StepUpHandlersDeps): Pick<ServiceImpl<typeof Authorization>, "check"> {
   const { tenants, verifier, evidenceHeader } = deps;
   return {
-    async check(req) {
+    async check(req, ctx) {
       const ext = req.attributes?.contextExtensions ?? {};
       const http = req.attributes?.request?.http;
       const headers = headersOf(http);
@@ -48,7 +48,7 @@ export function extAuthzHandlers(deps: StepUpHandlersDeps): Pick<ServiceImpl<typ
           operation: operationOf(ext, http),
           requirement: requirementOf(ext),
           evidence,
-          call: boundedCallContext("", headers.get("x-envoy-external-address"), headers.get("user-agent")),
+          call: boundedCallContext(callContextOf(ctx).caller, headers.get("x-envoy-external-address"), headers.get("user-agent")),
         });
         return checkResponse(verdict, evidence, evidenceHeader);
       } catch (err) {

@@ -7,7 +7,9 @@ import {
   UserVerificationRequirement,
 } from "../gen/authn/v1/auth_service_pb.js";
 import type { UserVerification } from "../webauthn/ceremony.js";
+import type { HandlerContext } from "@connectrpc/connect";
 import type { CallContext } from "../audit/audit-event.js";
+import { CALLER } from "../callers/caller-context.js";
 
 /** Checks a string field's UTF-8 size; `min` 0 makes it optional. */
 export function sized(field: string, value: string, min: number, max: number): string {
@@ -28,12 +30,12 @@ const MAX_CLIENT_IP_BYTES = 64;
 const MAX_USER_AGENT_BYTES = 1024;
 
 /**
- * The audit context of a call: the end user's client as the caller reports it. The caller's own
- * identity comes from mTLS once configured (issue 6); until then it is empty.
+ * The audit context of a call: the calling service's identity (mTLS or mesh, set before the
+ * handler runs; "" when not identified) and the end user's client as the caller reports it.
  */
-export function callContextOf(client: { ip: string; userAgent: string } | undefined): CallContext {
+export function callContextOf(ctx: Pick<HandlerContext, "values">, client?: { ip: string; userAgent: string }): CallContext {
   return {
-    caller: "",
+    caller: ctx.values.get(CALLER),
     clientIp: sized("client.ip", client?.ip ?? "", 0, MAX_CLIENT_IP_BYTES),
     clientUserAgent: sized("client.user_agent", client?.userAgent ?? "", 0, MAX_USER_AGENT_BYTES),
   };

@@ -33,7 +33,7 @@ type RegistrationHandlers = Pick<ServiceImpl<typeof AuthService>, "beginRegistra
 /** BeginRegistration / FinishRegistration: proto ↔ domain mapping only. */
 export function registrationHandlers({ tenants, registration, providerNames }: CeremonyHandlersDeps): RegistrationHandlers {
   return {
-    async beginRegistration(req) {
+    async beginRegistration(req, ctx) {
       const tenant = tenants.resolve(req.tenant);
       const userName = sized("user_name", req.userName, 1, 256);
       const prefs = req.preferences;
@@ -45,17 +45,17 @@ export function registrationHandlers({ tenants, registration, providerNames }: C
         residentKey: residentKeyOf(prefs?.residentKey ?? 0),
         userVerification: userVerificationOf(prefs?.userVerification ?? 0),
         attestation: attestationOf(prefs?.attestation ?? 0),
-      }, callContextOf(req.client));
+      }, callContextOf(ctx, req.client));
       return create(BeginRegistrationResponseSchema, {
         optionsJson: JSON.stringify(result.options),
         expiresAt: toTimestamp(result.expiresAt),
       });
     },
 
-    async finishRegistration(req) {
+    async finishRegistration(req, ctx) {
       const tenant = tenants.resolve(req.tenant);
       const name = sized("credential_name", req.credentialName, 0, 128);
-      const c = await registration.finish(tenant, sized("credential_json", req.credentialJson, 1, Infinity), name, callContextOf(req.client));
+      const c = await registration.finish(tenant, sized("credential_json", req.credentialJson, 1, Infinity), name, callContextOf(ctx, req.client));
       return create(FinishRegistrationResponseSchema, { credential: credentialMessage(c, providerNames) });
     },
   };

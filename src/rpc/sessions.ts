@@ -1,7 +1,7 @@
 import { MAX_SESSION_ID_BYTES } from "../audit/session-id.js";
 import { create } from "@bufbuild/protobuf";
 import type { ServiceImpl } from "@connectrpc/connect";
-import { type AuditEvent, NO_CALL_CONTEXT } from "../audit/audit-event.js";
+import type { AuditEvent } from "../audit/audit-event.js";
 import type { AuthService } from "../gen/authn/v1/auth_service_pb.js";
 import {
   ListSessionsResponseSchema,
@@ -12,7 +12,7 @@ import {
 } from "../gen/authn/v1/sessions_pb.js";
 import type { CeremonyHandlersDeps } from "./registration.js";
 import { userIdOf } from "./credentials.js";
-import { optionalTimestamp, sized, toTimestamp } from "./fields.js";
+import { callContextOf, optionalTimestamp, sized, toTimestamp } from "./fields.js";
 
 function sessionMessage(e: AuditEvent): Session {
   return create(SessionSchema, {
@@ -38,14 +38,14 @@ export function sessionHandlers({ tenants, sessions }: CeremonyHandlersDeps): Se
       return create(ListSessionsResponseSchema, { sessions: live.map(sessionMessage) });
     },
 
-    async revokeSession(req) {
+    async revokeSession(req, ctx) {
       const tenant = tenants.resolve(req.tenant);
-      const session = await sessions.revoke(tenant, sized("session_id", req.sessionId, 1, MAX_SESSION_ID_BYTES), NO_CALL_CONTEXT);
+      const session = await sessions.revoke(tenant, sized("session_id", req.sessionId, 1, MAX_SESSION_ID_BYTES), callContextOf(ctx));
       return create(RevokeSessionResponseSchema, { session: sessionMessage(session) });
     },
 
-    async revokeAllSessions(req) {
-      const revoked = await sessions.revokeAll(tenants.resolve(req.tenant), userIdOf(req), NO_CALL_CONTEXT);
+    async revokeAllSessions(req, ctx) {
+      const revoked = await sessions.revokeAll(tenants.resolve(req.tenant), userIdOf(req), callContextOf(ctx));
       return create(RevokeAllSessionsResponseSchema, { revokedSessions: revoked });
     },
   };

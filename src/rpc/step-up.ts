@@ -1,7 +1,6 @@
 import { create } from "@bufbuild/protobuf";
 import { durationFromMs, durationMs } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
-import { NO_CALL_CONTEXT } from "../audit/audit-event.js";
 import { invalidField } from "../errors.js";
 import type { AuthService } from "../gen/authn/v1/auth_service_pb.js";
 import {
@@ -22,7 +21,7 @@ import { INSUFFICIENT_USER_AUTHENTICATION } from "../step-up/www-authenticate.js
 import type { Tenants } from "../tenants.js";
 import { JWKS_MAX_AGE_SECONDS, jwksJson } from "../tokens/jwks.js";
 import type { KeyRing } from "../tokens/key-ring.js";
-import { sized, toTimestamp } from "./fields.js";
+import { callContextOf, sized, toTimestamp } from "./fields.js";
 
 export interface StepUpHandlersDeps {
   readonly tenants: Tenants;
@@ -42,14 +41,14 @@ const MAX_ACR_VALUES = 8;
 /** VerifyOperation / GetJwks: proto ↔ domain mapping only. */
 export function stepUpHandlers({ tenants, verifier, keys, clock }: StepUpHandlersDeps): StepUpHandlers {
   return {
-    async verifyOperation(req) {
+    async verifyOperation(req, ctx) {
       const tenant = tenants.resolve(req.tenant);
       const verdict = await verifier.verify(tenant, {
         sessionToken: sized("session_token", req.sessionToken, 1, MAX_TOKEN_BYTES),
         operation: operationOf(req.operation),
         requirement: requirementOf(req.requirement),
         evidence: evidenceOf(req.evidence),
-        call: NO_CALL_CONTEXT,
+        call: callContextOf(ctx),
       });
       return verifyOperationResponse(verdict);
     },

@@ -1,7 +1,7 @@
 import { verifyRegistrationResponse, type RegistrationResponseJSON } from "@simplewebauthn/server";
 import { unauthenticated } from "../errors.js";
-import { SUPPORTED_ALGORITHMS } from "./algorithms.js";
 import type { UserVerification } from "./ceremony.js";
+import { SUPPORTED_ALGORITHMS } from "./algorithms.js";
 import { fromLibraryError } from "./library-errors.js";
 
 /** Relying-party policy for registrations (per tenant). */
@@ -14,10 +14,13 @@ export interface RegistrationPolicy {
   readonly enforceSafetyNetCts: boolean;
 }
 
-/** The service's registration policy (per-tenant attestation trust and lists come later). */
-export function registrationPolicy(userVerification: UserVerification): RegistrationPolicy {
+/** A tenant's registration policy: the ceremony's user verification and the tenant's algorithms. */
+export function registrationPolicy(
+  userVerification: UserVerification,
+  algorithms: readonly number[] = SUPPORTED_ALGORITHMS,
+): RegistrationPolicy {
   return {
-    algorithms: SUPPORTED_ALGORITHMS,
+    algorithms,
     requireUserVerification: userVerification === "required",
     requireUserPresence: true,
     enforceSafetyNetCts: true,

@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { mkdtemp, readFile, symlink } from "node:fs/promises";
+import { mkdtemp, readFile, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { promisify } from "node:util";
@@ -217,6 +217,56 @@ describe("helm/dynauthn", () => {
     expect(containerEnv(renders.default)).not.toHaveProperty("CREDENTIAL_CACHE_TTL_SECONDS");
     expect(env).toMatchObject({ OTEL_EXPORTER_OTLP_ENDPOINT: "http://otel-collector.observability.svc:4317", OTEL_EXPORTER_PROMETHEUS_PORT: "9464" });
     expect(env.OTEL_RESOURCE_ATTRIBUTES).toMatch(/^k8s\.namespace\.name=\$\(K8S_NAMESPACE\),.*,deployment\.environment\.name=production$/);
+  });
+
+  describe("with tenants, mTLS and a caller policy (ci/tenants-values.yaml)", () => {
+    const TENANTS_VALUES = join(CHART_DIR, "ci/tenants-values.yaml");
+    let manifests: Manifest[];
+    beforeAll(async () => {
+      manifests = await render("dynauthn", ["-f", TENANTS_VALUES]);
+    }, HELM_TIMEOUT);
+
+    it("passes helm lint --strict", async () => {
+      const out = await helm(["lint", "--strict", CHART_DIR, "-f", TENANTS_VALUES]);
+      expect(out.code, out.stdout + out.stderr).toBe(0);
+    }, HELM_TIMEOUT);
+
+    it("mounts the tenants file and the client CA where the environment says, and the service accepts them", async () => {
+      for (const m of manifests) expect(() => validateManifest(m), `${m.kind} ${m.metadata.name}`).not.toThrow();
+      const env = containerEnv(manifests);
+      const { container, pod } = deployment(manifests);
+      const mountOf = (file: string) => {
+        const mount = container.volumeMounts!.find((v) => file.startsWith(`${v.mountPath}/`));
+        expect(mount?.readOnly, file).toBe(true);
+        return { mount: mount!, volume: pod.volumes!.find((v) => v.name === mount!.name)!, name: file.slice(mount!.mountPath.length + 1) };
+      };
+      const tenantsFile = mountOf(env.DYNAUTHN_CONFIG_FILE!);
+      const configMap = typed("v1 ConfigMap", find(manifests, "ConfigMap", tenantsFile.volume.configMap!.name));
+      const caFile = mountOf(env.TLS_CLIENT_CA_FILE!);
+      expect(caFile.volume.secret).toMatchObject({ secretName: "dynauthn-client-ca", items: [{ key: "ca.crt", path: caFile.name }] });
+      expect(Object.keys(deployment(manifests).d.spec!.template.metadata!.annotations!)).toContain("checksum/tenants");
+
+      // The rendered file, written where the service would read it, loads with its policy.
+      const dir = await mkdtemp(join(tmpdir(), "dynauthn-tenants-"));
+      const local = join(dir, tenantsFile.name);
+      await writeFile(local, configMap.data![tenantsFile.name]!);
+      const config = loadConfig({ ...env, DYNAUTHN_CONFIG_FILE: local, TLS_CLIENT_CA_FILE: "/ca.crt", AWS_WEB_IDENTITY_TOKEN_FILE: "/token" });
+      expect(config.tenants.map((t) => [t.id, t.rpId, t.userVerification])).toEqual([
+        ["notes", "notes.example.com", "preferred"],
+        ["admin", "admin.example.com", "required"],
+      ]);
+      expect(config.tenant.id).toBe("notes");
+      expect(config.tenants[1]!.attestation).toMatchObject({ conveyance: "direct", allowBackupEligible: false });
+      expect(config.callers?.rules.map((r) => r.identity)).toHaveLength(2);
+      // Without the CA the same policy is refused: the chart cannot deploy it without mTLS by accident.
+      expect(() => loadConfig({ ...env, DYNAUTHN_CONFIG_FILE: local, TLS_CLIENT_CA_FILE: undefined })).toThrow(/TLS_CLIENT_CA_FILE/);
+    });
+
+    it("refuses a client CA without TLS", async () => {
+      const out = await helm(["template", "dynauthn", CHART_DIR, "--set", "tls.clientCaSecretName=ca"]);
+      expect(out.code).not.toBe(0);
+      expect(out.stderr).toContain("tls.clientCaSecretName needs tls.enabled");
+    }, HELM_TIMEOUT);
   });
 
   it("prints NOTES that warn about a localhost RP ID and missing AWS credentials only when they apply", async () => {

@@ -14,7 +14,7 @@ import { create, fromBinary } from "@bufbuild/protobuf";
 import { createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import * as grpc from "@grpc/grpc-js";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from "vitest";
 import {
   AuthService,
   BeginAuthenticationRequestSchema,
@@ -209,6 +209,19 @@ function grpcError(call: Promise<unknown>): Promise<grpc.ServiceError> {
   );
 }
 
+/** A service on the run's DynamoDB Local with fresh tables and the file's signing key. */
+async function onDynamoDbLocal(): Promise<Record<string, string>> {
+  return {
+    PORT: String(await freePort()),
+    HOST: "127.0.0.1",
+    DYNAMODB_ENDPOINT: inject("dynamoEndpoint"),
+    TABLE_PREFIX: `proc${randomBytes(4).toString("hex")}-`,
+    CREATE_TABLES: "true",
+    SIGNING_KEY_FILE: signingKeyFile,
+    LOG_LEVEL: "info",
+  };
+}
+
 // ---------------------------------------------------------------------------------------------
 
 beforeAll(async () => {
@@ -232,15 +245,7 @@ describe("the service process on DynamoDB Local", () => {
   let auth: grpc.Client;
 
   beforeAll(async () => {
-    svc = await startProcess({
-      PORT: String(await freePort()),
-      HOST: "127.0.0.1",
-      DYNAMODB_ENDPOINT: inject("dynamoEndpoint"),
-      TABLE_PREFIX: `proc${randomBytes(4).toString("hex")}-`,
-      CREATE_TABLES: "true",
-      SIGNING_KEY_FILE: signingKeyFile,
-      LOG_LEVEL: "info",
-    });
+    svc = await startProcess(await onDynamoDbLocal());
     health = grpcJsClient(Health, svc.address);
     auth = grpcJsClient(AuthService, svc.address);
   });
@@ -339,7 +344,43 @@ describe("the service process on DynamoDB Local", () => {
   });
 });
 
+describe("a tenants file", () => {
+  let svc: ListeningProcess;
+  let file: string;
+  const tenant = (id: string) => `  - {id: ${id}, rpId: ${id}.example, rpName: ${id}, origins: [https://${id}.example]}\n`;
+  const begin = (tenantId: string) =>
+    postJson(svc.baseUrl, "authn.v1.AuthService/BeginRegistration", { tenant: tenantId, userId: "u", userName: "u" });
+
+  beforeAll(async () => {
+    file = join(tmp, "dynauthn.yaml");
+    writeFileSync(file, `defaultTenant: acme\ntenants:\n${tenant("acme")}${tenant("globex")}`);
+    svc = await startProcess({ ...(await onDynamoDbLocal()), DYNAUTHN_CONFIG_FILE: file, CONFIG_RELOAD_SECONDS: "1" });
+  });
+  afterAll(() => svc?.stop());
+
+  it("serves each tenant's relying party, and an edited file without a restart; a bad edit keeps the last good one", async () => {
+    expect(JSON.parse((await begin("globex")).json.optionsJson as string).rp.id).toBe("globex.example");
+    expect(JSON.parse((await begin("")).json.optionsJson as string).rp.id).toBe("acme.example");
+    expect(errorInfo((await begin("initech")).json).reason).toBe("TENANT_UNKNOWN");
+
+    writeFileSync(file, `defaultTenant: acme\ntenants:\n${tenant("acme")}${tenant("globex")}${tenant("initech")}`);
+    await vi.waitFor(() => expect(svc.stdout()).toContain('"event":"tenants_reloaded"'), { timeout: 10_000, interval: 200 });
+    expect(JSON.parse((await begin("initech")).json.optionsJson as string).rp.id).toBe("initech.example");
+
+    writeFileSync(file, `tenants:\n${tenant("acme")}${tenant("globex")}`); // two tenants, no defaultTenant
+    await vi.waitFor(() => expect(svc.stdout()).toContain('"event":"tenants_reload_failed"'), { timeout: 10_000, interval: 200 });
+    expect(svc.stdout()).toContain("defaultTenant: required when the file declares several tenants");
+    expect((await begin("initech")).status).toBe(200);
+  });
+});
+
 describe("invalid configuration", () => {
+  const filesDir = mkdtempSync(join(tmpdir(), "dynauthn-tenants-"));
+  afterAll(() => rmSync(filesDir, { recursive: true, force: true }));
+  const tenantsFile = (name: string, text: string) => {
+    writeFileSync(join(filesDir, name), text);
+    return join(filesDir, name);
+  };
   // Each case breaks one variable of an otherwise valid, store-less configuration (undefined: unset).
   const cases: { name: string; env: Record<string, string | undefined>; mentions: string }[] = [
     { name: "PORT=notaport", env: { PORT: "notaport" }, mentions: "PORT" },
@@ -353,6 +394,21 @@ describe("invalid configuration", () => {
     { name: "MDS_BLOB_FILE missing", env: { MDS_BLOB_FILE: "/nonexistent/mds-blob.jwt" }, mentions: "MDS_BLOB_FILE" },
     { name: "MDS_BLOB_FILE not a BLOB", env: { MDS_BLOB_FILE: fileURLToPath(import.meta.url) }, mentions: "MDS_BLOB_FILE" },
     { name: "MDS_ROOT_CERT_FILE alone", env: { MDS_ROOT_CERT_FILE: "/etc/hostname" }, mentions: "MDS_ROOT_CERT_FILE" },
+    {
+      name: "a tenants file with a bad origin",
+      env: { DYNAUTHN_CONFIG_FILE: tenantsFile("bad-origin.yaml", "tenants: [{id: acme, rpId: acme.example, rpName: Acme, origins: [https://acme.example/login]}]") },
+      mentions: "origins",
+    },
+    {
+      name: "a caller policy without TLS_CLIENT_CA_FILE",
+      env: {
+        DYNAUTHN_CONFIG_FILE: tenantsFile(
+          "policy.yaml",
+          "tenants: [{id: acme, rpId: acme.example, rpName: Acme, origins: [https://acme.example]}]\ncallers: {rules: [{identity: spiffe://a, methods: ['*'], tenants: ['*']}]}",
+        ),
+      },
+      mentions: "TLS_CLIENT_CA_FILE",
+    },
   ];
 
   it.each(cases)("$name: exits 1 naming $mentions", async ({ env, mentions }) => {

@@ -5,7 +5,11 @@ import { anyUnpack } from "@bufbuild/protobuf/wkt";
 import { StatusSchema } from "../../src/gen/google/rpc/status_pb.js";
 
 /** A grpc-js client for `service`, (de)serializing with its protobuf-es schemas. */
-export function grpcJsClient<C extends grpc.Client>(service: DescService, address: string): C {
+export function grpcJsClient<C extends grpc.Client>(
+  service: DescService,
+  address: string,
+  credentials: grpc.ChannelCredentials = grpc.credentials.createInsecure(),
+): C {
   const definition: grpc.ServiceDefinition = Object.fromEntries(
     service.methods.map((method) => [
       method.localName,
@@ -21,7 +25,7 @@ export function grpcJsClient<C extends grpc.Client>(service: DescService, addres
     ]),
   );
   const Client = grpc.makeGenericClientConstructor(definition, service.typeName);
-  return new Client(address, grpc.credentials.createInsecure()) as grpc.Client as C;
+  return new Client(address, credentials) as grpc.Client as C;
 }
 
 /** Calls a unary method of a generic grpc-js client and resolves with its response. */

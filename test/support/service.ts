@@ -5,7 +5,8 @@ import type * as grpc from "@grpc/grpc-js";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import type { Logger } from "pino";
 import { inject } from "vitest";
-import { startApp, type App } from "../../src/app.js";
+import { startApp, type App, type AppOptions } from "../../src/app.js";
+import type { CallerPolicy } from "../../src/callers/policy.js";
 import type { TenantConfig } from "../../src/config.js";
 import { AuthService } from "../../src/gen/authn/v1/auth_service_pb.js";
 import { createLogger } from "../../src/logger.js";
@@ -16,6 +17,7 @@ import type { KeyRing } from "../../src/tokens/key-ring.js";
 import type { BeginLimitSettings } from "../../src/limits/begin-limit-settings.js";
 import { DEFAULT_ATTESTATION_POLICY } from "../../src/attestation/policy.js";
 import type { MdsCatalog } from "../../src/attestation/mds-blob.js";
+import { SUPPORTED_ALGORITHMS } from "../../src/webauthn/algorithms.js";
 import { generateSigningKey, type SigningKey } from "../../src/tokens/signing-key.js";
 
 export const ORIGIN = "http://localhost:8080";
@@ -28,6 +30,8 @@ export const TEST_TENANT: TenantConfig = {
   challengeTtlSeconds: 300,
   sessionTtlSeconds: 600,
   attestation: DEFAULT_ATTESTATION_POLICY,
+  userVerification: "preferred",
+  algorithms: SUPPORTED_ALGORITHMS,
 };
 
 /** Real time plus an offset the test moves by hand (epoch ms), so events still order by time. */
@@ -75,6 +79,10 @@ export async function startTestService(
     maxRequestBytes?: number;
     logger?: Logger;
     mds?: MdsCatalog;
+    /** More tenants beside the default one, and the caller policy / TLS of a tenants file. */
+    tenants?: readonly TenantConfig[];
+    callers?: CallerPolicy;
+    tls?: AppOptions["tls"];
   } = {},
 ): Promise<TestService> {
   const { dynamo, tablePrefix } = shared ?? (await createTestTables());
@@ -85,6 +93,9 @@ export async function startTestService(
       dynamo,
       tablePrefix,
       tenant: overrides.tenant ?? TEST_TENANT,
+      tenants: overrides.tenants,
+      callers: overrides.callers,
+      tls: overrides.tls,
       ...(overrides.keyRing ? { keyRing: overrides.keyRing } : { signingKey }),
       logger: overrides.logger ?? createLogger("silent"),
       credentialCacheTtlSeconds: overrides.credentialCacheTtlSeconds ?? 30,

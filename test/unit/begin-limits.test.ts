@@ -9,6 +9,7 @@ import { BeginLimits } from "../../src/limits/begin-limits.js";
 import { clientIpKey } from "../../src/limits/client-ip-key.js";
 import { FixedWindowCounter } from "../../src/limits/fixed-window-counter.js";
 import { DEFAULT_ATTESTATION_POLICY } from "../../src/attestation/policy.js";
+import { SUPPORTED_ALGORITHMS } from "../../src/webauthn/algorithms.js";
 
 const TENANT: TenantConfig = {
   id: "default",
@@ -18,6 +19,8 @@ const TENANT: TenantConfig = {
   challengeTtlSeconds: 60,
   sessionTtlSeconds: 600,
   attestation: DEFAULT_ATTESTATION_POLICY,
+  userVerification: "preferred",
+  algorithms: SUPPORTED_ALGORITHMS,
 };
 const OTHER_TENANT: TenantConfig = { ...TENANT, id: "other" };
 const OFF: BeginLimitSettings = { perCaller: 0, perUser: 0, perIp: 0, windowSeconds: 2, outstandingPerUser: 0 };

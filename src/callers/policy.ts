@@ -1,0 +1,119 @@
+import picomatch from "picomatch";
+import { z } from "zod";
+import { AuthService } from "../gen/authn/v1/auth_service_pb.js";
+import { Authorization } from "../gen/envoy/service/auth/v3/external_auth_pb.js";
+
+/**
+ * Which calling service may call which RPC for which tenant (the `callers` block of the tenants
+ * file). Health and reflection are never guarded: probes and grpcurl need them.
+ */
+
+/** The services the policy guards, by full name. */
+export const GUARDED_SERVICES: ReadonlySet<string> = new Set([AuthService.typeName, Authorization.typeName]);
+
+/** Every guarded procedure, `authn.v1.AuthService/BeginRegistration` style. */
+export const GUARDED_PROCEDURES: readonly string[] = [AuthService, Authorization].flatMap((s) =>
+  s.methods.map((m) => `${s.typeName}/${m.name}`),
+);
+
+/**
+ * A method pattern is a glob (picomatch): with a '/', matched against the full procedure
+ * (`authn.v1.AuthService/*`); without, against the method name only (`*Credential*`, `Check`).
+ */
+function methodMatcher(pattern: string): (procedure: string) => boolean {
+  const isMatch = picomatch(pattern, { nocase: false, dot: true });
+  return pattern.includes("/") ? isMatch : (procedure) => isMatch(procedure.slice(procedure.indexOf("/") + 1));
+}
+
+const methodPattern = z
+  .string()
+  .min(1)
+  .refine((p) => GUARDED_PROCEDURES.some(methodMatcher(p)), "matches no RPC of authn.v1.AuthService or envoy.service.auth.v3.Authorization");
+
+const grantSchema = {
+  methods: z.array(methodPattern).min(1),
+  /** Tenant ids, or "*" for every tenant. */
+  tenants: z.array(z.string().min(1)).min(1),
+};
+
+const ruleSchema = z
+  .object({
+    /** The verified identity: a URI SAN (SPIFFE ID) or, without one, the subject CN. Exact match. */
+    identity: z.string().min(1).max(2048),
+    ...grantSchema,
+  })
+  .strict();
+
+export const callerPolicySchema = z
+  .object({
+    /**
+     * `mtls`: the client certificate this process verified (TLS_CLIENT_CA_FILE). `xfcc`: the
+     * x-forwarded-client-cert header a mesh sidecar (Envoy) sets after terminating mTLS.
+     */
+    callerIdentity: z.enum(["mtls", "xfcc"]).default("mtls"),
+    /** Start without a way to identify callers (no TLS_CLIENT_CA_FILE in mtls mode); logged loudly. */
+    allowAnonymousCallers: z.boolean().default(false),
+    /** What a call without an identity may do; only with allowAnonymousCallers. Default: nothing. */
+    anonymous: z.object(grantSchema).strict().optional(),
+    rules: z.array(ruleSchema).default([]),
+  })
+  .strict()
+  .superRefine((policy, ctx) => {
+    if (policy.anonymous && !policy.allowAnonymousCallers) {
+      ctx.addIssue({ code: "custom", path: ["anonymous"], message: "needs allowAnonymousCallers: true" });
+    }
+    const seen = new Set<string>();
+    policy.rules.forEach((rule, i) => {
+      if (seen.has(rule.identity)) {
+        ctx.addIssue({ code: "custom", path: ["rules", i, "identity"], message: `duplicate identity ${rule.identity}` });
+      }
+      seen.add(rule.identity);
+    });
+  });
+
+export type CallerPolicy = Readonly<z.infer<typeof callerPolicySchema>>;
+
+interface CompiledGrant {
+  readonly methods: readonly ((procedure: string) => boolean)[];
+  readonly tenants: ReadonlySet<string>;
+}
+
+export type CallDecision = { readonly allowed: true } | { readonly allowed: false; readonly why: string };
+
+/** The policy with its globs compiled once. */
+export class CallerAuthorizer {
+  #policy!: CallerPolicy;
+  #rules!: ReadonlyMap<string, CompiledGrant>;
+  #anonymous: CompiledGrant | undefined;
+
+  constructor(policy: CallerPolicy) {
+    this.replace(policy);
+  }
+
+  get policy(): CallerPolicy {
+    return this.#policy;
+  }
+
+  /** A reloaded policy; the identity source and anonymous switch are fixed at start (see reloader). */
+  replace(policy: CallerPolicy): void {
+    const compile = (g: { methods: readonly string[]; tenants: readonly string[] }): CompiledGrant => ({
+      methods: g.methods.map(methodMatcher),
+      tenants: new Set(g.tenants),
+    });
+    this.#rules = new Map(policy.rules.map((r) => [r.identity, compile(r)]));
+    this.#anonymous = policy.allowAnonymousCallers && policy.anonymous ? compile(policy.anonymous) : undefined;
+    this.#policy = policy;
+  }
+
+  /**
+   * `caller` "" is an anonymous call; `tenant` is the tenant id the call names (the default for an
+   * empty field), undefined for an RPC that serves no particular tenant (GetJwks).
+   */
+  decide(caller: string, procedure: string, tenant: string | undefined): CallDecision {
+    const grant = caller ? this.#rules.get(caller) : this.#anonymous;
+    if (!grant) return { allowed: false, why: caller ? "caller has no rule" : "anonymous caller" };
+    if (!grant.methods.some((matches) => matches(procedure))) return { allowed: false, why: "method not allowed for caller" };
+    if (tenant !== undefined && !grant.tenants.has("*") && !grant.tenants.has(tenant)) return { allowed: false, why: "tenant not allowed for caller" };
+    return { allowed: true };
+  }
+}

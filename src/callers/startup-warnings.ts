@@ -1,0 +1,24 @@
+import type { Logger } from "pino";
+import type { Config } from "../config.js";
+
+/** Says loudly, at start, when callers are not (or not fully) authenticated. */
+export function warnAboutCallers(config: Config, logger: Logger): void {
+  const policy = config.callers;
+  if (!policy) {
+    if (!config.tls?.clientCaFile) {
+      logger.warn("no caller policy: every client that reaches the port may call every RPC (docs/tenants-and-callers.md)");
+    }
+    return;
+  }
+  if (policy.allowAnonymousCallers) {
+    logger.warn(
+      { anonymous: policy.anonymous ?? "nothing" },
+      "allowAnonymousCallers is true: calls without a caller identity are accepted for what callers.anonymous allows",
+    );
+  }
+  if (policy.callerIdentity === "xfcc") {
+    logger.warn(
+      "callerIdentity is xfcc: the caller identity is read from x-forwarded-client-cert, which only the mesh sidecar may be able to set",
+    );
+  }
+}

@@ -1,0 +1,72 @@
+import type { Interceptor } from "@connectrpc/connect";
+import { CALLER } from "../callers/caller-context.js";
+import { type CallDecision, type CallerAuthorizer, GUARDED_SERVICES } from "../callers/policy.js";
+import type { Auditor } from "../ceremonies/auditor.js";
+import { AuthError } from "../errors.js";
+import { CheckRequestSchema } from "../gen/envoy/service/auth/v3/external_auth_pb.js";
+import type { Tenants } from "../tenants.js";
+
+export interface CallerPolicyDeps {
+  readonly authorizer: CallerAuthorizer;
+  readonly tenants: Tenants;
+  readonly auditor: Auditor;
+}
+
+/**
+ * The tenant field a guarded request names: AuthService's `tenant`, ext_authz's context
+ * extension (a missing one is the default tenant, as the handler resolves it); undefined for an
+ * RPC that serves no tenant in particular (GetJwks).
+ */
+function tenantFieldOf(message: unknown): string | undefined {
+  const m = message as { $typeName?: string; tenant?: unknown; attributes?: { contextExtensions?: Record<string, string> } };
+  if (typeof m.tenant === "string") return m.tenant;
+  if (m.$typeName === CheckRequestSchema.typeName) return m.attributes?.contextExtensions?.tenant ?? "";
+  return undefined;
+}
+
+/** A short string field of the request, for the denial's audit event (bounded: it is untrusted). */
+function stringField(message: unknown, name: string, max: number): string | undefined {
+  const value = (message as Record<string, unknown>)[name];
+  return typeof value === "string" && value.length <= max ? value : undefined;
+}
+
+/**
+ * Enforces the caller policy on authn.v1.AuthService and the ext_authz service before any
+ * handler runs (health and reflection pass). A refusal is PERMISSION_DENIED with reason
+ * CALLER_NOT_ALLOWED and a CALL_DENIED audit event in the named tenant (the default tenant when
+ * the name is unknown, so an untrusted caller cannot create audit partitions).
+ */
+export function callerPolicyInterceptor({ authorizer, tenants, auditor }: CallerPolicyDeps): Interceptor {
+  return (next) => async (req) => {
+    const service = req.method.parent.typeName;
+    if (!GUARDED_SERVICES.has(service)) return next(req);
+    const procedure = `${service}/${req.method.name}`;
+    const caller = req.contextValues.get(CALLER);
+    // Every guarded RPC is unary; a streaming one would name no tenant, so it is refused.
+    const requestedTenant = req.stream ? "" : tenantFieldOf(req.message);
+    const tenantId = requestedTenant === undefined ? undefined : tenants.idOf(requestedTenant);
+    const decision: CallDecision = req.stream
+      ? { allowed: false, why: "streaming call" }
+      : authorizer.decide(caller, procedure, tenantId);
+    if (decision.allowed) return next(req);
+
+    const refusal = new AuthError("CALLER_NOT_ALLOWED", `caller not allowed: ${decision.why}`);
+    let tenant = tenants.defaultTenant;
+    try {
+      tenant = tenants.resolve(requestedTenant ?? "");
+    } catch {
+      // An unknown tenant is audited under the default tenant, with the name it gave (bounded).
+    }
+    const details: Record<string, string> = { procedure, why: decision.why };
+    if (tenantId !== undefined && tenant.id !== tenantId) details.requested_tenant = tenantId.slice(0, 64);
+    const message = req.stream ? undefined : req.message;
+    await auditor.failure(
+      "call_denied",
+      tenant,
+      { caller, clientIp: "", clientUserAgent: "" },
+      { userId: stringField(message, "userId", 128), credentialId: stringField(message, "credentialId", 1366), details },
+      refusal,
+    );
+    throw refusal;
+  };
+}

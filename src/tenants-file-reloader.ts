@@ -1,0 +1,84 @@
+import { stat } from "node:fs/promises";
+import type { Logger } from "pino";
+import type { CallerAuthorizer, CallerPolicy } from "./callers/policy.js";
+import { readTenantsFile, tenantConfigsOf, type TenantDefaults } from "./tenants-file.js";
+import type { Tenants } from "./tenants.js";
+
+export interface TenantsFileReloaderOptions {
+  readonly path: string;
+  readonly defaults: TenantDefaults;
+  readonly tenants: Tenants;
+  /** The running caller policy, or undefined when the service started without one. */
+  readonly authorizer: CallerAuthorizer | undefined;
+  readonly logger: Logger;
+}
+
+/**
+ * Applies an edited tenants file without a restart: polls its mtime (a ConfigMap volume swaps a
+ * symlink, which stat follows) and re-reads it when that changes. A file that does not validate,
+ * or that changes how callers are identified (adds or removes `callers`, changes
+ * `callerIdentity` or `allowAnonymousCallers`: these decide the TLS setup checked at start),
+ * keeps the running configuration and logs `tenants_reload_failed`.
+ */
+export class TenantsFileReloader {
+  #timer: NodeJS.Timeout | undefined;
+  #stamp: string | undefined;
+
+  constructor(private readonly opts: TenantsFileReloaderOptions) {}
+
+  /** Remembers the file as loaded at start, then polls. */
+  async start(intervalSeconds: number): Promise<void> {
+    this.#stamp = await this.#stampOf().catch(() => undefined);
+    if (intervalSeconds <= 0) return;
+    this.#timer = setInterval(() => void this.reload(), intervalSeconds * 1000);
+    this.#timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+  }
+
+  /** Re-reads the file if it changed; true when a new configuration is in use. Never throws. */
+  async reload(): Promise<boolean> {
+    const { path, defaults, tenants, authorizer, logger } = this.opts;
+    let stamp: string;
+    try {
+      stamp = await this.#stampOf();
+    } catch (err) {
+      logger.error({ event: "tenants_reload_failed", path, err }, "tenants file cannot be read; keeping the running configuration");
+      return false;
+    }
+    if (stamp === this.#stamp) return false;
+    // Whatever the outcome, this version has been judged: a bad file is reported once, not every poll.
+    this.#stamp = stamp;
+    try {
+      const file = readTenantsFile(path, defaults);
+      assertSameIdentitySource(authorizer?.policy, file.callers);
+      const { defaultTenant, tenants: all } = tenantConfigsOf(file);
+      tenants.replace(defaultTenant, all);
+      if (authorizer && file.callers) authorizer.replace(file.callers);
+      logger.info({ event: "tenants_reloaded", path, tenants: all.map((t) => t.id) }, "tenants file reloaded");
+      return true;
+    } catch (err) {
+      logger.error(
+        { event: "tenants_reload_failed", path, error: (err as Error).message },
+        "tenants file refused; keeping the running configuration",
+      );
+      return false;
+    }
+  }
+
+  async #stampOf(): Promise<string> {
+    const s = await stat(this.opts.path);
+    return `${s.ino}:${s.size}:${s.mtimeMs}`;
+  }
+}
+
+function assertSameIdentitySource(running: CallerPolicy | undefined, next: CallerPolicy | undefined): void {
+  const source = (p: CallerPolicy | undefined) => (p ? `${p.callerIdentity}/${p.allowAnonymousCallers}` : "none");
+  if (source(running) !== source(next)) {
+    throw new Error(
+      "callers: adding or removing the caller policy, or changing callerIdentity or allowAnonymousCallers, needs a restart",
+    );
+  }
+}

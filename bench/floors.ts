@@ -7,7 +7,10 @@ import {
   waitUntilTableExists,
   type DynamoDBClient,
 } from "@aws-sdk/client-dynamodb";
-import { verifyAuthenticationResponse, verifyRegistrationResponse } from "@simplewebauthn/server";
+import { verifyAuthenticationResponse, verifyRegistrationResponse, type AuthenticationResponseJSON } from "@simplewebauthn/server";
+import { parseAssertionKey } from "../src/webauthn/assertion-key.js";
+import { preflightAuthentication } from "../src/webauthn/preflight.js";
+import { verifyAuthentication } from "../src/webauthn/verify-authentication.js";
 import { SoftAuthenticator } from "../test/support/soft-authenticator.js";
 import { runLoad, type LoadResult } from "./load.js";
 import { ORIGIN } from "./service-process.js";
@@ -39,8 +42,16 @@ export async function rawEs256Verify(count: number): Promise<LocalCost> {
   });
 }
 
-/** @simplewebauthn/server's verifyAuthenticationResponse alone, one at a time, on fresh assertions. */
-export async function simpleWebAuthnVerify(count: number): Promise<LocalCost> {
+interface FloorAssertions {
+  readonly id: string;
+  readonly publicKey: Uint8Array<ArrayBuffer>;
+  readonly challenge: string;
+  /** count × 1.1 fresh assertions: the first `count` are timed, the rest warm up. */
+  readonly assertions: AuthenticationResponseJSON[];
+}
+
+/** One registered ES256 credential and its assertions, made before timing (they are the client's work). */
+async function floorAssertions(count: number): Promise<FloorAssertions> {
   const authenticator = new SoftAuthenticator();
   const challenge = randomBytes(32).toString("base64url");
   const creation = {
@@ -57,9 +68,20 @@ export async function simpleWebAuthnVerify(count: number): Promise<LocalCost> {
   });
   if (!registered.verified) throw new Error("floor registration did not verify");
   const { id, publicKey } = registered.registrationInfo.credential;
-  // Assertions are the client's work: made before timing, as the service receives them.
   const assertions = Array.from({ length: count * 1.1 }, () => authenticator.get({ challenge, rpId: "localhost" }, ORIGIN));
-  const check = async (i: number) => {
+  return { id, publicKey, challenge, assertions };
+}
+
+/** Times `check` on the first `count` assertions after warming up on the rest. */
+async function timedChecks(count: number, check: (i: number) => Promise<void>): Promise<LocalCost> {
+  await perOp(count / 10, (i) => check(count + i)); // warm up
+  return perOp(count, check);
+}
+
+/** @simplewebauthn/server's verifyAuthenticationResponse alone, one at a time, on fresh assertions. */
+export async function simpleWebAuthnVerify(count: number): Promise<LocalCost> {
+  const { id, publicKey, challenge, assertions } = await floorAssertions(count);
+  return timedChecks(count, async (i) => {
     const result = await verifyAuthenticationResponse({
       response: assertions[i]!,
       expectedChallenge: challenge,
@@ -69,9 +91,23 @@ export async function simpleWebAuthnVerify(count: number): Promise<LocalCost> {
       credential: { id, publicKey, counter: 0 },
     });
     if (!result.verified) throw new Error("floor assertion did not verify");
-  };
-  await perOp(count / 10, (i) => check(count + i)); // warm up
-  return perOp(count, check);
+  });
+}
+
+/**
+ * The service's own verification of the same assertions: preflight (parse, client-data and RP ID
+ * checks) and the fast verifier with the key parsed once, as the credential cache holds it.
+ */
+export async function serviceVerify(count: number): Promise<LocalCost> {
+  const { id, publicKey, challenge, assertions } = await floorAssertions(count);
+  const key = { credentialId: id, publicKey, assertionKey: parseAssertionKey(publicKey) };
+  if (!key.assertionKey) throw new Error("floor key is not on the fast path");
+  const rp = { rpId: "localhost", origins: [ORIGIN] };
+  const json = assertions.map((a) => JSON.stringify(a));
+  return timedChecks(count, async (i) => {
+    const preflighted = preflightAuthentication(json[i]!, rp);
+    await verifyAuthentication(preflighted, { challenge, ...rp, requireUserVerification: false }, key);
+  });
 }
 
 export interface StoreFloors {

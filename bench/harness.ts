@@ -26,7 +26,8 @@ export interface Harness {
 export const log = (message: string) =>
   process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
 
-export async function startHarness(poolSize: number): Promise<Harness> {
+/** `serviceNodeArgs`: extra node flags for the service process (e.g. `--cpu-prof`). */
+export async function startHarness(poolSize: number, serviceNodeArgs: readonly string[] = []): Promise<Harness> {
   const tag = randomBytes(3).toString("hex");
   const tablePrefix = `bench-${tag}-`;
   const cleanups: (() => Promise<unknown> | void)[] = [];
@@ -44,7 +45,7 @@ export async function startHarness(poolSize: number): Promise<Harness> {
     cleanups.unshift(() => proxy.close());
 
     log("starting the service (dist/main.js)");
-    const service = await startServiceProcess(proxy.endpoint, tablePrefix);
+    const service = await startServiceProcess(proxy.endpoint, tablePrefix, serviceNodeArgs);
     cleanups.unshift(() => service.stop());
     const probe = { servicePid: service.pid, javaPid: findPid(["-port", new URL(dynamo.endpoint).port]), proxy };
     const ceremonies = new Ceremonies(service.address);

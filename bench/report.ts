@@ -19,6 +19,8 @@ export interface BenchRun {
   readonly floors: {
     readonly rawVerify: LocalCost;
     readonly simpleWebAuthnVerify: LocalCost;
+    /** The service's preflight + fast verifier on the same kind of assertion. */
+    readonly serviceVerify: LocalCost;
     /** Health/Check at 16 in flight: the service's CPU per trivial RPC. */
     readonly echo: ScenarioResult;
     readonly store: StoreFloors;
@@ -206,6 +208,7 @@ export function markdown(run: BenchRun): string {
     "|---|---|",
     `| raw ES256 verify, node:crypto, imported key | ${f1(floors.rawVerify.cpuUs)} µs CPU (${f1(floors.rawVerify.wallUs)} µs wall) per op |`,
     `| @simplewebauthn/server verifyAuthenticationResponse, one at a time | ${f1(floors.simpleWebAuthnVerify.cpuUs)} µs CPU (${f1(floors.simpleWebAuthnVerify.wallUs)} µs wall) per op |`,
+    `| the service's verification (preflight + fast verifier, key parsed once), one at a time | ${f1(floors.serviceVerify.cpuUs)} µs CPU (${f1(floors.serviceVerify.wallUs)} µs wall) per op |`,
     `| trivial unary RPC (grpc.health.v1.Health/Check, 16 in flight, same port) | ${f1(echoCpuUs(run))} µs service CPU per RPC, ${f0(perSecond(floors.echo.m.result))} RPC/s, p50 ${f2(quantile(floors.echo.m.result.latenciesMs, 0.5))} ms |`,
     `| AWS SDK v3 GetItem, client CPU (bench process, 32 in flight) | ${f1(store.sdkCallCpuUs)} µs per call, ${f0(perSecond(store.getItem))} calls/s |`,
     `| DynamoDB Local conditional PutItem (attribute_not_exists), 32 in flight through the SDK | ${f0(perSecond(store.conditionalWrites))} writes/s, p50 ${f2(quantile(store.conditionalWrites.latenciesMs, 0.5))} ms |`,

@@ -6,7 +6,7 @@
 import { readFileSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { performance } from "node:perf_hooks";
-import { rawEs256Verify, simpleWebAuthnVerify, storeFloors } from "./floors.js";
+import { rawEs256Verify, serviceVerify, simpleWebAuthnVerify, storeFloors } from "./floors.js";
 import { log, startHarness } from "./harness.js";
 import { gitCommit, machine } from "./proc-stats.js";
 import { markdown, summary, type BenchRun } from "./report.js";
@@ -41,6 +41,7 @@ async function main(): Promise<void> {
     const floors = {
       rawVerify: await rawEs256Verify(scaled(20_000)),
       simpleWebAuthnVerify: await simpleWebAuthnVerify(scaled(2000)),
+      serviceVerify: await serviceVerify(scaled(2000)),
       echo: await runScenario(ceremonies, probe, pool, "health-check", 16, scaled(5000), tag),
       store: await storeFloors(harness.store, { calls: scaled(4000), writes: scaled(4000), alone: scaled(500) }),
     };

@@ -16,20 +16,24 @@ export interface ServiceProcess {
 const READY_DEADLINE_MS = 60_000;
 const LISTENING = /dynauthn listening on http:\/\/127\.0\.0\.1:(\d+)/;
 
+/** The allowCredentials list cache TTL the benchmarked service runs with (RESULTS.md says so). */
+export const BENCH_LIST_CACHE_TTL_SECONDS = 600;
+
 /**
  * The built service (`dist/main.js`) as its own process, as an operator runs it, so its CPU time
  * and memory are its own and not the bench's.
  */
-/** The allowCredentials list cache TTL the benchmarked service runs with (RESULTS.md says so). */
-export const BENCH_LIST_CACHE_TTL_SECONDS = 600;
-
-export async function startServiceProcess(dynamoEndpoint: string, tablePrefix: string): Promise<ServiceProcess> {
+export async function startServiceProcess(
+  dynamoEndpoint: string,
+  tablePrefix: string,
+  nodeArgs: readonly string[] = [],
+): Promise<ServiceProcess> {
   const dir = await mkdtemp(join(tmpdir(), "dynauthn-bench-"));
   const keyFile = join(dir, "signing.pem");
   const { privateKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
   await writeFile(keyFile, privateKey.export({ type: "pkcs8", format: "pem" }), { mode: 0o600 });
 
-  const child = spawn(process.execPath, ["dist/main.js"], {
+  const child = spawn(process.execPath, [...nodeArgs, "dist/main.js"], {
     stdio: ["ignore", "pipe", "pipe"],
     env: {
       PATH: process.env.PATH,

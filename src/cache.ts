@@ -1,4 +1,5 @@
 import { LRUCache } from "lru-cache";
+import type { AssertionKey } from "./webauthn/assertion-key.js";
 import type { CredentialDescriptor } from "./webauthn/ceremony.js";
 
 /** A credential's immutable verification facts: safe to keep, whatever happens to the credential. */
@@ -7,6 +8,8 @@ export interface CachedCredential {
   readonly userId: string;
   readonly userHandle: string;
   readonly publicKey: Uint8Array;
+  /** `publicKey` parsed once, so a sign-in does not re-import it (undefined: the library verifies). */
+  readonly assertionKey: AssertionKey | undefined;
   readonly aaguid: string;
 }
 

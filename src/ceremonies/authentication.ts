@@ -9,6 +9,7 @@ import { assuranceOf } from "../webauthn/assurance.js";
 import type { CredentialDescriptor, UserVerification } from "../webauthn/ceremony.js";
 import { atLeast } from "../webauthn/user-verification.js";
 import { decoyCredentials } from "../webauthn/decoy-credentials.js";
+import { parseAssertionKey } from "../webauthn/assertion-key.js";
 import { preflightAuthentication } from "../webauthn/preflight.js";
 import { requestOptions } from "../webauthn/options.js";
 import { beginCeremony, consumeCeremony } from "./challenges.js";
@@ -92,7 +93,8 @@ export class AuthenticationCeremony {
   async finish(tenant: TenantConfig, credentialJson: string, call: CallContext): Promise<SignIn> {
     let facts: AuditFacts = {};
     try {
-      const { json, clientData } = preflightAuthentication(credentialJson, tenant);
+      const preflighted = preflightAuthentication(credentialJson, tenant);
+      const { json, clientData } = preflighted;
       facts = { credentialId: json.id };
       const ceremony = await consumeCeremony(this.deps, tenant, clientData.challenge, "authentication");
       facts = { ...facts, ...beginFacts(ceremony) };
@@ -109,7 +111,7 @@ export class AuthenticationCeremony {
       }
       const assertion = await inSpan("webauthn.verify_authentication", () =>
         verifyAuthentication(
-          json,
+          preflighted,
           {
             challenge: ceremony.challenge,
             origins: tenant.origins,
@@ -223,6 +225,7 @@ export class AuthenticationCeremony {
       userId: stored.userId,
       userHandle: stored.userHandle,
       publicKey: stored.publicKey,
+      assertionKey: parseAssertionKey(stored.publicKey),
       aaguid: stored.aaguid,
     };
     caches.credentials.set(key, facts);

@@ -27,7 +27,8 @@ export async function verifyBoundAssertion(
   binding: ChallengeBinding,
   requireUserVerification: boolean,
 ): Promise<BoundAssertion> {
-  const { json, clientData } = preflightAuthentication(credentialJson, tenant);
+  const preflighted = preflightAuthentication(credentialJson, tenant);
+  const { json, clientData } = preflighted;
   const opened = openCeremony(deps, tenant, clientData.challenge, "step-up");
   if (opened.ceremony.operationDigest !== binding.operationDigest) {
     throw new Denial("OPERATION_MISMATCH", "the assertion's challenge is bound to another operation");
@@ -39,7 +40,7 @@ export async function verifyBoundAssertion(
     throw new Denial("SUBJECT_MISMATCH", "the assertion's credential belongs to another user");
   }
   const assertion = await verifyAuthentication(
-    json,
+    preflighted,
     {
       challenge: ceremony.challenge,
       origins: tenant.origins,

@@ -90,13 +90,23 @@ export function parseRegistrationJson(json: string): ParsedRegistration {
 export interface ParsedAuthentication {
   readonly json: AuthenticationResponseJSON;
   readonly authData: ReturnType<typeof parseAuthenticatorData>;
+  /** The raw bytes `authData` was parsed from: what the assertion signature covers. */
+  readonly authenticatorData: Uint8Array;
+  /** The bytes the browser hashed: SHA-256 of these is signed. */
+  readonly clientDataJSON: Uint8Array;
+  readonly signature: Uint8Array;
 }
 
 export function parseAuthenticationJson(json: string): ParsedAuthentication {
   const parsed = parseJson(json, authenticationSchema) as AuthenticationResponseJSON;
   if (parsed.id !== parsed.rawId) throw malformed("id and rawId differ");
-  const authData = decoded("authenticatorData", () =>
-    parseAuthenticatorData(isoBase64URL.toBuffer(parsed.response.authenticatorData)),
-  );
-  return { json: parsed, authData };
+  const { response } = parsed;
+  const authenticatorData = decoded("authenticatorData", () => isoBase64URL.toBuffer(response.authenticatorData));
+  return {
+    json: parsed,
+    authData: decoded("authenticatorData", () => parseAuthenticatorData(authenticatorData)),
+    authenticatorData,
+    clientDataJSON: decoded("clientDataJSON", () => isoBase64URL.toBuffer(response.clientDataJSON)),
+    signature: decoded("signature", () => isoBase64URL.toBuffer(response.signature)),
+  };
 }

@@ -1,6 +1,7 @@
-import type { AuthenticationResponseJSON, RegistrationResponseJSON } from "@simplewebauthn/server";
+import type { RegistrationResponseJSON } from "@simplewebauthn/server";
+import { parseAssertion, type ParsedAssertion } from "./assertion.js";
 import { checkClientData, checkRpIdHash, parseClientData, type ClientData } from "./client-data.js";
-import { parseAuthenticationJson, parseRegistrationJson } from "./credential-json.js";
+import { parseRegistrationJson } from "./credential-json.js";
 
 /** Where a ceremony must have happened: the tenant's RP ID and allowed origins. */
 export interface RelyingParty {
@@ -25,13 +26,10 @@ export function preflightRegistration(credentialJson: string, rp: RelyingParty):
   return { json, clientData };
 }
 
-export function preflightAuthentication(
-  credentialJson: string,
-  rp: RelyingParty,
-): Preflighted<AuthenticationResponseJSON> {
-  const { json, authData } = parseAuthenticationJson(credentialJson);
-  const clientData = parseClientData(json.response.clientDataJSON);
-  checkClientData(clientData, { type: "webauthn.get", origins: rp.origins });
-  checkRpIdHash(authData.rpIdHash, rp.rpId);
-  return { json, clientData };
+/** Also returns the decoded assertion, so verification does not parse it again. */
+export function preflightAuthentication(credentialJson: string, rp: RelyingParty): ParsedAssertion {
+  const assertion = parseAssertion(credentialJson);
+  checkClientData(assertion.clientData, { type: "webauthn.get", origins: rp.origins });
+  checkRpIdHash(assertion.authData.rpIdHash, rp.rpId);
+  return assertion;
 }

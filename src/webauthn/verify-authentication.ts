@@ -1,5 +1,8 @@
 import { verifyAuthenticationResponse, type AuthenticationResponseJSON } from "@simplewebauthn/server";
 import { unauthenticated } from "../errors.js";
+import type { ParsedAssertion } from "./assertion.js";
+import type { AssertionKey } from "./assertion-key.js";
+import { checkAssertion, LIBRARY_DECIDES } from "./fast-assertion.js";
 import { fromLibraryError } from "./library-errors.js";
 
 export interface AuthenticationExpectation {
@@ -13,6 +16,8 @@ export interface AuthenticationExpectation {
 export interface CredentialKey {
   readonly credentialId: string;
   readonly publicKey: Uint8Array;
+  /** The key parsed once (parseAssertionKey); undefined for keys only the library verifies. */
+  readonly assertionKey: AssertionKey | undefined;
 }
 
 export interface VerifiedAssertion {
@@ -23,14 +28,30 @@ export interface VerifiedAssertion {
 }
 
 /**
- * Verifies an assertion's signature and flags. The counter check is left to the store's
- * conditional update (the source of truth), so the library is given counter 0, which makes its
- * own comparison a no-op that a stale cached counter could not distort.
+ * Verifies an assertion's signature and flags: by the fast verifier (fast-assertion.ts) when the
+ * key was parsed, by @simplewebauthn/server for any other key and for the rare ECDSA signature
+ * only its lenient reader can judge. The counter check is left to the store's conditional update
+ * (the source of truth), so both are given counter 0, which makes their own comparison a no-op
+ * that a stale cached counter could not distort.
  */
 export async function verifyAuthentication(
+  assertion: ParsedAssertion,
+  expected: AuthenticationExpectation,
+  key: CredentialKey,
+): Promise<VerifiedAssertion> {
+  if (key.assertionKey) {
+    const verified = checkAssertion(assertion, expected, key.assertionKey, 0);
+    if (verified !== LIBRARY_DECIDES) return verified;
+  }
+  return libraryVerify(assertion.json, expected, key, 0);
+}
+
+/** @simplewebauthn/server's verdict, with its errors mapped to the service's reasons. */
+export async function libraryVerify(
   response: AuthenticationResponseJSON,
   expected: AuthenticationExpectation,
   key: CredentialKey,
+  storedCounter: number,
 ): Promise<VerifiedAssertion> {
   let result;
   try {
@@ -41,7 +62,7 @@ export async function verifyAuthentication(
       expectedRPID: expected.rpId,
       requireUserVerification: expected.requireUserVerification,
       // Bytes from DynamoDB or the cache are never backed by a SharedArrayBuffer.
-      credential: { id: key.credentialId, publicKey: key.publicKey as Uint8Array<ArrayBuffer>, counter: 0 },
+      credential: { id: key.credentialId, publicKey: key.publicKey as Uint8Array<ArrayBuffer>, counter: storedCounter },
     });
   } catch (err) {
     // Preflight decoded every other part, so what still fails to decode here is the signature (e.g.

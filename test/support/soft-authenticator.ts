@@ -6,7 +6,7 @@
  * it with no test-only shortcuts. Per-call overrides let attack tests tamper with one field
  * while everything else stays honest.
  */
-import { createHash, generateKeyPairSync, randomBytes, sign, type KeyObject } from "node:crypto";
+import { constants, createHash, generateKeyPairSync, randomBytes, sign, type KeyObject } from "node:crypto";
 import { encodeCBOR, type CBORType } from "@levischuck/tiny-cbor";
 import type {
   AuthenticationResponseJSON,
@@ -15,7 +15,7 @@ import type {
   RegistrationResponseJSON,
 } from "@simplewebauthn/server";
 
-export type CoseAlg = -7 | -8 | -257; // ES256, EdDSA (Ed25519), RS256
+export type CoseAlg = -7 | -8 | -257 | -35 | -36 | -37; // ES256, EdDSA (Ed25519), RS256, ES384, ES512, PS256
 
 export interface SoftAuthenticatorOptions {
   alg?: CoseAlg; // default -7
@@ -225,31 +225,36 @@ function clientData(type: string, challenge: string, origin: string, o: Ceremony
   );
 }
 
-function generateKeys(alg: CoseAlg): { publicKey: KeyObject; privateKey: KeyObject } {
-  switch (alg) {
-    case -7:
-      return generateKeyPairSync("ec", { namedCurve: "P-256" });
-    case -8:
-      return generateKeyPairSync("ed25519");
-    case -257:
-      return generateKeyPairSync("rsa", { modulusLength: 2048 });
-  }
+/** The curve, COSE crv and hash of each ECDSA algorithm. */
+const ECDSA: Partial<Record<CoseAlg, { readonly curve: string; readonly crv: number; readonly hash: string }>> = {
+  [-7]: { curve: "P-256", crv: 1, hash: "sha256" },
+  [-35]: { curve: "P-384", crv: 2, hash: "sha384" },
+  [-36]: { curve: "P-521", crv: 3, hash: "sha512" },
+};
+
+export function generateKeys(alg: CoseAlg): { publicKey: KeyObject; privateKey: KeyObject } {
+  const ecdsa = ECDSA[alg];
+  if (ecdsa) return generateKeyPairSync("ec", { namedCurve: ecdsa.curve });
+  return alg === -8 ? generateKeyPairSync("ed25519") : generateKeyPairSync("rsa", { modulusLength: 2048 });
 }
 
 /** COSE_Key: a CBOR map with integer labels, hence a Map rather than an object. */
-function coseKey(alg: CoseAlg, publicKey: KeyObject): Buffer {
+export function coseKey(alg: CoseAlg, publicKey: KeyObject): Buffer {
   const jwk = publicKey.export({ format: "jwk" });
   const b = (v: string | undefined) => Buffer.from(v!, "base64url"); // always present for these key types
-  const entries: [number, CBORType][] =
-    alg === -7
-      ? [[1, 2], [3, -7], [-1, 1], [-2, b(jwk.x)], [-3, b(jwk.y)]] // EC2, P-256
-      : alg === -8
-        ? [[1, 1], [3, -8], [-1, 6], [-2, b(jwk.x)]] // OKP, Ed25519
-        : [[1, 3], [3, -257], [-1, b(jwk.n)], [-2, b(jwk.e)]]; // RSA
+  const ecdsa = ECDSA[alg];
+  const entries: [number, CBORType][] = ecdsa
+    ? [[1, 2], [3, alg], [-1, ecdsa.crv], [-2, b(jwk.x)], [-3, b(jwk.y)]] // EC2
+    : alg === -8
+      ? [[1, 1], [3, -8], [-1, 6], [-2, b(jwk.x)]] // OKP, Ed25519
+      : [[1, 3], [3, alg], [-1, b(jwk.n)], [-2, b(jwk.e)]]; // RSA
   return Buffer.from(encodeCBOR(new Map(entries)));
 }
 
-/** WebAuthn signs authData || SHA-256(clientDataJSON); ES256 signatures are DER, node's default. */
-function signWith(alg: CoseAlg, key: KeyObject, authData: Buffer, clientDataJSON: Buffer): Buffer {
-  return sign(alg === -8 ? null : "sha256", Buffer.concat([authData, sha256(clientDataJSON)]), key);
+/** WebAuthn signs authData || SHA-256(clientDataJSON); ECDSA signatures are DER, node's default. */
+export function signWith(alg: CoseAlg, key: KeyObject, authData: Buffer, clientDataJSON: Buffer): Buffer {
+  const data = Buffer.concat([authData, sha256(clientDataJSON)]);
+  if (alg === -8) return sign(null, data, key);
+  if (alg === -37) return sign("sha256", data, { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 });
+  return sign(ECDSA[alg]?.hash ?? "sha256", data, key);
 }

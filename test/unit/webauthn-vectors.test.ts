@@ -12,6 +12,7 @@ import { isoBase64URL } from "@simplewebauthn/server/helpers";
 import { AuthError, type Reason } from "../../src/errors.js";
 import { installFetchDeadline } from "../../src/webauthn/fetch-deadline.js";
 import { preflightAuthentication, preflightRegistration, type RelyingParty } from "../../src/webauthn/preflight.js";
+import { parseAssertionKey } from "../../src/webauthn/assertion-key.js";
 import { verifyAuthentication } from "../../src/webauthn/verify-authentication.js";
 import {
   registrationPolicy,
@@ -159,11 +160,12 @@ async function verdictOf(v: Vector): Promise<Verdict> {
       await verifyRegistration(json, { challenge: v.expectedChallenge, ...rp }, policyOf(v));
     } else {
       if (v.credentialPublicKey === null || v.prevCounter === null) throw new Error("no credential in vector");
-      const { json } = preflightAuthentication(credentialJson, rp);
+      const preflighted = preflightAuthentication(credentialJson, rp);
+      const publicKey = isoBase64URL.toBuffer(v.credentialPublicKey);
       const { newCounter } = await verifyAuthentication(
-        json,
+        preflighted,
         { challenge: v.expectedChallenge, ...rp, requireUserVerification: v.options.requireUserVerification ?? false },
-        { credentialId: json.id, publicKey: isoBase64URL.toBuffer(v.credentialPublicKey) },
+        { credentialId: preflighted.json.id, publicKey, assertionKey: parseAssertionKey(publicKey) },
       );
       // In the service the store's conditional update enforces this (CredentialStore.recordAssertion,
       // covered by the DynamoDB integration test): the counter must advance, except 0 → 0.

@@ -1,0 +1,19 @@
+import type { AuthenticationResponseJSON } from "@simplewebauthn/server";
+import { parseClientData, type ClientData } from "./client-data.js";
+import { parseAuthenticationJson, type ParsedAuthentication } from "./credential-json.js";
+
+/**
+ * An assertion decoded once (JSON, clientDataJSON, authenticator data, signature), so preflight
+ * and verification share one parse. Decoding checks only form: every relying-party check is
+ * the verifier's (src/webauthn/fast-assertion.ts), whatever preflight already refused.
+ */
+export interface ParsedAssertion extends ParsedAuthentication {
+  readonly json: AuthenticationResponseJSON;
+  readonly clientData: ClientData;
+}
+
+/** Malformed input (not JSON, wrong shape, undecodable authenticator data) is CREDENTIAL_MALFORMED. */
+export function parseAssertion(credentialJson: string): ParsedAssertion {
+  const parsed = parseAuthenticationJson(credentialJson);
+  return { ...parsed, clientData: parseClientData(parsed.json.response.clientDataJSON) };
+}

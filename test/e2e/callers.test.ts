@@ -50,15 +50,15 @@ describe("callers over mTLS", () => {
   let intruder: Issued;
   const grpcClients: grpc.Client[] = [];
 
+  /** Connect over HTTPS, presenting `who`'s client certificate (none when undefined). */
+  const transportAs = (who: Issued | undefined, httpVersion: "1.1" | "2" = "1.1") =>
+    createConnectTransport({
+      baseUrl: `https://localhost:${svc.app.server.address.port}`,
+      httpVersion,
+      nodeOptions: { ca: pki.ca, ...(who ? { cert: who.cert, key: who.key } : {}) },
+    });
   const connectAs = (who: Issued | undefined, httpVersion: "1.1" | "2" = "1.1"): Client<typeof AuthService> =>
-    createClient(
-      AuthService,
-      createConnectTransport({
-        baseUrl: `https://localhost:${svc.app.server.address.port}`,
-        httpVersion,
-        nodeOptions: { ca: pki.ca, ...(who ? { cert: who.cert, key: who.key } : {}) },
-      }),
-    );
+    createClient(AuthService, transportAs(who, httpVersion));
 
   const grpcAs = (who: Issued | undefined): grpc.Client => {
     const credentials = who ? grpc.credentials.createSsl(pki.ca, who.key, who.cert) : grpc.credentials.createSsl(pki.ca);
@@ -160,14 +160,7 @@ describe("callers over mTLS", () => {
   });
 
   it("ext_authz Check is held to the tenant of its context_extensions", async () => {
-    const authz = createClient(
-      Authorization,
-      createConnectTransport({
-        baseUrl: `https://localhost:${svc.app.server.address.port}`,
-        httpVersion: "2",
-        nodeOptions: { ca: pki.ca, cert: accounts.cert, key: accounts.key },
-      }),
-    );
+    const authz = createClient(Authorization, transportAs(accounts, "2"));
     const request = (tenant?: string) => ({
       attributes: {
         contextExtensions: tenant ? { tenant } : ({} as Record<string, string>),
@@ -187,14 +180,7 @@ describe("callers over mTLS", () => {
       type: AuditEventType.CALL_DENIED,
       details: { procedure: "authn.v1.AuthService/BeginAuthentication", why: "caller has no rule" },
     });
-    const health = createClient(
-      Health,
-      createConnectTransport({
-        baseUrl: `https://localhost:${svc.app.server.address.port}`,
-        httpVersion: "2",
-        nodeOptions: { ca: pki.ca, cert: billing.cert, key: billing.key },
-      }),
-    );
+    const health = createClient(Health, transportAs(billing, "2"));
     expect((await health.check({ service: "" })).status).toBe(Status.SERVING);
   });
 });

@@ -17,6 +17,25 @@ export const GUARDED_PROCEDURES: readonly string[] = [AuthService, Authorization
 );
 
 /**
+ * What no anonymous call may ever do in a configured deployment, whatever `callers.anonymous`
+ * says: enrol a passkey on someone's account, manage credentials, sessions or read the trail.
+ */
+export const NEVER_ANONYMOUS: ReadonlySet<string> = new Set(
+  [
+    "BeginRegistration",
+    "FinishRegistration",
+    "ListCredentials",
+    "RenameCredential",
+    "RevokeCredential",
+    "DeleteUser",
+    "ListSessions",
+    "RevokeSession",
+    "RevokeAllSessions",
+    "ListAuditEvents",
+  ].map((m) => `${AuthService.typeName}/${m}`),
+);
+
+/**
  * A method pattern is a glob (picomatch): with a '/', matched against the full procedure
  * (`authn.v1.AuthService/*`); without, against the method name only (`*Credential*`, `Check`).
  */
@@ -62,6 +81,16 @@ export const callerPolicySchema = z
     if (policy.anonymous && !policy.allowAnonymousCallers) {
       ctx.addIssue({ code: "custom", path: ["anonymous"], message: "needs allowAnonymousCallers: true" });
     }
+    policy.anonymous?.methods.forEach((pattern, i) => {
+      const forbidden = [...NEVER_ANONYMOUS].filter(methodMatcher(pattern));
+      if (forbidden.length > 0) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["anonymous", "methods", i],
+          message: `anonymous callers may never register or manage credentials, sessions or the audit trail (matches ${forbidden.map((p) => p.split("/")[1]).join(", ")})`,
+        });
+      }
+    });
     const seen = new Set<string>();
     policy.rules.forEach((rule, i) => {
       if (seen.has(rule.identity)) {
@@ -111,7 +140,7 @@ export class CallerAuthorizer {
    */
   decide(caller: string, procedure: string, tenant: string | undefined): CallDecision {
     const grant = caller ? this.#rules.get(caller) : this.#anonymous;
-    if (!grant) return { allowed: false, why: caller ? "caller has no rule" : "anonymous caller" };
+    if (!grant || (!caller && NEVER_ANONYMOUS.has(procedure))) return { allowed: false, why: caller ? "caller has no rule" : "anonymous caller" };
     if (!grant.methods.some((matches) => matches(procedure))) return { allowed: false, why: "method not allowed for caller" };
     if (tenant !== undefined && !grant.tenants.has("*") && !grant.tenants.has(tenant)) return { allowed: false, why: "tenant not allowed for caller" };
     return { allowed: true };

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { firstUriSan, xfccIdentity } from "../../src/callers/identity.js";
-import { CallerAuthorizer, callerPolicySchema } from "../../src/callers/policy.js";
+import { CallerAuthorizer, callerPolicySchema, NEVER_ANONYMOUS } from "../../src/callers/policy.js";
 
 const ACCOUNTS = "spiffe://cluster.local/ns/accounts/sa/account-service";
 const GATEWAY = "spiffe://cluster.local/ns/edge/sa/gateway";
@@ -60,6 +60,20 @@ describe("the caller policy", () => {
     expect(open.decide("", `${AUTH}/GetJwks`, "t").allowed).toBe(true);
     expect(open.decide("", `${AUTH}/BeginRegistration`, "t").allowed).toBe(false);
     expect(() => callerPolicySchema.parse({ anonymous: { methods: ["GetJwks"], tenants: ["*"] } })).toThrow(/allowAnonymousCallers/);
+  });
+
+  it("never lets an anonymous call register or manage credentials, sessions or the trail, whatever the grant says", () => {
+    const anonymous = (methods: string[]) => callerPolicySchema.safeParse({ allowAnonymousCallers: true, anonymous: { methods, tenants: ["*"] } });
+    for (const methods of [["*"], ["BeginRegistration"], ["*Credential*"], ["authn.v1.AuthService/*"], ["DeleteUser"], ["RevokeSession"], ["ListAuditEvents"]]) {
+      const parsed = anonymous(methods);
+      expect(parsed.success, methods.join()).toBe(false);
+      expect(parsed.error?.issues[0]?.message).toMatch(/anonymous callers may never register or manage/);
+    }
+    expect(anonymous(["BeginAuthentication", "FinishAuthentication", "VerifyOperation", "GetJwks", "Check"]).success).toBe(true);
+    // And decide() refuses them even for a grant built around the schema.
+    const open = new CallerAuthorizer({ callerIdentity: "mtls", allowAnonymousCallers: true, anonymous: { methods: ["*"], tenants: ["*"] }, rules: [] });
+    for (const procedure of NEVER_ANONYMOUS) expect(open.decide("", procedure, "t").allowed, procedure).toBe(false);
+    expect(open.decide("", `${AUTH}/BeginAuthentication`, "t").allowed).toBe(true);
   });
 });
 

@@ -18,7 +18,7 @@ export interface BeginLimitSettings {
 }
 
 /**
- * Off per caller: until mTLS names callers every caller is the same anonymous one, and a limit
+ * Off per caller: without mTLS or mesh identity every caller is the same anonymous one, and a limit
  * on it would be one global limit an attacker could exhaust for everyone. Per user ≈ 10/s with
  * bursts of 20; per IP ≈ 50/s (offices behind one NAT address). 256 outstanding per user is
  * about one Begin a second for the whole default 5-minute challenge lifetime.

@@ -6,13 +6,6 @@ import type { Ceremony, CeremonyKind } from "../webauthn/ceremony.js";
 import { type CeremonyFields, openChallenge, type OpenedChallenge, sealChallenge, type SealKey, sealKeyOf } from "../webauthn/sealed-challenge.js";
 import type { CeremonyDeps } from "./deps.js";
 
-/** What a step-up challenge must be bound to for VerifyOperation to consume it. */
-export interface ChallengeBinding {
-  readonly operationDigest: string;
-  /** The session's subject; a challenge begun for another user is refused (USER_MISMATCH). */
-  readonly userId: string;
-}
-
 /** Seal keys are derived once per signing key (HKDF), not per call. */
 const sealKeys = new WeakMap<SigningKey, SealKey>();
 function sealKeyFor(key: SigningKey): SealKey {
@@ -60,17 +53,11 @@ export function openCeremony(deps: CeremonyDeps, tenant: TenantConfig, challenge
 
 /**
  * Uses an opened challenge up: ONE conditional put of its consumed marker, so of any number of
- * concurrent finishes on any replicas exactly one proceeds. With a `binding` the challenge must
- * also have been begun for that operation and (when it named one) that user.
+ * concurrent finishes on any replicas exactly one proceeds. Callers check everything stateless
+ * (e.g. a step-up binding) before, so a refusal there leaves the challenge usable.
  */
-export async function markConsumed(deps: CeremonyDeps, opened: OpenedChallenge, binding?: ChallengeBinding): Promise<Ceremony> {
+export async function markConsumed(deps: CeremonyDeps, opened: OpenedChallenge): Promise<Ceremony> {
   const { ceremony } = opened;
-  if (binding && ceremony.operationDigest !== binding.operationDigest) {
-    throw unauthenticated("CHALLENGE_INVALID", "the challenge is bound to another operation");
-  }
-  if (binding && ceremony.userId !== undefined && ceremony.userId !== binding.userId) {
-    throw unauthenticated("USER_MISMATCH", "the challenge was issued to another user");
-  }
   if (!(await deps.store.challenges.markUsed(ceremony.tenant, `challenge#${opened.nonce}`, ceremony.expiresAt))) {
     throw unauthenticated("CHALLENGE_INVALID", "unknown or already used challenge");
   }

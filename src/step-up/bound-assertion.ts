@@ -1,4 +1,5 @@
-import { type ChallengeBinding, markConsumed, openCeremony } from "../ceremonies/challenges.js";
+import { markConsumed, openCeremony } from "../ceremonies/challenges.js";
+import { unauthenticated } from "../errors.js";
 import type { AuthenticationCeremony } from "../ceremonies/authentication.js";
 import type { CeremonyDeps } from "../ceremonies/deps.js";
 import type { TenantConfig } from "../config.js";
@@ -7,6 +8,13 @@ import { preflightAuthentication } from "../webauthn/preflight.js";
 import { verifyAuthentication } from "../webauthn/verify-authentication.js";
 import type { AuthenticationFacts } from "./requirement.js";
 import { Denial } from "./verdict.js";
+
+/** What a step-up challenge must be bound to for VerifyOperation to accept it. */
+export interface ChallengeBinding {
+  readonly operationDigest: string;
+  /** The session's subject; a challenge begun for another user is refused (USER_MISMATCH). */
+  readonly userId: string;
+}
 
 export interface BoundAssertion extends AuthenticationFacts {
   readonly credentialId: string;
@@ -33,7 +41,10 @@ export async function verifyBoundAssertion(
   if (opened.ceremony.operationDigest !== binding.operationDigest) {
     throw new Denial("OPERATION_MISMATCH", "the assertion's challenge is bound to another operation");
   }
-  const ceremony = await markConsumed(deps, opened, binding);
+  if (opened.ceremony.userId !== undefined && opened.ceremony.userId !== binding.userId) {
+    throw unauthenticated("USER_MISMATCH", "the challenge was issued to another user");
+  }
+  const ceremony = await markConsumed(deps, opened);
   const credential = await authentication.credential(tenant, json.id);
   const userHandle = json.response.userHandle;
   if (credential.userId !== binding.userId || (userHandle && userHandle !== credential.userHandle)) {

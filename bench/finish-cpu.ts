@@ -21,9 +21,9 @@ async function main(): Promise<void> {
   const harness = await startHarness(POOL_SIZE, nodeArgs);
   const perFinish: number[] = [];
   try {
-    await finishAuthenticationAlone(harness.ceremonies, harness.probe, harness.pool, 16); // warm-up
+    await finishAuthenticationAlone(harness, 16); // warm-up
     for (let round = 1; round <= ROUNDS; round++) {
-      const m = await finishAuthenticationAlone(harness.ceremonies, harness.probe, harness.pool, 16);
+      const { m } = await finishAuthenticationAlone(harness, 16);
       if (m.result.failures > 0) throw new Error(`FinishAuthentication failed: ${m.result.firstFailure}`);
       const cpu = m.serviceCpuUs / m.result.latenciesMs.length;
       perFinish.push(cpu);

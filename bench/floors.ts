@@ -4,6 +4,7 @@ import {
   CreateTableCommand,
   GetItemCommand,
   PutItemCommand,
+  UpdateItemCommand,
   waitUntilTableExists,
   type DynamoDBClient,
 } from "@aws-sdk/client-dynamodb";
@@ -118,6 +119,12 @@ export interface StoreFloors {
   readonly conditionalWrites: LoadResult;
   /** The same write alone, one in flight: a store round trip. */
   readonly conditionalWriteAlone: LoadResult;
+  /**
+   * FinishAuthentication's three round trips alone, in its order, one in flight: put-if-absent of
+   * a marker, conditional counter update of an existing item, put of an event. Each latency is
+   * the sum of the three.
+   */
+  readonly finishWritesAlone: LoadResult;
 }
 
 const FLOOR_TABLE = "bench-floor";
@@ -143,6 +150,18 @@ export async function storeFloors(dynamo: DynamoDBClient, counts: { calls: numbe
       }),
     );
   const get = () => dynamo.send(new GetItemCommand({ TableName: FLOOR_TABLE, Key: { pk: { S: `${run}-0` } } }));
+  const updateCounter = (counter: number) =>
+    dynamo.send(
+      new UpdateItemCommand({
+        TableName: FLOOR_TABLE,
+        Key: { pk: { S: `${run}-0` } },
+        UpdateExpression: "SET v = :c, lastUsedAt = :now",
+        ConditionExpression: "attribute_exists(pk) AND v < :c",
+        ExpressionAttributeValues: { ":c": { N: String(counter) }, ":now": { N: String(Date.now()) } },
+      }),
+    );
+  const putEvent = (key: string) =>
+    dynamo.send(new PutItemCommand({ TableName: FLOOR_TABLE, Item: { pk: { S: key }, at: { N: String(Date.now()) }, details: { S: "x".repeat(300) } } }));
 
   await runLoad(counts.calls / 4, 32, async (i) => void (await put(`${run}-warm-${i}`).then(get))); // JIT, connections
   await put(`${run}-0`).catch(() => undefined);
@@ -152,10 +171,19 @@ export async function storeFloors(dynamo: DynamoDBClient, counts: { calls: numbe
   const cpu = process.cpuUsage(cpu0);
   const conditionalWrites = await runLoad(counts.writes, 32, (i) => put(`${run}-w-${i}`).then(() => undefined));
   const conditionalWriteAlone = await runLoad(counts.alone, 1, (i) => put(`${run}-a-${i}`).then(() => undefined));
+  const finishWritesAlone = await runLoad(counts.alone, 1, async (i) => {
+    await put(`${run}-m-${i}`);
+    await updateCounter(i + 2); // the seed item holds v = 1
+    await putEvent(`${run}-e-${i}`);
+  });
+  for (const [name, r] of Object.entries({ getItem, conditionalWrites, conditionalWriteAlone, finishWritesAlone })) {
+    if (r.failures > 0) throw new Error(`store floor ${name}: ${r.failures} failed, first: ${r.firstFailure}`);
+  }
   return {
     sdkCallCpuUs: (cpu.user + cpu.system) / getItem.latenciesMs.length,
     getItem,
     conditionalWrites,
     conditionalWriteAlone,
+    finishWritesAlone,
   };
 }

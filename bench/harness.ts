@@ -4,20 +4,34 @@ import { createDynamoClient } from "../src/store/client.js";
 import { startEmbeddedDynamoDb } from "../src/store/embedded-dynamodb.js";
 import { createTables, tableNames } from "../src/store/tables.js";
 import { Ceremonies, type BenchUser } from "./ceremonies.js";
-import { startDynamoProxy } from "./dynamo-proxy.js";
+import { startDynamoProxy, type DynamoProxy } from "./dynamo-proxy.js";
 import type { Probe } from "./measure.js";
 import { findPid } from "./proc-stats.js";
 import { registerPool } from "./scenarios.js";
-import { startServiceProcess } from "./service-process.js";
+import { startServiceProcess, writeSigningKey } from "./service-process.js";
 
-/** Everything a bench run drives: DynamoDB Local ← counting proxy ← the service ← grpc-js clients. */
+/** One service process and the grpc-js client that drives it. */
+export interface ServiceUnderTest {
+  readonly ceremonies: Ceremonies;
+  readonly probe: Probe;
+  /** Set when the service runs with `--inspect`. */
+  readonly inspectorUrl: string | undefined;
+}
+
+/**
+ * Everything a bench run drives. Two replicas of the service share the tables and the signing key:
+ * `timed` talks to DynamoDB Local directly and is the one whose CPU, latency, throughput and memory
+ * are reported; `counted` reaches it through the counting proxy, which only tells how many requests
+ * and capacity units each ceremony costs. The proxy's hop and its CPU (in the bench process) are
+ * then not part of what is timed, as they are not part of the store floors either.
+ */
 export interface Harness {
   readonly tag: string;
   readonly tablePrefix: string;
   /** An SDK client straight to DynamoDB Local (not through the proxy), for the floors. */
   readonly store: DynamoDBClient;
-  readonly probe: Probe;
-  readonly ceremonies: Ceremonies;
+  readonly timed: ServiceUnderTest;
+  readonly counted: ServiceUnderTest & { readonly proxy: DynamoProxy };
   /** Registered users, each with a session token (one sign-in each, so caches are warm). */
   readonly pool: BenchUser[];
   close(): Promise<void>;
@@ -26,7 +40,7 @@ export interface Harness {
 export const log = (message: string) =>
   process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
 
-/** `serviceNodeArgs`: extra node flags for the service process (e.g. `--cpu-prof`). */
+/** `serviceNodeArgs`: extra node flags for the timed service process (e.g. `--cpu-prof`). */
 export async function startHarness(poolSize: number, serviceNodeArgs: readonly string[] = []): Promise<Harness> {
   const tag = randomBytes(3).toString("hex");
   const tablePrefix = `bench-${tag}-`;
@@ -38,22 +52,29 @@ export async function startHarness(poolSize: number, serviceNodeArgs: readonly s
     log("starting DynamoDB Local");
     const dynamo = await startEmbeddedDynamoDb();
     cleanups.unshift(() => dynamo.stop());
+    const javaPid = findPid(["-port", new URL(dynamo.endpoint).port]);
     const store = createDynamoClient({ endpoint: dynamo.endpoint, region: "us-east-1", localCredentials: true });
     cleanups.unshift(() => store.destroy());
     await createTables(store, tableNames(tablePrefix));
     const proxy = await startDynamoProxy(dynamo.endpoint);
     cleanups.unshift(() => proxy.close());
+    const key = await writeSigningKey();
+    cleanups.unshift(() => key.remove());
 
-    log("starting the service (dist/main.js)");
-    const service = await startServiceProcess(proxy.endpoint, tablePrefix, serviceNodeArgs);
-    cleanups.unshift(() => service.stop());
-    const probe = { servicePid: service.pid, javaPid: findPid(["-port", new URL(dynamo.endpoint).port]), proxy };
-    const ceremonies = new Ceremonies(service.address);
-    cleanups.unshift(() => ceremonies.close());
+    const start = async (endpoint: string, nodeArgs: readonly string[]): Promise<ServiceUnderTest> => {
+      const service = await startServiceProcess(endpoint, tablePrefix, key.keyFile, nodeArgs);
+      cleanups.unshift(() => service.stop());
+      const ceremonies = new Ceremonies(service.address);
+      cleanups.unshift(() => ceremonies.close());
+      return { ceremonies, probe: { servicePid: service.pid, javaPid }, inspectorUrl: service.inspectorUrl };
+    };
+    log("starting the service twice (dist/main.js): timed, straight to DynamoDB Local; counted, through the proxy");
+    const timed = await start(dynamo.endpoint, serviceNodeArgs);
+    const counted = { ...(await start(proxy.endpoint, [])), proxy };
 
     log(`registering ${poolSize} users (also warms DynamoDB Local's JVM and the service's JIT)`);
-    const pool = await registerPool(ceremonies, poolSize, tag);
-    return { tag, tablePrefix, store, probe, ceremonies, pool, close };
+    const pool = await registerPool(timed.ceremonies, poolSize, tag);
+    return { tag, tablePrefix, store, timed, counted, pool, close };
   } catch (err) {
     await close();
     throw err;

@@ -6,7 +6,6 @@ export interface Probe {
   readonly servicePid: number;
   /** DynamoDB Local's java, when found. */
   readonly javaPid: number | undefined;
-  readonly proxy: DynamoProxy;
 }
 
 export interface Measured<T> {
@@ -14,17 +13,22 @@ export interface Measured<T> {
   /** CPU time the service process used during `fn`, µs. */
   readonly serviceCpuUs: number;
   readonly javaCpuUs: number;
-  /** The bench process itself (clients, authenticators, proxy). */
+  /** The bench process itself (clients and authenticators). */
   readonly benchCpuUs: number;
-  readonly dynamo: DynamoCounts;
   readonly serviceRss: number;
   readonly servicePeakRss: number;
 }
 
-/** Runs `fn` and attributes the CPU time and DynamoDB requests each process spent meanwhile. */
+/** What `fn` asked of DynamoDB through the proxy, and how many ceremonies succeeded. */
+export interface Counted {
+  readonly ok: number;
+  readonly dynamo: DynamoCounts;
+}
+
+/** Runs `fn` and attributes the CPU time each process spent meanwhile. */
 export async function measure<T>(probe: Probe, fn: () => Promise<T>): Promise<Measured<T>> {
   const java = () => (probe.javaPid === undefined ? NaN : cpuMicros(probe.javaPid));
-  const before = { service: cpuMicros(probe.servicePid), java: java(), bench: process.cpuUsage(), dynamo: probe.proxy.snapshot() };
+  const before = { service: cpuMicros(probe.servicePid), java: java(), bench: process.cpuUsage() };
   const result = await fn();
   const bench = process.cpuUsage(before.bench);
   const mem = memory(probe.servicePid);
@@ -33,8 +37,14 @@ export async function measure<T>(probe: Probe, fn: () => Promise<T>): Promise<Me
     serviceCpuUs: cpuMicros(probe.servicePid) - before.service,
     javaCpuUs: java() - before.java,
     benchCpuUs: bench.user + bench.system,
-    dynamo: countsBetween(before.dynamo, probe.proxy.snapshot()),
     serviceRss: mem.rss,
     servicePeakRss: mem.peakRss,
   };
+}
+
+/** Runs `fn` (ceremonies against the service behind the proxy) and counts its DynamoDB requests. */
+export async function count(proxy: DynamoProxy, fn: () => Promise<{ latenciesMs: readonly number[] }>): Promise<Counted> {
+  const before = proxy.snapshot();
+  const result = await fn();
+  return { ok: result.latenciesMs.length, dynamo: countsBetween(before, proxy.snapshot()) };
 }

@@ -10,7 +10,7 @@ import { rawEs256Verify, serviceVerify, simpleWebAuthnVerify, storeFloors } from
 import { log, startHarness } from "./harness.js";
 import { gitCommit, machine } from "./proc-stats.js";
 import { markdown, summary, type BenchRun } from "./report.js";
-import { finishAuthenticationAlone, runScenario, type Kind, type ScenarioResult } from "./scenarios.js";
+import { finishAuthenticationAlone, runScenario, warmUp, type Kind, type ScenarioResult } from "./scenarios.js";
 
 const SCALE = Number(process.env.BENCH_SCALE ?? "1");
 const scaled = (n: number) => Math.max(64, Math.round(n * SCALE));
@@ -32,17 +32,14 @@ async function main(): Promise<void> {
   const t0 = performance.now();
   const harness = await startHarness(POOL_SIZE);
   try {
-    const { ceremonies, probe, pool, tag } = harness;
-    for (const kind of ["sign-in", "verify-operation"] as const) {
-      await runScenario(ceremonies, probe, pool, kind, 16, scaled(1000), tag); // warm-up, not reported
-    }
+    await warmUp(harness);
 
     log("floors");
     const floors = {
       rawVerify: await rawEs256Verify(scaled(20_000)),
       simpleWebAuthnVerify: await simpleWebAuthnVerify(scaled(2000)),
       serviceVerify: await serviceVerify(scaled(2000)),
-      echo: await runScenario(ceremonies, probe, pool, "health-check", 16, scaled(5000), tag),
+      echo: await runScenario(harness, "health-check", 16, scaled(5000)),
       store: await storeFloors(harness.store, { calls: scaled(4000), writes: scaled(4000), alone: scaled(500) }),
     };
 
@@ -50,11 +47,11 @@ async function main(): Promise<void> {
     for (const [kind, counts] of Object.entries(COUNTS) as [Kind, number[]][]) {
       for (const [i, concurrency] of CONCURRENCIES.entries()) {
         log(`${kind} at ${concurrency} in flight`);
-        scenarios.push(await runScenario(ceremonies, probe, pool, kind, concurrency, scaled(counts[i]!), tag));
+        scenarios.push(await runScenario(harness, kind, concurrency, scaled(counts[i]!)));
       }
     }
     log("FinishAuthentication alone");
-    const finishAlone = await finishAuthenticationAlone(ceremonies, probe, pool, 16);
+    const finishAlone = await finishAuthenticationAlone(harness, 16);
 
     const run: BenchRun = {
       machine: host,

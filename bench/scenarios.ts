@@ -1,6 +1,7 @@
 import { runLoad, type LoadResult } from "./load.js";
-import { measure, type Measured, type Probe } from "./measure.js";
+import { count, measure, type Counted, type Measured } from "./measure.js";
 import type { BenchUser, Ceremonies } from "./ceremonies.js";
+import type { Harness } from "./harness.js";
 
 export type Kind = "registration" | "sign-in" | "verify-operation" | "step-up" | "health-check";
 
@@ -16,59 +17,89 @@ export const RPCS: Record<Kind, string> = {
 export interface ScenarioResult {
   readonly kind: Kind;
   readonly concurrency: number;
+  /** The timed service: CPU, latency, throughput, memory. */
   readonly m: Measured<LoadResult>;
-  /** FinishAuthentication's own latencies (ms, ascending), for sign-ins. */
+  /** The same ceremonies against the counted service: DynamoDB requests and capacity units. */
+  readonly counted: Counted;
+  /** FinishAuthentication's own latencies (ms, ascending) on the timed service, for sign-ins. */
   readonly finishLatenciesMs?: number[];
 }
 
-/**
- * One kind of ceremony at one concurrency. Pool users are split among workers (user i mod pool
- * size, the pool a multiple of the concurrency), so no user has two ceremonies in flight and each
- * authenticator's signature counter reaches the service in order.
- */
-export async function runScenario(
-  ceremonies: Ceremonies,
-  probe: Probe,
-  pool: readonly BenchUser[],
-  kind: Kind,
-  concurrency: number,
-  count: number,
-  tag: string,
-): Promise<ScenarioResult> {
-  if (pool.length % concurrency !== 0) throw new Error(`pool of ${pool.length} is no multiple of ${concurrency}`);
-  const user = (i: number) => pool[i % pool.length]!;
-  const finishLatenciesMs: number[] = [];
-  const ops: Record<Kind, (i: number) => Promise<void>> = {
-    registration: async (i) => void (await ceremonies.register(`reg-${tag}-c${concurrency}-${i}`)),
+/** The ceremony of each kind, on one service; sign-ins push FinishAuthentication's latency to `finishes`. */
+function ceremonyOps(h: Harness, ceremonies: Ceremonies, pass: string, concurrency: number, finishes?: number[]): Record<Kind, (i: number) => Promise<void>> {
+  const user = (i: number) => h.pool[i % h.pool.length]!;
+  return {
+    registration: async (i) => void (await ceremonies.register(`reg-${h.tag}-${pass}-c${concurrency}-${i}`)),
     "sign-in": async (i) => {
       const assertion = await ceremonies.beginSignIn(user(i));
-      finishLatenciesMs.push(await ceremonies.finishSignIn(user(i), assertion));
+      const ms = await ceremonies.finishSignIn(user(i), assertion);
+      finishes?.push(ms);
     },
     "verify-operation": (i) => ceremonies.verifyOperation(user(i)),
     "step-up": (i) => ceremonies.stepUp(user(i)),
     "health-check": () => ceremonies.healthCheck(),
   };
-  const m = await measure(probe, () => runLoad(count, concurrency, ops[kind]));
+}
+
+/**
+ * One kind of ceremony at one concurrency, `count` times on the timed service only. Pool users are
+ * split among workers (user i mod pool size, the pool a multiple of the concurrency), so no user
+ * has two ceremonies in flight and each authenticator's signature counter reaches the services in
+ * order.
+ */
+export async function timedPass(h: Harness, kind: Kind, concurrency: number, ceremonyCount: number): Promise<Omit<ScenarioResult, "counted">> {
+  if (h.pool.length % concurrency !== 0) throw new Error(`pool of ${h.pool.length} is no multiple of ${concurrency}`);
+  const finishLatenciesMs: number[] = [];
+  const ops = ceremonyOps(h, h.timed.ceremonies, "t", concurrency, finishLatenciesMs);
+  const m = await measure(h.timed.probe, () => runLoad(ceremonyCount, concurrency, ops[kind]));
   finishLatenciesMs.sort((a, b) => a - b);
   return { kind, concurrency, m, ...(kind === "sign-in" ? { finishLatenciesMs } : {}) };
 }
 
-/**
- * FinishAuthentication on its own: every pool user begins a sign-in and signs (not measured), then
- * all finishes run at `concurrency` while the service's CPU and DynamoDB requests are counted.
- */
-export async function finishAuthenticationAlone(
+/** The timed pass, then (at most a pool's worth of) the same ceremonies on the counted service. */
+export async function runScenario(h: Harness, kind: Kind, concurrency: number, ceremonyCount: number): Promise<ScenarioResult> {
+  const timed = await timedPass(h, kind, concurrency, ceremonyCount);
+  const ops = ceremonyOps(h, h.counted.ceremonies, "c", concurrency);
+  const counted = await count(h.counted.proxy, () => runLoad(Math.min(ceremonyCount, h.pool.length), concurrency, ops[kind]));
+  return { ...timed, counted };
+}
+
+/** Every pool user signs in and verifies an operation once on each service: caches warm, JIT hot. */
+export async function warmUp(h: Harness): Promise<void> {
+  for (const service of [h.timed, h.counted]) {
+    await runLoad(h.pool.length, 16, async (i) => {
+      const user = h.pool[i]!;
+      await service.ceremonies.finishSignIn(user, await service.ceremonies.beginSignIn(user));
+      await service.ceremonies.verifyOperation(user);
+    });
+  }
+}
+
+/** Every pool user begins a sign-in and signs; then all finishes run at `concurrency`. */
+async function finishAll<T>(
   ceremonies: Ceremonies,
-  probe: Probe,
   pool: readonly BenchUser[],
   concurrency: number,
-): Promise<Measured<LoadResult>> {
+  around: (fn: () => Promise<LoadResult>) => Promise<T>,
+): Promise<T> {
   const assertions: string[] = [];
   const begun = await runLoad(pool.length, 16, async (i) => void (assertions[i] = await ceremonies.beginSignIn(pool[i]!)));
   if (begun.failures > 0) throw new Error(`BeginAuthentication failed: ${begun.firstFailure}`);
-  return measure(probe, () =>
-    runLoad(pool.length, concurrency, async (i) => void (await ceremonies.finishSignIn(pool[i]!, assertions[i]!))),
-  );
+  return around(() => runLoad(pool.length, concurrency, async (i) => void (await ceremonies.finishSignIn(pool[i]!, assertions[i]!))));
+}
+
+/**
+ * FinishAuthentication on its own: every pool user begins a sign-in and signs (not measured), then
+ * all finishes run at `concurrency` while the timed service's CPU is measured; then the same on the
+ * counted service for its DynamoDB requests.
+ */
+export async function finishAuthenticationAlone(
+  h: Harness,
+  concurrency: number,
+): Promise<{ readonly m: Measured<LoadResult>; readonly counted: Counted }> {
+  const m = await finishAll(h.timed.ceremonies, h.pool, concurrency, (fn) => measure(h.timed.probe, fn));
+  const counted = await finishAll(h.counted.ceremonies, h.pool, concurrency, (fn) => count(h.counted.proxy, fn));
+  return { m, counted };
 }
 
 /** Registers `size` users (16 in flight), giving each a session token by one sign-in. */

@@ -10,14 +10,26 @@ export const ORIGIN = "http://localhost:8080";
 export interface ServiceProcess {
   readonly pid: number;
   readonly address: string;
+  /** The DevTools WebSocket URL when the service runs with `--inspect`. */
+  readonly inspectorUrl: string | undefined;
   stop(): Promise<void>;
 }
 
 const READY_DEADLINE_MS = 60_000;
 const LISTENING = /dynauthn listening on http:\/\/127\.0\.0\.1:(\d+)/;
+const INSPECTOR = /^Debugger listening on (ws:\/\/\S+)/;
 
 /** The allowCredentials list cache TTL the benchmarked service runs with (RESULTS.md says so). */
 export const BENCH_LIST_CACHE_TTL_SECONDS = 600;
+
+/** A signing key file for the services of one run (replicas share it, so tokens verify on each). */
+export async function writeSigningKey(): Promise<{ readonly keyFile: string; remove(): Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), "dynauthn-bench-"));
+  const keyFile = join(dir, "signing.pem");
+  const { privateKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
+  await writeFile(keyFile, privateKey.export({ type: "pkcs8", format: "pem" }), { mode: 0o600 });
+  return { keyFile, remove: () => rm(dir, { recursive: true, force: true }) };
+}
 
 /**
  * The built service (`dist/main.js`) as its own process, as an operator runs it, so its CPU time
@@ -26,13 +38,9 @@ export const BENCH_LIST_CACHE_TTL_SECONDS = 600;
 export async function startServiceProcess(
   dynamoEndpoint: string,
   tablePrefix: string,
+  keyFile: string,
   nodeArgs: readonly string[] = [],
 ): Promise<ServiceProcess> {
-  const dir = await mkdtemp(join(tmpdir(), "dynauthn-bench-"));
-  const keyFile = join(dir, "signing.pem");
-  const { privateKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
-  await writeFile(keyFile, privateKey.export({ type: "pkcs8", format: "pem" }), { mode: 0o600 });
-
   const child = spawn(process.execPath, [...nodeArgs, "dist/main.js"], {
     stdio: ["ignore", "pipe", "pipe"],
     env: {
@@ -52,7 +60,15 @@ export async function startServiceProcess(
     },
   });
   const output: string[] = [];
-  createInterface({ input: child.stderr }).on("line", (line) => output.push(line));
+  let inspectorUrl: string | undefined;
+  const inspecting = new Promise<void>((done) => {
+    if (!nodeArgs.some((arg) => arg.startsWith("--inspect"))) done();
+    createInterface({ input: child.stderr }).on("line", (line) => {
+      output.push(line);
+      inspectorUrl ??= INSPECTOR.exec(line)?.[1];
+      if (inspectorUrl) done();
+    });
+  });
   const exited = new Promise<number | null>((done) => child.once("exit", (code) => done(code)));
 
   const port = await new Promise<number>((done, fail) => {
@@ -67,14 +83,15 @@ export async function startServiceProcess(
     });
     void exited.then((code) => fail(new Error(`the service exited with ${code}:\n${output.join("\n")}`)));
   });
+  await inspecting; // printed before the service starts, so no wait in practice
 
   return {
     pid: child.pid!,
     address: `127.0.0.1:${port}`,
+    inspectorUrl,
     stop: async () => {
       child.kill("SIGTERM");
       await exited;
-      await rm(dir, { recursive: true, force: true });
     },
   };
 }

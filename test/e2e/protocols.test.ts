@@ -1,5 +1,6 @@
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync } from "node:fs";
+import net, { type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createClient, type Transport } from "@connectrpc/connect";
@@ -33,6 +34,54 @@ describe("every protocol on the one cleartext port", () => {
     ["gRPC-Web over HTTP/2", () => createGrpcWebTransport({ baseUrl: svc.baseUrl, httpVersion: "2" })],
   ])("%s", async (_name, transport) => {
     await beginsAuthentication(transport());
+  });
+});
+
+/**
+ * A relay that forwards a connection's first `dribbled` bytes to `target` one byte per TCP write
+ * (Nagle off), so the server sees the HTTP/2 preface or the HTTP/1.1 request line in pieces.
+ */
+async function dribblingRelay(target: URL, dribbled: number): Promise<{ url: string; close(): void }> {
+  const relay = net.createServer({ noDelay: true }, (client) => {
+    const upstream = net.connect({ host: target.hostname, port: Number(target.port), noDelay: true });
+    let sent = 0;
+    let writing = Promise.resolve();
+    const forward = async (chunk: Buffer) => {
+      while (sent < dribbled && chunk.length > 0) {
+        upstream.write(chunk.subarray(0, 1));
+        chunk = chunk.subarray(1);
+        sent += 1;
+        await new Promise((done) => setTimeout(done, 1));
+      }
+      if (chunk.length > 0) upstream.write(chunk);
+    };
+    client.on("data", (chunk: Buffer) => void (writing = writing.then(() => forward(chunk))));
+    upstream.pipe(client);
+    for (const s of [client, upstream]) s.on("error", () => (client.destroy(), upstream.destroy()));
+  });
+  await new Promise<void>((done) => relay.listen(0, "127.0.0.1", done));
+  const { port } = relay.address() as AddressInfo;
+  return { url: `http://127.0.0.1:${port}`, close: () => relay.close() };
+}
+
+describe("the first bytes of a connection arriving one at a time", () => {
+  let svc: TestService;
+  let relay: Awaited<ReturnType<typeof dribblingRelay>>;
+  beforeAll(async () => {
+    svc = await startTestService();
+    relay = await dribblingRelay(new URL(svc.baseUrl), 40); // the 24-byte preface and more
+  });
+  afterAll(() => {
+    relay?.close();
+    return svc?.close();
+  });
+
+  it.each([
+    ["gRPC over HTTP/2", () => createGrpcTransport({ baseUrl: relay.url })],
+    ["Connect JSON over HTTP/1.1", () => createConnectTransport({ baseUrl: relay.url, httpVersion: "1.1" })],
+  ])("%s is still served", async (_name, transport) => {
+    await beginsAuthentication(transport());
+    await beginsAuthentication(transport()); // and the connection goes on carrying calls
   });
 });
 

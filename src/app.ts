@@ -2,6 +2,7 @@ import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { Logger } from "pino";
 import { Caches } from "./cache.js";
 import { type BeginLimitSettings, DEFAULT_BEGIN_LIMITS } from "./limits/begin-limit-settings.js";
+import { DEFAULT_FAILURE_AUDIT, type FailureAuditSettings, FailureSampler } from "./audit/failure-sampler.js";
 import { BeginLimits } from "./limits/begin-limits.js";
 import { AuthenticationCeremony } from "./ceremonies/authentication.js";
 import { CredentialLifecycle } from "./ceremonies/credential-lifecycle.js";
@@ -55,6 +56,8 @@ export interface AppOptions {
   readonly stepUp?: { readonly grantTtlSeconds: number; readonly evidenceHeader: string };
   /** Limits on Begin calls, per replica (default DEFAULT_BEGIN_LIMITS). */
   readonly beginLimits?: BeginLimitSettings;
+  /** Failure events written per source and in all, per replica (default DEFAULT_FAILURE_AUDIT). */
+  readonly failureAudit?: FailureAuditSettings;
   /** The largest gRPC/Connect message read (default DEFAULT_MAX_REQUEST_BYTES). */
   readonly maxRequestBytes?: number;
   /** The verified FIDO MDS BLOB in use; required when a tenant's attestation conveyance is direct/enterprise. */
@@ -96,6 +99,7 @@ export async function startApp(opts: AppOptions, port: number, host: string): Pr
     logger: opts.logger,
     clock,
     limits: new BeginLimits(opts.beginLimits ?? DEFAULT_BEGIN_LIMITS, clock),
+    failureAudit: new FailureSampler(opts.failureAudit ?? DEFAULT_FAILURE_AUDIT, clock),
   };
   const sessions = new Sessions(deps, opts.sessionRevocationStalenessSeconds ?? 30);
   const callerAuthorizer = opts.callers ? new CallerAuthorizer(opts.callers) : undefined;

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { type AttestationPolicy, DEFAULT_ATTESTATION_POLICY } from "./attestation/policy.js";
 import { type BeginLimitSettings, DEFAULT_BEGIN_LIMITS } from "./limits/begin-limit-settings.js";
+import { DEFAULT_FAILURE_AUDIT, type FailureAuditSettings } from "./audit/failure-sampler.js";
 import { DEFAULT_MAX_REQUEST_BYTES, MIN_REQUEST_BYTES } from "./request-size.js";
 import type { CallerPolicy } from "./callers/policy.js";
 import { STEP_UP_DEFAULTS } from "./step-up/defaults.js";
@@ -85,6 +86,10 @@ const envSchema = z.object({
   BEGIN_LIMIT_PER_IP: count.default(DEFAULT_BEGIN_LIMITS.perIp),
   BEGIN_LIMIT_WINDOW_SECONDS: seconds(1, 3600).default(DEFAULT_BEGIN_LIMITS.windowSeconds),
   BEGIN_LIMIT_OUTSTANDING_PER_USER: count.default(DEFAULT_BEGIN_LIMITS.outstandingPerUser),
+  // Failure events written per replica (0 = no cap); see FailureSampler.
+  AUDIT_FAILURES_PER_SOURCE: count.default(DEFAULT_FAILURE_AUDIT.perSource),
+  AUDIT_FAILURES_TOTAL: count.default(DEFAULT_FAILURE_AUDIT.total),
+  AUDIT_FAILURES_WINDOW_SECONDS: seconds(1, 3600).default(DEFAULT_FAILURE_AUDIT.windowSeconds),
   // Every gRPC/Connect message; a credential's JSON (at most 64 KiB) must fit.
   MAX_REQUEST_BYTES: z.coerce.number().int().min(MIN_REQUEST_BYTES).max(16 * 1024 * 1024).default(DEFAULT_MAX_REQUEST_BYTES),
   MDS_BLOB_FILE: optionalPath,
@@ -153,6 +158,7 @@ export interface Config {
   readonly shutdownGraceSeconds: number;
   readonly crlFetchTimeoutMs: number;
   readonly beginLimits: BeginLimitSettings;
+  readonly failureAudit: FailureAuditSettings;
   /** The largest gRPC/Connect message the transport reads. */
   readonly maxRequestBytes: number;
   /** The FIDO MDS3 BLOB (and optionally its root) for tenants that verify attestation; see docs/attestation.md. */
@@ -325,6 +331,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       perIp: e.BEGIN_LIMIT_PER_IP,
       windowSeconds: e.BEGIN_LIMIT_WINDOW_SECONDS,
       outstandingPerUser: e.BEGIN_LIMIT_OUTSTANDING_PER_USER,
+    }),
+    failureAudit: Object.freeze({
+      perSource: e.AUDIT_FAILURES_PER_SOURCE,
+      total: e.AUDIT_FAILURES_TOTAL,
+      windowSeconds: e.AUDIT_FAILURES_WINDOW_SECONDS,
     }),
     maxRequestBytes: e.MAX_REQUEST_BYTES,
     mds: e.MDS_BLOB_FILE

@@ -51,6 +51,7 @@ async function main(config: Config): Promise<void> {
       tls: config.tls,
       stepUp: config.stepUp,
       beginLimits: config.beginLimits,
+      failureAudit: config.failureAudit,
       maxRequestBytes: config.maxRequestBytes,
       mds: mds?.current,
     },

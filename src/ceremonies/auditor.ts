@@ -7,9 +7,11 @@ import { countCeremony } from "../telemetry/metrics.js";
 import type { Ceremony } from "../webauthn/ceremony.js";
 import type { CeremonyDeps } from "./deps.js";
 
-const lostEvents = metrics
-  .getMeter("dynauthn")
-  .createCounter("dynauthn.audit.events_lost", { description: "Failure audit events that could not be written" });
+const meter = metrics.getMeter("dynauthn");
+const lostEvents = meter.createCounter("dynauthn.audit.events_lost", { description: "Failure audit events that could not be written" });
+const suppressedEvents = meter.createCounter("dynauthn.audit.events_suppressed", {
+  description: "Failure audit events not written because their source exceeded AUDIT_FAILURES_PER_SOURCE or all sources AUDIT_FAILURES_TOTAL",
+});
 
 /** What the audit trail keeps of the Begin call: when, and who began it, if not the finisher. */
 export function beginFacts(ceremony: Ceremony): AuditFacts {
@@ -42,7 +44,8 @@ export async function credentialOwner(deps: CeremonyDeps, tenant: string, creden
 /**
  * Writes audit events. Successes are written before the call succeeds (callers await and let a
  * failure fail the call); failures are best-effort: a lost one is logged and counted, never
- * thrown over the refusal it records.
+ * thrown over the refusal it records, and a flood of them from one source is sampled
+ * (FailureSampler; the source is tenant, type, reason, client IP and caller).
  */
 export class Auditor {
   constructor(private readonly deps: CeremonyDeps) {}
@@ -58,6 +61,14 @@ export class Auditor {
     const reason = facts.reason || (err instanceof AuthError ? err.reason : "INTERNAL");
     let event = auditEvent(type, "failure", tenant.id, call, this.deps.clock(), { ...facts, reason });
     countCeremony(event);
+    const verdict = this.deps.failureAudit.admit([tenant.id, type, reason, call.clientIp, call.caller].join("\n"));
+    if (!verdict.write) {
+      suppressedEvents.add(1, { type, reason });
+      return;
+    }
+    if (verdict.suppressedBefore > 0) {
+      event = { ...event, details: { ...event.details, suppressed_before: String(verdict.suppressedBefore) } };
+    }
     try {
       // A refusal before the user was known (e.g. a phishing origin) belongs in the owner's trail.
       if (!event.userId && event.credentialId) {

@@ -15,6 +15,7 @@ import { createTables, tableNames } from "../../src/store/tables.js";
 import { grpcJsClient } from "./grpc-js-client.js";
 import type { KeyRing } from "../../src/tokens/key-ring.js";
 import type { BeginLimitSettings } from "../../src/limits/begin-limit-settings.js";
+import type { FailureAuditSettings } from "../../src/audit/failure-sampler.js";
 import { DEFAULT_ATTESTATION_POLICY } from "../../src/attestation/policy.js";
 import type { MdsCatalog } from "../../src/attestation/mds-blob.js";
 import { SUPPORTED_ALGORITHMS } from "../../src/webauthn/algorithms.js";
@@ -76,6 +77,7 @@ export async function startTestService(
     tenant?: TenantConfig;
     keyRing?: KeyRing;
     beginLimits?: BeginLimitSettings;
+    failureAudit?: FailureAuditSettings;
     maxRequestBytes?: number;
     logger?: Logger;
     mds?: MdsCatalog;
@@ -101,6 +103,7 @@ export async function startTestService(
       credentialCacheTtlSeconds: overrides.credentialCacheTtlSeconds ?? 30,
       clock: clock.read,
       beginLimits: overrides.beginLimits,
+      failureAudit: overrides.failureAudit,
       maxRequestBytes: overrides.maxRequestBytes,
       mds: overrides.mds && (() => overrides.mds),
     },

@@ -47,6 +47,8 @@ describe("loadConfig", () => {
     ["BEGIN_LIMIT_PER_USER", "-1"],
     ["BEGIN_LIMIT_PER_IP", "ten"],
     ["BEGIN_LIMIT_WINDOW_SECONDS", "0"],
+    ["AUDIT_FAILURES_PER_SOURCE", "-5"],
+    ["AUDIT_FAILURES_WINDOW_SECONDS", "0"],
     ["MAX_REQUEST_BYTES", "1024"],
   ])("rejects %s=%s with a message naming the variable", (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
@@ -64,6 +66,13 @@ describe("loadConfig", () => {
         BEGIN_LIMIT_OUTSTANDING_PER_USER: "0",
       }).beginLimits,
     ).toEqual({ perCaller: 5000, perUser: 0, perIp: 0, windowSeconds: 10, outstandingPerUser: 0 });
+  });
+
+  it("caps failure audit events per source and in all by default; 0 lifts a cap", () => {
+    expect(loadConfig({}).failureAudit).toEqual({ perSource: 60, total: 3000, windowSeconds: 60 });
+    expect(
+      loadConfig({ AUDIT_FAILURES_PER_SOURCE: "0", AUDIT_FAILURES_TOTAL: "100", AUDIT_FAILURES_WINDOW_SECONDS: "10" }).failureAudit,
+    ).toEqual({ perSource: 0, total: 100, windowSeconds: 10 });
   });
 
   it("reads messages up to 256 KiB by default; MAX_REQUEST_BYTES must still hold a 64 KiB credential", () => {

@@ -74,6 +74,9 @@ beginLimitPerUser: BEGIN_LIMIT_PER_USER
 beginLimitPerIp: BEGIN_LIMIT_PER_IP
 beginLimitWindowSeconds: BEGIN_LIMIT_WINDOW_SECONDS
 beginLimitOutstandingPerUser: BEGIN_LIMIT_OUTSTANDING_PER_USER
+auditFailuresPerSource: AUDIT_FAILURES_PER_SOURCE
+auditFailuresTotal: AUDIT_FAILURES_TOTAL
+auditFailuresWindowSeconds: AUDIT_FAILURES_WINDOW_SECONDS
 maxRequestBytes: MAX_REQUEST_BYTES
 {{- end }}
 

@@ -27,6 +27,8 @@ export interface BenchRun {
   };
   readonly scenarios: readonly ScenarioResult[];
   readonly finishAlone: { readonly m: Measured<LoadResult>; readonly counted: Counted };
+  /** bench/SOAK.md as the last `npm run soak` wrote it, if it exists. */
+  readonly soak: string | undefined;
 }
 
 export interface Target {
@@ -129,13 +131,20 @@ export function targets(run: BenchRun): Target[] {
       limit: "5 ms",
       pass: Number.isFinite(verifyP99) ? verifyP99 <= 5 : undefined,
     },
-    {
-      name: "RSS and heap flat (± 10 %) over a 100k-ceremony soak",
-      measured: "not part of this run",
-      limit: "± 10 %",
-      pass: undefined,
-    },
+    soakTarget(run.soak),
   ];
+}
+
+/** The soak is its own run (`npm run soak`); its last verdict is quoted from bench/SOAK.md. */
+function soakTarget(soak: string | undefined): Target {
+  const verdict = soak && /^\*\*(PASS|FAIL) (.+)\*\*$/m.exec(soak);
+  const when = soak && /^- date: (\S+), .*commit: (.+)$/m.exec(soak);
+  return {
+    name: "RSS and heap flat (± 10 %) over a 100k-ceremony soak",
+    measured: verdict && when ? `bench/SOAK.md (${when[1]}, commit ${when[2]}): ${verdict[2]}` : "not part of this run; `npm run soak` has not written bench/SOAK.md",
+    limit: "± 10 %",
+    pass: verdict ? verdict[1] === "PASS" : undefined,
+  };
 }
 
 const verdict = (t: Target) => (t.pass === undefined ? "not measured" : t.pass ? "PASS" : "FAIL");

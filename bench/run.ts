@@ -3,7 +3,7 @@
  * grpc-js clients with software authenticators; measures floors and ceremonies in one run and
  * writes bench/RESULTS.md. BENCH_SCALE (default 1) multiplies every count, for quick trial runs.
  */
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { performance } from "node:perf_hooks";
 import { rawEs256Verify, serviceVerify, simpleWebAuthnVerify, storeFloors } from "./floors.js";
@@ -25,6 +25,7 @@ const COUNTS: Record<Exclude<Kind, "health-check">, number[]> = {
   "step-up": [200, 1000, 1000],
 };
 const RESULTS = new URL("../../bench/RESULTS.md", import.meta.url);
+const SOAK = new URL("../../bench/SOAK.md", import.meta.url);
 
 async function main(): Promise<void> {
   const host = machine(); // load average before anything of ours runs
@@ -65,6 +66,7 @@ async function main(): Promise<void> {
       floors,
       scenarios,
       finishAlone,
+      soak: existsSync(SOAK) ? readFileSync(SOAK, "utf8") : undefined,
     };
     await writeFile(RESULTS, markdown(run));
     process.stdout.write(`${summary(run)}\n\nwritten: bench/RESULTS.md\n`);

@@ -11,6 +11,8 @@ export interface CachedCredential {
   /** `publicKey` parsed once, so a sign-in does not re-import it (undefined: the library verifies). */
   readonly assertionKey: AssertionKey | undefined;
   readonly aaguid: string;
+  /** The BE flag at registration: fixed for a credential's life. */
+  readonly backupEligible: boolean;
 }
 
 /**

@@ -190,6 +190,11 @@ export class AuthenticationCeremony {
    * by step-up); resolves with the authentication time.
    */
   async recordAssertion(tenant: TenantConfig, credential: CachedCredential, assertion: VerifiedAssertion): Promise<number> {
+    // WebAuthn L3 §7.2: an RP whose policy uses backup eligibility checks it against the record;
+    // a tenant that refuses synced passkeys must not let a device-bound one turn synced.
+    if (!tenant.attestation.allowBackupEligible && assertion.backupEligible && !credential.backupEligible) {
+      throw unauthenticated("BACKUP_ELIGIBLE_REFUSED", "the credential was registered device-bound and is now backup eligible");
+    }
     const authTime = this.deps.clock();
     await this.deps.store.credentials.recordAssertion({
       tenant: tenant.id,
@@ -227,6 +232,7 @@ export class AuthenticationCeremony {
       publicKey: stored.publicKey,
       assertionKey: parseAssertionKey(stored.publicKey),
       aaguid: stored.aaguid,
+      backupEligible: stored.backupEligible,
     };
     caches.credentials.set(key, facts);
     return facts;

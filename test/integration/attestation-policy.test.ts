@@ -68,6 +68,28 @@ describe("tenant attestation policy through the service", () => {
     await expectRefused(strict, new SoftAuthenticator({ aaguid: YUBIKEY_5, backupEligible: true }), "synced", "BACKUP_ELIGIBLE_REFUSED");
   });
 
+  it("allowBackupEligible: false refuses a sign-in in which a device-bound credential turns backup eligible; elsewhere it is accepted", async () => {
+    const key = new SoftAuthenticator({ aaguid: YUBIKEY_5 });
+    const credentialId = await register(strict, key, "turned-synced");
+    const turned = await assertion(strict, key, "turned-synced", { backupEligible: true, counter: 7 });
+    await expectRpcError(strict.connect.finishAuthentication({ credentialJson: turned }), Code.Unauthenticated, "BACKUP_ELIGIBLE_REFUSED");
+    const events = (await strict.connect.listAuditEvents({ credentialId, pageSize: 50 })).events;
+    expect(events.filter((e) => e.type === AuditEventType.AUTHENTICATION).map((e) => e.reason)).toEqual(["BACKUP_ELIGIBLE_REFUSED"]);
+    // The refusal left the counter where it was: the same authenticator signs in with counter 1.
+    const signIn = await strict.connect.finishAuthentication({ credentialJson: await assertion(strict, key, "turned-synced", { counter: 1 }) });
+    expect(signIn.userId).toBe("turned-synced");
+
+    const lenient = await startTestService({ dynamo: strict.dynamo, tablePrefix: strict.tablePrefix, signingKey: strict.signingKey, clock: strict.clock });
+    try {
+      const other = new SoftAuthenticator();
+      await register(lenient, other, "may-sync");
+      const synced = await lenient.connect.finishAuthentication({ credentialJson: await assertion(lenient, other, "may-sync", { backupEligible: true }) });
+      expect(synced.userId).toBe("may-sync");
+    } finally {
+      await lenient.close();
+    }
+  });
+
   it("the deny-list refuses its AAGUID", async () => {
     await expectRefused(strict, new SoftAuthenticator({ aaguid: DENIED }), "denied", "AAGUID_NOT_ALLOWED");
   });

@@ -39,6 +39,7 @@ export interface CeremonyOverrides {
   credentialId?: string; // (get) stored credential to use, even one allowCredentials does not list
   userPresent?: boolean; // UP flag, default true
   userVerified?: boolean; // UV flag for this call
+  backupEligible?: boolean; // BE (and BS) flags for this call, instead of the authenticator's
 }
 
 interface StoredCredential {
@@ -193,7 +194,7 @@ export class SoftAuthenticator {
     let flags = extraFlags;
     if (o.userPresent ?? true) flags |= FLAG_UP;
     if (o.userVerified ?? this.#opts.userVerification) flags |= FLAG_UV;
-    if (this.#opts.backupEligible) flags |= FLAG_BE | FLAG_BS;
+    if (o.backupEligible ?? this.#opts.backupEligible) flags |= FLAG_BE | FLAG_BS;
     const signCount = Buffer.alloc(4);
     signCount.writeUInt32BE(counter);
     return Buffer.concat([sha256(rpId), Buffer.from([flags]), signCount, ...attested]);

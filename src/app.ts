@@ -83,7 +83,7 @@ export const AUTH_SERVICE_NAME = "authn.v1.AuthService";
 /** Wires config-free dependencies into a listening server; main.ts and the tests both use it. */
 export async function startApp(opts: AppOptions, port: number, host: string): Promise<App> {
   const tenants = new Tenants(opts.tenant, opts.tenants);
-  requireMetadataFor(tenants.all(), opts.mds);
+  requireMetadataFor(tenants.all(), opts.mds !== undefined);
   const mds = opts.mds ?? (() => undefined);
   const providerNames = new ProviderNames(mds);
   const caches = new Caches({ userListTtlSeconds: opts.credentialCacheTtlSeconds });

@@ -59,7 +59,13 @@ async function main(config: Config): Promise<void> {
     config.host,
   );
   const tenantsReloader = config.tenantsFile
-    ? new TenantsFileReloader({ ...config.tenantsFile, tenants: app.tenants, authorizer: app.callerAuthorizer, logger })
+    ? new TenantsFileReloader({
+        ...config.tenantsFile,
+        tenants: app.tenants,
+        authorizer: app.callerAuthorizer,
+        hasMetadata: config.mds !== undefined,
+        logger,
+      })
     : undefined;
   await tenantsReloader?.start(config.tenantsFile?.reloadSeconds ?? 0);
   const { address, port } = app.server.address;

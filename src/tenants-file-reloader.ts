@@ -1,5 +1,6 @@
 import { stat } from "node:fs/promises";
 import type { Logger } from "pino";
+import { requireMetadataFor } from "./attestation/enforce.js";
 import type { CallerAuthorizer, CallerPolicy } from "./callers/policy.js";
 import { readTenantsFile, tenantConfigsOf, type TenantDefaults } from "./tenants-file.js";
 import type { Tenants } from "./tenants.js";
@@ -10,6 +11,8 @@ export interface TenantsFileReloaderOptions {
   readonly tenants: Tenants;
   /** The running caller policy, or undefined when the service started without one. */
   readonly authorizer: CallerAuthorizer | undefined;
+  /** Whether the service has an MDS BLOB (MDS_BLOB_FILE): tenants that verify attestation need one. */
+  readonly hasMetadata: boolean;
   readonly logger: Logger;
 }
 
@@ -17,8 +20,9 @@ export interface TenantsFileReloaderOptions {
  * Applies an edited tenants file without a restart: polls its mtime (a ConfigMap volume swaps a
  * symlink, which stat follows) and re-reads it when that changes. A file that does not validate,
  * or that changes how callers are identified (adds or removes `callers`, changes
- * `callerIdentity` or `allowAnonymousCallers`: these decide the TLS setup checked at start),
- * keeps the running configuration and logs `tenants_reload_failed`.
+ * `callerIdentity` or `allowAnonymousCallers`: these decide the TLS setup checked at start), or
+ * that adds a tenant verifying attestation to a service without an MDS BLOB (as at start), keeps
+ * the running configuration and logs `tenants_reload_failed`.
  */
 export class TenantsFileReloader {
   #timer: NodeJS.Timeout | undefined;
@@ -40,7 +44,7 @@ export class TenantsFileReloader {
 
   /** Re-reads the file if it changed; true when a new configuration is in use. Never throws. */
   async reload(): Promise<boolean> {
-    const { path, defaults, tenants, authorizer, logger } = this.opts;
+    const { path, defaults, tenants, authorizer, hasMetadata, logger } = this.opts;
     let stamp: string;
     try {
       stamp = await this.#stampOf();
@@ -55,6 +59,7 @@ export class TenantsFileReloader {
       const file = readTenantsFile(path, defaults);
       assertSameIdentitySource(authorizer?.policy, file.callers);
       const { defaultTenant, tenants: all } = tenantConfigsOf(file);
+      requireMetadataFor(all, hasMetadata);
       tenants.replace(defaultTenant, all);
       if (authorizer && file.callers) authorizer.replace(file.callers);
       logger.info({ event: "tenants_reloaded", path, tenants: all.map((t) => t.id) }, "tenants file reloaded");

@@ -3,14 +3,13 @@ import { unauthenticated } from "../errors.js";
 import type { VerifiedRegistration } from "../webauthn/verify-registration.js";
 import { attestationChain } from "./attestation-chain.js";
 import type { MdsCatalog } from "./mds-blob.js";
-import type { MdsCatalogSource } from "./mds-reloader.js";
 import type { AttestationPolicy } from "./policy.js";
 import { signInVerdict, trustVerdict } from "./trust-policy.js";
 
-/** At start: a tenant that verifies attestation cannot be served without a verified BLOB. */
-export function requireMetadataFor(tenants: readonly TenantConfig[], mds: MdsCatalogSource | undefined): void {
+/** At start and at each tenants reload: a tenant that verifies attestation needs a verified BLOB. */
+export function requireMetadataFor(tenants: readonly TenantConfig[], hasMetadata: boolean): void {
   const verifying = tenants.filter((t) => t.attestation.conveyance !== "none").map((t) => t.id);
-  if (verifying.length > 0 && !mds) {
+  if (verifying.length > 0 && !hasMetadata) {
     throw new Error(`tenants ${verifying.join(", ")} verify attestation (direct/enterprise): set MDS_BLOB_FILE`);
   }
 }

@@ -36,7 +36,7 @@ describe("TenantsFileReloader", () => {
     authorizer = new CallerAuthorizer(readTenantsFile(path, DEFAULTS).callers!);
     logs = [];
     const sink = new Writable({ write: (chunk, _e, done) => (logs.push(JSON.parse(String(chunk))), done()) });
-    reloader = new TenantsFileReloader({ path, defaults: DEFAULTS, tenants, authorizer, logger: pino({ level: "info" }, sink) });
+    reloader = new TenantsFileReloader({ path, defaults: DEFAULTS, tenants, authorizer, hasMetadata: false, logger: pino({ level: "info" }, sink) });
     await reloader.start(0);
   });
 
@@ -69,6 +69,13 @@ describe("TenantsFileReloader", () => {
     expect(await reloader.reload()).toBe(false);
     expect(() => tenants.resolve("globex")).toThrow(/tenant/);
     expect(logs[0]!.error).toMatch(/callerIdentity .*needs a restart/);
+  });
+
+  it("refuses a tenant that verifies attestation when the service has no MDS BLOB, as the start does", async () => {
+    write(`defaultTenant: acme\ntenants:\n${tenant("acme")}${tenant("globex").replace("}", ", attestation: {conveyance: direct}}")}` + policy("acme"));
+    expect(await reloader.reload()).toBe(false);
+    expect(() => tenants.resolve("globex")).toThrow(/tenant/);
+    expect(logs[0]!.error).toMatch(/globex verify attestation .*set MDS_BLOB_FILE/);
   });
 
   it("keeps the running configuration when the file disappears", async () => {

@@ -32,7 +32,8 @@ export type FailureVerdict = { readonly write: true; readonly suppressedBefore: 
  */
 export class FailureSampler {
   readonly #sources = new LRUCache<string, Window>({ max: MAX_SOURCES });
-  #all: Window = { written: 0, suppressed: 0, endsAt: -Infinity };
+  /** All sources together (a spray of distinct client IPs is many sources). */
+  #all = { written: 0, endsAt: -Infinity };
 
   constructor(
     private readonly settings: FailureAuditSettings,
@@ -42,7 +43,7 @@ export class FailureSampler {
   admit(source: string): FailureVerdict {
     const now = this.clock();
     const endsAt = now + this.settings.windowSeconds * 1000;
-    if (this.#all.endsAt <= now) this.#all = { written: 0, suppressed: 0, endsAt };
+    if (this.#all.endsAt <= now) this.#all = { written: 0, endsAt };
     let window = this.#sources.get(source);
     if (!window || window.endsAt <= now) {
       window = { written: 0, suppressed: window?.suppressed ?? 0, endsAt };

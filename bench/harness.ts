@@ -6,6 +6,7 @@ import { createTables, tableNames } from "../src/store/tables.js";
 import { Ceremonies, type BenchUser } from "./ceremonies.js";
 import { startDynamoProxy, type DynamoProxy } from "./dynamo-proxy.js";
 import type { Probe } from "./measure.js";
+import { parsePinning, pin, type Pinning } from "./pinning.js";
 import { findPid } from "./proc-stats.js";
 import { registerPool } from "./scenarios.js";
 import { startServiceProcess, writeSigningKey } from "./service-process.js";
@@ -34,6 +35,8 @@ export interface Harness {
   readonly counted: ServiceUnderTest & { readonly proxy: DynamoProxy };
   /** Registered users, each with a session token (one sign-in each, so caches are warm). */
   readonly pool: BenchUser[];
+  /** BENCH_CPUS as applied (empty: every process may use every CPU). */
+  readonly pinning: Pinning;
   close(): Promise<void>;
 }
 
@@ -42,6 +45,7 @@ export const log = (message: string) =>
 
 /** `serviceNodeArgs`: extra node flags for the timed service process (e.g. `--cpu-prof`). */
 export async function startHarness(poolSize: number, serviceNodeArgs: readonly string[] = []): Promise<Harness> {
+  const pinning = parsePinning(process.env.BENCH_CPUS);
   const tag = randomBytes(3).toString("hex");
   const tablePrefix = `bench-${tag}-`;
   const cleanups: (() => Promise<unknown> | void)[] = [];
@@ -71,10 +75,13 @@ export async function startHarness(poolSize: number, serviceNodeArgs: readonly s
     log("starting the service twice (dist/main.js): timed, straight to DynamoDB Local; counted, through the proxy");
     const timed = await start(dynamo.endpoint, serviceNodeArgs);
     const counted = { ...(await start(proxy.endpoint, [])), proxy };
+    pin(timed.probe.servicePid, pinning.service);
+    pin(javaPid, pinning.store);
+    pin(process.pid, pinning.bench);
 
     log(`registering ${poolSize} users (also warms DynamoDB Local's JVM and the service's JIT)`);
     const pool = await registerPool(timed.ceremonies, poolSize, tag);
-    return { tag, tablePrefix, store, timed, counted, pool, close };
+    return { tag, tablePrefix, store, timed, counted, pool, pinning, close };
   } catch (err) {
     await close();
     throw err;

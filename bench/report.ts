@@ -3,6 +3,7 @@ import { readRequests, totalRequests } from "./dynamo-proxy.js";
 import type { LocalCost, StoreFloors } from "./floors.js";
 import { perSecond, quantile, type LoadResult } from "./load.js";
 import type { Counted, Measured } from "./measure.js";
+import type { Pinning } from "./pinning.js";
 import type { Machine } from "./proc-stats.js";
 import { RPCS, type ScenarioResult } from "./scenarios.js";
 
@@ -27,6 +28,7 @@ export interface BenchRun {
   };
   readonly scenarios: readonly ScenarioResult[];
   readonly finishAlone: { readonly m: Measured<LoadResult>; readonly counted: Counted };
+  readonly pinning: Pinning;
   /** bench/SOAK.md as the last `npm run soak` wrote it, if it exists. */
   readonly soak: string | undefined;
 }
@@ -208,6 +210,7 @@ export function markdown(run: BenchRun): string {
     `- load average (1/5/15 min, runnable/total, last pid) at start: \`${mc.loadAvg}\`, at end: \`${run.loadAtEnd}\``,
     `  (a 1-minute load above ≈ 0.5 before the run means other work shared the ${mc.cpus} cores; numbers are then pessimistic)`,
     "- set-up: DynamoDB Local (java, in memory) ← the service `node dist/main.js` (own process, \"timed\") ← grpc-js clients (bench process, one HTTP/2 channel) with software authenticators (real P-256 keys and signatures). A second replica (\"counted\", same tables and signing key) reaches DynamoDB Local through a counting HTTP proxy in the bench process; every scenario runs on the timed replica for CPU, latency, throughput and memory, then the same ceremonies again on the counted one for DynamoDB requests, capacity units and cache hits, so the proxy's hop and CPU are in no timed number, as they are in no floor.",
+    `- CPUs (BENCH_CPUS): ${Object.keys(run.pinning).length > 0 ? Object.entries(run.pinning).map(([role, cpus]) => `${role} ${cpus}`).join(", ") : "not pinned: the timed service, DynamoDB Local and the bench process share every CPU"}`,
     `- ${run.poolSize} users registered before the sign-in scenarios, then warmed by sign-ins and VerifyOperations. The service runs with CREDENTIAL_CACHE_TTL_SECONDS=${BENCH_LIST_CACHE_TTL_SECONDS} (default 30) so that the allowCredentials lists stay warm between a user's sign-ins at every concurrency: a user not seen within the TTL costs BeginAuthentication one Query ("list Query"). Service CPU is utime+stime of its process from /proc; DynamoDB requests and capacity units are counted by the proxy (ReturnConsumedCapacity TOTAL) on the counted replica.`,
     "",
     "## Targets",

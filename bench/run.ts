@@ -66,6 +66,7 @@ async function main(): Promise<void> {
       floors,
       scenarios,
       finishAlone,
+      pinning: harness.pinning,
       soak: existsSync(SOAK) ? readFileSync(SOAK, "utf8") : undefined,
     };
     await writeFile(RESULTS, markdown(run));

@@ -1,7 +1,7 @@
-import { stat } from "node:fs/promises";
 import type { Logger } from "pino";
 import { requireMetadataFor } from "./attestation/enforce.js";
 import type { CallerAuthorizer, CallerPolicy } from "./callers/policy.js";
+import { every, fileStamp } from "./file-poll.js";
 import { readTenantsFile, tenantConfigsOf, type TenantDefaults } from "./tenants-file.js";
 import type { Tenants } from "./tenants.js";
 
@@ -17,29 +17,27 @@ export interface TenantsFileReloaderOptions {
 }
 
 /**
- * Applies an edited tenants file without a restart: polls its mtime (a ConfigMap volume swaps a
- * symlink, which stat follows) and re-reads it when that changes. A file that does not validate,
+ * Applies an edited tenants file without a restart: polls its stamp (fileStamp) and re-reads it
+ * when that changes. A file that does not validate,
  * or that changes how callers are identified (adds or removes `callers`, changes
  * `callerIdentity` or `allowAnonymousCallers`: these decide the TLS setup checked at start), or
  * that adds a tenant verifying attestation to a service without an MDS BLOB (as at start), keeps
  * the running configuration and logs `tenants_reload_failed`.
  */
 export class TenantsFileReloader {
-  #timer: NodeJS.Timeout | undefined;
+  #stopPolling = () => {};
   #stamp: string | undefined;
 
   constructor(private readonly opts: TenantsFileReloaderOptions) {}
 
   /** Remembers the file as loaded at start, then polls. */
   async start(intervalSeconds: number): Promise<void> {
-    this.#stamp = await this.#stampOf().catch(() => undefined);
-    if (intervalSeconds <= 0) return;
-    this.#timer = setInterval(() => void this.reload(), intervalSeconds * 1000);
-    this.#timer.unref();
+    this.#stamp = await fileStamp(this.opts.path).catch(() => undefined);
+    this.#stopPolling = every(intervalSeconds, () => this.reload());
   }
 
   stop(): void {
-    clearInterval(this.#timer);
+    this.#stopPolling();
   }
 
   /** Re-reads the file if it changed; true when a new configuration is in use. Never throws. */
@@ -47,7 +45,7 @@ export class TenantsFileReloader {
     const { path, defaults, tenants, authorizer, hasMetadata, logger } = this.opts;
     let stamp: string;
     try {
-      stamp = await this.#stampOf();
+      stamp = await fileStamp(path);
     } catch (err) {
       logger.error({ event: "tenants_reload_failed", path, err }, "tenants file cannot be read; keeping the running configuration");
       return false;
@@ -71,11 +69,6 @@ export class TenantsFileReloader {
       );
       return false;
     }
-  }
-
-  async #stampOf(): Promise<string> {
-    const s = await stat(this.opts.path);
-    return `${s.ino}:${s.size}:${s.mtimeMs}`;
   }
 }
 

@@ -1,20 +1,10 @@
-import { stat } from "node:fs/promises";
 import type { Logger } from "pino";
+import { every, fileStamp } from "../file-poll.js";
 import type { MdsCatalog } from "./mds-blob.js";
 import { loadMdsCatalog, type MdsFiles } from "./mds-file.js";
 
 /** Where registration and provider names read the current catalogue from. */
 export type MdsCatalogSource = () => MdsCatalog | undefined;
-
-interface FileVersion {
-  readonly mtimeMs: number;
-  readonly size: number;
-}
-
-async function versionOf(file: string): Promise<FileVersion> {
-  const { mtimeMs, size } = await stat(file);
-  return { mtimeMs, size };
-}
 
 /**
  * Picks up a refreshed BLOB without a restart: every interval it looks at the file, and when it
@@ -25,26 +15,27 @@ async function versionOf(file: string): Promise<FileVersion> {
  */
 export class MdsBlobReloader {
   #current: MdsCatalog;
-  #version: FileVersion | undefined;
-  #timer: NodeJS.Timeout | undefined;
+  /** The fileStamp of the BLOB file as last read. */
+  #stamp: string;
+  #stopPolling = () => {};
 
   private constructor(
     private readonly files: MdsFiles,
     initial: MdsCatalog,
-    version: FileVersion,
+    stamp: string,
     private readonly logger: Logger,
     private readonly clock: () => number,
   ) {
     this.#current = initial;
-    this.#version = version;
+    this.#stamp = stamp;
   }
 
   /** Loads and verifies the BLOB (throws as loadMdsCatalog does: start-up refuses a bad BLOB). */
   static async open(files: MdsFiles, logger: Logger, clock: () => number = Date.now): Promise<MdsBlobReloader> {
     // Load first: its errors name MDS_BLOB_FILE. A file swapped in between is re-read on the next reload.
     const catalog = await loadMdsCatalog(files, new Date(clock()), logger);
-    const version = await versionOf(files.blobFile);
-    return new MdsBlobReloader(files, catalog, version, logger, clock);
+    const stamp = await fileStamp(files.blobFile);
+    return new MdsBlobReloader(files, catalog, stamp, logger, clock);
   }
 
   readonly current = (): MdsCatalog => this.#current;
@@ -52,10 +43,10 @@ export class MdsBlobReloader {
   /** Re-reads a changed file; resolves true when a newer BLOB is now in use. Never throws. */
   async reload(): Promise<boolean> {
     try {
-      const version = await versionOf(this.files.blobFile);
-      if (this.#version && version.mtimeMs === this.#version.mtimeMs && version.size === this.#version.size) return false;
+      const stamp = await fileStamp(this.files.blobFile);
+      if (stamp === this.#stamp) return false;
       const next = await loadMdsCatalog(this.files, new Date(this.clock()), this.logger);
-      this.#version = version;
+      this.#stamp = stamp;
       if (next.no <= this.#current.no) {
         this.logger.warn({ event: "mds_blob_not_newer", no: next.no, inUse: this.#current.no }, "FIDO MDS BLOB is not newer than the one in use; ignored");
         return false;
@@ -73,12 +64,10 @@ export class MdsBlobReloader {
   }
 
   start(intervalSeconds: number): void {
-    if (intervalSeconds <= 0) return;
-    this.#timer = setInterval(() => void this.reload(), intervalSeconds * 1000);
-    this.#timer.unref();
+    this.#stopPolling = every(intervalSeconds, () => this.reload());
   }
 
   stop(): void {
-    clearInterval(this.#timer);
+    this.#stopPolling();
   }
 }

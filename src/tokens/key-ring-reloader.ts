@@ -1,4 +1,5 @@
 import type { Logger } from "pino";
+import { every } from "../file-poll.js";
 import type { KeyRing } from "./key-ring.js";
 import type { SigningKey } from "./signing-key.js";
 
@@ -26,7 +27,7 @@ export interface KeyRingReloaderOptions {
  * can be deleted) and `signing_keys_reload_failed` (error; the previous ring stays in use).
  */
 export class KeyRingReloader {
-  #timer: NodeJS.Timeout | undefined;
+  #stopPolling = () => {};
   #warnedAt = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly opts: KeyRingReloaderOptions) {}
@@ -57,13 +58,11 @@ export class KeyRingReloader {
 
   start(intervalSeconds: number): void {
     this.check(true);
-    if (intervalSeconds <= 0) return;
-    this.#timer = setInterval(() => void this.reload(), intervalSeconds * 1000);
-    this.#timer.unref();
+    this.#stopPolling = every(intervalSeconds, () => this.reload());
   }
 
   stop(): void {
-    clearInterval(this.#timer);
+    this.#stopPolling();
   }
 
   private check(changed: boolean): void {

@@ -228,12 +228,14 @@ function telemetrySettings(e: z.infer<typeof envSchema>): TelemetrySettings {
  * defines every tenant and RP_ID, RP_NAME, RP_ORIGINS and TENANT_ID are ignored;
  * CHALLENGE_TTL_SECONDS and SESSION_TTL_SECONDS are the defaults of tenants that set none.
  */
-function tenantsOf(e: z.infer<typeof envSchema>): {
+function tenantsOf(
+  e: z.infer<typeof envSchema>,
+  defaults: TenantDefaults,
+): {
   tenant: TenantConfig;
   tenants: readonly TenantConfig[];
   callers: CallerPolicy | undefined;
 } {
-  const defaults = { challengeTtlSeconds: e.CHALLENGE_TTL_SECONDS, sessionTtlSeconds: e.SESSION_TTL_SECONDS };
   if (!e.DYNAUTHN_CONFIG_FILE) {
     const tenant: TenantConfig = Object.freeze({
       id: e.TENANT_ID,
@@ -280,7 +282,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const awsCredentials = hasAwsCredentials(env);
   // DYNAMODB_EMBEDDED=false selects AWS with the SDK's default chain (e.g. an EC2 node role).
   const embedded = !e.DYNAMODB_ENDPOINT && !awsCredentials && e.DYNAMODB_EMBEDDED !== false;
-  const { tenant, tenants, callers } = tenantsOf(e);
+  const tenantDefaults: TenantDefaults = Object.freeze({ challengeTtlSeconds: e.CHALLENGE_TTL_SECONDS, sessionTtlSeconds: e.SESSION_TTL_SECONDS });
+  const { tenant, tenants, callers } = tenantsOf(e, tenantDefaults);
   if (callers?.callerIdentity === "mtls" && !e.TLS_CLIENT_CA_FILE && !callers.allowAnonymousCallers) {
     throw new ConfigError(
       `invalid configuration:\n  TLS_CLIENT_CA_FILE: required by the caller policy in ${e.DYNAUTHN_CONFIG_FILE} (or set callers.callerIdentity: xfcc behind a mesh, or callers.allowAnonymousCallers: true)`,
@@ -296,7 +299,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       ? Object.freeze({
           path: e.DYNAUTHN_CONFIG_FILE,
           reloadSeconds: e.CONFIG_RELOAD_SECONDS,
-          defaults: Object.freeze({ challengeTtlSeconds: e.CHALLENGE_TTL_SECONDS, sessionTtlSeconds: e.SESSION_TTL_SECONDS }),
+          defaults: tenantDefaults,
         })
       : undefined,
     dynamodb: Object.freeze({

@@ -10,7 +10,6 @@ import { DEFAULT_MAX_REQUEST_BYTES } from "./request-size.js";
 /** The first bytes every HTTP/2 prior-knowledge connection sends (RFC 9113 §3.4). */
 const HTTP2_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
 
-
 /** A connection that sends nothing for this long while being sniffed is dropped. */
 const SNIFF_TIMEOUT_MS = 10_000;
 

@@ -63,4 +63,3 @@ export async function verifyBoundAssertion(
   const authTime = await authentication.recordAssertion(tenant, credential, assertion);
   return { credentialId: credential.credentialId, aaguid: credential.aaguid, authTime, ...assuranceOf(assertion) };
 }
-

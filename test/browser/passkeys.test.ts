@@ -1,12 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { browserSuiteRuns, PLATFORM_AUTHENTICATOR, SECURITY_KEY, useDemoSuite } from "../support/browser.js";
+import { PLATFORM_AUTHENTICATOR, SECURITY_KEY, useDemoSuite } from "../support/browser.js";
 
 /**
- * The demo relying party in Debian's Chromium with CDP virtual authenticators: the browser's own
+ * The demo relying party in Chromium with CDP virtual authenticators: the browser's own
  * WebAuthn client builds every attestation and assertion; dynauthn verifies them. Each case has
  * its own tab, browser context (cookies) and authenticators.
  */
-describe.skipIf(!browserSuiteRuns())("demo in Chromium: passkeys", () => {
+describe("demo in Chromium: passkeys", () => {
   const suite = useDemoSuite();
 
   /** A signed-up user's tab with its platform authenticator. */

@@ -1,6 +1,5 @@
 import { describe, expect, it } from "vitest";
 import {
-  browserSuiteRuns,
   PLATFORM_AUTHENTICATOR,
   PRESENCE_ONLY_AUTHENTICATOR,
   useDemoSuite,
@@ -8,7 +7,7 @@ import {
 } from "../support/browser.js";
 
 /** What the demo and dynauthn refuse in a real browser, and the step-up that lets a user through. */
-describe.skipIf(!browserSuiteRuns())("demo in Chromium: refusals and step-up", () => {
+describe("demo in Chromium: refusals and step-up", () => {
   const suite = useDemoSuite();
 
   /** The origin the browser wrote into the clientDataJSON of what the page last sent to `path`. */

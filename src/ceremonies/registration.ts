@@ -47,8 +47,9 @@ export interface BeginResult<T> {
 /**
  * BeginRegistration: 3 DynamoDB requests (user handle get-or-create, the user's credentials for
  * excludeCredentials, the challenge put). FinishRegistration: 2 (consume the challenge; one
- * transaction that puts the credential and its audit event, so neither exists without the other),
- * plus a best-effort failure event when refused.
+ * transaction that puts the credential and its audit event, so neither exists without the other,
+ * on the condition that the user still has the handle sealed in the challenge: an erase voids
+ * every registration begun before it), plus a best-effort failure event when refused.
  */
 export class RegistrationCeremony {
   private readonly auditor: Auditor;
@@ -156,7 +157,8 @@ export class RegistrationCeremony {
       ...facts,
       details: { ...facts.details, attestation_format: verified.attestationFormat },
     });
-    await store.credentials.create(credential, [store.audit.transactPut(event)]);
+    const ownerGuard = store.users.handleStillIs(tenant.id, credential.userId, credential.userHandle);
+    await store.credentials.create(credential, ownerGuard, [store.audit.transactPut(event)]);
     countCeremony(event);
     caches.userCredentials?.delete(Caches.key(tenant.id, credential.userId));
     return credential;

@@ -1,4 +1,4 @@
-import { DeleteItemCommand, UpdateItemCommand, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { DeleteItemCommand, UpdateItemCommand, type DynamoDBClient, type TransactWriteItem } from "@aws-sdk/client-dynamodb";
 import { tenantKey } from "./keys.js";
 import { storeCall } from "./store-errors.js";
 
@@ -26,6 +26,22 @@ export class UserStore {
       ),
     );
     return out.Attributes?.userHandle?.S ?? candidateHandle;
+  }
+
+  /**
+   * A transaction's condition that the user still has `userHandle`: false once the user was
+   * erased, also when the same user id has since begun anew (a new handle). A ceremony's write
+   * carries it so that an erase voids every ceremony begun before it.
+   */
+  handleStillIs(tenant: string, userId: string, userHandle: string): TransactWriteItem {
+    return {
+      ConditionCheck: {
+        TableName: this.table,
+        Key: { pk: { S: tenantKey(tenant, userId) } },
+        ConditionExpression: "userHandle = :h",
+        ExpressionAttributeValues: { ":h": { S: userHandle } },
+      },
+    };
   }
 
   async delete(tenant: string, userId: string): Promise<void> {

@@ -103,11 +103,14 @@ export class RegistrationCeremony {
       facts = { credentialId: json.id };
       const ceremony = await consumeCeremony(this.deps, tenant, clientData.challenge, "registration");
       facts = { ...facts, ...beginFacts(ceremony) };
+      // The tenant as configured now decides, over what was sealed at begin: a floor raised by a
+      // reload since then applies to this ceremony too (origins, algorithms and attestation likewise).
+      const userVerification = atLeast(tenant.userVerification, ceremony.userVerification);
       const verified = await inSpan("webauthn.verify_registration", () =>
         verifyRegistration(
           json,
           { challenge: ceremony.challenge, origins: tenant.origins, rpId: tenant.rpId },
-          registrationPolicy(ceremony.userVerification, tenant.algorithms),
+          registrationPolicy(userVerification, tenant.algorithms),
         ),
       );
       facts = {

@@ -9,9 +9,8 @@ import { createLogger } from "../../src/logger.js";
 import { MAX_SESSION_TTL_SECONDS } from "../../src/lifetimes.js";
 import { writeNewKeyFile } from "../../src/tokens/key-files.js";
 import { openKeyRing, type OpenedKeyRing } from "../../src/tokens/open-key-ring.js";
-import { ORIGIN, startTestService, TEST_TENANT, type TestService } from "../support/service.js";
-import { SoftAuthenticator } from "../support/soft-authenticator.js";
-import { transfer } from "../support/step-up.js";
+import { startTestService, TEST_TENANT, type TestService } from "../support/service.js";
+import { signedInUser, transfer } from "../support/step-up.js";
 
 const HOUR = 3_600_000;
 const MONTHLY = { ...TEST_TENANT, id: "monthly", sessionTtlSeconds: MAX_SESSION_TTL_SECONDS };
@@ -39,25 +38,16 @@ describe("retired signing keys cover every tenant's session lifetime", () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  /** Registers a passkey in `tenant` and signs in with it; returns the session token. */
-  async function signIn(tenant: string, userId: string): Promise<string> {
-    const authenticator = new SoftAuthenticator();
-    const reg = await svc.connect.beginRegistration({ tenant, userId, userName: userId });
-    await svc.connect.finishRegistration({ tenant, credentialJson: JSON.stringify(authenticator.create(reg.optionsJson, ORIGIN)) });
-    const auth = await svc.connect.beginAuthentication({ tenant, userId });
-    const done = await svc.connect.finishAuthentication({ tenant, credentialJson: JSON.stringify(authenticator.get(auth.optionsJson, ORIGIN)) });
-    return done.sessionToken;
-  }
   const decision = async (tenant: string, sessionToken: string) =>
     Decision[(await svc.connect.verifyOperation({ tenant, sessionToken, operation: transfer(1) })).decision];
   const servedKids = async () => JSON.parse((await svc.connect.getJwks({})).jwksJson).keys.map((k: { kid: string }) => k.kid);
 
   it("a 30-day tenant's token, and one issued after a reload lengthened the default tenant's lifetime, outlive a rotation by more than the default lifetime", async () => {
     const oldKid = keys.ring.signingKey(svc.clock.read()).kid;
-    const monthly = await signIn("monthly", "month-user");
+    const monthly = (await signedInUser(svc, "month-user", undefined, "monthly")).sessionToken;
     // A reload lengthens the default tenant's lifetime (what TenantsFileReloader applies).
     svc.app.tenants.replace({ ...TEST_TENANT, sessionTtlSeconds: MAX_SESSION_TTL_SECONDS }, [MONTHLY]);
-    const lengthened = await signIn("", "lengthened-user");
+    const lengthened = (await signedInUser(svc, "lengthened-user")).sessionToken;
     for (const token of [monthly, lengthened]) expect(decodeProtectedHeader(token).kid).toBe(oldKid);
 
     await writeNewKeyFile(dir, "ES256", svc.clock.read());

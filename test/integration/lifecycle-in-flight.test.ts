@@ -100,29 +100,50 @@ describe("lifecycle operations against work in flight", () => {
       "SESSION_REVOKED",
     ]);
   });
+
+  it("a grant made with a passkey revoked since outlives the revocation only until the grant expires", async () => {
+    const bob = await signedInUser(a, "grant-outlives");
+    const second = await signedInUser(a, "grant-outlives");
+    const op = { sessionToken: bob.sessionToken, operation: transfer(20), requirement: { maxAge: { seconds: 60n } } };
+    a.clock.advance(61_000);
+    const needed = await a.connect.verifyOperation(op);
+    const optionsJson = needed.details.case === "stepUpRequired" ? needed.details.value.optionsJson : "";
+    const stepped = JSON.stringify(second.authenticator.get(optionsJson, ORIGIN, { credentialId: second.credentialId }));
+    const allowed = await a.connect.verifyOperation({ ...op, evidence: { case: "credentialJson", value: stepped } });
+    const grant = allowed.details.case === "allowed" ? allowed.details.value.stepUpGrant : "";
+    await a.connect.revokeCredential({ userId: bob.userId, credentialId: second.credentialId, reason: "lost" });
+
+    // Grants are verified offline, like session tokens; bob's session came from his other passkey.
+    const withGrant = { ...op, evidence: { case: "stepUpGrant" as const, value: grant } };
+    expect(verdict(await a.connect.verifyOperation(withGrant))).toEqual(["ALLOW", undefined]);
+    a.clock.advance(300_000); // STEP_UP_GRANT_TTL_SECONDS (default 300)
+    expect(verdict(await a.connect.verifyOperation(withGrant))).toEqual(["DENY", "EXPIRED"]);
+  });
 });
 
-/** Issue 13, break 4: a reload that shortens a tenant's session lifetime must not hide older sessions. */
-describe("sessions issued before a reload that shortened the session lifetime", () => {
+/** Tenants file reloads (TenantsFileReloader) against sessions and ceremonies already in flight. */
+describe("tenants file reloads against work in flight", () => {
   const dir = mkdtempSync(join(tmpdir(), "dynauthn-lifetime-"));
   const path = join(dir, "dynauthn.yaml");
+  const OLD_ORIGIN = "https://old.localhost";
   let version = 0;
-  /** The test tenant as a tenants file with `sessionTtlSeconds`; a new mtime each time. */
-  const writeTenantsFile = (sessionTtlSeconds: number) => {
+  /**
+   * Reloads a file of the test tenant (the default) with `settings` (YAML flow-map entries) and
+   * `origins`, and of tenant "leaving" unless `leaving` is false; a new mtime each time.
+   */
+  const reloadWith = async (settings: string, { origins = [ORIGIN, OLD_ORIGIN], leaving = true } = {}) => {
     const t = TEST_TENANT;
-    writeFileSync(
-      path,
-      `tenants:\n  - {id: ${t.id}, rpId: ${t.rpId}, rpName: ${t.rpName}, origins: [${ORIGIN}], sessionTtlSeconds: ${sessionTtlSeconds}}\n`,
-    );
+    const entry = (id: string) => `  - {id: ${id}, rpId: ${t.rpId}, rpName: ${t.rpName}, origins: [${origins.join(", ")}], ${settings}}\n`;
+    writeFileSync(path, `defaultTenant: ${t.id}\ntenants:\n${entry(t.id)}${leaving ? entry("leaving") : ""}`);
     const mtime = new Date(Date.UTC(2026, 0, 1) + ++version * 1000);
     utimesSync(path, mtime, mtime);
+    expect(await reloader.reload()).toBe(true);
   };
   let svc: TestService;
   let reloader: TenantsFileReloader;
 
   beforeAll(async () => {
     svc = await startTestService(undefined, { tenant: { ...TEST_TENANT, sessionTtlSeconds: 3600 } });
-    writeTenantsFile(3600);
     reloader = new TenantsFileReloader({
       path,
       defaults: { challengeTtlSeconds: 300, sessionTtlSeconds: 3600 },
@@ -137,20 +158,17 @@ describe("sessions issued before a reload that shortened the session lifetime", 
     await svc?.close();
     rmSync(dir, { recursive: true, force: true });
   });
-
-  /** Signs in under the 3600 s lifetime, then reloads with 60 s and lets 61 s pass. */
+  /** Signs in under a 3600 s session lifetime, then reloads with 60 s and lets 61 s pass (issue 13, break 4). */
   const signInThenShorten = async (userId: string) => {
-    writeTenantsFile(3600);
-    expect(await reloader.reload()).toBe(true);
+    await reloadWith("sessionTtlSeconds: 3600");
     const user = await signedInUser(svc, userId);
-    writeTenantsFile(60);
-    expect(await reloader.reload()).toBe(true);
+    await reloadWith("sessionTtlSeconds: 60");
     expect(svc.app.tenants.defaultTenant.sessionTtlSeconds).toBe(60);
     svc.clock.advance(61_000);
     return user;
   };
 
-  it("ListSessions lists it and RevokeAllSessions revokes it: VerifyOperation then denies its token", async () => {
+  it("a shortened session lifetime: ListSessions lists an older session and RevokeAllSessions revokes it, so VerifyOperation denies its token", async () => {
     const user = await signInThenShorten("shortened");
     const sessionId = decodeJwt(user.sessionToken).jti;
     expect((await svc.connect.listSessions({ userId: "shortened" })).sessions.map((s) => s.sessionId)).toEqual([sessionId]);
@@ -161,7 +179,7 @@ describe("sessions issued before a reload that shortened the session lifetime", 
     ]);
   });
 
-  it("RevokeCredential and DeleteUser revoke it", async () => {
+  it("a shortened session lifetime: RevokeCredential and DeleteUser revoke older sessions", async () => {
     const revoked = await signInThenShorten("shortened-revoked");
     await svc.connect.revokeCredential({ userId: revoked.userId, credentialId: revoked.credentialId, reason: "lost" });
     const erased = await signInThenShorten("shortened-erased");
@@ -172,5 +190,67 @@ describe("sessions issued before a reload that shortened the session lifetime", 
         "SESSION_REVOKED",
       ]);
     }
+  });
+
+  it("a removed tenant: its ceremonies, tokens and grants in flight are TENANT_UNKNOWN; its data waits for its return", async () => {
+    await reloadWith("sessionTtlSeconds: 3600");
+    const user = await signedInUser(svc, "tenant-leaver", undefined, "leaving");
+    const granted = await svc.connect.verifyOperation({ tenant: "leaving", sessionToken: user.sessionToken, operation: transfer(1) });
+    const grant = granted.details.case === "allowed" ? granted.details.value.stepUpGrant : "";
+    const registration = await svc.connect.beginRegistration({ tenant: "leaving", userId: "tenant-leaver", userName: "l" });
+    const signIn = await assertion(svc, user.authenticator, "tenant-leaver", undefined, "leaving");
+
+    await reloadWith("sessionTtlSeconds: 3600", { leaving: false });
+    const credentialJson = JSON.stringify(new SoftAuthenticator().create(registration.optionsJson, ORIGIN));
+    await expectRpcError(svc.connect.finishRegistration({ tenant: "leaving", credentialJson }), Code.InvalidArgument, "TENANT_UNKNOWN");
+    await expectRpcError(svc.connect.finishAuthentication({ tenant: "leaving", credentialJson: signIn }), Code.InvalidArgument, "TENANT_UNKNOWN");
+    for (const evidence of [{ case: undefined }, { case: "stepUpGrant" as const, value: grant }]) {
+      await expectRpcError(
+        svc.connect.verifyOperation({ tenant: "leaving", sessionToken: user.sessionToken, operation: transfer(1), evidence }),
+        Code.InvalidArgument,
+        "TENANT_UNKNOWN",
+      );
+    }
+    // Nothing was used up or erased: back in the file, the tenant's session and sign-in still work.
+    await reloadWith("sessionTtlSeconds: 3600");
+    expect((await svc.connect.listSessions({ tenant: "leaving", userId: "tenant-leaver" })).sessions).toHaveLength(1);
+    await expect(svc.connect.finishAuthentication({ tenant: "leaving", credentialJson: signIn })).resolves.toMatchObject({ userId: "tenant-leaver" });
+  });
+
+  it("a removed origin: a ceremony begun from it fails ORIGIN_MISMATCH at finish", async () => {
+    await reloadWith("sessionTtlSeconds: 3600");
+    const authenticator = new SoftAuthenticator();
+    await register(svc, authenticator, "origin-user");
+    const registration = await svc.connect.beginRegistration({ userId: "origin-user", userName: "o" });
+    const signIn = await svc.connect.beginAuthentication({ userId: "origin-user" });
+    await reloadWith("sessionTtlSeconds: 3600", { origins: [ORIGIN] });
+    const fromOldOrigin = {
+      registration: JSON.stringify(new SoftAuthenticator().create(registration.optionsJson, OLD_ORIGIN)),
+      signIn: JSON.stringify(authenticator.get(signIn.optionsJson, OLD_ORIGIN)),
+    };
+    await expectRpcError(svc.connect.finishRegistration({ credentialJson: fromOldOrigin.registration }), Code.Unauthenticated, "ORIGIN_MISMATCH");
+    await expectRpcError(svc.connect.finishAuthentication({ credentialJson: fromOldOrigin.signIn }), Code.Unauthenticated, "ORIGIN_MISMATCH");
+  });
+
+  it("a raised user verification floor applies to a registration begun under the old one", async () => {
+    await reloadWith("userVerification: preferred");
+    const begun = await svc.connect.beginRegistration({ userId: "uv-raised", userName: "u" });
+    await reloadWith("userVerification: required");
+    const credentialJson = JSON.stringify(new SoftAuthenticator({ userVerification: false }).create(begun.optionsJson, ORIGIN));
+    await expectRpcError(svc.connect.finishRegistration({ credentialJson }), Code.Unauthenticated, "USER_VERIFICATION_REQUIRED");
+  });
+
+  it("a shortened challenge lifetime: a ceremony begun before keeps the expiry it was issued with", async () => {
+    await reloadWith("challengeTtlSeconds: 300");
+    const begun = await svc.connect.beginRegistration({ userId: "challenge-ttl", userName: "c" });
+    const late = await svc.connect.beginRegistration({ userId: "challenge-ttl", userName: "c" });
+    await reloadWith("challengeTtlSeconds: 10");
+    svc.clock.advance(20_000);
+    const answer = (optionsJson: string) => JSON.stringify(new SoftAuthenticator().create(optionsJson, ORIGIN));
+    await expect(svc.connect.finishRegistration({ credentialJson: answer(begun.optionsJson) })).resolves.toMatchObject({
+      credential: { userId: "challenge-ttl" },
+    });
+    svc.clock.advance(300_000);
+    await expectRpcError(svc.connect.finishRegistration({ credentialJson: answer(late.optionsJson) }), Code.Unauthenticated, "CHALLENGE_EXPIRED");
   });
 });

@@ -48,8 +48,9 @@ export interface BeginResult<T> {
  * BeginRegistration: 3 DynamoDB requests (user handle get-or-create, the user's credentials for
  * excludeCredentials, the challenge put). FinishRegistration: 2 (consume the challenge; one
  * transaction that puts the credential and its audit event, so neither exists without the other,
- * on the condition that the user still has the handle sealed in the challenge: an erase voids
- * every registration begun before it), plus a best-effort failure event when refused.
+ * and records the credential on the user on the condition that the user still has the handle
+ * sealed in the challenge: an erase voids every registration begun before it), plus a
+ * best-effort failure event when refused.
  */
 export class RegistrationCeremony {
   private readonly auditor: Auditor;
@@ -160,8 +161,8 @@ export class RegistrationCeremony {
       ...facts,
       details: { ...facts.details, attestation_format: verified.attestationFormat },
     });
-    const ownerGuard = store.users.handleStillIs(tenant.id, credential.userId, credential.userHandle);
-    await store.credentials.create(credential, ownerGuard, [store.audit.transactPut(event)]);
+    const ownerUpdate = store.users.addCredential(tenant.id, credential.userId, credential.userHandle, credential.credentialId);
+    await store.credentials.create(credential, ownerUpdate, [store.audit.transactPut(event)]);
     countCeremony(event);
     caches.userCredentials?.delete(Caches.key(tenant.id, credential.userId));
     return credential;

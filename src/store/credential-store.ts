@@ -83,10 +83,10 @@ export class CredentialStore {
    * Stores a new credential together with `alsoWrite` (its audit event) in one transaction, so
    * neither exists without the other. The condition makes a credential id unique across all users
    * of the tenant (WebAuthn §7.1 step 22) without a prior read, also under concurrent
-   * registrations; `ownerGuard` (UserStore.handleStillIs) refuses a user erased since the
+   * registrations; `ownerUpdate` (UserStore.addCredential) refuses a user erased since the
    * ceremony began, with no read either.
    */
-  async create(credential: StoredCredential, ownerGuard: TransactWriteItem, alsoWrite: TransactWriteItem[]): Promise<void> {
+  async create(credential: StoredCredential, ownerUpdate: TransactWriteItem, alsoWrite: TransactWriteItem[]): Promise<void> {
     try {
       await storeCall(() =>
         this.client.send(
@@ -99,7 +99,7 @@ export class CredentialStore {
                   ConditionExpression: "attribute_not_exists(pk)",
                 },
               },
-              ownerGuard,
+              ownerUpdate,
               ...alsoWrite,
             ],
           }),

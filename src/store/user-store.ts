@@ -29,24 +29,34 @@ export class UserStore {
   }
 
   /**
-   * A transaction's condition that the user still has `userHandle`: false once the user was
-   * erased, also when the same user id has since begun anew (a new handle). A ceremony's write
-   * carries it so that an erase voids every ceremony begun before it.
+   * A transaction's part that records `credentialId` on the user, on the condition that the user
+   * still has `userHandle`: it fails once the user was erased, also when the same user id has
+   * since begun anew (a new handle). A registration's write carries it, so an erase voids every
+   * ceremony begun before it, and the erase learns every credential from the record it deletes.
    */
-  handleStillIs(tenant: string, userId: string, userHandle: string): TransactWriteItem {
+  addCredential(tenant: string, userId: string, userHandle: string, credentialId: string): TransactWriteItem {
     return {
-      ConditionCheck: {
+      Update: {
         TableName: this.table,
         Key: { pk: { S: tenantKey(tenant, userId) } },
+        UpdateExpression: "ADD credentialIds :id",
         ConditionExpression: "userHandle = :h",
-        ExpressionAttributeValues: { ":h": { S: userHandle } },
+        ExpressionAttributeValues: { ":h": { S: userHandle }, ":id": { SS: [credentialId] } },
       },
     };
   }
 
-  async delete(tenant: string, userId: string): Promise<void> {
-    await storeCall(() =>
-      this.client.send(new DeleteItemCommand({ TableName: this.table, Key: { pk: { S: tenantKey(tenant, userId) } } })),
+  /**
+   * Deletes the user; returns the credential ids its record named. Atomic with every
+   * registration's addCredential: each either is among them or fails. (Credentials registered
+   * before records named them are found through the by-user index only.)
+   */
+  async delete(tenant: string, userId: string): Promise<string[]> {
+    const out = await storeCall(() =>
+      this.client.send(
+        new DeleteItemCommand({ TableName: this.table, Key: { pk: { S: tenantKey(tenant, userId) } }, ReturnValues: "ALL_OLD" }),
+      ),
     );
+    return out.Attributes?.credentialIds?.SS ?? [];
   }
 }

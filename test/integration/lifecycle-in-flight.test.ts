@@ -1,11 +1,14 @@
 import { mkdtempSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { UpdateItemCommand } from "@aws-sdk/client-dynamodb";
 import { Code } from "@connectrpc/connect";
 import { decodeJwt } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Decision, DenyReason, type VerifyOperationResponse } from "../../src/gen/authn/v1/step_up_pb.js";
 import { createLogger } from "../../src/logger.js";
+import { tenantKey } from "../../src/store/keys.js";
+import { tableNames } from "../../src/store/tables.js";
 import { TenantsFileReloader } from "../../src/tenants-file-reloader.js";
 import { assertion, expectRpcError, register } from "../support/ceremonies.js";
 import { closeAll, ORIGIN, startTestService, TEST_TENANT, type TestService } from "../support/service.js";
@@ -53,6 +56,26 @@ describe("lifecycle operations against work in flight", () => {
     // The refusal is audited with its reason.
     const { events } = await a.connect.listAuditEvents({ userId: "reg-erased" });
     expect(events.some((e) => e.reason === "CHALLENGE_INVALID" && e.credentialId !== "")).toBe(true);
+  });
+
+  it("DeleteUser erases a credential the by-user index does not show yet (the index lags behind a registration of a moment ago)", async () => {
+    const authenticator = new SoftAuthenticator();
+    const credentialId = await register(a, authenticator, "index-lag");
+    // What an index that has not caught up looks like: the credential is not under the user in it.
+    await a.dynamo.send(
+      new UpdateItemCommand({
+        TableName: tableNames(a.tablePrefix).credentials,
+        Key: { pk: { S: tenantKey("default", credentialId) } },
+        UpdateExpression: "REMOVE userKey",
+      }),
+    );
+    expect((await a.connect.listCredentials({ userId: "index-lag" })).credentials).toEqual([]);
+    expect(await a.connect.deleteUser({ userId: "index-lag" })).toMatchObject({ deletedCredentials: 1 });
+    await expectRpcError(
+      a.connect.finishAuthentication({ credentialJson: await assertion(a, authenticator, undefined) }),
+      Code.Unauthenticated,
+      "CREDENTIAL_UNKNOWN",
+    );
   });
 
   it("a sign-in begun before RevokeCredential or DeleteUser fails at the counter write, even where the credential is cached", async () => {

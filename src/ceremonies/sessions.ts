@@ -80,13 +80,18 @@ export class Sessions {
     return revoked;
   }
 
-  /** For token checks: whether the session was revoked, at most `stalenessSeconds` out of date. */
+  /**
+   * For token checks: whether the session was revoked, at most `stalenessSeconds` out of date. A
+   * session no sign-in recorded counts as revoked: the service returns a token only once its
+   * record is durable, so such a token was signed elsewhere — with a leaked key, e.g. a retired
+   * one that stays published for the longest session lifetime.
+   */
   async isRevoked(tenant: string, sessionId: string): Promise<boolean> {
     const key = `${tenant}\0${sessionId}`;
     const cached = this.revokedCache.get(key);
     if (cached !== undefined) return cached;
     const session = await this.deps.store.audit.findSession(tenant, sessionId);
-    const revoked = session?.session?.revokedAt !== undefined;
+    const revoked = session?.session === undefined || session.session.revokedAt !== undefined;
     this.revokedCache.set(key, revoked);
     return revoked;
   }

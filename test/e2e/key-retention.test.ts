@@ -7,7 +7,9 @@ import { loadConfig } from "../../src/config.js";
 import { Decision } from "../../src/gen/authn/v1/step_up_pb.js";
 import { createLogger } from "../../src/logger.js";
 import { MAX_SESSION_TTL_SECONDS } from "../../src/lifetimes.js";
+import { newSessionId } from "../../src/audit/session-id.js";
 import { writeNewKeyFile } from "../../src/tokens/key-files.js";
+import { issueSessionToken } from "../../src/tokens/session-token.js";
 import { openKeyRing, type OpenedKeyRing } from "../../src/tokens/open-key-ring.js";
 import { startTestService, TEST_TENANT, type TestService } from "../support/service.js";
 import { signedInUser, transfer } from "../support/step-up.js";
@@ -42,7 +44,7 @@ describe("retired signing keys cover every tenant's session lifetime", () => {
     Decision[(await svc.connect.verifyOperation({ tenant, sessionToken, operation: transfer(1) })).decision];
   const servedKids = async () => JSON.parse((await svc.connect.getJwks({})).jwksJson).keys.map((k: { kid: string }) => k.kid);
 
-  it("a 30-day tenant's token, and one issued after a reload lengthened the default tenant's lifetime, outlive a rotation by more than the default lifetime", async () => {
+  it("a 30-day tenant's token, and one issued after a reload lengthened the default tenant's lifetime, outlive a rotation by more than the default lifetime; a forged one does not", async () => {
     const oldKid = keys.ring.signingKey(svc.clock.read()).kid;
     const monthly = (await signedInUser(svc, "month-user", undefined, "monthly")).sessionToken;
     // A reload lengthens the default tenant's lifetime (what TenantsFileReloader applies).
@@ -59,9 +61,18 @@ describe("retired signing keys cover every tenant's session lifetime", () => {
     expect(await decision("monthly", monthly)).toBe("ALLOW");
     expect(await decision("", lengthened)).toBe("ALLOW");
 
+    // Published for so long, a retired key whose file leaks must not mint sessions: VerifyOperation
+    // accepts only tokens whose sign-in recorded the session (offline JWKS verifiers cannot tell).
+    const authTime = svc.clock.read() - 60_000;
+    const claims = { tenant: "monthly", userId: "month-user", credentialId: "any", authTime, amr: ["hwk"], acr: "phr" };
+    const retiredKey = keys.ring.keys.find((k) => k.kid === oldKid)!;
+    const forged = await issueSessionToken(retiredKey, { ...claims, jti: newSessionId("month-user", authTime) }, 3600);
+    expect(await decision("monthly", forged.token)).toBe("DENY");
+
     // Once the longest lifetime any configuration allows has passed, every token it signed has expired.
     svc.clock.advance(MAX_SESSION_TTL_SECONDS * 1000);
     expect(await servedKids()).not.toContain(oldKid);
     expect(keys.ring.retired(svc.clock.read()).map((k) => k.kid)).toEqual([oldKid]);
   });
+
 });

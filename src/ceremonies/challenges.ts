@@ -37,8 +37,9 @@ export function beginCeremony(
 
 /**
  * Opens a challenge for a ceremony of `kind` in `tenant` (no I/O): refused when it was not sealed
- * by a key of this ring that may still have open challenges (KeyRing.challengeKeys), belongs to another tenant or kind (CHALLENGE_INVALID) or has expired
- * (CHALLENGE_EXPIRED). A refusal here changes nothing: the challenge stays usable.
+ * by a key of this ring that may still have open challenges (KeyRing.challengeKeys), belongs to
+ * another tenant or kind (CHALLENGE_INVALID) or has expired (CHALLENGE_EXPIRED). A refusal here
+ * changes nothing: the challenge stays usable.
  */
 export function openCeremony(deps: CeremonyDeps, tenant: TenantConfig, challenge: string, kind: CeremonyKind): OpenedChallenge {
   const opened = openChallenge(deps.keys.challengeKeys(deps.clock()).map(sealKeyFor), challenge);

@@ -106,7 +106,8 @@ export class CredentialStore {
         ),
       );
     } catch (err) {
-      const failed = (i: number) => err instanceof TransactionCanceledException && err.CancellationReasons?.[i]?.Code === "ConditionalCheckFailed";
+      const failed = (i: number) =>
+        err instanceof TransactionCanceledException && err.CancellationReasons?.[i]?.Code === "ConditionalCheckFailed";
       if (isConditionFailure(err) || failed(0)) throw new AuthError("CREDENTIAL_EXISTS", "this credential is already registered");
       if (failed(1)) throw unauthenticated("CHALLENGE_INVALID", "the user this ceremony was begun for has been erased since");
       throw err;

@@ -89,8 +89,7 @@ export async function startApp(opts: AppOptions, port: number, host: string): Pr
   const caches = new Caches({ userListTtlSeconds: opts.credentialCacheTtlSeconds });
   const store = createStore(opts.dynamo, opts.tablePrefix, opts.auditRetentionDays);
   const stepUp = { ...STEP_UP_DEFAULTS, ...opts.stepUp };
-  const longestSessionSeconds = Math.max(...tenants.all().map((t) => t.sessionTtlSeconds));
-  const keys = keyRingOf(opts, Math.max(longestSessionSeconds, stepUp.grantTtlSeconds) * 1000);
+  const keys = keyRingOf(opts);
   const clock = opts.clock ?? Date.now;
   const deps = {
     store,
@@ -147,9 +146,8 @@ export async function startApp(opts: AppOptions, port: number, host: string): Pr
   return { server, health, caches, sessions, keys, tenants, callerAuthorizer };
 }
 
-/** `retentionMs`: how long a replaced key stays published, should a test rotate the ring. */
-function keyRingOf(opts: AppOptions, retentionMs: number): KeyRing {
+function keyRingOf(opts: AppOptions): KeyRing {
   if (opts.keyRing) return opts.keyRing;
-  if (opts.signingKey) return new KeyRing([opts.signingKey], retentionMs);
+  if (opts.signingKey) return new KeyRing([opts.signingKey]);
   throw new Error("startApp needs a signingKey or a keyRing");
 }

@@ -5,6 +5,7 @@ import { DEFAULT_FAILURE_AUDIT, type FailureAuditSettings } from "./audit/failur
 import { DEFAULT_MAX_REQUEST_BYTES, MIN_REQUEST_BYTES } from "./request-size.js";
 import type { CallerPolicy } from "./callers/policy.js";
 import { STEP_UP_DEFAULTS } from "./step-up/defaults.js";
+import { MAX_CHALLENGE_TTL_SECONDS, MAX_GRANT_TTL_SECONDS, MAX_SESSION_TTL_SECONDS } from "./lifetimes.js";
 import {
   isWebOrigin,
   RP_ID_PATTERN,
@@ -60,13 +61,13 @@ const envSchema = z.object({
     .default("dynauthn-"),
   CREATE_TABLES: flag.optional(),
   DYNAMODB_EMBEDDED: flag.optional(),
-  CHALLENGE_TTL_SECONDS: seconds(10, 3600).default(300),
-  SESSION_TTL_SECONDS: seconds(60, 30 * 86_400).default(3600),
+  CHALLENGE_TTL_SECONDS: seconds(10, MAX_CHALLENGE_TTL_SECONDS).default(300),
+  SESSION_TTL_SECONDS: seconds(60, MAX_SESSION_TTL_SECONDS).default(3600),
   SIGNING_KEY_FILE: optionalPath,
   SIGNING_KEYS_DIR: optionalPath,
   KEY_RELOAD_SECONDS: seconds(0, 86_400).default(60),
   KEY_ROTATION_DAYS: seconds(1, 3650).default(365),
-  STEP_UP_GRANT_TTL_SECONDS: seconds(10, 3600).default(STEP_UP_DEFAULTS.grantTtlSeconds),
+  STEP_UP_GRANT_TTL_SECONDS: seconds(10, MAX_GRANT_TTL_SECONDS).default(STEP_UP_DEFAULTS.grantTtlSeconds),
   STEP_UP_GRANT_HEADER: z
     .string()
     .regex(/^[a-z0-9-]{1,64}$/, "must be a lower-case HTTP header name")

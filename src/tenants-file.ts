@@ -4,6 +4,7 @@ import { z } from "zod";
 import { attestationPolicySchema } from "./attestation/policy.js";
 import { type CallerPolicy, callerPolicySchema } from "./callers/policy.js";
 import type { TenantConfig } from "./config.js";
+import { MAX_CHALLENGE_TTL_SECONDS, MAX_SESSION_TTL_SECONDS } from "./lifetimes.js";
 import { SUPPORTED_ALGORITHMS } from "./webauthn/algorithms.js";
 
 /**
@@ -67,8 +68,8 @@ const tenantSchema = (defaults: TenantDefaults) =>
         .refine((ids) => new Set(ids).size === ids.length, "must not repeat an algorithm")
         .default([...SUPPORTED_ALGORITHMS]),
       attestation: attestationPolicySchema.default(attestationPolicySchema.parse({})),
-      challengeTtlSeconds: z.number().int().min(10).max(3600).default(defaults.challengeTtlSeconds),
-      sessionTtlSeconds: z.number().int().min(60).max(30 * 86_400).default(defaults.sessionTtlSeconds),
+      challengeTtlSeconds: z.number().int().min(10).max(MAX_CHALLENGE_TTL_SECONDS).default(defaults.challengeTtlSeconds),
+      sessionTtlSeconds: z.number().int().min(60).max(MAX_SESSION_TTL_SECONDS).default(defaults.sessionTtlSeconds),
     })
     .strict();
 

@@ -37,11 +37,12 @@ export function beginCeremony(
 
 /**
  * Opens a challenge for a ceremony of `kind` in `tenant` (no I/O): refused when it was not sealed
- * by this ring, belongs to another tenant or kind (CHALLENGE_INVALID) or has expired
- * (CHALLENGE_EXPIRED). A refusal here changes nothing: the challenge stays usable.
+ * by a key of this ring that may still have open challenges (KeyRing.challengeKeys), belongs to
+ * another tenant or kind (CHALLENGE_INVALID) or has expired (CHALLENGE_EXPIRED). A refusal here
+ * changes nothing: the challenge stays usable.
  */
 export function openCeremony(deps: CeremonyDeps, tenant: TenantConfig, challenge: string, kind: CeremonyKind): OpenedChallenge {
-  const opened = openChallenge(deps.keys.keys.map(sealKeyFor), challenge);
+  const opened = openChallenge(deps.keys.challengeKeys(deps.clock()).map(sealKeyFor), challenge);
   if (!opened || opened.ceremony.tenant !== tenant.id || opened.ceremony.kind !== kind) {
     throw unauthenticated("CHALLENGE_INVALID", "unknown or already used challenge");
   }

@@ -57,25 +57,31 @@ export class CredentialLifecycle {
   }
 
   /**
-   * Deletes every credential, then the user record, then records the erase. Not one
-   * transaction: a failure part-way leaves fewer credentials, and a retry finishes the job (each
-   * step is idempotent). The audit trail keeps its events (including this one) until retention
-   * expires them: compliance needs the record of what happened.
+   * Deletes the user record first: from then on no registration begun before can finish (its
+   * write is conditioned on the handle), and the record names every credential registered
+   * (the by-user index may lag behind a registration of a moment ago; it still names credentials
+   * registered before records named them). Then every credential (no sign-in or step-up can then
+   * pass its counter write), then the sessions (after the credentials, so that a sign-in that
+   * passed its counter write just before is among them), then records the erase. Not one
+   * transaction: a failure part-way leaves less, and a retry finishes the job (each step is
+   * idempotent). The audit trail keeps its events (including this one) until retention expires
+   * them: compliance needs the record of what happened.
    */
   async deleteUser(tenant: TenantConfig, userId: string, call: CallContext): Promise<number> {
     const { store, caches } = this.deps;
-    const credentials = await store.credentials.allForUser(tenant.id, userId);
-    await this.sessions.revokeAll(tenant, userId, call, "user erased");
-    for (const c of credentials) {
-      await store.credentials.delete(tenant.id, c.credentialId);
-      caches.credentials.delete(Caches.key(tenant.id, c.credentialId));
+    const named = await store.users.delete(tenant.id, userId);
+    const indexed = await store.credentials.allForUser(tenant.id, userId);
+    const credentialIds = new Set([...named, ...indexed.map((c) => c.credentialId)]);
+    for (const credentialId of credentialIds) {
+      await store.credentials.delete(tenant.id, credentialId);
+      caches.credentials.delete(Caches.key(tenant.id, credentialId));
     }
-    await store.users.delete(tenant.id, userId);
     caches.userCredentials?.delete(Caches.key(tenant.id, userId));
+    await this.sessions.revokeAll(tenant, userId, call, "user erased");
     await this.auditor.success("user_erased", tenant, call, {
       userId,
-      details: { credentials_deleted: String(credentials.length) },
+      details: { credentials_deleted: String(credentialIds.size) },
     });
-    return credentials.length;
+    return credentialIds.size;
   }
 }

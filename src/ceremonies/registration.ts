@@ -47,8 +47,10 @@ export interface BeginResult<T> {
 /**
  * BeginRegistration: 3 DynamoDB requests (user handle get-or-create, the user's credentials for
  * excludeCredentials, the challenge put). FinishRegistration: 2 (consume the challenge; one
- * transaction that puts the credential and its audit event, so neither exists without the other),
- * plus a best-effort failure event when refused.
+ * transaction that puts the credential and its audit event, so neither exists without the other,
+ * and records the credential on the user on the condition that the user still has the handle
+ * sealed in the challenge: an erase voids every registration begun before it), plus a
+ * best-effort failure event when refused.
  */
 export class RegistrationCeremony {
   private readonly auditor: Auditor;
@@ -102,11 +104,14 @@ export class RegistrationCeremony {
       facts = { credentialId: json.id };
       const ceremony = await consumeCeremony(this.deps, tenant, clientData.challenge, "registration");
       facts = { ...facts, ...beginFacts(ceremony) };
+      // The tenant as configured now decides, over what was sealed at begin: a floor raised by a
+      // reload since then applies to this ceremony too (origins, algorithms and attestation likewise).
+      const userVerification = atLeast(tenant.userVerification, ceremony.userVerification);
       const verified = await inSpan("webauthn.verify_registration", () =>
         verifyRegistration(
           json,
           { challenge: ceremony.challenge, origins: tenant.origins, rpId: tenant.rpId },
-          registrationPolicy(ceremony.userVerification, tenant.algorithms),
+          registrationPolicy(userVerification, tenant.algorithms),
         ),
       );
       facts = {
@@ -156,7 +161,8 @@ export class RegistrationCeremony {
       ...facts,
       details: { ...facts.details, attestation_format: verified.attestationFormat },
     });
-    await store.credentials.create(credential, [store.audit.transactPut(event)]);
+    const ownerUpdate = store.users.addCredential(tenant.id, credential.userId, credential.userHandle, credential.credentialId);
+    await store.credentials.create(credential, ownerUpdate, [store.audit.transactPut(event)]);
     countCeremony(event);
     caches.userCredentials?.delete(Caches.key(tenant.id, credential.userId));
     return credential;

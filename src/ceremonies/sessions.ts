@@ -2,6 +2,7 @@ import { LRUCache } from "lru-cache";
 import type { AuditEvent, CallContext } from "../audit/audit-event.js";
 import type { TenantConfig } from "../config.js";
 import { AuthError } from "../errors.js";
+import { MAX_SESSION_TTL_SECONDS } from "../lifetimes.js";
 import { Auditor } from "./auditor.js";
 import type { CeremonyDeps } from "./deps.js";
 
@@ -22,13 +23,16 @@ export class Sessions {
     this.revokedCache = new LRUCache({ max: 100_000, ttl: Math.max(stalenessSeconds, 0.001) * 1000 });
   }
 
-  /** Sessions with auth time after this may be unexpired. */
-  private oldestLive(tenant: TenantConfig): number {
-    return this.deps.clock() - tenant.sessionTtlSeconds * 1000;
+  /**
+   * Sessions with auth time after this may be unexpired, whatever lifetime the tenant has now: a
+   * reload may have shortened it since they were issued. Each session's stored expiry decides.
+   */
+  private oldestLive(): number {
+    return this.deps.clock() - MAX_SESSION_TTL_SECONDS * 1000;
   }
 
   list(tenant: TenantConfig, userId: string): Promise<AuditEvent[]> {
-    return this.deps.store.audit.sessionsOfUser(tenant.id, userId, this.oldestLive(tenant), this.deps.clock());
+    return this.deps.store.audit.sessionsOfUser(tenant.id, userId, this.oldestLive(), this.deps.clock());
   }
 
   async revoke(tenant: TenantConfig, sessionId: string, call: CallContext): Promise<AuditEvent> {
@@ -54,7 +58,7 @@ export class Sessions {
 
   /** Revoking a credential revokes the sessions it created. */
   async revokeForCredential(tenant: TenantConfig, userId: string, credentialId: string, call: CallContext): Promise<number> {
-    const live = await this.deps.store.audit.sessionsOfCredential(tenant.id, userId, credentialId, this.oldestLive(tenant), this.deps.clock());
+    const live = await this.deps.store.audit.sessionsOfCredential(tenant.id, userId, credentialId, this.oldestLive(), this.deps.clock());
     return this.revokeEach(tenant, live, call, { scope: "credential", reason: "credential revoked" });
   }
 
@@ -76,13 +80,18 @@ export class Sessions {
     return revoked;
   }
 
-  /** For token checks: whether the session was revoked, at most `stalenessSeconds` out of date. */
+  /**
+   * For token checks: whether the session was revoked, at most `stalenessSeconds` out of date. A
+   * session no sign-in recorded counts as revoked: the service returns a token only once its
+   * record is durable, so such a token was signed elsewhere — with a leaked key, e.g. a retired
+   * one that stays published for the longest session lifetime.
+   */
   async isRevoked(tenant: string, sessionId: string): Promise<boolean> {
     const key = `${tenant}\0${sessionId}`;
     const cached = this.revokedCache.get(key);
     if (cached !== undefined) return cached;
     const session = await this.deps.store.audit.findSession(tenant, sessionId);
-    const revoked = session?.session?.revokedAt !== undefined;
+    const revoked = session?.session === undefined || session.session.revokedAt !== undefined;
     this.revokedCache.set(key, revoked);
     return revoked;
   }

@@ -161,7 +161,10 @@ export class AuditStore {
     return { events, position };
   }
 
-  /** The user's sign-ins that may still be unexpired (auth time after `since`), newest first. */
+  /**
+   * The user's unexpired sign-ins (stored expiry after `now`) among those after `since`, newest
+   * first. `since` only bounds the read; the stored expiry, not today's lifetime, decides.
+   */
   async sessionsOfUser(tenant: string, userId: string, since: number, now: number): Promise<AuditEvent[]> {
     return this.querySessions({
       KeyConditionExpression: "pk = :p AND sk >= :since",

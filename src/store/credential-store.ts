@@ -83,9 +83,10 @@ export class CredentialStore {
    * Stores a new credential together with `alsoWrite` (its audit event) in one transaction, so
    * neither exists without the other. The condition makes a credential id unique across all users
    * of the tenant (WebAuthn §7.1 step 22) without a prior read, also under concurrent
-   * registrations.
+   * registrations; `ownerUpdate` (UserStore.addCredential) refuses a user erased since the
+   * ceremony began, with no read either.
    */
-  async create(credential: StoredCredential, alsoWrite: TransactWriteItem[]): Promise<void> {
+  async create(credential: StoredCredential, ownerUpdate: TransactWriteItem, alsoWrite: TransactWriteItem[]): Promise<void> {
     try {
       await storeCall(() =>
         this.client.send(
@@ -98,17 +99,18 @@ export class CredentialStore {
                   ConditionExpression: "attribute_not_exists(pk)",
                 },
               },
+              ownerUpdate,
               ...alsoWrite,
             ],
           }),
         ),
       );
     } catch (err) {
-      const taken =
-        isConditionFailure(err) ||
-        (err instanceof TransactionCanceledException && err.CancellationReasons?.[0]?.Code === "ConditionalCheckFailed");
-      if (!taken) throw err;
-      throw new AuthError("CREDENTIAL_EXISTS", "this credential is already registered");
+      const failed = (i: number) =>
+        err instanceof TransactionCanceledException && err.CancellationReasons?.[i]?.Code === "ConditionalCheckFailed";
+      if (isConditionFailure(err) || failed(0)) throw new AuthError("CREDENTIAL_EXISTS", "this credential is already registered");
+      if (failed(1)) throw unauthenticated("CHALLENGE_INVALID", "the user this ceremony was begun for has been erased since");
+      throw err;
     }
   }
 

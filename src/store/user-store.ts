@@ -1,4 +1,4 @@
-import { DeleteItemCommand, UpdateItemCommand, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { DeleteItemCommand, UpdateItemCommand, type DynamoDBClient, type TransactWriteItem } from "@aws-sdk/client-dynamodb";
 import { tenantKey } from "./keys.js";
 import { storeCall } from "./store-errors.js";
 
@@ -28,9 +28,35 @@ export class UserStore {
     return out.Attributes?.userHandle?.S ?? candidateHandle;
   }
 
-  async delete(tenant: string, userId: string): Promise<void> {
-    await storeCall(() =>
-      this.client.send(new DeleteItemCommand({ TableName: this.table, Key: { pk: { S: tenantKey(tenant, userId) } } })),
+  /**
+   * A transaction's part that records `credentialId` on the user, on the condition that the user
+   * still has `userHandle`: it fails once the user was erased, also when the same user id has
+   * since begun anew (a new handle). A registration's write carries it, so an erase voids every
+   * ceremony begun before it, and the erase learns every credential from the record it deletes.
+   */
+  addCredential(tenant: string, userId: string, userHandle: string, credentialId: string): TransactWriteItem {
+    return {
+      Update: {
+        TableName: this.table,
+        Key: { pk: { S: tenantKey(tenant, userId) } },
+        UpdateExpression: "ADD credentialIds :id",
+        ConditionExpression: "userHandle = :h",
+        ExpressionAttributeValues: { ":h": { S: userHandle }, ":id": { SS: [credentialId] } },
+      },
+    };
+  }
+
+  /**
+   * Deletes the user; returns the credential ids its record named. Atomic with every
+   * registration's addCredential: each either is among them or fails. (Credentials registered
+   * before records named them are found through the by-user index only.)
+   */
+  async delete(tenant: string, userId: string): Promise<string[]> {
+    const out = await storeCall(() =>
+      this.client.send(
+        new DeleteItemCommand({ TableName: this.table, Key: { pk: { S: tenantKey(tenant, userId) } }, ReturnValues: "ALL_OLD" }),
+      ),
     );
+    return out.Attributes?.credentialIds?.SS ?? [];
   }
 }

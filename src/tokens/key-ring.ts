@@ -1,12 +1,18 @@
 import type { KeyObject } from "node:crypto";
 import type { JSONWebKeySet } from "jose";
+import { CHALLENGE_RETENTION_MS, TOKEN_RETENTION_MS } from "../lifetimes.js";
 import type { SigningAlg, SigningKey } from "./signing-key.js";
 
 /**
  * The signing keys, oldest first. At any moment:
  * - the newest key whose activation time has passed signs;
  * - a key stops signing when its successor activates, and stays published (and accepted) until
- *   every token it signed has expired, `retentionMs` later; then it drops out;
+ *   every token it signed has expired, `retentionMs` later; then it drops out. By default that is
+ *   the longest lifetime any configuration allows (lifetimes.ts), not the longest configured now:
+ *   a tenant's lifetime may have been longer when the key signed, before a reload or a restart;
+ * - a challenge sealed by a key opens only until every challenge it sealed has expired, the
+ *   longest challenge lifetime after its successor activated: a key file leaked later cannot
+ *   forge a ceremony, even while the key still verifies the tokens it signed;
  * - a key whose activation time lies ahead is published but does not sign yet, so verifiers that
  *   cache the JWKS learn it before the first token it signs.
  * Removing a key's file and reloading drops it at once: tokens it signed are refused.
@@ -16,10 +22,10 @@ export class KeyRing {
   #keys: readonly SigningKey[] = [];
   #byKid = new Map<string, number>();
 
-  /** `retentionMs`: the longest lifetime of any token a key signs (the session TTL). */
+  /** `retentionMs`: the longest lifetime of any token a key signs (tests shorten it). */
   constructor(
     keys: readonly SigningKey[],
-    private readonly retentionMs: number,
+    private readonly retentionMs = TOKEN_RETENTION_MS,
   ) {
     this.replace(keys);
   }
@@ -56,6 +62,11 @@ export class KeyRing {
     return { keys: this.#keys.filter((_, i) => this.#published(i, now)).map((k) => ({ ...k.publicJwk })) };
   }
 
+  /** The keys whose sealed challenges may still be open at `now` (see the class comment). */
+  challengeKeys(now: number): SigningKey[] {
+    return this.#keys.filter((_, i) => this.#retainedFor(i, now, CHALLENGE_RETENTION_MS));
+  }
+
   /** Keys past their retention at `now`: their files can be deleted. */
   retired(now: number): SigningKey[] {
     return this.#keys.filter((_, i) => !this.#published(i, now));
@@ -67,8 +78,13 @@ export class KeyRing {
   }
 
   #published(i: number, now: number): boolean {
+    return this.#retainedFor(i, now, this.retentionMs);
+  }
+
+  /** Whether key `i` still signs, or stopped less than `retentionMs` before `now`. */
+  #retainedFor(i: number, now: number, retentionMs: number): boolean {
     const successor = this.#keys[i + 1];
     if (successor === undefined || successor.activatesAt > now) return true;
-    return now < successor.activatesAt + this.retentionMs;
+    return now < successor.activatesAt + retentionMs;
   }
 }

@@ -15,13 +15,13 @@ export interface OpenedKeyRing {
 /**
  * The key ring from SIGNING_KEYS_DIR (rotating: re-read every KEY_RELOAD_SECONDS), from
  * SIGNING_KEY_FILE (one fixed key), or, in the embedded development default, a generated key.
- * A retired key stays published for the longest token lifetime (session or grant). `.pem.kms`
- * files are decrypted with AWS KMS (region AWS_REGION, the default credential chain); the KMS
- * client is made only when such a file exists.
+ * A retired key stays published for the longest token lifetime any configuration allows (see
+ * KeyRing), whatever the tenants' lifetimes are now. `.pem.kms` files are decrypted with AWS KMS
+ * (region AWS_REGION, the default credential chain); the KMS client is made only when such a
+ * file exists.
  */
 export async function openKeyRing(config: Config, logger: Logger): Promise<OpenedKeyRing> {
   const { dir, reloadSeconds, rotationDays } = config.signingKeys;
-  const retentionMs = Math.max(config.tenant.sessionTtlSeconds, config.stepUp.grantTtlSeconds) * 1000;
   let load: () => Promise<SigningKey[]>;
   if (dir) {
     let decrypt: KeyDecryptor | undefined;
@@ -34,7 +34,7 @@ export async function openKeyRing(config: Config, logger: Logger): Promise<Opene
     }
     load = async () => [key];
   }
-  const ring = new KeyRing(await load(), retentionMs);
+  const ring = new KeyRing(await load());
   const reloader = new KeyRingReloader({ ring, load, logger, clock: Date.now, rotationDays });
   reloader.start(dir ? reloadSeconds : 0);
   logger.info({ kids: ring.keys.map((k) => k.kid), dir: dir ?? null }, "signing keys loaded");

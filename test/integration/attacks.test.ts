@@ -193,15 +193,20 @@ describe("attacks on the ceremonies", () => {
   it("a credential id is unique across users, also under concurrent registrations (WebAuthn §7.1)", async () => {
     const { credentialId } = await enrolled("heidi");
     const stored = (await store.credentials.get("default", credentialId))!;
+    /** Each user exists, so that only the credential id's uniqueness can refuse the write. */
+    const ownerUpdate = async (userId: string, credentialId: string) => {
+      const handle = await store.users.ensureHandle("default", userId, `handle-${userId}`, Date.now());
+      return store.users.addCredential("default", userId, handle, credentialId);
+    };
     const takeovers = await Promise.allSettled(
-      ["mallory", "trent", "oscar"].map((userId) => store.credentials.create({ ...stored, userId }, [])),
+      ["mallory", "trent", "oscar"].map(async (userId) => store.credentials.create({ ...stored, userId }, await ownerUpdate(userId, credentialId), [])),
     );
     for (const t of takeovers) expect(t).toMatchObject({ status: "rejected", reason: { reason: "CREDENTIAL_EXISTS" } });
     expect((await store.credentials.get("default", credentialId))?.userId).toBe("heidi");
 
     const fresh = { ...stored, credentialId: randomBytes(32).toString("base64url") };
     const racers = await Promise.allSettled(
-      ["u1", "u2", "u3", "u4"].map((userId) => store.credentials.create({ ...fresh, userId }, [])),
+      ["u1", "u2", "u3", "u4"].map(async (userId) => store.credentials.create({ ...fresh, userId }, await ownerUpdate(userId, fresh.credentialId), [])),
     );
     expect(racers.filter((r) => r.status === "fulfilled")).toHaveLength(1);
   });

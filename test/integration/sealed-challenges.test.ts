@@ -1,6 +1,8 @@
 import { Code } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CHALLENGE_RETENTION_MS } from "../../src/lifetimes.js";
 import { generateSigningKey } from "../../src/tokens/signing-key.js";
+import { sealChallenge, sealKeyOf } from "../../src/webauthn/sealed-challenge.js";
 import { assertion, expectRpcError, register } from "../support/ceremonies.js";
 import { ORIGIN, startTestService, type TestService } from "../support/service.js";
 import { SoftAuthenticator } from "../support/soft-authenticator.js";
@@ -31,6 +33,38 @@ describe("sealed challenges across key rotation and tampering", () => {
       // The old key's file deleted: what it sealed no longer opens.
       svc.app.keys.replace([successor]);
       await expectRpcError(svc.connect.finishAuthentication({ credentialJson: answer(alsoBefore) }), Code.Unauthenticated, "CHALLENGE_INVALID");
+    } finally {
+      svc.app.keys.replace([svc.signingKey]);
+    }
+  });
+
+  it("a key retired longer than a challenge lifetime ago opens no challenge: its leaked file cannot forge a registration", async () => {
+    const begin = await svc.connect.beginRegistration({ userId: "victim", userName: "victim@example.com" });
+    const options = JSON.parse(begin.optionsJson) as { user: { id: string } };
+    // What the holder of the old key's file can seal: a registration for the victim, expiring whenever it likes.
+    const forge = (now = svc.clock.read()) =>
+      sealChallenge(sealKeyOf(svc.signingKey.derivedSecret), {
+        kind: "registration",
+        tenant: "default",
+        userId: "victim",
+        userHandle: options.user.id,
+        userVerification: "preferred",
+        createdAt: now,
+        expiresAt: now + 86_400_000,
+        beganBy: { caller: "", clientIp: "", clientUserAgent: "" },
+      });
+    const finish = () =>
+      svc.connect.finishRegistration({
+        credentialJson: JSON.stringify(new SoftAuthenticator().create(JSON.stringify({ ...options, challenge: forge() }), ORIGIN)),
+      });
+    svc.app.keys.replace([svc.signingKey, await generateSigningKey("ES256", svc.clock.read())]);
+    try {
+      // Within a challenge lifetime of its retirement the key still opens what it sealed (ceremonies in flight).
+      svc.clock.advance(CHALLENGE_RETENTION_MS - 60_000);
+      await expect(finish()).resolves.toMatchObject({ credential: { userId: "victim" } });
+      svc.clock.advance(61_000);
+      await expectRpcError(finish(), Code.Unauthenticated, "CHALLENGE_INVALID");
+      expect((await svc.connect.listCredentials({ userId: "victim" })).credentials).toHaveLength(1);
     } finally {
       svc.app.keys.replace([svc.signingKey]);
     }

@@ -5,27 +5,29 @@ import type { Reason } from "../../src/errors.js";
 import { SoftAuthenticator, type CeremonyOverrides } from "./soft-authenticator.js";
 import { ORIGIN, type TestService } from "./service.js";
 
-/** Registers a new passkey for `userId` over Connect and returns its credential id. */
+/** Registers a new passkey for `userId` (in `tenant`, "" the default) over Connect and returns its credential id. */
 export async function register(
   svc: TestService,
   authenticator: SoftAuthenticator,
   userId: string,
   overrides?: CeremonyOverrides,
+  tenant = "",
 ): Promise<string> {
-  const begin = await svc.connect.beginRegistration({ userId, userName: `${userId}@example.com` });
+  const begin = await svc.connect.beginRegistration({ tenant, userId, userName: `${userId}@example.com` });
   const credential = authenticator.create(begin.optionsJson, ORIGIN, overrides);
-  const done = await svc.connect.finishRegistration({ credentialJson: JSON.stringify(credential) });
+  const done = await svc.connect.finishRegistration({ tenant, credentialJson: JSON.stringify(credential) });
   return done.credential!.credentialId;
 }
 
-/** Begins a sign-in and lets the authenticator answer; returns the assertion JSON for Finish. */
+/** Begins a sign-in (in `tenant`, "" the default) and lets the authenticator answer; returns the assertion JSON for Finish. */
 export async function assertion(
   svc: TestService,
   authenticator: SoftAuthenticator,
   userId?: string,
   overrides?: CeremonyOverrides,
+  tenant = "",
 ): Promise<string> {
-  const begin = await svc.connect.beginAuthentication({ userId: userId ?? "" });
+  const begin = await svc.connect.beginAuthentication({ tenant, userId: userId ?? "" });
   return JSON.stringify(authenticator.get(begin.optionsJson, ORIGIN, overrides));
 }
 

@@ -24,10 +24,10 @@ export interface SignedInUser {
   readonly sessionToken: string;
 }
 
-/** Registers a passkey for `userId` and signs in with it over Connect. */
-export async function signedInUser(svc: TestService, userId: string, opts?: SoftAuthenticatorOptions): Promise<SignedInUser> {
+/** Registers a passkey for `userId` (in `tenant`, "" the default) and signs in with it over Connect. */
+export async function signedInUser(svc: TestService, userId: string, opts?: SoftAuthenticatorOptions, tenant = ""): Promise<SignedInUser> {
   const authenticator = new SoftAuthenticator(opts);
-  const credentialId = await register(svc, authenticator, userId);
-  const done = await svc.connect.finishAuthentication({ credentialJson: await assertion(svc, authenticator, userId) });
+  const credentialId = await register(svc, authenticator, userId, undefined, tenant);
+  const done = await svc.connect.finishAuthentication({ tenant, credentialJson: await assertion(svc, authenticator, userId, undefined, tenant) });
   return { userId, authenticator, credentialId, sessionToken: done.sessionToken };
 }

@@ -6,6 +6,7 @@ import { decodeProtectedHeader } from "jose";
 import pino from "pino";
 import { afterEach, describe, expect, it } from "vitest";
 import { activationOf, keyFileName, parseKeyFiles, readKeyDirectory, writeNewKeyFile } from "../../src/tokens/key-files.js";
+import { CHALLENGE_RETENTION_MS, MAX_SESSION_TTL_SECONDS } from "../../src/lifetimes.js";
 import { KeyRing } from "../../src/tokens/key-ring.js";
 import { KeyRingReloader } from "../../src/tokens/key-ring-reloader.js";
 import { generateSigningKey, newPrivateKey } from "../../src/tokens/signing-key.js";
@@ -54,6 +55,22 @@ describe("key ring", () => {
     expect(ring.verificationKey(old.kid, "ES256", T0 + DAY + HOUR)).toBeUndefined();
     expect(ring.verificationKey(current.kid, "EdDSA", T0 + DAY)).toBeUndefined(); // alg must match the key
     expect(ring.verificationKey("unknown", "ES256", T0)).toBeUndefined();
+  });
+
+  it("by default verifies tokens for the longest session lifetime any configuration allows, and opens challenges for the longest challenge lifetime", async () => {
+    const old = await generateSigningKey("ES256", T0);
+    const current = await generateSigningKey("ES256", T0 + DAY);
+    const ring = new KeyRing([old, current]);
+    const kids = (keys: { kid: string }[]) => keys.map((k) => k.kid);
+    expect(kids(ring.challengeKeys(T0 + DAY + CHALLENGE_RETENTION_MS - 1))).toEqual([old.kid, current.kid]);
+    expect(kids(ring.challengeKeys(T0 + DAY + CHALLENGE_RETENTION_MS))).toEqual([current.kid]);
+    expect(ring.verificationKey(old.kid, "ES256", T0 + DAY + CHALLENGE_RETENTION_MS)).toBe(old.publicKey);
+    expect(ring.verificationKey(old.kid, "ES256", T0 + DAY + MAX_SESSION_TTL_SECONDS * 1000 - 1)).toBe(old.publicKey);
+    expect(ring.verificationKey(old.kid, "ES256", T0 + DAY + MAX_SESSION_TTL_SECONDS * 1000)).toBeUndefined();
+    // A key that does not sign yet already opens challenges: a replica whose clock runs ahead may seal with it.
+    const next = await generateSigningKey("ES256", T0 + 2 * DAY);
+    ring.replace([old, current, next]);
+    expect(kids(ring.challengeKeys(T0 + DAY + CHALLENGE_RETENTION_MS))).toEqual([current.kid, next.kid]);
   });
 
   it("signs and verifies EdDSA grants, and refuses them once the key has left the ring", async () => {

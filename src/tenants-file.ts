@@ -5,6 +5,7 @@ import { attestationPolicySchema } from "./attestation/policy.js";
 import { type CallerPolicy, callerPolicySchema } from "./callers/policy.js";
 import type { TenantConfig } from "./config.js";
 import { SUPPORTED_ALGORITHMS } from "./webauthn/algorithms.js";
+import { assertionPolicySchema, DEFAULT_ASSERTION_POLICY } from "./webauthn/assertion-policy.js";
 
 /**
  * The tenants file (DYNAUTHN_CONFIG_FILE, docs/tenants-and-callers.md): relying parties and the
@@ -67,6 +68,7 @@ const tenantSchema = (defaults: TenantDefaults) =>
         .refine((ids) => new Set(ids).size === ids.length, "must not repeat an algorithm")
         .default([...SUPPORTED_ALGORITHMS]),
       attestation: attestationPolicySchema.default(attestationPolicySchema.parse({})),
+      assertion: assertionPolicySchema.default(DEFAULT_ASSERTION_POLICY),
       challengeTtlSeconds: z.number().int().min(10).max(3600).default(defaults.challengeTtlSeconds),
       sessionTtlSeconds: z.number().int().min(60).max(30 * 86_400).default(defaults.sessionTtlSeconds),
     })
@@ -119,6 +121,7 @@ export function tenantConfigsOf(file: TenantsFile): { readonly defaultTenant: Te
         origins: Object.freeze([...t.origins]),
         algorithms: Object.freeze([...t.algorithms]),
         attestation: Object.freeze({ ...t.attestation }),
+        assertion: Object.freeze({ ...t.assertion }),
       }),
     ),
   );

@@ -61,13 +61,7 @@ export class CredentialLifecycle {
    * authenticator; audited whether or not it was flagged. A clone whose counter is still behind
    * flags it again at its next assertion.
    */
-  async clearCloneWarning(
-    tenant: TenantConfig,
-    userId: string,
-    credentialId: string,
-    reason: string,
-    call: CallContext,
-  ): Promise<StoredCredential> {
+  async clearCloneWarning(tenant: TenantConfig, userId: string, credentialId: string, reason: string, call: CallContext): Promise<StoredCredential> {
     const { credential, suspectedAt } = await this.deps.store.credentials.clearCloneSuspected(tenant.id, userId, credentialId);
     await this.auditor.success("clone_warning_cleared", tenant, call, {
       userId,

@@ -62,20 +62,21 @@ function fromItem(tenant: string, item: Item): StoredCredential {
   };
 }
 
-/** What a verified assertion changes on its credential. */
-export interface AssertionUpdate {
+/** What every write about an assertion binds: the credential, its owner, the asserted counter, the assertion's time. */
+export interface AssertedCounter {
   readonly tenant: string;
   readonly credentialId: string;
   readonly userId: string;
   readonly newCounter: number;
-  readonly backedUp: boolean;
   readonly usedAt: number;
+}
+
+/** What a verified assertion changes on its credential. */
+export interface AssertionUpdate extends AssertedCounter {
+  readonly backedUp: boolean;
   /** The tenant's `cloneResponse: refuse`: a clone-suspected credential is refused by the same condition. */
   readonly refuseCloneSuspected: boolean;
 }
-
-/** The assertion a counter regression was seen in: what flagCloneSuspected re-checks. */
-export type RegressedAssertion = Pick<AssertionUpdate, "tenant" | "credentialId" | "userId" | "newCounter" | "usedAt">;
 
 /**
  * The signature counter part of recordAssertion's condition. A counter that does not count stays
@@ -234,20 +235,9 @@ export class CredentialStore {
    * owner's), so no stale read decides it. The first detection's time is kept. Resolves whether
    * the credential is flagged.
    */
-  async flagCloneSuspected(u: RegressedAssertion): Promise<boolean> {
+  async flagCloneSuspected(u: AssertedCounter): Promise<boolean> {
     try {
-      await storeCall(() =>
-        this.client.send(
-          new UpdateItemCommand({
-            TableName: this.table,
-            Key: { pk: { S: tenantKey(u.tenant, u.credentialId) } },
-            UpdateExpression: "SET cloneSuspectedAt = if_not_exists(cloneSuspectedAt, :now)",
-            ConditionExpression: `attribute_exists(pk) AND userId = :user AND NOT ${counterAdvances(u.newCounter)}`,
-            ExpressionAttributeNames: { "#counter": "counter" },
-            ExpressionAttributeValues: { ":now": { N: String(u.usedAt) }, ":c": { N: String(u.newCounter) }, ":user": { S: u.userId } },
-          }),
-        ),
-      );
+      await this.updateAsserted(u, "SET cloneSuspectedAt = if_not_exists(cloneSuspectedAt, :now)", `NOT ${counterAdvances(u.newCounter)}`);
       return true;
     } catch (err) {
       if (isConditionFailure(err)) return false;
@@ -281,25 +271,13 @@ export class CredentialStore {
    * stale cache on any replica cannot weaken them.
    */
   async recordAssertion(u: AssertionUpdate): Promise<void> {
-    const cloneCondition = u.refuseCloneSuspected ? " AND attribute_not_exists(cloneSuspectedAt)" : "";
+    const cloneCondition = u.refuseCloneSuspected ? "attribute_not_exists(cloneSuspectedAt) AND " : "";
     try {
-      await storeCall(() =>
-        this.client.send(
-          new UpdateItemCommand({
-            TableName: this.table,
-            Key: { pk: { S: tenantKey(u.tenant, u.credentialId) } },
-            UpdateExpression: "SET #counter = :c, lastUsedAt = :now, bs = :bs",
-            ConditionExpression: `attribute_exists(pk) AND userId = :user AND attribute_not_exists(revokedAt)${cloneCondition} AND ${counterAdvances(u.newCounter)}`,
-            ExpressionAttributeNames: { "#counter": "counter" },
-            ExpressionAttributeValues: {
-              ":c": { N: String(u.newCounter) },
-              ":now": { N: String(u.usedAt) },
-              ":bs": { BOOL: u.backedUp },
-              ":user": { S: u.userId },
-            },
-            ReturnValuesOnConditionCheckFailure: "ALL_OLD",
-          }),
-        ),
+      await this.updateAsserted(
+        u,
+        "SET #counter = :c, lastUsedAt = :now, bs = :bs",
+        `attribute_not_exists(revokedAt) AND ${cloneCondition}${counterAdvances(u.newCounter)}`,
+        { ":bs": { BOOL: u.backedUp } },
       );
     } catch (err) {
       if (!isConditionFailure(err)) throw err;
@@ -312,5 +290,26 @@ export class CredentialStore {
       }
       throw unauthenticated("COUNTER_REGRESSION", "signature counter did not advance; possible cloned authenticator");
     }
+  }
+
+  /**
+   * One conditional update of the credential an assertion names: it must exist and be the
+   * asserting user's, and `condition` must hold; the old item comes back on a condition failure.
+   * Binds `#counter`, `:c` (the asserted counter), `:now` (the assertion's time) and `:user`.
+   */
+  private async updateAsserted(u: AssertedCounter, expression: string, condition: string, values: Item = {}): Promise<void> {
+    await storeCall(() =>
+      this.client.send(
+        new UpdateItemCommand({
+          TableName: this.table,
+          Key: { pk: { S: tenantKey(u.tenant, u.credentialId) } },
+          UpdateExpression: expression,
+          ConditionExpression: `attribute_exists(pk) AND userId = :user AND ${condition}`,
+          ExpressionAttributeNames: { "#counter": "counter" },
+          ExpressionAttributeValues: { ":c": { N: String(u.newCounter) }, ":now": { N: String(u.usedAt) }, ":user": { S: u.userId }, ...values },
+          ReturnValuesOnConditionCheckFailure: "ALL_OLD",
+        }),
+      ),
+    );
   }
 }

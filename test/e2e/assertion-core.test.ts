@@ -221,6 +221,23 @@ describe("one assertion core for FinishAuthentication and VerifyOperation", () =
     await expect(svc.connect.finishAuthentication({ credentialJson: honest })).resolves.toMatchObject({ userId: "attested-assertion" });
   });
 
+  it("ClearCloneWarning is a management right: even an anonymous grant of every method cannot reach it", async () => {
+    // Built around the schema, which already refuses this grant at start (test/unit/caller-policy.test.ts).
+    const open = await startTestService(undefined, {
+      callers: { callerIdentity: "mtls", allowAnonymousCallers: true, anonymous: { methods: ["*"], tenants: ["*"] }, rules: [] },
+    });
+    try {
+      await expect(open.connect.beginAuthentication({})).resolves.toBeDefined();
+      await expectRpcError(
+        open.connect.clearCloneWarning({ userId: "u", credentialId: "c", reason: "" }),
+        Code.PermissionDenied,
+        "CALLER_NOT_ALLOWED",
+      );
+    } finally {
+      await open.close();
+    }
+  });
+
   it("a tenant whose user-verification floor rose after the Begin still demands UV at the finish", async () => {
     const authenticator = new SoftAuthenticator({ userVerification: false });
     await register(svc, authenticator, "uv-floor");

@@ -91,13 +91,7 @@ export class AssertionCore {
       facts = mergeFacts(facts, beginFacts(ceremony));
       const credential = await this.credential(tenant, json.id);
       facts = mergeFacts(facts, { aaguid: credential.aaguid, userId: facts.userId ?? credential.userId });
-      // The credential must belong to the user the ceremony or session names and to the returned
-      // user handle (cf. YSA-2026-02); with neither named, the handle must be present.
-      if (owner !== undefined && credential.userId !== owner) throw unauthenticated("USER_MISMATCH", "credential belongs to another user");
-      const userHandle = json.response.userHandle;
-      if (userHandle ? userHandle !== credential.userHandle : owner === undefined) {
-        throw unauthenticated("USER_MISMATCH", "user handle does not match the credential");
-      }
+      checkOwnership(credential, owner, json.response.userHandle);
       const verified = await inSpan("webauthn.verify_authentication", () =>
         verifyAuthentication(
           parsed,
@@ -182,5 +176,16 @@ export class AssertionCore {
     };
     caches.credentials.set(key, facts);
     return facts;
+  }
+}
+
+/**
+ * The credential must belong to the user the ceremony or the session names and to the returned
+ * user handle (cf. YSA-2026-02); with no user named (a discoverable sign-in), the handle must be present.
+ */
+function checkOwnership(credential: CachedCredential, owner: string | undefined, userHandle: string | null | undefined): void {
+  if (owner !== undefined && credential.userId !== owner) throw unauthenticated("USER_MISMATCH", "credential belongs to another user");
+  if (userHandle ? userHandle !== credential.userHandle : owner === undefined) {
+    throw unauthenticated("USER_MISMATCH", "user handle does not match the credential");
   }
 }

@@ -18,6 +18,7 @@ import {
   type UserVerificationPolicy,
 } from "./tenants-file.js";
 import { SUPPORTED_ALGORITHMS } from "./webauthn/algorithms.js";
+import { type AssertionPolicy, DEFAULT_ASSERTION_POLICY } from "./webauthn/assertion-policy.js";
 
 /**
  * The only reader of process.env. Every variable is validated at start; a bad value stops the
@@ -116,6 +117,8 @@ export interface TenantConfig {
   readonly challengeTtlSeconds: number;
   readonly sessionTtlSeconds: number;
   readonly attestation: AttestationPolicy;
+  /** What a suspected clone or a flag that contradicts the credential's record does. */
+  readonly assertion: AssertionPolicy;
   /** The least user verification the tenant accepts: requests asking for less are raised to it. */
   readonly userVerification: UserVerificationPolicy;
   /** COSE algorithm ids offered at registration and accepted when verifying it, in preference order. */
@@ -245,6 +248,7 @@ function tenantsOf(
       origins: Object.freeze([...e.RP_ORIGINS]),
       ...defaults,
       attestation: DEFAULT_ATTESTATION_POLICY,
+      assertion: DEFAULT_ASSERTION_POLICY,
       userVerification: "preferred",
       algorithms: SUPPORTED_ALGORITHMS,
     });

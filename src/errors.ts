@@ -30,6 +30,8 @@ const CODE_OF_REASON: Record<Reason, Code> = {
   AUTHENTICATOR_REVOKED: Code.Unauthenticated,
   AAGUID_NOT_ALLOWED: Code.Unauthenticated,
   BACKUP_ELIGIBLE_REFUSED: Code.Unauthenticated,
+  BACKUP_ELIGIBILITY_MISMATCH: Code.Unauthenticated,
+  CREDENTIAL_CLONE_SUSPECTED: Code.Unauthenticated,
   CREDENTIAL_EXISTS: Code.AlreadyExists,
   CREDENTIAL_NOT_FOUND: Code.NotFound,
   SESSION_NOT_FOUND: Code.NotFound,

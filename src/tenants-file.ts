@@ -6,6 +6,7 @@ import { type CallerPolicy, callerPolicySchema } from "./callers/policy.js";
 import type { TenantConfig } from "./config.js";
 import { MAX_CHALLENGE_TTL_SECONDS, MAX_SESSION_TTL_SECONDS } from "./lifetimes.js";
 import { SUPPORTED_ALGORITHMS } from "./webauthn/algorithms.js";
+import { assertionPolicySchema, DEFAULT_ASSERTION_POLICY } from "./webauthn/assertion-policy.js";
 
 /**
  * The tenants file (DYNAUTHN_CONFIG_FILE, docs/tenants-and-callers.md): relying parties and the
@@ -68,6 +69,7 @@ const tenantSchema = (defaults: TenantDefaults) =>
         .refine((ids) => new Set(ids).size === ids.length, "must not repeat an algorithm")
         .default([...SUPPORTED_ALGORITHMS]),
       attestation: attestationPolicySchema.default(attestationPolicySchema.parse({})),
+      assertion: assertionPolicySchema.default(DEFAULT_ASSERTION_POLICY),
       challengeTtlSeconds: z.number().int().min(10).max(MAX_CHALLENGE_TTL_SECONDS).default(defaults.challengeTtlSeconds),
       sessionTtlSeconds: z.number().int().min(60).max(MAX_SESSION_TTL_SECONDS).default(defaults.sessionTtlSeconds),
     })
@@ -120,6 +122,7 @@ export function tenantConfigsOf(file: TenantsFile): { readonly defaultTenant: Te
         origins: Object.freeze([...t.origins]),
         algorithms: Object.freeze([...t.algorithms]),
         attestation: Object.freeze({ ...t.attestation }),
+        assertion: Object.freeze({ ...t.assertion }),
       }),
     ),
   );

@@ -10,6 +10,7 @@ export type AuditEventType =
   | "credential_revoked"
   | "user_erased"
   | "clone_suspected"
+  | "clone_warning_cleared"
   | "signing_key_rotated"
   | "session_revoked"
   | "call_denied";
@@ -46,6 +47,12 @@ export interface AuditEvent extends CallContext {
 }
 
 export type AuditFacts = Partial<Omit<AuditEvent, "eventId" | "time" | "type" | "outcome" | "tenant" | keyof CallContext>>;
+
+/** `more` over `facts`: its defined fields replace, its details add to those already known. */
+export function mergeFacts(facts: AuditFacts, more: AuditFacts): AuditFacts {
+  const defined = Object.fromEntries(Object.entries(more).filter(([, value]) => value !== undefined));
+  return { ...facts, ...defined, details: { ...facts.details, ...more.details } };
+}
 
 /** The active span's trace id, or "" when tracing is off. */
 function currentTraceId(): string {

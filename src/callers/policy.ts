@@ -27,6 +27,7 @@ export const NEVER_ANONYMOUS: ReadonlySet<string> = new Set(
     "ListCredentials",
     "RenameCredential",
     "RevokeCredential",
+    "ClearCloneWarning",
     "DeleteUser",
     "ListSessions",
     "RevokeSession",

@@ -57,6 +57,22 @@ export class CredentialLifecycle {
   }
 
   /**
+   * Clears a credential's clone suspicion (ClearCloneWarning), after an administrator checked the
+   * authenticator; audited whether or not it was flagged. A clone whose counter is still behind
+   * flags it again at its next assertion.
+   */
+  async clearCloneWarning(tenant: TenantConfig, userId: string, credentialId: string, reason: string, call: CallContext): Promise<StoredCredential> {
+    const { credential, suspectedAt } = await this.deps.store.credentials.clearCloneSuspected(tenant.id, userId, credentialId);
+    await this.auditor.success("clone_warning_cleared", tenant, call, {
+      userId,
+      credentialId,
+      aaguid: credential.aaguid,
+      details: { reason, ...(suspectedAt === undefined ? { was_flagged: "false" } : { clone_suspected_at: String(suspectedAt) }) },
+    });
+    return credential;
+  }
+
+  /**
    * Deletes the user record first: from then on no registration begun before can finish (its
    * write is conditioned on the handle), and the record names every credential registered
    * (the by-user index may lag behind a registration of a moment ago; it still names credentials

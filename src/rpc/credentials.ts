@@ -2,6 +2,7 @@ import { create } from "@bufbuild/protobuf";
 import type { ServiceImpl } from "@connectrpc/connect";
 import {
   type AuthService,
+  ClearCloneWarningResponseSchema,
   DeleteUserResponseSchema,
   ListCredentialsResponseSchema,
   RenameCredentialResponseSchema,
@@ -13,13 +14,13 @@ import type { CeremonyHandlersDeps } from "./registration.js";
 
 type CredentialHandlers = Pick<
   ServiceImpl<typeof AuthService>,
-  "listCredentials" | "renameCredential" | "revokeCredential" | "deleteUser"
+  "listCredentials" | "renameCredential" | "revokeCredential" | "clearCloneWarning" | "deleteUser"
 >;
 
 export const userIdOf = (req: { userId: string }) => sized("user_id", req.userId, 1, 128);
 export const credentialIdOf = (req: { credentialId: string }) => sized("credential_id", req.credentialId, 1, 1366);
 
-/** ListCredentials / RenameCredential / RevokeCredential / DeleteUser: proto ↔ domain mapping only. */
+/** ListCredentials / RenameCredential / RevokeCredential / ClearCloneWarning / DeleteUser: proto ↔ domain mapping only. */
 export function credentialHandlers({ tenants, lifecycle, providerNames }: CeremonyHandlersDeps): CredentialHandlers {
   return {
     async listCredentials(req) {
@@ -39,6 +40,13 @@ export function credentialHandlers({ tenants, lifecycle, providerNames }: Ceremo
       const reason = sized("reason", req.reason, 0, 256);
       const c = await lifecycle.revoke(tenant, userIdOf(req), credentialIdOf(req), reason, callContextOf(ctx));
       return create(RevokeCredentialResponseSchema, { credential: credentialMessage(c, providerNames) });
+    },
+
+    async clearCloneWarning(req, ctx) {
+      const tenant = tenants.resolve(req.tenant);
+      const reason = sized("reason", req.reason, 0, 256);
+      const c = await lifecycle.clearCloneWarning(tenant, userIdOf(req), credentialIdOf(req), reason, callContextOf(ctx));
+      return create(ClearCloneWarningResponseSchema, { credential: credentialMessage(c, providerNames) });
     },
 
     async deleteUser(req, ctx) {

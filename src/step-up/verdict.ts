@@ -1,5 +1,6 @@
 import type { PublicKeyCredentialRequestOptionsJSON } from "@simplewebauthn/server";
 import { Code } from "@connectrpc/connect";
+import type { AuditFacts } from "../audit/audit-event.js";
 import { AuthError, type Reason } from "../errors.js";
 import type { Requirement } from "./requirement.js";
 
@@ -15,7 +16,8 @@ export type DenyReason =
   | "UV_MISSING"
   | "DEVICE_BOUND_REQUIRED"
   | "ACR_NOT_SATISFIED"
-  | "EVIDENCE_INVALID";
+  | "EVIDENCE_INVALID"
+  | "CREDENTIAL_CLONE_SUSPECTED";
 
 export interface Allowed {
   readonly decision: "allow";
@@ -71,6 +73,7 @@ const DENIAL_OF: Partial<Record<Reason, DenyReason>> = {
   USER_MISMATCH: "SUBJECT_MISMATCH",
   CREDENTIAL_REVOKED: "CREDENTIAL_REVOKED",
   USER_VERIFICATION_REQUIRED: "UV_MISSING",
+  CREDENTIAL_CLONE_SUSPECTED: "CREDENTIAL_CLONE_SUSPECTED",
 };
 
 /**
@@ -81,4 +84,16 @@ export function asDenial(err: unknown): unknown {
   if (!(err instanceof AuthError)) return err;
   if (err.code !== Code.Unauthenticated && err.reason !== "CREDENTIAL_MALFORMED") return err;
   return new Denial(DENIAL_OF[err.reason] ?? "EVIDENCE_INVALID", err.message);
+}
+
+/**
+ * The step_up failure event's reason: the denial's, except for the catch-all EVIDENCE_INVALID,
+ * where the refusal's own reason (COUNTER_REGRESSION, SIGNATURE_INVALID, ...) is recorded, as a
+ * sign-in's event would; details.deny_reason is what the gateway was told.
+ */
+export function refusalFacts(err: unknown): AuditFacts {
+  const denial = err instanceof Denial ? err : asDenial(err);
+  if (!(denial instanceof Denial)) return {};
+  const reason = denial.reason === "EVIDENCE_INVALID" && err instanceof AuthError ? err.reason : denial.reason;
+  return { reason, details: { deny_reason: denial.reason } };
 }

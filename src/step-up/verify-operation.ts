@@ -1,4 +1,5 @@
-import type { CallContext } from "../audit/audit-event.js";
+import { mergeFacts, type CallContext } from "../audit/audit-event.js";
+import type { AssertionCore } from "../ceremonies/assertion-core.js";
 import { Auditor } from "../ceremonies/auditor.js";
 import type { AuthenticationCeremony } from "../ceremonies/authentication.js";
 import type { CeremonyDeps } from "../ceremonies/deps.js";
@@ -7,10 +8,10 @@ import { TokenRejected } from "../tokens/jwt.js";
 import { issueStepUpGrant, verifyStepUpGrant } from "../tokens/step-up-grant.js";
 import type { Assurance } from "../tokens/verified-claims.js";
 import { verifySessionToken } from "../tokens/session-token.js";
-import { verifyBoundAssertion } from "./bound-assertion.js";
+import { boundAssertion } from "./bound-assertion.js";
 import { operationDigest, type Operation } from "./operation.js";
 import { shortfall, type AuthenticationFacts, type Requirement, type Shortfall } from "./requirement.js";
-import { asDenial, Denial, type Allowed, type DenyReason, type StepUpNeeded, type Verdict } from "./verdict.js";
+import { asDenial, Denial, refusalFacts, type Allowed, type DenyReason, type StepUpNeeded, type Verdict } from "./verdict.js";
 import { stepUpChallenge } from "./www-authenticate.js";
 
 /** Evidence beyond the session token: an assertion over a bound challenge, or an earlier grant. */
@@ -46,9 +47,9 @@ const DENIAL_OF_SHORTFALL: Record<Shortfall, DenyReason> = {
  * VerifyOperation (RFC 9470). The subject is always the verified session token's. DynamoDB:
  * - session token only, requirement met: none (the hot path), apart from the session revocation
  *   check's one read per session per SESSION_REVOCATION_STALENESS_SECONDS;
- * - requirement not met: 1 PutItem (the bound challenge) (+1 Query on a credential-list cache miss);
- * - assertion: 2 (consume the bound challenge, the credential's conditional counter update) plus
- *   the audit event (+1 GetItem on a credential cache miss);
+ * - requirement not met: none (the bound challenge is sealed) (+1 Query on a credential-list cache miss);
+ * - assertion: 2 in AssertionCore (consume the bound challenge, the credential's conditional
+ *   counter update) plus the audit event (+1 GetItem on a credential cache miss);
  * - grant: none, or 1 conditional PutItem (its used-once marker) when the requirement is single use.
  */
 export class OperationVerifier {
@@ -56,7 +57,10 @@ export class OperationVerifier {
 
   constructor(
     private readonly deps: StepUpDeps,
+    /** Begins the bound challenges of STEP_UP_REQUIRED answers. */
     private readonly authentication: AuthenticationCeremony,
+    /** Checks and records step-up assertions, as FinishAuthentication's are. */
+    private readonly assertions: AssertionCore,
   ) {
     this.auditor = new Auditor(deps);
   }
@@ -122,31 +126,22 @@ export class OperationVerifier {
   ): Promise<Verdict> {
     const { requirement: req, operation, call } = input;
     const facts = { userId: session.userId, details: { operation: operation.name, resource: operation.resource, operation_digest: digest } };
-    try {
-      const asserted = await verifyBoundAssertion(
-        this.deps,
-        this.authentication,
-        tenant,
-        credentialJson,
-        { operationDigest: digest, userId: session.userId },
-        req.requireUserVerification,
-      ).catch((err: unknown) => {
+    const assertion = boundAssertion(credentialJson, { operationDigest: digest, userId: session.userId }, req.requireUserVerification, facts);
+    return this.assertions
+      .accept(tenant, assertion, call, {
+        accepted: async ({ credential, authTime, assurance, facts: known }) => {
+          const asserted = { authTime, ...assurance };
+          const missing = shortfall(req, asserted, authTime);
+          if (missing) throw new Denial(DENIAL_OF_SHORTFALL[missing], `the assertion does not meet the requirement (${missing})`);
+          const verdict = await this.allow(tenant, { ...asserted, userId: session.userId, credentialId: credential.credentialId }, digest, req.singleUse, authTime);
+          await this.auditor.success("step_up", tenant, call, mergeFacts(known, { details: { acr: assurance.acr, amr: assurance.amr.join(" "), grant_id: verdict.grant.jti } }));
+          return verdict;
+        },
+        refused: (known, err) => this.auditor.failure("step_up", tenant, call, mergeFacts(known, refusalFacts(err)), err),
+      })
+      .catch((err: unknown) => {
         throw asDenial(err);
       });
-      const missing = shortfall(req, asserted, asserted.authTime);
-      if (missing) throw new Denial(DENIAL_OF_SHORTFALL[missing], `the assertion does not meet the requirement (${missing})`);
-      const verdict = await this.allow(tenant, { ...asserted, userId: session.userId }, digest, req.singleUse, asserted.authTime);
-      await this.auditor.success("step_up", tenant, call, {
-        ...facts,
-        credentialId: asserted.credentialId,
-        aaguid: asserted.aaguid,
-        details: { ...facts.details, acr: asserted.acr, amr: asserted.amr.join(" "), grant_id: verdict.grant.jti },
-      });
-      return verdict;
-    } catch (err) {
-      await this.auditor.failure("step_up", tenant, call, { ...facts, reason: err instanceof Denial ? err.reason : undefined }, err);
-      throw err;
-    }
   }
 
   private async stepUp(tenant: TenantConfig, userId: string, digest: string, input: VerifyOperationInput): Promise<StepUpNeeded> {

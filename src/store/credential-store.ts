@@ -62,14 +62,31 @@ function fromItem(tenant: string, item: Item): StoredCredential {
   };
 }
 
-/** What a verified assertion changes on its credential. */
-export interface AssertionUpdate {
+/** What every write about an assertion binds: the credential, its owner, the asserted counter, the assertion's time. */
+export interface AssertedCounter {
   readonly tenant: string;
   readonly credentialId: string;
   readonly userId: string;
   readonly newCounter: number;
-  readonly backedUp: boolean;
   readonly usedAt: number;
+}
+
+/** What a verified assertion changes on its credential. */
+export interface AssertionUpdate extends AssertedCounter {
+  readonly backedUp: boolean;
+  /** The tenant's `cloneResponse: refuse`: a clone-suspected credential is refused by the same condition. */
+  readonly refuseCloneSuspected: boolean;
+}
+
+/**
+ * The signature counter part of recordAssertion's condition. A counter that does not count stays
+ * 0. Otherwise it must advance, unless this is the SDK retrying this very write after a lost
+ * response: the stored lastUsedAt then equals ours.
+ */
+function counterAdvances(newCounter: number): string {
+  // Parenthesised where it needs it only: DynamoDB refuses redundant parentheses, and comparisons
+  // bind tighter than NOT, so `NOT #counter = :c` negates the comparison.
+  return newCounter === 0 ? "#counter = :c" : "(#counter < :c OR (#counter = :c AND lastUsedAt = :now))";
 }
 
 /** Credentials: one item per credential id, listed per user through the by-user index. */
@@ -163,14 +180,15 @@ export class CredentialStore {
   }
 
   /**
-   * Changes a credential of `userId` with one conditional update and returns it; a credential of
-   * another user or none at all is CREDENTIAL_NOT_FOUND. `extraCondition` guards idempotence.
+   * Changes a credential of `userId` with one conditional update and returns it (`returnOld`: as
+   * it was before); a credential of another user or none at all is CREDENTIAL_NOT_FOUND.
+   * `extraCondition` guards idempotence.
    */
   private async updateOwned(
     tenant: string,
     userId: string,
     credentialId: string,
-    update: { expression: string; values: Item; names?: Record<string, string>; extraCondition?: string },
+    update: { expression: string; values: Item; names?: Record<string, string>; extraCondition?: string; returnOld?: boolean },
   ): Promise<StoredCredential> {
     try {
       const out = await storeCall(() =>
@@ -182,7 +200,7 @@ export class CredentialStore {
             ConditionExpression: `attribute_exists(pk) AND userId = :user${update.extraCondition ? ` AND ${update.extraCondition}` : ""}`,
             ExpressionAttributeValues: { ":user": { S: userId }, ...update.values },
             ExpressionAttributeNames: update.names,
-            ReturnValues: "ALL_NEW",
+            ReturnValues: update.returnOld ? "ALL_OLD" : "ALL_NEW",
             ReturnValuesOnConditionCheckFailure: "ALL_OLD",
           }),
         ),
@@ -212,19 +230,34 @@ export class CredentialStore {
     });
   }
 
-  /** Flags a credential whose counter went backwards; the first detection's time is kept. */
-  async markCloneSuspected(tenant: string, credentialId: string, now: number): Promise<void> {
-    await storeCall(() =>
-      this.client.send(
-        new UpdateItemCommand({
-          TableName: this.table,
-          Key: { pk: { S: tenantKey(tenant, credentialId) } },
-          UpdateExpression: "SET cloneSuspectedAt = if_not_exists(cloneSuspectedAt, :now)",
-          ConditionExpression: "attribute_exists(pk)",
-          ExpressionAttributeValues: { ":now": { N: String(now) } },
-        }),
-      ),
-    );
+  /**
+   * Flags a credential clone-suspected after recordAssertion refused `u` with COUNTER_REGRESSION.
+   * The flag's condition is the counter condition negated: it is set only if the stored counter,
+   * at the moment of this write, still refuses u's counter (and the credential is still u's
+   * owner's), so no stale read decides it. The first detection's time is kept. Resolves whether
+   * the credential is flagged.
+   */
+  async flagCloneSuspected(u: AssertedCounter): Promise<boolean> {
+    try {
+      await this.updateAsserted(u, "SET cloneSuspectedAt = if_not_exists(cloneSuspectedAt, :now)", `NOT ${counterAdvances(u.newCounter)}`);
+      return true;
+    } catch (err) {
+      if (isConditionFailure(err)) return false;
+      throw err;
+    }
+  }
+
+  /**
+   * Clears the clone flag of a credential of `userId` (ClearCloneWarning); resolves the credential
+   * after the change and the flag's time, undefined when it was not flagged.
+   */
+  async clearCloneSuspected(
+    tenant: string,
+    userId: string,
+    credentialId: string,
+  ): Promise<{ readonly credential: StoredCredential; readonly suspectedAt: number | undefined }> {
+    const old = await this.updateOwned(tenant, userId, credentialId, { expression: "REMOVE cloneSuspectedAt", values: {}, returnOld: true });
+    return { credential: { ...old, cloneSuspectedAt: undefined }, suspectedAt: old.cloneSuspectedAt };
   }
 
   async delete(tenant: string, credentialId: string): Promise<void> {
@@ -235,31 +268,18 @@ export class CredentialStore {
 
   /**
    * Records a verified assertion with ONE conditional update. The condition is the source of
-   * truth for ownership, revocation and the signature counter (monotonic; 0 → 0 allowed for
-   * authenticators that never count), so a stale cache on any replica cannot weaken them.
+   * truth for ownership, revocation, the signature counter (monotonic; 0 → 0 allowed for
+   * authenticators that never count) and, under `refuseCloneSuspected`, the clone flag, so a
+   * stale cache on any replica cannot weaken them.
    */
   async recordAssertion(u: AssertionUpdate): Promise<void> {
-    // A counter that does not count stays 0. Otherwise it must advance, unless this is the SDK
-    // retrying this very write after a lost response: the stored usedAt then equals ours.
-    const counterCondition = u.newCounter === 0 ? "#counter = :c" : "(#counter < :c OR (#counter = :c AND lastUsedAt = :now))";
+    const cloneCondition = u.refuseCloneSuspected ? "attribute_not_exists(cloneSuspectedAt) AND " : "";
     try {
-      await storeCall(() =>
-        this.client.send(
-          new UpdateItemCommand({
-            TableName: this.table,
-            Key: { pk: { S: tenantKey(u.tenant, u.credentialId) } },
-            UpdateExpression: "SET #counter = :c, lastUsedAt = :now, bs = :bs",
-            ConditionExpression: `attribute_exists(pk) AND userId = :user AND attribute_not_exists(revokedAt) AND ${counterCondition}`,
-            ExpressionAttributeNames: { "#counter": "counter" },
-            ExpressionAttributeValues: {
-              ":c": { N: String(u.newCounter) },
-              ":now": { N: String(u.usedAt) },
-              ":bs": { BOOL: u.backedUp },
-              ":user": { S: u.userId },
-            },
-            ReturnValuesOnConditionCheckFailure: "ALL_OLD",
-          }),
-        ),
+      await this.updateAsserted(
+        u,
+        "SET #counter = :c, lastUsedAt = :now, bs = :bs",
+        `attribute_not_exists(revokedAt) AND ${cloneCondition}${counterAdvances(u.newCounter)}`,
+        { ":bs": { BOOL: u.backedUp } },
       );
     } catch (err) {
       if (!isConditionFailure(err)) throw err;
@@ -267,7 +287,31 @@ export class CredentialStore {
       if (!old) throw unauthenticated("CREDENTIAL_UNKNOWN", "unknown credential");
       if (old.userId?.S !== u.userId) throw unauthenticated("USER_MISMATCH", "credential belongs to another user");
       if (old.revokedAt) throw unauthenticated("CREDENTIAL_REVOKED", "the credential has been revoked");
+      if (u.refuseCloneSuspected && old.cloneSuspectedAt) {
+        throw unauthenticated("CREDENTIAL_CLONE_SUSPECTED", "the credential is suspected cloned; an administrator must clear it");
+      }
       throw unauthenticated("COUNTER_REGRESSION", "signature counter did not advance; possible cloned authenticator");
     }
+  }
+
+  /**
+   * One conditional update of the credential an assertion names: it must exist and be the
+   * asserting user's, and `condition` must hold; the old item comes back on a condition failure.
+   * Binds `#counter`, `:c` (the asserted counter), `:now` (the assertion's time) and `:user`.
+   */
+  private async updateAsserted(u: AssertedCounter, expression: string, condition: string, values: Item = {}): Promise<void> {
+    await storeCall(() =>
+      this.client.send(
+        new UpdateItemCommand({
+          TableName: this.table,
+          Key: { pk: { S: tenantKey(u.tenant, u.credentialId) } },
+          UpdateExpression: expression,
+          ConditionExpression: `attribute_exists(pk) AND userId = :user AND ${condition}`,
+          ExpressionAttributeNames: { "#counter": "counter" },
+          ExpressionAttributeValues: { ":c": { N: String(u.newCounter) }, ":now": { N: String(u.usedAt) }, ":user": { S: u.userId }, ...values },
+          ReturnValuesOnConditionCheckFailure: "ALL_OLD",
+        }),
+      ),
+    );
   }
 }

@@ -1,4 +1,5 @@
 import type { RegistrationResponseJSON } from "@simplewebauthn/server";
+import { AuthError } from "../errors.js";
 import { parseAssertion, type ParsedAssertion } from "./assertion.js";
 import { checkClientData, checkRpIdHash, parseClientData, type ClientData } from "./client-data.js";
 import { parseRegistrationJson } from "./credential-json.js";
@@ -26,9 +27,16 @@ export function preflightRegistration(credentialJson: string, rp: RelyingParty):
   return { json, clientData };
 }
 
-/** Also returns the decoded assertion, so verification does not parse it again. */
+/**
+ * Also returns the decoded assertion, so verification does not parse it again. Attested
+ * credential data (AT: an AAGUID, a credential id and a key) belongs to a registration only; an
+ * assertion carrying it is malformed rather than a second, unchecked claim about the credential.
+ */
 export function preflightAuthentication(credentialJson: string, rp: RelyingParty): ParsedAssertion {
   const assertion = parseAssertion(credentialJson);
+  if (assertion.authData.flags.at) {
+    throw new AuthError("CREDENTIAL_MALFORMED", "credential_json: an assertion carries no attested credential data", { field: "credential_json" });
+  }
   checkClientData(assertion.clientData, { type: "webauthn.get", origins: rp.origins });
   checkRpIdHash(assertion.authData.rpIdHash, rp.rpId);
   return assertion;

@@ -17,6 +17,7 @@ import type { KeyRing } from "../../src/tokens/key-ring.js";
 import type { BeginLimitSettings } from "../../src/limits/begin-limit-settings.js";
 import type { FailureAuditSettings } from "../../src/audit/failure-sampler.js";
 import { DEFAULT_ATTESTATION_POLICY } from "../../src/attestation/policy.js";
+import { DEFAULT_ASSERTION_POLICY } from "../../src/webauthn/assertion-policy.js";
 import type { MdsCatalog } from "../../src/attestation/mds-blob.js";
 import { SUPPORTED_ALGORITHMS } from "../../src/webauthn/algorithms.js";
 import { generateSigningKey, type SigningKey } from "../../src/tokens/signing-key.js";
@@ -31,6 +32,7 @@ export const TEST_TENANT: TenantConfig = {
   challengeTtlSeconds: 300,
   sessionTtlSeconds: 600,
   attestation: DEFAULT_ATTESTATION_POLICY,
+  assertion: DEFAULT_ASSERTION_POLICY,
   userVerification: "preferred",
   algorithms: SUPPORTED_ALGORITHMS,
 };

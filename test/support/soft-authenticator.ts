@@ -6,7 +6,7 @@
  * it with no test-only shortcuts. Per-call overrides let attack tests tamper with one field
  * while everything else stays honest.
  */
-import { constants, createHash, generateKeyPairSync, randomBytes, sign, type KeyObject } from "node:crypto";
+import { constants, createHash, createPublicKey, generateKeyPairSync, randomBytes, sign, type KeyObject } from "node:crypto";
 import { encodeCBOR, type CBORType } from "@levischuck/tiny-cbor";
 import type {
   AuthenticationResponseJSON,
@@ -40,6 +40,7 @@ export interface CeremonyOverrides {
   userPresent?: boolean; // UP flag, default true
   userVerified?: boolean; // UV flag for this call
   backupEligible?: boolean; // BE (and BS) flags for this call, instead of the authenticator's
+  attestedCredentialData?: boolean; // (get) sets AT and appends AAGUID, credential id and key, as only a registration should
 }
 
 interface StoredCredential {
@@ -97,15 +98,7 @@ export class SoftAuthenticator {
 
     const { publicKey, privateKey } = generateKeys(alg);
     const credId = randomBytes(32);
-    const aaguid = Buffer.from(this.#opts.aaguid.replaceAll("-", ""), "hex");
-    const credIdLen = Buffer.alloc(2);
-    credIdLen.writeUInt16BE(credId.length);
-    const authData = this.#authData(overrides.rpId ?? rpId, FLAG_AT, overrides.counter ?? 0, overrides, [
-      aaguid,
-      credIdLen,
-      credId,
-      coseKey(alg, publicKey),
-    ]);
+    const authData = this.#authData(overrides.rpId ?? rpId, FLAG_AT, overrides.counter ?? 0, overrides, attestedCredentialData(this.#opts.aaguid, credId, alg, publicKey));
     const clientDataJSON = clientData("webauthn.create", opts.challenge, origin, overrides);
 
     const attStmt = new Map<string, CBORType>();
@@ -151,7 +144,10 @@ export class SoftAuthenticator {
     const cred = this.#pick(rpId, opts.allowCredentials?.map((c) => c.id) ?? [], overrides.credentialId);
 
     if (this.#opts.counter === "increment") cred.counter += 1;
-    const authData = this.#authData(overrides.rpId ?? rpId, 0, overrides.counter ?? cred.counter, overrides, []);
+    const attested = overrides.attestedCredentialData
+      ? attestedCredentialData(this.#opts.aaguid, Buffer.from(cred.id, "base64url"), cred.alg, createPublicKey(cred.privateKey))
+      : [];
+    const authData = this.#authData(overrides.rpId ?? rpId, attested.length ? FLAG_AT : 0, overrides.counter ?? cred.counter, overrides, attested);
     const clientDataJSON = clientData("webauthn.get", opts.challenge, origin, overrides);
     const userHandle = overrides.userHandle === undefined ? cred.userHandle : overrides.userHandle;
 
@@ -203,6 +199,13 @@ export class SoftAuthenticator {
   #attachment(): "platform" | "cross-platform" {
     return this.#opts.transports.includes("internal") ? "platform" : "cross-platform";
   }
+}
+
+/** AAGUID ‖ credential id length ‖ credential id ‖ COSE key: the attested credential data of a registration. */
+function attestedCredentialData(aaguid: string, credId: Buffer, alg: CoseAlg, publicKey: KeyObject): Buffer[] {
+  const credIdLen = Buffer.alloc(2);
+  credIdLen.writeUInt16BE(credId.length);
+  return [Buffer.from(aaguid.replaceAll("-", ""), "hex"), credIdLen, credId, coseKey(alg, publicKey)];
 }
 
 function parseOptions<T>(options: string | object): T {

@@ -9,6 +9,7 @@ import { BeginLimits } from "../../src/limits/begin-limits.js";
 import { clientIpKey } from "../../src/limits/client-ip-key.js";
 import { FixedWindowCounter } from "../../src/limits/fixed-window-counter.js";
 import { DEFAULT_ATTESTATION_POLICY } from "../../src/attestation/policy.js";
+import { DEFAULT_ASSERTION_POLICY } from "../../src/webauthn/assertion-policy.js";
 import { SUPPORTED_ALGORITHMS } from "../../src/webauthn/algorithms.js";
 
 const TENANT: TenantConfig = {
@@ -19,6 +20,7 @@ const TENANT: TenantConfig = {
   challengeTtlSeconds: 60,
   sessionTtlSeconds: 600,
   attestation: DEFAULT_ATTESTATION_POLICY,
+  assertion: DEFAULT_ASSERTION_POLICY,
   userVerification: "preferred",
   algorithms: SUPPORTED_ALGORITHMS,
 };

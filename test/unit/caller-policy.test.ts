@@ -64,7 +64,7 @@ describe("the caller policy", () => {
 
   it("never lets an anonymous call register or manage credentials, sessions or the trail, whatever the grant says", () => {
     const anonymous = (methods: string[]) => callerPolicySchema.safeParse({ allowAnonymousCallers: true, anonymous: { methods, tenants: ["*"] } });
-    for (const methods of [["*"], ["BeginRegistration"], ["*Credential*"], ["authn.v1.AuthService/*"], ["DeleteUser"], ["RevokeSession"], ["ListAuditEvents"]]) {
+    for (const methods of [["*"], ["BeginRegistration"], ["*Credential*"], ["authn.v1.AuthService/*"], ["DeleteUser"], ["ClearCloneWarning"], ["*Clone*"], ["RevokeSession"], ["ListAuditEvents"]]) {
       const parsed = anonymous(methods);
       expect(parsed.success, methods.join()).toBe(false);
       expect(parsed.error?.issues[0]?.message).toMatch(/anonymous callers may never register or manage/);

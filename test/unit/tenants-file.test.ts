@@ -20,6 +20,7 @@ tenants:
     userVerification: required
     algorithms: [-7, -8]
     attestation: { conveyance: direct, allowBackupEligible: false }
+    assertion: { cloneResponse: refuse }
     challengeTtlSeconds: 120
   - id: globex
     rpId: globex.example
@@ -47,6 +48,7 @@ describe("the tenants file", () => {
       userVerification: "required",
       algorithms: [-7, -8],
       attestation: { conveyance: "direct", allowBackupEligible: false, aaguidAllow: [] },
+      assertion: { cloneResponse: "refuse", backupEligibilityMismatch: "accept" },
       challengeTtlSeconds: 120,
       sessionTtlSeconds: 3600,
     });
@@ -54,6 +56,7 @@ describe("the tenants file", () => {
       userVerification: "preferred",
       algorithms: [...SUPPORTED_ALGORITHMS],
       attestation: { conveyance: "none", allowBackupEligible: true },
+      assertion: { cloneResponse: "flag", backupEligibilityMismatch: "accept" },
       challengeTtlSeconds: 300,
     });
     expect(file.callers).toBeUndefined();
@@ -76,6 +79,9 @@ describe("the tenants file", () => {
     [TWO_TENANTS.replace("[-7, -8]", "[-7, -7]"), "tenants[acme].algorithms: must not repeat"],
     [TWO_TENANTS.replace("userVerification: required", "userVerification: always"), "tenants[acme].userVerification"],
     [TWO_TENANTS.replace("conveyance: direct", "conveyance: maybe"), "tenants[acme].attestation.conveyance"],
+    [TWO_TENANTS.replace("cloneResponse: refuse", "cloneResponse: block"), "tenants[acme].assertion.cloneResponse"],
+    [TWO_TENANTS.replace("cloneResponse: refuse", "backupEligibilityMismatch: ignore"), "tenants[acme].assertion.backupEligibilityMismatch"],
+    [TWO_TENANTS.replace("cloneResponse: refuse", "cloneRespnse: refuse"), "tenants[acme].assertion: Unrecognized key"],
     [TWO_TENANTS.replace("challengeTtlSeconds: 120", "challengeTtlSeconds: 1"), "tenants[acme].challengeTtlSeconds"],
     [TWO_TENANTS.replace("rpName: Globex", "rpName: Globex\n    rpNmae: typo"), "tenants[globex]: Unrecognized key"],
     [TWO_TENANTS.replace("id: globex", "id: Globex_Inc"), "tenants[Globex_Inc].id: must be 1-63 lowercase"],

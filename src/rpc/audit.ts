@@ -42,7 +42,7 @@ export function auditEventMessage(e: DomainEvent): AuditEvent {
 }
 
 /** ListAuditEvents: proto ↔ domain mapping and page tokens. */
-export function auditHandlers({ tenants, audit, lifecycle, pageTokenSecret }: CeremonyHandlersDeps): Pick<ServiceImpl<typeof AuthService>, "listAuditEvents"> {
+export function auditHandlers({ tenants, audit, lifecycle, pageTokenKeys }: CeremonyHandlersDeps): Pick<ServiceImpl<typeof AuthService>, "listAuditEvents"> {
   return {
     async listAuditEvents(req) {
       const tenant = tenants.resolve(req.tenant);
@@ -61,11 +61,11 @@ export function auditHandlers({ tenants, audit, lifecycle, pageTokenSecret }: Ce
       // The token is bound to exactly this selection and to where it is read: once a credential's
       // owner changes (an erase), its old tokens are refused here rather than by the store.
       const query = JSON.stringify([tenant.id, userId, credentialId, from, to, scope.partition, scope.credentialFilter ?? ""]);
-      const position = pageToken ? toKey(openPageToken(pageTokenSecret, query, pageToken)) : undefined;
+      const position = pageToken ? toKey(openPageToken(pageTokenKeys, query, pageToken)) : undefined;
       const page = await audit.list({ scope, from, to, limit: req.pageSize || DEFAULT_PAGE_SIZE, position });
       return create(ListAuditEventsResponseSchema, {
         events: page.events.map(auditEventMessage),
-        nextPageToken: page.position ? sealPageToken(pageTokenSecret, query, fromKey(page.position)) : "",
+        nextPageToken: page.position ? sealPageToken(pageTokenKeys, query, fromKey(page.position)) : "",
       });
     },
   };

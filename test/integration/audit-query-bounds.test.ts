@@ -62,6 +62,12 @@ describe("ListAuditEvents time bounds and page tokens (issue 13, breaks 8 and 9)
     await expectRpcError(binary.listAuditEvents({ userId: "bounded", endTime: beyondInt53 }), Code.InvalidArgument, "FIELD_INVALID");
   });
 
+  it("a session id naming a time past 2286 finds no session (NOT_FOUND, not a store error)", async () => {
+    const user = Buffer.from("bounded", "utf16le").toString("base64url");
+    const sessionId = `zzzzzzzzzzz.${user}.${"A".repeat(16)}`;
+    await expectRpcError(svc.connect.revokeSession({ sessionId }), Code.NotFound, "SESSION_NOT_FOUND");
+  });
+
   it("refuses a credential's page token once the owner is erased (INVALID_ARGUMENT, not a store outage)", async () => {
     const owner = new SoftAuthenticator();
     const ownedId = await register(svc, owner, "erased-owner");

@@ -9,7 +9,7 @@ import type { Probe } from "./measure.js";
 import { parsePinning, pin, type Pinning } from "./pinning.js";
 import { findPid } from "./proc-stats.js";
 import { registerPool } from "./scenarios.js";
-import { startServiceProcess, writeSigningKey } from "./service-process.js";
+import { startServiceProcess, writeOperatorFiles } from "./service-process.js";
 
 /** One service process and the grpc-js client that drives it. */
 export interface ServiceUnderTest {
@@ -62,11 +62,11 @@ export async function startHarness(poolSize: number, serviceNodeArgs: readonly s
     await createTables(store, tableNames(tablePrefix));
     const proxy = await startDynamoProxy(dynamo.endpoint);
     cleanups.unshift(() => proxy.close());
-    const key = await writeSigningKey();
-    cleanups.unshift(() => key.remove());
+    const files = await writeOperatorFiles();
+    cleanups.unshift(() => files.remove());
 
     const start = async (endpoint: string, nodeArgs: readonly string[]): Promise<ServiceUnderTest> => {
-      const service = await startServiceProcess(endpoint, tablePrefix, key.keyFile, nodeArgs);
+      const service = await startServiceProcess(endpoint, tablePrefix, files, nodeArgs);
       cleanups.unshift(() => service.stop());
       const ceremonies = new Ceremonies(service.address);
       cleanups.unshift(() => ceremonies.close());

@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { generateKeyPairSync } from "node:crypto";
+import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -22,13 +22,21 @@ const INSPECTOR = /^Debugger listening on (ws:\/\/\S+)/;
 /** The allowCredentials list cache TTL the benchmarked service runs with (RESULTS.md says so). */
 export const BENCH_LIST_CACHE_TTL_SECONDS = 600;
 
-/** A signing key file for the services of one run (replicas share it, so tokens verify on each). */
-export async function writeSigningKey(): Promise<{ readonly keyFile: string; remove(): Promise<void> }> {
+/** The key files of one run's services: a signing key and a server secret (replicas share both). */
+export interface OperatorFiles {
+  readonly keyFile: string;
+  readonly secretsFile: string;
+  remove(): Promise<void>;
+}
+
+export async function writeOperatorFiles(): Promise<OperatorFiles> {
   const dir = await mkdtemp(join(tmpdir(), "dynauthn-bench-"));
   const keyFile = join(dir, "signing.pem");
+  const secretsFile = join(dir, "server-secrets");
   const { privateKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
   await writeFile(keyFile, privateKey.export({ type: "pkcs8", format: "pem" }), { mode: 0o600 });
-  return { keyFile, remove: () => rm(dir, { recursive: true, force: true }) };
+  await writeFile(secretsFile, `${randomBytes(32).toString("base64")}\n`, { mode: 0o600 });
+  return { keyFile, secretsFile, remove: () => rm(dir, { recursive: true, force: true }) };
 }
 
 /**
@@ -38,7 +46,7 @@ export async function writeSigningKey(): Promise<{ readonly keyFile: string; rem
 export async function startServiceProcess(
   dynamoEndpoint: string,
   tablePrefix: string,
-  keyFile: string,
+  files: Pick<OperatorFiles, "keyFile" | "secretsFile">,
   nodeArgs: readonly string[] = [],
 ): Promise<ServiceProcess> {
   const child = spawn(process.execPath, [...nodeArgs, "dist/main.js"], {
@@ -50,7 +58,8 @@ export async function startServiceProcess(
       DYNAMODB_ENDPOINT: dynamoEndpoint,
       TABLE_PREFIX: tablePrefix,
       CREATE_TABLES: "true",
-      SIGNING_KEY_FILE: keyFile,
+      SIGNING_KEY_FILE: files.keyFile,
+      SERVER_SECRETS_FILE: files.secretsFile,
       LOG_LEVEL: "warn",
       RP_ORIGINS: ORIGIN,
       RP_ID: "localhost",

@@ -18,6 +18,7 @@ import { ProviderNames } from "./attestation/provider-names.js";
 import { requireMetadataFor } from "./attestation/enforce.js";
 import { callerPolicyInterceptor } from "./rpc/caller-interceptor.js";
 import { routes } from "./routes.js";
+import type { ServerSecrets } from "./server-secrets.js";
 import { errorInterceptor } from "./rpc/error-interceptor.js";
 import { measureDynamoDb } from "./telemetry/dynamodb-metrics.js";
 import { observeMdsBlobFreshness, observeSigningKeyAge } from "./telemetry/metrics.js";
@@ -46,6 +47,8 @@ export interface AppOptions {
   readonly signingKey?: SigningKey;
   /** The rotating key ring (main.ts); one of signingKey and keyRing is required. */
   readonly keyRing?: KeyRing;
+  /** MACs audit page tokens and derives decoy credential ids; the same on every replica. */
+  readonly serverSecrets: ServerSecrets;
   readonly logger: Logger;
   readonly credentialCacheTtlSeconds: number;
   readonly tls?: { readonly certFile: string; readonly keyFile: string; readonly clientCaFile?: string | undefined } | undefined;
@@ -100,6 +103,7 @@ export async function startApp(opts: AppOptions, port: number, host: string): Pr
     clock,
     limits: new BeginLimits(opts.beginLimits ?? DEFAULT_BEGIN_LIMITS, clock),
     failureAudit: new FailureSampler(opts.failureAudit ?? DEFAULT_FAILURE_AUDIT, clock),
+    decoyKey: opts.serverSecrets.decoyKey,
   };
   const sessions = new Sessions(deps, opts.sessionRevocationStalenessSeconds ?? 30);
   const callerAuthorizer = opts.callers ? new CallerAuthorizer(opts.callers) : undefined;
@@ -124,7 +128,7 @@ export async function startApp(opts: AppOptions, port: number, host: string): Pr
           lifecycle: new CredentialLifecycle(deps, sessions),
           sessions,
           audit: store.audit,
-          pageTokenSecret: keys.signingKey(deps.clock()).derivedSecret,
+          pageTokenKeys: opts.serverSecrets.pageTokenKeys,
           providerNames,
         },
         health,

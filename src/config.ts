@@ -66,6 +66,7 @@ const envSchema = z.object({
   SESSION_TTL_SECONDS: seconds(60, MAX_SESSION_TTL_SECONDS).default(3600),
   SIGNING_KEY_FILE: optionalPath,
   SIGNING_KEYS_DIR: optionalPath,
+  SERVER_SECRETS_FILE: optionalPath,
   KEY_RELOAD_SECONDS: seconds(0, 86_400).default(60),
   KEY_ROTATION_DAYS: seconds(1, 3650).default(365),
   STEP_UP_GRANT_TTL_SECONDS: seconds(10, MAX_GRANT_TTL_SECONDS).default(STEP_UP_DEFAULTS.grantTtlSeconds),
@@ -154,6 +155,8 @@ export interface Config {
     readonly reloadSeconds: number;
     readonly rotationDays: number;
   };
+  /** Page-token and decoy-id secrets, current first (src/server-secrets.ts). */
+  readonly serverSecretsFile: string | undefined;
   readonly stepUp: { readonly grantTtlSeconds: number; readonly evidenceHeader: string };
   readonly tls: TlsSettings | undefined;
   readonly credentialCacheTtlSeconds: number;
@@ -205,12 +208,18 @@ function hasAwsCredentials(env: NodeJS.ProcessEnv): boolean {
   );
 }
 
-/** Outside the embedded development default, tokens must be signed with an operator's key. */
-export function requireSigningKey(config: Config): void {
-  if (!config.dynamodb.embedded && !config.signingKeyFile && !config.signingKeys.dir) {
-    throw new ConfigError(
-      "invalid configuration:\n  SIGNING_KEY_FILE or SIGNING_KEYS_DIR: required outside the embedded development store",
-    );
+/**
+ * Outside the embedded development default, tokens must be signed with an operator's key, and
+ * page tokens and decoy ids need the operator's server secret (the same on every replica).
+ */
+export function requireOperatorSecrets(config: Config): void {
+  if (config.dynamodb.embedded) return;
+  const missing = [
+    ...(config.signingKeyFile || config.signingKeys.dir ? [] : ["SIGNING_KEY_FILE or SIGNING_KEYS_DIR"]),
+    ...(config.serverSecretsFile ? [] : ["SERVER_SECRETS_FILE"]),
+  ];
+  if (missing.length > 0) {
+    throw new ConfigError(`invalid configuration:\n${missing.map((m) => `  ${m}: required outside the embedded development store`).join("\n")}`);
   }
 }
 
@@ -323,6 +332,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       reloadSeconds: e.KEY_RELOAD_SECONDS,
       rotationDays: e.KEY_ROTATION_DAYS,
     }),
+    serverSecretsFile: e.SERVER_SECRETS_FILE,
     stepUp: Object.freeze({ grantTtlSeconds: e.STEP_UP_GRANT_TTL_SECONDS, evidenceHeader: e.STEP_UP_GRANT_HEADER }),
     tls:
       e.TLS_CERT_FILE && e.TLS_KEY_FILE

@@ -1,6 +1,6 @@
 // First: telemetry must run before any later import loads the AWS SDK (see telemetry/register.ts).
 import { telemetry } from "./telemetry/register.js";
-import { ConfigError, loadConfig, requireSigningKey, type Config } from "./config.js";
+import { ConfigError, loadConfig, requireOperatorSecrets, type Config } from "./config.js";
 import { startApp } from "./app.js";
 import { MdsBlobReloader } from "./attestation/mds-reloader.js";
 import { warnAboutCallers } from "./callers/startup-warnings.js";
@@ -11,13 +11,18 @@ import { startEmbeddedDynamoDb, type EmbeddedDynamoDb } from "./store/embedded-d
 import { createTables, tableNames } from "./store/tables.js";
 import { openKeyRing } from "./tokens/open-key-ring.js";
 import { installFetchDeadline } from "./webauthn/fetch-deadline.js";
+import { ephemeralServerSecrets, loadServerSecrets } from "./server-secrets.js";
 
 /** Entry: config → store → keys → listen; SIGTERM/SIGINT: NOT_SERVING → drain → exit. */
 async function main(config: Config): Promise<void> {
-  requireSigningKey(config);
+  requireOperatorSecrets(config);
   const logger = createLogger(config.logLevel);
   warnAboutCallers(config, logger);
   installFetchDeadline(config.crlFetchTimeoutMs);
+  const serverSecrets = config.serverSecretsFile ? await loadServerSecrets(config.serverSecretsFile) : ephemeralServerSecrets();
+  if (!config.serverSecretsFile) {
+    logger.warn("no SERVER_SECRETS_FILE: generated an ephemeral server secret (development only; page tokens and decoy ids change at restart)");
+  }
 
   let embedded: EmbeddedDynamoDb | undefined;
   let endpoint = config.dynamodb.endpoint;
@@ -44,6 +49,7 @@ async function main(config: Config): Promise<void> {
       tenants: config.tenants,
       callers: config.callers,
       keyRing: keys.ring,
+      serverSecrets,
       logger,
       credentialCacheTtlSeconds: config.credentialCacheTtlSeconds,
       auditRetentionDays: config.auditRetentionDays,

@@ -73,7 +73,7 @@ export class AuthenticationCeremony {
 
   /** The user's credentials, or decoys for an unknown user so the answer has the same shape. */
   private async allowCredentials(tenant: TenantConfig, userId: string): Promise<CredentialDescriptor[]> {
-    const { store, caches, keys, clock } = this.deps;
+    const { store, caches, decoyKey } = this.deps;
     const key = Caches.key(tenant.id, userId);
     let list = caches.userCredentials?.get(key);
     if (caches.userCredentials) countCacheLookup("user_credentials", list !== undefined);
@@ -81,7 +81,7 @@ export class AuthenticationCeremony {
       list = await store.credentials.listForUser(tenant.id, userId);
       caches.userCredentials?.set(key, list);
     }
-    return list.length > 0 ? list : decoyCredentials(keys.signingKey(clock()).derivedSecret, tenant.id, userId);
+    return list.length > 0 ? list : decoyCredentials(decoyKey, tenant.id, userId);
   }
 
   async finish(tenant: TenantConfig, credentialJson: string, call: CallContext): Promise<SignIn> {

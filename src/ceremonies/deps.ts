@@ -18,4 +18,6 @@ export interface CeremonyDeps {
   readonly limits: BeginLimits;
   /** Which refusals are written to the audit trail (all are counted). */
   readonly failureAudit: FailureSampler;
+  /** Derives decoy credential ids for unknown users (ServerSecrets.decoyKey). */
+  readonly decoyKey: Uint8Array;
 }

@@ -1,5 +1,4 @@
 import { create } from "@bufbuild/protobuf";
-import { timestampMs } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
 import type { AuditEvent as DomainEvent } from "../audit/audit-event.js";
 import { openPageToken, sealPageToken } from "../audit/page-token.js";
@@ -12,9 +11,9 @@ import {
   ListAuditEventsResponseSchema,
 } from "../gen/authn/v1/audit_pb.js";
 import type { AuthService } from "../gen/authn/v1/auth_service_pb.js";
-import type { AuditStore } from "../store/audit-store.js";
+import { AUDIT_TIME_LIMIT_MS, auditScope, type AuditStore } from "../store/audit-store.js";
 import type { CeremonyHandlersDeps } from "./registration.js";
-import { optionalTimestamp, sized, toTimestamp } from "./fields.js";
+import { optionalTimestamp, sized, timestampWithin, toTimestamp } from "./fields.js";
 
 const DEFAULT_PAGE_SIZE = 50;
 const MAX_PAGE_SIZE = 500;
@@ -43,7 +42,7 @@ export function auditEventMessage(e: DomainEvent): AuditEvent {
 }
 
 /** ListAuditEvents: proto ↔ domain mapping and page tokens. */
-export function auditHandlers({ tenants, audit, lifecycle, pageTokenSecret }: CeremonyHandlersDeps): Pick<ServiceImpl<typeof AuthService>, "listAuditEvents"> {
+export function auditHandlers({ tenants, audit, lifecycle, pageTokenKeys }: CeremonyHandlersDeps): Pick<ServiceImpl<typeof AuthService>, "listAuditEvents"> {
   return {
     async listAuditEvents(req) {
       const tenant = tenants.resolve(req.tenant);
@@ -51,24 +50,22 @@ export function auditHandlers({ tenants, audit, lifecycle, pageTokenSecret }: Ce
       const credentialId = sized("credential_id", req.credentialId, 0, 1366);
       if (Boolean(userId) === Boolean(credentialId)) throw invalidField("user_id", "set exactly one of user_id and credential_id");
       if (req.pageSize < 0 || req.pageSize > MAX_PAGE_SIZE) throw invalidField("page_size", `0..${MAX_PAGE_SIZE}`);
-      const from = req.startTime ? timestampMs(req.startTime) : 0;
-      const to = req.endTime ? timestampMs(req.endTime) : 9_999_999_999_999;
+      const from = req.startTime ? timestampWithin("start_time", req.startTime, 0, AUDIT_TIME_LIMIT_MS) : 0;
+      const to = req.endTime ? timestampWithin("end_time", req.endTime, 0, AUDIT_TIME_LIMIT_MS) : AUDIT_TIME_LIMIT_MS;
       if (from >= to) throw invalidField("end_time", "must be after start_time");
-      // The token is bound to exactly this selection.
-      const query = JSON.stringify([tenant.id, userId, credentialId, from, to]);
       const pageToken = sized("page_token", req.pageToken, 0, MAX_PAGE_TOKEN_BYTES);
-      const position = pageToken ? toKey(openPageToken(pageTokenSecret, query, pageToken)) : undefined;
-      const page = await audit.list({
-        tenant: tenant.id,
-        by: userId ? { userId } : { credentialId, ownerId: await lifecycle.ownerOf(tenant, credentialId) },
-        from,
-        to,
-        limit: req.pageSize || DEFAULT_PAGE_SIZE,
-        position,
-      });
+      const scope = auditScope(
+        tenant.id,
+        userId ? { userId } : { credentialId, ownerId: await lifecycle.ownerOf(tenant, credentialId) },
+      );
+      // The token is bound to exactly this selection and to where it is read: once a credential's
+      // owner changes (an erase), its old tokens are refused here rather than by the store.
+      const query = JSON.stringify([tenant.id, userId, credentialId, from, to, scope.partition, scope.credentialFilter ?? ""]);
+      const position = pageToken ? toKey(openPageToken(pageTokenKeys, query, pageToken)) : undefined;
+      const page = await audit.list({ scope, from, to, limit: req.pageSize || DEFAULT_PAGE_SIZE, position });
       return create(ListAuditEventsResponseSchema, {
         events: page.events.map(auditEventMessage),
-        nextPageToken: page.position ? sealPageToken(pageTokenSecret, query, fromKey(page.position)) : "",
+        nextPageToken: page.position ? sealPageToken(pageTokenKeys, query, fromKey(page.position)) : "",
       });
     },
   };

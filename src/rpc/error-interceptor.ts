@@ -14,7 +14,8 @@ export function errorInterceptor(logger: Logger): Interceptor {
     } catch (err) {
       const procedure = req.method.parent.typeName + "/" + req.method.name;
       if (err instanceof AuthError) {
-        const level = err.reason.startsWith("STORE_") ? "error" : "info";
+        // Store failures and internal errors need an operator; refusals of a request do not.
+        const level = err.reason.startsWith("STORE_") || err.reason === "INTERNAL" ? "error" : "info";
         const { reason, code, metadata, retryDelayMs } = err;
         logger[level]({ procedure, reason, code, metadata, retryDelayMs, cause: (err as { cause?: unknown }).cause }, "rpc refused");
       } else if (!(err instanceof ConnectError)) {

@@ -1,4 +1,4 @@
-import { timestampFromMs } from "@bufbuild/protobuf/wkt";
+import { timestampFromMs, type Timestamp } from "@bufbuild/protobuf/wkt";
 import { invalidField } from "../errors.js";
 import {
   AttestationConveyance,
@@ -20,6 +20,19 @@ export function sized(field: string, value: string, min: number, max: number): s
 }
 
 export const toTimestamp = timestampFromMs;
+
+/**
+ * A request's Timestamp as epoch ms within [minMs, maxMs], rounded up to the next whole
+ * millisecond (times are stored in ms, so "at or after" and "before" keep their meaning).
+ * Refuses what google.protobuf.Timestamp does not allow (nanos outside 0..999,999,999).
+ */
+export function timestampWithin(field: string, value: Timestamp, minMs: number, maxMs: number): number {
+  const range = `between ${new Date(minMs).toISOString()} and ${new Date(maxMs).toISOString()}`;
+  if (!Number.isInteger(value.nanos) || value.nanos < 0 || value.nanos > 999_999_999) throw invalidField(field, "nanos must be 0..999999999");
+  const ms = Number(value.seconds) * 1000 + Math.ceil(value.nanos / 1_000_000);
+  if (!(ms >= minMs && ms <= maxMs)) throw invalidField(field, `must be ${range}`);
+  return ms;
+}
 
 /** An optional time (epoch ms): unset stays unset. */
 export function optionalTimestamp(ms: number | undefined): ReturnType<typeof timestampFromMs> | undefined {

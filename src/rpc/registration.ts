@@ -14,6 +14,7 @@ import type { Tenants } from "../tenants.js";
 import type { ProviderNames } from "../attestation/provider-names.js";
 import { credentialMessage } from "./credential-message.js";
 import { attachmentOf, attestationOf, callContextOf, residentKeyOf, sized, toTimestamp, userVerificationOf } from "./fields.js";
+import type { ServerSecrets } from "../server-secrets.js";
 
 export interface CeremonyHandlersDeps {
   readonly tenants: Tenants;
@@ -22,8 +23,8 @@ export interface CeremonyHandlersDeps {
   readonly lifecycle: CredentialLifecycle;
   readonly sessions: Sessions;
   readonly audit: AuditStore;
-  /** MACs audit page tokens. */
-  readonly pageTokenSecret: Uint8Array;
+  /** MAC audit page tokens: the first seals, all open. */
+  readonly pageTokenKeys: ServerSecrets["pageTokenKeys"];
   /** Names authenticators by AAGUID in Credential messages. */
   readonly providerNames: ProviderNames;
 }

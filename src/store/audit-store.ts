@@ -16,6 +16,14 @@ import { parseSessionId } from "../audit/session-id.js";
 
 type Item = Record<string, AttributeValue>;
 
+/**
+ * The sort key holds times as 13 zero-padded digits of epoch milliseconds, so keys compare as
+ * their times do only for times in [0, AUDIT_TIME_LIMIT_MS): 2286-11-20T17:46:40Z is where a
+ * 14th digit would appear. List bounds outside that range are refused before they get here (a
+ * session id naming a later time simply finds no event: no event has one).
+ */
+export const AUDIT_TIME_LIMIT_MS = 10_000_000_000_000;
+
 /** Events sort by time within a user's partition; the event id breaks ties. */
 function sortKey(time: number, eventId: string): string {
   return `${String(time).padStart(13, "0")}#${eventId}`;
@@ -88,10 +96,29 @@ function fromItem(item: Item): AuditEvent {
   };
 }
 
+/** By user, or by credential: `ownerId` is the credential's user, undefined when no one owns that id. */
+export type AuditSubject = { readonly userId: string } | { readonly credentialId: string; readonly ownerId: string | undefined };
+
+/** What a listing reads: one partition, filtered by credential id when it is the owner's. */
+export interface AuditScope {
+  readonly partition: string;
+  readonly credentialFilter: string | undefined;
+}
+
+/**
+ * A credential's events are its owner's partition filtered by credential id, or the partition of
+ * refusals filed under an id no one owns. The scope changes when the owner does (e.g. an erase),
+ * so a page position is only valid within the scope it was read from.
+ */
+export function auditScope(tenant: string, by: AuditSubject): AuditScope {
+  if ("userId" in by) return { partition: userPartition(tenant, by.userId), credentialFilter: undefined };
+  if (by.ownerId === undefined) return { partition: credentialPartition(tenant, by.credentialId), credentialFilter: undefined };
+  return { partition: userPartition(tenant, by.ownerId), credentialFilter: by.credentialId };
+}
+
 export interface AuditQuery {
-  readonly tenant: string;
-  /** By credential: `ownerId` is the credential's user, undefined when no one owns that id. */
-  readonly by: { readonly userId: string } | { readonly credentialId: string; readonly ownerId: string | undefined };
+  readonly scope: AuditScope;
+  /** Epoch ms, 0 <= from < to <= AUDIT_TIME_LIMIT_MS. */
   readonly from: number;
   readonly to: number;
   readonly limit: number;
@@ -121,18 +148,14 @@ export class AuditStore {
   }
 
   /**
-   * Newest first, between `from` (inclusive) and `to` (exclusive), up to `limit` events a page.
-   * A credential's events are its owner's partition filtered by credential id (or the partition
-   * of refusals filed under an id no one owns).
+   * Newest first, between `from` (inclusive) and `to` (exclusive), up to `limit` events a page,
+   * from `position` (the `position` of a previous page of the same scope) on.
    */
   async list(q: AuditQuery): Promise<AuditPage> {
-    const byCredential = "credentialId" in q.by && q.by.ownerId !== undefined ? q.by.credentialId : undefined;
-    const partition =
-      "userId" in q.by
-        ? userPartition(q.tenant, q.by.userId)
-        : q.by.ownerId !== undefined
-          ? userPartition(q.tenant, q.by.ownerId)
-          : credentialPartition(q.tenant, q.by.credentialId);
+    const { partition, credentialFilter: byCredential } = q.scope;
+    // DynamoDB would refuse a start key from another partition (ValidationException); the caller
+    // binds positions to their scope, so this is a defect, not a request to pass on.
+    if (q.position !== undefined && q.position.pk?.S !== partition) throw new Error("audit page position is from another scope");
     const events: AuditEvent[] = [];
     let position = q.position;
     // A filtered page may come back short: read on until the page is full or the range ends.

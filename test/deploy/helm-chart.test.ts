@@ -6,7 +6,7 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { AUTH_SERVICE_NAME } from "../../src/app.js";
-import { loadConfig, requireSigningKey } from "../../src/config.js";
+import { loadConfig, requireOperatorSecrets } from "../../src/config.js";
 import { parseKeyFiles, readKeyDirectory, writeNewKeyFile } from "../../src/tokens/key-files.js";
 import { startTestService, type TestService } from "../support/service.js";
 import { CHART_DIR, PRODUCTION_VALUES, find, helm, render, type Manifest } from "./helm.js";
@@ -169,7 +169,7 @@ describe("helm/dynauthn", () => {
     // IRSA's webhook adds AWS_WEB_IDENTITY_TOKEN_FILE; the default values name no role, so give it here.
     const env = { ...containerEnv(renders[which]), AWS_WEB_IDENTITY_TOKEN_FILE: "/var/run/secrets/eks.amazonaws.com/serviceaccount/token" };
     const config = loadConfig(env);
-    expect(() => requireSigningKey(config)).not.toThrow();
+    expect(() => requireOperatorSecrets(config)).not.toThrow();
     expect(config.dynamodb).toMatchObject({ embedded: false, createTables: false, localCredentials: false });
     const { container, pod } = deployment(renders[which]);
     const mount = container.volumeMounts!.find((v) => v.mountPath === config.signingKeys.dir);
@@ -178,6 +178,15 @@ describe("helm/dynauthn", () => {
     const secret = pod.volumes!.find((v) => v.name === mount!.name)!.secret!;
     expect(secret.items).toBeUndefined(); // every key of the Secret
     expect(secret.defaultMode).toBe(0o440);
+    // The server secret: its Secret's `secrets` key, read-only, at SERVER_SECRETS_FILE.
+    const secretFile = config.serverSecretsFile!;
+    const secretMount = container.volumeMounts!.find((v) => secretFile.startsWith(`${v.mountPath}/`));
+    expect(secretMount?.readOnly).toBe(true);
+    expect(secretMount?.subPath).toBeUndefined();
+    const serverSecret = pod.volumes!.find((v) => v.name === secretMount!.name)!.secret!;
+    expect(serverSecret.secretName).toBe("dynauthn-server-secret");
+    expect(serverSecret.items).toEqual([{ key: "secrets", path: secretFile.slice(secretMount!.mountPath.length + 1) }]);
+    expect(serverSecret.defaultMode).toBe(0o440);
   });
 
   it("mounts the key ring the way the service reads it: the kubelet's ..data layout of a Secret volume", async () => {

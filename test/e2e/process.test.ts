@@ -66,6 +66,7 @@ const children = new Set<ServiceProcess>();
 
 let tmp: string;
 let signingKeyFile: string;
+let serverSecretsFile: string;
 let signingKeyPem: string;
 
 /** Only PATH and HOME from the test runner: no AWS credentials or other settings leak in. */
@@ -218,6 +219,7 @@ async function onDynamoDbLocal(): Promise<Record<string, string>> {
     TABLE_PREFIX: `proc${randomBytes(4).toString("hex")}-`,
     CREATE_TABLES: "true",
     SIGNING_KEY_FILE: signingKeyFile,
+    SERVER_SECRETS_FILE: serverSecretsFile,
     LOG_LEVEL: "info",
   };
 }
@@ -232,6 +234,8 @@ beforeAll(async () => {
     .toString();
   signingKeyFile = join(tmp, "signing-key.pem");
   writeFileSync(signingKeyFile, signingKeyPem, { mode: 0o600 });
+  serverSecretsFile = join(tmp, "server-secrets");
+  writeFileSync(serverSecretsFile, `${randomBytes(32).toString("base64")}\n`, { mode: 0o600 });
 }, 120_000);
 
 afterAll(async () => {
@@ -390,6 +394,16 @@ describe("invalid configuration", () => {
       env: { SIGNING_KEY_FILE: undefined },
       mentions: "SIGNING_KEY_FILE",
     },
+    {
+      name: "DYNAMODB_ENDPOINT without SERVER_SECRETS_FILE",
+      env: { SERVER_SECRETS_FILE: undefined },
+      mentions: "SERVER_SECRETS_FILE",
+    },
+    {
+      name: "SERVER_SECRETS_FILE too short a secret",
+      env: { SERVER_SECRETS_FILE: tenantsFile("short-secret", "c2hvcnQ=") },
+      mentions: "SERVER_SECRETS_FILE",
+    },
     // The FIDO MDS BLOB is verified at start; one that cannot be read or verified stops the service.
     { name: "MDS_BLOB_FILE missing", env: { MDS_BLOB_FILE: "/nonexistent/mds-blob.jwt" }, mentions: "MDS_BLOB_FILE" },
     { name: "MDS_BLOB_FILE not a BLOB", env: { MDS_BLOB_FILE: fileURLToPath(import.meta.url) }, mentions: "MDS_BLOB_FILE" },
@@ -417,6 +431,7 @@ describe("invalid configuration", () => {
       PORT: String(await freePort()),
       DYNAMODB_ENDPOINT: await closedEndpoint(),
       SIGNING_KEY_FILE: signingKeyFile,
+    SERVER_SECRETS_FILE: serverSecretsFile,
     };
     const set = (entry: [string, string | undefined]): entry is [string, string] => entry[1] !== undefined;
     const result = await runToExit(Object.fromEntries(Object.entries({ ...valid, ...env }).filter(set)));
@@ -437,6 +452,7 @@ describe("store outage", () => {
       TABLE_PREFIX: `proc${randomBytes(4).toString("hex")}-`,
       CREATE_TABLES: "false",
       SIGNING_KEY_FILE: signingKeyFile,
+    SERVER_SECRETS_FILE: serverSecretsFile,
       LOG_LEVEL: "info",
     });
   });

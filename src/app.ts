@@ -135,11 +135,11 @@ export async function startApp(opts: AppOptions, port: number, host: string): Pr
       interceptors: [
         telemetryInterceptor(),
         errorInterceptor(opts.logger),
-        ...(callerAuthorizer ? [callerPolicyInterceptor({ authorizer: callerAuthorizer, tenants, auditor: new Auditor(deps) })] : []),
+        ...(callerAuthorizer ? [callerPolicyInterceptor({ authorizer: callerAuthorizer, tenants, auditor: new Auditor(deps), logger: opts.logger })] : []),
       ],
       tls: opts.tls,
       readMaxBytes: opts.maxRequestBytes,
-      contextValues: callerContextValues(opts.callers?.callerIdentity ?? "mtls"),
+      contextValues: callerContextValues(opts.callers),
     },
     port,
     host,

@@ -25,7 +25,7 @@ import { HealthState } from "./rpc/health.js";
 import { type RunningServer, startServer } from "./server.js";
 import { createStore } from "./store/index.js";
 import { watchStoreHealth } from "./store/store-health.js";
-import { STEP_UP_DEFAULTS } from "./step-up/defaults.js";
+import { STEP_UP_DEFAULTS, type StepUpSettings } from "./step-up/defaults.js";
 import { OperationVerifier } from "./step-up/verify-operation.js";
 import { JWKS_PATH, jwksHttpHandler } from "./tokens/jwks.js";
 import { KeyRing } from "./tokens/key-ring.js";
@@ -53,7 +53,7 @@ export interface AppOptions {
   /** How stale a token check's view of session revocation may be. */
   readonly sessionRevocationStalenessSeconds?: number;
   /** Step-up grants' lifetime (default 300 s) and the ext_authz header that carries step-up evidence. */
-  readonly stepUp?: { readonly grantTtlSeconds: number; readonly evidenceHeader: string };
+  readonly stepUp?: Partial<StepUpSettings>;
   /** Limits on Begin calls, per replica (default DEFAULT_BEGIN_LIMITS). */
   readonly beginLimits?: BeginLimitSettings;
   /** Failure events written per source and in all, per replica (default DEFAULT_FAILURE_AUDIT). */
@@ -127,7 +127,7 @@ export async function startApp(opts: AppOptions, port: number, host: string): Pr
           providerNames,
         },
         health,
-        { tenants, verifier, keys, clock: deps.clock, evidenceHeader: stepUp.evidenceHeader },
+        { tenants, verifier, keys, clock: deps.clock, evidenceHeader: stepUp.evidenceHeader, extAuthzClientIp: stepUp.extAuthzClientIp },
       ),
       httpRoutes: { [JWKS_PATH]: jwksHttpHandler(keys, deps.clock) },
       // Telemetry outermost: its span covers the error interceptor's logging and sees its ConnectError.

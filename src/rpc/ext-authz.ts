@@ -6,6 +6,7 @@ import { HeaderValueOption_HeaderAppendAction, type HeaderValueOptionSchema } fr
 import type { AttributeContext_HttpRequest } from "../gen/envoy/service/auth/v3/attribute_context_pb.js";
 import { type Authorization, type CheckResponse, CheckResponseSchema } from "../gen/envoy/service/auth/v3/external_auth_pb.js";
 import { StatusCode } from "../gen/envoy/type/v3/http_status_pb.js";
+import { extAuthzClientIp } from "../step-up/ext-authz-client-ip.js";
 import type { Operation } from "../step-up/operation.js";
 import type { Requirement } from "../step-up/requirement.js";
 import type { Allowed, Denied, StepUpNeeded, Verdict } from "../step-up/verdict.js";
@@ -33,7 +34,7 @@ export const IDENTITY_HEADERS = {
  * the body when the filter sends it (with_request_body).
  */
 export function extAuthzHandlers(deps: StepUpHandlersDeps): Pick<ServiceImpl<typeof Authorization>, "check"> {
-  const { tenants, verifier, evidenceHeader } = deps;
+  const { tenants, verifier, evidenceHeader, extAuthzClientIp: clientIpFrom } = deps;
   return {
     async check(req, ctx) {
       const ext = req.attributes?.contextExtensions ?? {};
@@ -48,7 +49,7 @@ export function extAuthzHandlers(deps: StepUpHandlersDeps): Pick<ServiceImpl<typ
           operation: operationOf(ext, http),
           requirement: requirementOf(ext),
           evidence,
-          call: boundedCallContext(callContextOf(ctx).caller, headers.get("x-envoy-external-address"), headers.get("user-agent")),
+          call: boundedCallContext(callContextOf(ctx).caller, extAuthzClientIp(clientIpFrom, req.attributes, headers), headers.get("user-agent")),
         });
         return checkResponse(verdict, evidence, evidenceHeader);
       } catch (err) {
@@ -59,13 +60,23 @@ export function extAuthzHandlers(deps: StepUpHandlersDeps): Pick<ServiceImpl<typ
   };
 }
 
-/** Envoy sends lower-cased `headers`, or `header_map` when encode_raw_headers is on. */
+/**
+ * Envoy sends `headers` (a map, lower-cased names, a repeated header's values joined with ','),
+ * or `header_map` (one entry per header line) when encode_raw_headers is on. Both are read the
+ * same way, names in any case: a repeated header is one value joined with ',' in order, so a
+ * second `authorization` line makes no bearer token rather than one of the two picked.
+ */
 function headersOf(http: AttributeContext_HttpRequest | undefined): Map<string, string> {
   const raw = http?.headerMap?.headers;
-  if (raw && raw.length > 0) {
-    return new Map(raw.map((h) => [h.key.toLowerCase(), h.value || Buffer.from(h.rawValue).toString("utf8")]));
+  const lines: [string, string][] =
+    raw && raw.length > 0 ? raw.map((h) => [h.key, h.value || Buffer.from(h.rawValue).toString("utf8")]) : Object.entries(http?.headers ?? {});
+  const headers = new Map<string, string>();
+  for (const [key, value] of lines) {
+    const name = key.toLowerCase();
+    const earlier = headers.get(name);
+    headers.set(name, earlier === undefined ? value : `${earlier},${value}`);
   }
-  return new Map(Object.entries(http?.headers ?? {}));
+  return headers;
 }
 
 function bearerToken(authorization: string | undefined): string | undefined {

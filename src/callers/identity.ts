@@ -7,15 +7,32 @@ import type { TLSSocket } from "node:tls";
 
 /**
  * Node renders subjectaltname as `DNS:a, URI:spiffe://x`, JSON-quoting a value that holds a
- * comma or quote (`URI:"a,b"`), so a hostile SAN cannot smuggle a second entry.
+ * comma or quote (`URI:"a,b"`), so a hostile SAN cannot smuggle a second entry. Entries are read
+ * back to back (sticky): text that is not an entry ends the read with no identity, instead of the
+ * search resuming somewhere inside a value.
  */
-const SAN_ENTRY = /(?:^|, )([A-Za-z ]+):("(?:[^"\\]|\\.)*"|[^,]*)/g;
+const SAN_ENTRY = /(?:^|, )([A-Za-z0-9 ]+):("(?:[^"\\]|\\.)*"|[^,"]*)/y;
 
 export function firstUriSan(subjectAltName: string | undefined): string {
-  for (const [, kind, value] of (subjectAltName ?? "").matchAll(SAN_ENTRY)) {
-    if (kind === "URI" && value) return value.startsWith('"') ? (JSON.parse(value) as string) : value;
+  const text = subjectAltName ?? "";
+  SAN_ENTRY.lastIndex = 0;
+  let uri = "";
+  while (SAN_ENTRY.lastIndex < text.length) {
+    const entry = SAN_ENTRY.exec(text);
+    if (!entry) return "";
+    const [, kind, value] = entry;
+    if (!uri && kind === "URI" && value) uri = value.startsWith('"') ? jsonString(value) : value;
   }
-  return "";
+  return uri;
+}
+
+/** A JSON-quoted SAN value; "" for one Node would not have written. */
+function jsonString(quoted: string): string {
+  try {
+    return JSON.parse(quoted) as string;
+  } catch {
+    return "";
+  }
 }
 
 /** The verified peer certificate's identity; "" when the socket is not TLS or the peer unverified. */

@@ -37,7 +37,7 @@ export function extAuthzHandlers(deps: StepUpHandlersDeps): Pick<ServiceImpl<typ
   const { tenants, verifier, evidenceHeader, extAuthzClientIp: clientIpFrom } = deps;
   return {
     async check(req, ctx) {
-      const ext = req.attributes?.contextExtensions ?? {};
+      const ext = knownExtensions(req.attributes?.contextExtensions ?? {});
       const http = req.attributes?.request?.http;
       const headers = headersOf(http);
       const token = bearerToken(headers.get("authorization"));
@@ -58,6 +58,19 @@ export function extAuthzHandlers(deps: StepUpHandlersDeps): Pick<ServiceImpl<typ
       }
     },
   };
+}
+
+/** The route settings Check reads from context_extensions (names are case-sensitive). */
+const CONTEXT_EXTENSIONS = new Set(["tenant", "operation", "max_age", "acr_values", "require_uv", "require_device_bound", "single_use"]);
+
+/**
+ * context_extensions come from the route configuration, where a misspelt key (`require_UV`)
+ * would silently drop a requirement: any other key is refused (INVALID_ARGUMENT; Envoy denies).
+ */
+function knownExtensions(ext: Record<string, string>): Record<string, string> {
+  const unknown = Object.keys(ext).find((key) => !CONTEXT_EXTENSIONS.has(key));
+  if (unknown !== undefined) throw invalidField(`context_extensions.${unknown.slice(0, 64)}`, `not a setting (one of ${[...CONTEXT_EXTENSIONS].join(", ")})`);
+  return ext;
 }
 
 /**

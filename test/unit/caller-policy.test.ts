@@ -96,5 +96,10 @@ describe("caller identity", () => {
     // A SAN value holding ", URI:" is JSON-quoted by Node and cannot pose as a second entry.
     expect(firstUriSan('DNS:"evil.example, URI:spiffe://admin"')).toBe("");
     expect(firstUriSan('URI:"spiffe://a/b,c"')).toBe("spiffe://a/b,c");
+    expect(firstUriSan(`IP Address:10.0.0.1, X400Name:<unsupported>, URI:${ACCOUNTS}`)).toBe(ACCOUNTS);
+    // Text Node would never write is no identity: the read does not resume inside it.
+    expect(firstUriSan('DNS:a, garbage "x, URI:spiffe://admin"')).toBe("");
+    expect(firstUriSan('URI:"spiffe://\\x"')).toBe("");
+    expect(firstUriSan(`URI:${ACCOUNTS}, DNS:a"b`)).toBe("");
   });
 });

@@ -279,3 +279,22 @@ async function connectJsonOverHttp2(port: number, method: string, message: objec
     session.close();
   }
 }
+
+describe("callers behind a mesh with an ingress that also appends (xfccTrustedHops: 2)", () => {
+  let svc: TestService;
+  const INGRESS = `By=spiffe://cluster.local/ns/edge/sa/ingress;Hash=0e;URI=${GATEWAY}`;
+  const SIDECAR = "By=spiffe://cluster.local/ns/authn/sa/dynauthn;Hash=0f;URI=spiffe://cluster.local/ns/edge/sa/ingress";
+
+  beforeAll(async () => {
+    svc = await startTestService(undefined, { callers: callerPolicySchema.parse({ ...POLICY, callerIdentity: "xfcc", xfccTrustedHops: 2 }) });
+  });
+  afterAll(() => closeAll(svc));
+
+  it("the caller is the element the ingress appended, not the sidecar's (the ingress) nor the client's", async () => {
+    const header = (value: string) => ({ headers: { "x-forwarded-client-cert": value } });
+    expect((await svc.connect.beginAuthentication({}, header(`URI=${ACCOUNTS},${INGRESS},${SIDECAR}`))).optionsJson).toContain("challenge");
+    await expectRpcError(svc.connect.listCredentials({ userId: "zoe" }, header(`URI=${ACCOUNTS},${INGRESS},${SIDECAR}`)), Code.PermissionDenied, "CALLER_NOT_ALLOWED");
+    // Only the sidecar's element: the ingress did not append, so there is no trusted caller.
+    await expectRpcError(svc.connect.beginAuthentication({}, header(SIDECAR)), Code.PermissionDenied, "CALLER_NOT_ALLOWED");
+  });
+});

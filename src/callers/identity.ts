@@ -8,30 +8,34 @@ import type { TLSSocket } from "node:tls";
 /**
  * Node renders subjectaltname as `DNS:a, URI:spiffe://x`, JSON-quoting a value that holds a
  * comma or quote (`URI:"a,b"`), so a hostile SAN cannot smuggle a second entry. Entries are read
- * back to back (sticky): text that is not an entry ends the read with no identity, instead of the
- * search resuming somewhere inside a value.
+ * back to back (sticky): text that is not an entry makes the certificate name no one (undefined,
+ * and no CN fallback either), instead of the search resuming somewhere inside a value.
  */
 const SAN_ENTRY = /(?:^|, )([A-Za-z0-9 ]+):("(?:[^"\\]|\\.)*"|[^,"]*)/y;
 
-export function firstUriSan(subjectAltName: string | undefined): string {
+export function firstUriSan(subjectAltName: string | undefined): string | undefined {
   const text = subjectAltName ?? "";
   SAN_ENTRY.lastIndex = 0;
   let uri = "";
   while (SAN_ENTRY.lastIndex < text.length) {
     const entry = SAN_ENTRY.exec(text);
-    if (!entry) return "";
+    if (!entry) return undefined;
     const [, kind, value] = entry;
-    if (!uri && kind === "URI" && value) uri = value.startsWith('"') ? jsonString(value) : value;
+    if (!uri && kind === "URI" && value) {
+      const unquoted = value.startsWith('"') ? jsonString(value) : value;
+      if (unquoted === undefined) return undefined;
+      uri = unquoted;
+    }
   }
   return uri;
 }
 
-/** A JSON-quoted SAN value; "" for one Node would not have written. */
-function jsonString(quoted: string): string {
+/** A JSON-quoted SAN value; undefined for one Node would not have written. */
+function jsonString(quoted: string): string | undefined {
   try {
     return JSON.parse(quoted) as string;
   } catch {
-    return "";
+    return undefined;
   }
 }
 
@@ -42,5 +46,7 @@ export function peerCertificateIdentity(socket: unknown): string {
   const cert = tls.getPeerCertificate();
   if (!cert || Object.keys(cert).length === 0) return "";
   const cn = cert.subject?.CN;
-  return firstUriSan(cert.subjectaltname) || (typeof cn === "string" ? cn : "");
+  const uri = firstUriSan(cert.subjectaltname);
+  if (uri === undefined) return "";
+  return uri || (typeof cn === "string" ? cn : "");
 }

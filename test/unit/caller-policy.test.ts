@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { firstUriSan } from "../../src/callers/identity.js";
+import { firstUriSan, peerCertificateIdentity } from "../../src/callers/identity.js";
 import { CallerAuthorizer, callerPolicySchema, NEVER_ANONYMOUS } from "../../src/callers/policy.js";
 
 const ACCOUNTS = "spiffe://cluster.local/ns/accounts/sa/account-service";
@@ -97,9 +97,17 @@ describe("caller identity", () => {
     expect(firstUriSan('DNS:"evil.example, URI:spiffe://admin"')).toBe("");
     expect(firstUriSan('URI:"spiffe://a/b,c"')).toBe("spiffe://a/b,c");
     expect(firstUriSan(`IP Address:10.0.0.1, X400Name:<unsupported>, URI:${ACCOUNTS}`)).toBe(ACCOUNTS);
-    // Text Node would never write is no identity: the read does not resume inside it.
-    expect(firstUriSan('DNS:a, garbage "x, URI:spiffe://admin"')).toBe("");
-    expect(firstUriSan('URI:"spiffe://\\x"')).toBe("");
-    expect(firstUriSan(`URI:${ACCOUNTS}, DNS:a"b`)).toBe("");
+    // Text Node would never write names no one (no CN fallback): the read does not resume inside it.
+    expect(firstUriSan('DNS:a, garbage "x, URI:spiffe://admin"')).toBeUndefined();
+    expect(firstUriSan('URI:"spiffe://\\x"')).toBeUndefined();
+    expect(firstUriSan(`URI:${ACCOUNTS}, DNS:a"b`)).toBeUndefined();
+  });
+
+  it("a verified certificate is its URI SAN, else its CN; one whose SAN text cannot be read is no one", () => {
+    const socket = (subjectaltname: string | undefined) => ({ authorized: true, getPeerCertificate: () => ({ subject: { CN: "billing" }, subjectaltname }) });
+    expect(peerCertificateIdentity(socket(`URI:${ACCOUNTS}`))).toBe(ACCOUNTS);
+    expect(peerCertificateIdentity(socket("DNS:billing.svc"))).toBe("billing");
+    expect(peerCertificateIdentity(socket('DNS:a, garbage "x, URI:spiffe://admin"'))).toBe("");
+    expect(peerCertificateIdentity({ ...socket(`URI:${ACCOUNTS}`), authorized: false })).toBe("");
   });
 });

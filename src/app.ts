@@ -27,7 +27,7 @@ import { HealthState } from "./rpc/health.js";
 import { type RunningServer, startServer } from "./server.js";
 import { createStore } from "./store/index.js";
 import { watchStoreHealth } from "./store/store-health.js";
-import { STEP_UP_DEFAULTS } from "./step-up/defaults.js";
+import { STEP_UP_DEFAULTS, type StepUpSettings } from "./step-up/defaults.js";
 import { OperationVerifier } from "./step-up/verify-operation.js";
 import { JWKS_PATH, jwksHttpHandler } from "./tokens/jwks.js";
 import { KeyRing } from "./tokens/key-ring.js";
@@ -57,7 +57,7 @@ export interface AppOptions {
   /** How stale a token check's view of session revocation may be. */
   readonly sessionRevocationStalenessSeconds?: number;
   /** Step-up grants' lifetime (default 300 s) and the ext_authz header that carries step-up evidence. */
-  readonly stepUp?: { readonly grantTtlSeconds: number; readonly evidenceHeader: string };
+  readonly stepUp?: Partial<StepUpSettings>;
   /** Limits on Begin calls, per replica (default DEFAULT_BEGIN_LIMITS). */
   readonly beginLimits?: BeginLimitSettings;
   /** Failure events written per source and in all, per replica (default DEFAULT_FAILURE_AUDIT). */
@@ -132,7 +132,7 @@ export async function startApp(opts: AppOptions, port: number, host: string): Pr
           providerNames,
         },
         health,
-        { tenants, verifier, keys, clock: deps.clock, evidenceHeader: stepUp.evidenceHeader },
+        { tenants, verifier, keys, clock: deps.clock, evidenceHeader: stepUp.evidenceHeader, extAuthzClientIp: stepUp.extAuthzClientIp },
       ),
       httpRoutes: { [JWKS_PATH]: jwksHttpHandler(keys, deps.clock) },
       // Telemetry outermost: its span covers the error interceptor's logging and sees its ConnectError.
@@ -140,11 +140,11 @@ export async function startApp(opts: AppOptions, port: number, host: string): Pr
       interceptors: [
         telemetryInterceptor(),
         errorInterceptor(opts.logger),
-        ...(callerAuthorizer ? [callerPolicyInterceptor({ authorizer: callerAuthorizer, tenants, auditor: new Auditor(deps) })] : []),
+        ...(callerAuthorizer ? [callerPolicyInterceptor({ authorizer: callerAuthorizer, tenants, auditor: new Auditor(deps), logger: opts.logger })] : []),
       ],
       tls: opts.tls,
       readMaxBytes: opts.maxRequestBytes,
-      contextValues: callerContextValues(opts.callers?.callerIdentity ?? "mtls"),
+      contextValues: callerContextValues(opts.callers),
     },
     port,
     host,

@@ -4,7 +4,8 @@ import { type BeginLimitSettings, DEFAULT_BEGIN_LIMITS } from "./limits/begin-li
 import { DEFAULT_FAILURE_AUDIT, type FailureAuditSettings } from "./audit/failure-sampler.js";
 import { DEFAULT_MAX_REQUEST_BYTES, MIN_REQUEST_BYTES } from "./request-size.js";
 import type { CallerPolicy } from "./callers/policy.js";
-import { STEP_UP_DEFAULTS } from "./step-up/defaults.js";
+import { STEP_UP_DEFAULTS, type StepUpSettings } from "./step-up/defaults.js";
+import { EXT_AUTHZ_CLIENT_IP_SOURCES } from "./step-up/ext-authz-client-ip.js";
 import { MAX_CHALLENGE_TTL_SECONDS, MAX_GRANT_TTL_SECONDS, MAX_SESSION_TTL_SECONDS } from "./lifetimes.js";
 import {
   isWebOrigin,
@@ -74,6 +75,8 @@ const envSchema = z.object({
     .string()
     .regex(/^[a-z0-9-]{1,64}$/, "must be a lower-case HTTP header name")
     .default(STEP_UP_DEFAULTS.evidenceHeader),
+  EXT_AUTHZ_CLIENT_IP: z.enum(EXT_AUTHZ_CLIENT_IP_SOURCES).default(STEP_UP_DEFAULTS.extAuthzClientIp.from),
+  EXT_AUTHZ_XFF_TRUSTED_HOPS: z.coerce.number().int().min(1).max(16).default(STEP_UP_DEFAULTS.extAuthzClientIp.xffTrustedHops),
   DATA_DIR: optionalPath,
   TLS_CERT_FILE: optionalPath,
   TLS_KEY_FILE: optionalPath,
@@ -157,7 +160,7 @@ export interface Config {
   };
   /** Page-token and decoy-id secrets, current first (src/server-secrets.ts). */
   readonly serverSecretsFile: string | undefined;
-  readonly stepUp: { readonly grantTtlSeconds: number; readonly evidenceHeader: string };
+  readonly stepUp: StepUpSettings;
   readonly tls: TlsSettings | undefined;
   readonly credentialCacheTtlSeconds: number;
   readonly auditRetentionDays: number;
@@ -333,7 +336,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       rotationDays: e.KEY_ROTATION_DAYS,
     }),
     serverSecretsFile: e.SERVER_SECRETS_FILE,
-    stepUp: Object.freeze({ grantTtlSeconds: e.STEP_UP_GRANT_TTL_SECONDS, evidenceHeader: e.STEP_UP_GRANT_HEADER }),
+    stepUp: Object.freeze({
+      grantTtlSeconds: e.STEP_UP_GRANT_TTL_SECONDS,
+      evidenceHeader: e.STEP_UP_GRANT_HEADER,
+      extAuthzClientIp: Object.freeze({ from: e.EXT_AUTHZ_CLIENT_IP, xffTrustedHops: e.EXT_AUTHZ_XFF_TRUSTED_HOPS }),
+    }),
     tls:
       e.TLS_CERT_FILE && e.TLS_KEY_FILE
         ? Object.freeze({ certFile: e.TLS_CERT_FILE, keyFile: e.TLS_KEY_FILE, clientCaFile: e.TLS_CLIENT_CA_FILE })

@@ -20,7 +20,8 @@ export interface TenantsFileReloaderOptions {
  * Applies an edited tenants file without a restart: polls its stamp (fileStamp) and re-reads it
  * when that changes. A file that does not validate,
  * or that changes how callers are identified (adds or removes `callers`, changes
- * `callerIdentity` or `allowAnonymousCallers`: these decide the TLS setup checked at start), or
+ * `callerIdentity` or `allowAnonymousCallers`: these decide the TLS setup checked at start, or
+ * `xfccTrustedHops`, read once into the identity reader), or
  * that adds a tenant verifying attestation to a service without an MDS BLOB (as at start), keeps
  * the running configuration and logs `tenants_reload_failed`.
  */
@@ -73,10 +74,10 @@ export class TenantsFileReloader {
 }
 
 function assertSameIdentitySource(running: CallerPolicy | undefined, next: CallerPolicy | undefined): void {
-  const source = (p: CallerPolicy | undefined) => (p ? `${p.callerIdentity}/${p.allowAnonymousCallers}` : "none");
+  const source = (p: CallerPolicy | undefined) => (p ? `${p.callerIdentity}/${p.xfccTrustedHops ?? 1}/${p.allowAnonymousCallers}` : "none");
   if (source(running) !== source(next)) {
     throw new Error(
-      "callers: adding or removing the caller policy, or changing callerIdentity or allowAnonymousCallers, needs a restart",
+      "callers: adding or removing the caller policy, or changing callerIdentity, xfccTrustedHops or allowAnonymousCallers, needs a restart",
     );
   }
 }

@@ -1,12 +1,20 @@
 import type http from "node:http";
 import type http2 from "node:http2";
 import { createContextKey, createContextValues, type ContextValues } from "@connectrpc/connect";
-import { peerCertificateIdentity, xfccIdentity } from "./identity.js";
+import { peerCertificateIdentity } from "./identity.js";
+import type { CallerPolicy } from "./policy.js";
+import { xfccIdentity } from "./xfcc.js";
 
 /** The calling service's identity, set per request before any interceptor or handler runs. */
 export const CALLER = createContextKey<string>("", { description: "calling service identity" });
 
-export type CallerIdentitySource = "mtls" | "xfcc";
+/**
+ * Why the identity header was refused ("" when it was not): the call is then anonymous, and the
+ * reason (never the header itself, which the client wrote) goes to the log and the audit trail.
+ */
+export const CALLER_REJECTED = createContextKey<string>("", { description: "why the caller identity header was refused" });
+
+const XFCC = "x-forwarded-client-cert";
 
 /**
  * connectNodeAdapter's contextValues: reads the identity from the TLS socket (an HTTP/2
@@ -14,18 +22,30 @@ export type CallerIdentitySource = "mtls" | "xfcc";
  * x-forwarded-client-cert header.
  */
 export function callerContextValues(
-  source: CallerIdentitySource,
+  policy: Pick<CallerPolicy, "callerIdentity" | "xfccTrustedHops"> | undefined,
 ): (req: http.IncomingMessage | http2.Http2ServerRequest) => ContextValues {
+  const trustedHops = policy?.xfccTrustedHops ?? 1;
+  if (policy?.callerIdentity !== "xfcc") {
+    return (req) => createContextValues().set(CALLER, peerCertificateIdentity(req.socket));
+  }
   return (req) => {
-    const identity =
-      source === "xfcc"
-        ? xfccIdentity(headerValue(req.headers["x-forwarded-client-cert"]))
-        : peerCertificateIdentity(req.socket);
-    return createContextValues().set(CALLER, identity);
+    const header = xfccFieldValue(req.rawHeaders);
+    const values = createContextValues();
+    if (header === undefined) return values;
+    const result = xfccIdentity(header, trustedHops);
+    return "identity" in result ? values.set(CALLER, result.identity) : values.set(CALLER_REJECTED, `x-forwarded-client-cert: ${result.rejected}`);
   };
 }
 
-/** A repeated header counts as one list, joined as HTTP does. */
-function headerValue(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value.join(",") : value;
+/**
+ * Every x-forwarded-client-cert field line, whatever its case, joined in order with ',' (RFC 9110
+ * §5.3: a list sent as several lines is one list; a proxy appends, so the last line ends with
+ * the sidecar's element). undefined when there is none.
+ */
+function xfccFieldValue(rawHeaders: readonly string[]): string | undefined {
+  const lines: string[] = [];
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+    if (rawHeaders[i]!.toLowerCase() === XFCC) lines.push(rawHeaders[i + 1]!);
+  }
+  return lines.length === 0 ? undefined : lines.join(",");
 }

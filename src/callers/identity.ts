@@ -7,15 +7,36 @@ import type { TLSSocket } from "node:tls";
 
 /**
  * Node renders subjectaltname as `DNS:a, URI:spiffe://x`, JSON-quoting a value that holds a
- * comma or quote (`URI:"a,b"`), so a hostile SAN cannot smuggle a second entry.
+ * comma or quote (`URI:"a,b"`), so a hostile SAN cannot smuggle a second entry. Entries are read
+ * back to back (sticky): text that is not an entry makes the certificate name no one (undefined,
+ * and no CN fallback either), instead of the search resuming somewhere inside a value.
  */
-const SAN_ENTRY = /(?:^|, )([A-Za-z ]+):("(?:[^"\\]|\\.)*"|[^,]*)/g;
+const SAN_ENTRY = /(?:^|, )([A-Za-z0-9 ]+):("(?:[^"\\]|\\.)*"|[^,"]*)/y;
 
-export function firstUriSan(subjectAltName: string | undefined): string {
-  for (const [, kind, value] of (subjectAltName ?? "").matchAll(SAN_ENTRY)) {
-    if (kind === "URI" && value) return value.startsWith('"') ? (JSON.parse(value) as string) : value;
+export function firstUriSan(subjectAltName: string | undefined): string | undefined {
+  const text = subjectAltName ?? "";
+  SAN_ENTRY.lastIndex = 0;
+  let uri = "";
+  while (SAN_ENTRY.lastIndex < text.length) {
+    const entry = SAN_ENTRY.exec(text);
+    if (!entry) return undefined;
+    const [, kind, value] = entry;
+    if (!uri && kind === "URI" && value) {
+      const unquoted = value.startsWith('"') ? jsonString(value) : value;
+      if (unquoted === undefined) return undefined;
+      uri = unquoted;
+    }
   }
-  return "";
+  return uri;
+}
+
+/** A JSON-quoted SAN value; undefined for one Node would not have written. */
+function jsonString(quoted: string): string | undefined {
+  try {
+    return JSON.parse(quoted) as string;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The verified peer certificate's identity; "" when the socket is not TLS or the peer unverified. */
@@ -25,58 +46,7 @@ export function peerCertificateIdentity(socket: unknown): string {
   const cert = tls.getPeerCertificate();
   if (!cert || Object.keys(cert).length === 0) return "";
   const cn = cert.subject?.CN;
-  return firstUriSan(cert.subjectaltname) || (typeof cn === "string" ? cn : "");
-}
-
-/**
- * Splits on `separator` outside double quotes and unquotes values: the XFCC grammar
- * (Envoy: elements by ',', pairs by ';', values quoted when they hold those characters).
- */
-function splitQuoted(text: string, separator: string): string[] {
-  const parts: string[] = [];
-  let current = "";
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i]!;
-    if (c === "\\" && quoted && i + 1 < text.length) {
-      current += c + text[++i];
-    } else if (c === '"') {
-      quoted = !quoted;
-      current += c;
-    } else if (c === separator && !quoted) {
-      parts.push(current);
-      current = "";
-    } else {
-      current += c;
-    }
-  }
-  parts.push(current);
-  return parts;
-}
-
-function unquote(value: string): string {
-  const v = value.trim();
-  return v.startsWith('"') && v.endsWith('"') && v.length >= 2 ? v.slice(1, -1).replace(/\\(.)/g, "$1") : v;
-}
-
-/**
- * The client identity in an Envoy `x-forwarded-client-cert` header. With several elements the
- * last one is the one the nearest proxy (this pod's sidecar) appended: earlier ones are the
- * client's own claims and are ignored.
- */
-export function xfccIdentity(header: string | undefined): string {
-  if (!header) return "";
-  const elements = splitQuoted(header, ",");
-  const last = elements[elements.length - 1]!;
-  const fields = new Map<string, string>();
-  for (const pair of splitQuoted(last, ";")) {
-    const eq = pair.indexOf("=");
-    if (eq <= 0) continue;
-    const key = pair.slice(0, eq).trim().toLowerCase();
-    // URI may repeat (several URI SANs): the first wins, as for certificates.
-    if (!fields.has(key)) fields.set(key, unquote(pair.slice(eq + 1)));
-  }
-  const uri = fields.get("uri");
-  if (uri) return uri;
-  return /(?:^|,)\s*CN=([^,]+)/.exec(fields.get("subject") ?? "")?.[1]?.trim() ?? "";
+  const uri = firstUriSan(cert.subjectaltname);
+  if (uri === undefined) return "";
+  return uri || (typeof cn === "string" ? cn : "");
 }

@@ -71,6 +71,12 @@ export const callerPolicySchema = z
      * x-forwarded-client-cert header a mesh sidecar (Envoy) sets after terminating mTLS.
      */
     callerIdentity: z.enum(["mtls", "xfcc"]).default("mtls"),
+    /**
+     * xfcc only: how many proxies append trusted elements to x-forwarded-client-cert (like
+     * Envoy's xff_num_trusted_hops). The caller is the element this many from the end, the one
+     * the outermost trusted proxy appended; 1 (default) = this pod's sidecar.
+     */
+    xfccTrustedHops: z.number().int().min(1).max(8).optional(),
     /** Start without a way to identify callers (no TLS_CLIENT_CA_FILE in mtls mode); logged loudly. */
     allowAnonymousCallers: z.boolean().default(false),
     /** What a call without an identity may do; only with allowAnonymousCallers. Default: nothing. */
@@ -79,6 +85,9 @@ export const callerPolicySchema = z
   })
   .strict()
   .superRefine((policy, ctx) => {
+    if (policy.xfccTrustedHops !== undefined && policy.callerIdentity !== "xfcc") {
+      ctx.addIssue({ code: "custom", path: ["xfccTrustedHops"], message: "needs callerIdentity: xfcc" });
+    }
     if (policy.anonymous && !policy.allowAnonymousCallers) {
       ctx.addIssue({ code: "custom", path: ["anonymous"], message: "needs allowAnonymousCallers: true" });
     }

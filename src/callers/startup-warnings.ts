@@ -18,7 +18,8 @@ export function warnAboutCallers(config: Config, logger: Logger): void {
   }
   if (policy.callerIdentity === "xfcc") {
     logger.warn(
-      "callerIdentity is xfcc: the caller identity is read from x-forwarded-client-cert, which only the mesh sidecar may be able to set",
+      { xfccTrustedHops: policy.xfccTrustedHops ?? 1 },
+      "callerIdentity is xfcc: the caller identity is read from the x-forwarded-client-cert element xfccTrustedHops from the end, which only the mesh sidecar (and the proxies it trusts) may be able to set",
     );
   }
 }

@@ -1,5 +1,6 @@
 import type { Interceptor } from "@connectrpc/connect";
-import { CALLER } from "../callers/caller-context.js";
+import type { Logger } from "pino";
+import { CALLER, CALLER_REJECTED } from "../callers/caller-context.js";
 import { type CallDecision, type CallerAuthorizer, GUARDED_SERVICES } from "../callers/policy.js";
 import type { Auditor } from "../ceremonies/auditor.js";
 import { AuthError } from "../errors.js";
@@ -10,6 +11,7 @@ export interface CallerPolicyDeps {
   readonly authorizer: CallerAuthorizer;
   readonly tenants: Tenants;
   readonly auditor: Auditor;
+  readonly logger: Logger;
 }
 
 /**
@@ -34,21 +36,27 @@ function stringField(message: unknown, name: string, max: number): string | unde
  * Enforces the caller policy on authn.v1.AuthService and the ext_authz service before any
  * handler runs (health and reflection pass). A refusal is PERMISSION_DENIED with reason
  * CALLER_NOT_ALLOWED and a CALL_DENIED audit event in the named tenant (the default tenant when
- * the name is unknown, so an untrusted caller cannot create audit partitions).
+ * the name is unknown, so an untrusted caller cannot create audit partitions). A refused identity
+ * header (CALLER_REJECTED) makes the call anonymous: its reason is in the denial's audit event, or
+ * logged when the policy lets anonymous callers make the call.
  */
-export function callerPolicyInterceptor({ authorizer, tenants, auditor }: CallerPolicyDeps): Interceptor {
+export function callerPolicyInterceptor({ authorizer, tenants, auditor, logger }: CallerPolicyDeps): Interceptor {
   return (next) => async (req) => {
     const service = req.method.parent.typeName;
     if (!GUARDED_SERVICES.has(service)) return next(req);
     const procedure = `${service}/${req.method.name}`;
     const caller = req.contextValues.get(CALLER);
+    const rejected = req.contextValues.get(CALLER_REJECTED);
     // Every guarded RPC is unary; a streaming one would name no tenant, so it is refused.
     const requestedTenant = req.stream ? "" : tenantFieldOf(req.message);
     const tenantId = requestedTenant === undefined ? undefined : tenants.idOf(requestedTenant);
     const decision: CallDecision = req.stream
       ? { allowed: false, why: "streaming call" }
       : authorizer.decide(caller, procedure, tenantId);
-    if (decision.allowed) return next(req);
+    if (decision.allowed) {
+      if (rejected) logger.warn({ procedure, identity_rejected: rejected }, "caller identity header refused; the call is anonymous");
+      return next(req);
+    }
 
     const refusal = new AuthError("CALLER_NOT_ALLOWED", `caller not allowed: ${decision.why}`);
     let tenant = tenants.defaultTenant;
@@ -58,6 +66,7 @@ export function callerPolicyInterceptor({ authorizer, tenants, auditor }: Caller
       // An unknown tenant is audited under the default tenant, with the name it gave (bounded).
     }
     const details: Record<string, string> = { procedure, why: decision.why };
+    if (rejected) details.identity_rejected = rejected;
     if (tenantId !== undefined && tenant.id !== tenantId) details.requested_tenant = tenantId.slice(0, 64);
     const message = req.stream ? undefined : req.message;
     await auditor.failure(

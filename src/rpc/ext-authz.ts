@@ -6,6 +6,7 @@ import { HeaderValueOption_HeaderAppendAction, type HeaderValueOptionSchema } fr
 import type { AttributeContext_HttpRequest } from "../gen/envoy/service/auth/v3/attribute_context_pb.js";
 import { type Authorization, type CheckResponse, CheckResponseSchema } from "../gen/envoy/service/auth/v3/external_auth_pb.js";
 import { StatusCode } from "../gen/envoy/type/v3/http_status_pb.js";
+import { extAuthzClientIp } from "../step-up/ext-authz-client-ip.js";
 import type { Operation } from "../step-up/operation.js";
 import type { Requirement } from "../step-up/requirement.js";
 import type { Allowed, Denied, StepUpNeeded, Verdict } from "../step-up/verdict.js";
@@ -33,10 +34,10 @@ export const IDENTITY_HEADERS = {
  * the body when the filter sends it (with_request_body).
  */
 export function extAuthzHandlers(deps: StepUpHandlersDeps): Pick<ServiceImpl<typeof Authorization>, "check"> {
-  const { tenants, verifier, evidenceHeader } = deps;
+  const { tenants, verifier, evidenceHeader, extAuthzClientIp: clientIpFrom } = deps;
   return {
     async check(req, ctx) {
-      const ext = req.attributes?.contextExtensions ?? {};
+      const ext = knownExtensions(req.attributes?.contextExtensions ?? {});
       const http = req.attributes?.request?.http;
       const headers = headersOf(http);
       const token = bearerToken(headers.get("authorization"));
@@ -48,7 +49,7 @@ export function extAuthzHandlers(deps: StepUpHandlersDeps): Pick<ServiceImpl<typ
           operation: operationOf(ext, http),
           requirement: requirementOf(ext),
           evidence,
-          call: boundedCallContext(callContextOf(ctx).caller, headers.get("x-envoy-external-address"), headers.get("user-agent")),
+          call: boundedCallContext(callContextOf(ctx).caller, extAuthzClientIp(clientIpFrom, req.attributes, headers), headers.get("user-agent")),
         });
         return checkResponse(verdict, evidence, evidenceHeader);
       } catch (err) {
@@ -59,13 +60,36 @@ export function extAuthzHandlers(deps: StepUpHandlersDeps): Pick<ServiceImpl<typ
   };
 }
 
-/** Envoy sends lower-cased `headers`, or `header_map` when encode_raw_headers is on. */
+/** The route settings Check reads from context_extensions (names are case-sensitive). */
+const CONTEXT_EXTENSIONS = new Set(["tenant", "operation", "max_age", "acr_values", "require_uv", "require_device_bound", "single_use"]);
+
+/**
+ * context_extensions come from the route configuration, where a misspelt key (`require_UV`)
+ * would silently drop a requirement: any other key is refused (INVALID_ARGUMENT; Envoy denies).
+ */
+function knownExtensions(ext: Record<string, string>): Record<string, string> {
+  const unknown = Object.keys(ext).find((key) => !CONTEXT_EXTENSIONS.has(key));
+  if (unknown !== undefined) throw invalidField(`context_extensions.${unknown.slice(0, 64)}`, `not a setting (one of ${[...CONTEXT_EXTENSIONS].join(", ")})`);
+  return ext;
+}
+
+/**
+ * Envoy sends `headers` (a map, lower-cased names, a repeated header's values joined with ','),
+ * or `header_map` (one entry per header line) when encode_raw_headers is on. Both are read the
+ * same way, names in any case: a repeated header is one value joined with ',' in order, so a
+ * second `authorization` line makes no bearer token rather than one of the two picked.
+ */
 function headersOf(http: AttributeContext_HttpRequest | undefined): Map<string, string> {
   const raw = http?.headerMap?.headers;
-  if (raw && raw.length > 0) {
-    return new Map(raw.map((h) => [h.key.toLowerCase(), h.value || Buffer.from(h.rawValue).toString("utf8")]));
+  const lines: [string, string][] =
+    raw && raw.length > 0 ? raw.map((h) => [h.key, h.value || Buffer.from(h.rawValue).toString("utf8")]) : Object.entries(http?.headers ?? {});
+  const headers = new Map<string, string>();
+  for (const [key, value] of lines) {
+    const name = key.toLowerCase();
+    const earlier = headers.get(name);
+    headers.set(name, earlier === undefined ? value : `${earlier},${value}`);
   }
-  return new Map(Object.entries(http?.headers ?? {}));
+  return headers;
 }
 
 function bearerToken(authorization: string | undefined): string | undefined {

@@ -14,6 +14,7 @@ import {
   VerifyOperationResponseSchema,
 } from "../gen/authn/v1/step_up_pb.js";
 import { operationDigest, type Operation } from "../step-up/operation.js";
+import type { ExtAuthzClientIp } from "../step-up/ext-authz-client-ip.js";
 import type { Requirement } from "../step-up/requirement.js";
 import type { Verdict } from "../step-up/verdict.js";
 import type { Evidence, OperationVerifier } from "../step-up/verify-operation.js";
@@ -30,6 +31,8 @@ export interface StepUpHandlersDeps {
   readonly clock: () => number;
   /** The request header ext_authz reads step-up evidence (a grant or an assertion) from. */
   readonly evidenceHeader: string;
+  /** Where ext_authz reads the end user's address from. */
+  readonly extAuthzClientIp: ExtAuthzClientIp;
 }
 
 type StepUpHandlers = Pick<ServiceImpl<typeof AuthService>, "verifyOperation" | "getJwks">;

@@ -2,6 +2,8 @@
  * mTLS and the caller policy through the real transports: grpc-js with client certificates over
  * HTTP/2 and Connect over HTTPS (HTTP/1.1 and HTTP/2), certificates made by a throwaway CA.
  */
+import http from "node:http";
+import http2 from "node:http2";
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient, type Client } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
@@ -203,7 +205,96 @@ describe("callers behind a mesh (callerIdentity: xfcc)", () => {
     expect(events.map((e) => [e.type, e.caller])).toEqual([[AuditEventType.CALL_DENIED, GATEWAY]]);
   });
 
+  it("a client's unbalanced quote cannot swallow the sidecar's element (issue 13, break 1)", async () => {
+    // The gateway sends its own header ending in an open quote; the sidecar (APPEND_FORWARD)
+    // appends its element naming the gateway. A quote-aware splitter read one element and took
+    // the client's URI: the gateway listed credentials and revoked sessions as account-service.
+    const attack = { headers: { "x-forwarded-client-cert": `URI=${ACCOUNTS};x=",${SIDECAR}${GATEWAY}` } };
+    await expectRpcError(svc.connect.listCredentials({ userId: "yan" }, attack), Code.PermissionDenied, "CALLER_NOT_ALLOWED");
+    await expectRpcError(svc.connect.revokeAllSessions({ userId: "yan" }, attack), Code.PermissionDenied, "CALLER_NOT_ALLOWED");
+    // Refused as anonymous, and audited with why the header was refused, never with the header.
+    const { events } = await svc.connect.listAuditEvents({ userId: "yan" }, as(ACCOUNTS));
+    expect(events.map((e) => [e.type, e.caller, e.details.procedure, e.details.why, e.details.identity_rejected])).toEqual([
+      [AuditEventType.CALL_DENIED, "", "authn.v1.AuthService/RevokeAllSessions", "anonymous caller", "x-forwarded-client-cert: stray character where ',' was expected"],
+      [AuditEventType.CALL_DENIED, "", "authn.v1.AuthService/ListCredentials", "anonymous caller", "x-forwarded-client-cert: stray character where ',' was expected"],
+    ]);
+    expect(JSON.stringify(events.map((e) => e.details))).not.toContain("account-service");
+  });
+
+  it("repeated header lines are one list in order (HTTP/1.1 and HTTP/2): a client's open quote on its own line is still refused", async () => {
+    const lines = (clientLine: string) => [clientLine, `${SIDECAR}${GATEWAY}`];
+    for (const send of [connectJsonOverHttp1, connectJsonOverHttp2]) {
+      const forged = await send(svc.app.server.address.port, "ListCredentials", { userId: "zoe" }, lines(`URI=${ACCOUNTS};x="`));
+      expect(forged, send.name).toMatchObject({ status: 403, body: { code: "permission_denied" } });
+      // A well-formed client line before the sidecar's is the client's claim, and ignored.
+      const claimed = await send(svc.app.server.address.port, "BeginAuthentication", {}, lines(`URI=${ACCOUNTS}`));
+      expect(claimed, send.name).toMatchObject({ status: 200 });
+    }
+  });
+
   it("a call without the header is anonymous and refused", async () => {
     await expectRpcError(svc.connect.beginAuthentication({}), Code.PermissionDenied, "CALLER_NOT_ALLOWED");
+  });
+});
+
+interface RawAnswer {
+  readonly status: number;
+  readonly body: unknown;
+}
+
+/** A Connect JSON unary call over HTTP/1.1 with x-forwarded-client-cert sent as separate header lines. */
+async function connectJsonOverHttp1(port: number, method: string, message: object, xfccLines: string[]): Promise<RawAnswer> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ port, host: "127.0.0.1", method: "POST", path: `/authn.v1.AuthService/${method}`, headers: { "content-type": "application/json" } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(Buffer.concat(chunks).toString("utf8")) }));
+    });
+    req.setHeader("x-forwarded-client-cert", xfccLines); // an array: one header line per value
+    req.on("error", reject);
+    req.end(JSON.stringify(message));
+  });
+}
+
+/** The same over HTTP/2 (prior knowledge): an array value is one header field per value. */
+async function connectJsonOverHttp2(port: number, method: string, message: object, xfccLines: string[]): Promise<RawAnswer> {
+  const session = http2.connect(`http://127.0.0.1:${port}`);
+  try {
+    return await new Promise((resolve, reject) => {
+      const stream = session.request({
+        ":method": "POST",
+        ":path": `/authn.v1.AuthService/${method}`,
+        "content-type": "application/json",
+        "x-forwarded-client-cert": xfccLines,
+      });
+      let status = 0;
+      const chunks: Buffer[] = [];
+      stream.on("response", (headers) => (status = Number(headers[":status"])));
+      stream.on("data", (c: Buffer) => chunks.push(c));
+      stream.on("end", () => resolve({ status, body: JSON.parse(Buffer.concat(chunks).toString("utf8")) }));
+      stream.on("error", reject);
+      stream.end(JSON.stringify(message));
+    });
+  } finally {
+    session.close();
+  }
+}
+
+describe("callers behind a mesh with an ingress that also appends (xfccTrustedHops: 2)", () => {
+  let svc: TestService;
+  const INGRESS = `By=spiffe://cluster.local/ns/edge/sa/ingress;Hash=0e;URI=${GATEWAY}`;
+  const SIDECAR = "By=spiffe://cluster.local/ns/authn/sa/dynauthn;Hash=0f;URI=spiffe://cluster.local/ns/edge/sa/ingress";
+
+  beforeAll(async () => {
+    svc = await startTestService(undefined, { callers: callerPolicySchema.parse({ ...POLICY, callerIdentity: "xfcc", xfccTrustedHops: 2 }) });
+  });
+  afterAll(() => closeAll(svc));
+
+  it("the caller is the element the ingress appended, not the sidecar's (the ingress) nor the client's", async () => {
+    const header = (value: string) => ({ headers: { "x-forwarded-client-cert": value } });
+    expect((await svc.connect.beginAuthentication({}, header(`URI=${ACCOUNTS},${INGRESS},${SIDECAR}`))).optionsJson).toContain("challenge");
+    await expectRpcError(svc.connect.listCredentials({ userId: "zoe" }, header(`URI=${ACCOUNTS},${INGRESS},${SIDECAR}`)), Code.PermissionDenied, "CALLER_NOT_ALLOWED");
+    // Only the sidecar's element: the ingress did not append, so there is no trusted caller.
+    await expectRpcError(svc.connect.beginAuthentication({}, header(SIDECAR)), Code.PermissionDenied, "CALLER_NOT_ALLOWED");
   });
 });

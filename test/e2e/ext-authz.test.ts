@@ -161,5 +161,10 @@ describe("Envoy ext_authz: envoy.service.auth.v3.Authorization/Check over grpc-j
       code: grpc.status.INVALID_ARGUMENT,
       details: expect.stringMatching(/^context_extensions\.max_age/),
     });
+    // A misspelt setting would silently drop its requirement: refused instead.
+    await expect(check({ token: carol.sessionToken, ext: { operation: "payments.transfer", require_UV: "true" } })).rejects.toMatchObject({
+      code: grpc.status.INVALID_ARGUMENT,
+      details: expect.stringMatching(/^context_extensions\.require_UV/),
+    });
   });
 });

@@ -154,12 +154,13 @@ describe("Envoy ext_authz under a Begin limit", () => {
     await closeAll(svc);
   });
 
-  const check = (token: string, headers: Record<string, string> = {}) =>
+  const check = (token: string, headers: Record<string, string> = {}, sourceAddress = "") =>
     unary<CheckResponse>(
       envoy,
       "check",
       create(CheckRequestSchema, {
         attributes: {
+          source: { address: { address: { case: "socketAddress", value: { address: sourceAddress } } } },
           contextExtensions: { operation: "payments.transfer", single_use: "true" },
           request: { http: { method: "POST", path: "/v1/transfers", body: "{}", headers: { authorization: `Bearer ${token}`, ...headers } } },
         },
@@ -183,10 +184,11 @@ describe("Envoy ext_authz under a Begin limit", () => {
 
   it("cuts an oversized User-Agent to 1024 bytes and drops a client address too long to be one before they reach the audit trail", async () => {
     const user = await signedInUser(svc, "odd-agent");
-    const headers = { "user-agent": "é".repeat(60_000), "x-envoy-external-address": "1".repeat(200) };
-    const challenge = JSON.parse(denial(await check(user.sessionToken, headers))!.body) as { options: object };
+    const headers = { "user-agent": "é".repeat(60_000) };
+    const address = "1".repeat(200);
+    const challenge = JSON.parse(denial(await check(user.sessionToken, headers, address))!.body) as { options: object };
     const evidence = Buffer.from(JSON.stringify(user.authenticator.get(challenge.options, ORIGIN))).toString("base64url");
-    expect((await check(user.sessionToken, { ...headers, "x-dynauthn-step-up": evidence })).status?.code).toBe(GrpcStatus.OK);
+    expect((await check(user.sessionToken, { ...headers, "x-dynauthn-step-up": evidence }, address)).status?.code).toBe(GrpcStatus.OK);
     const { events } = await svc.connect.listAuditEvents({ userId: "odd-agent", pageSize: 50 });
     const stepUp = events.find((e) => e.type === AuditEventType.STEP_UP);
     expect(stepUp?.clientUserAgent).toBe("é".repeat(512));

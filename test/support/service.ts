@@ -91,6 +91,7 @@ export async function startTestService(
     tenants?: readonly TenantConfig[];
     callers?: CallerPolicy;
     tls?: AppOptions["tls"];
+    stepUp?: AppOptions["stepUp"];
   } = {},
 ): Promise<TestService> {
   const { dynamo, tablePrefix } = shared ?? (await createTestTables());
@@ -113,6 +114,7 @@ export async function startTestService(
       beginLimits: overrides.beginLimits,
       failureAudit: overrides.failureAudit,
       maxRequestBytes: overrides.maxRequestBytes,
+      stepUp: overrides.stepUp,
       mds: overrides.mds && (() => overrides.mds),
     },
     0,

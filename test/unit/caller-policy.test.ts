@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { firstUriSan, xfccIdentity } from "../../src/callers/identity.js";
+import { firstUriSan, peerCertificateIdentity } from "../../src/callers/identity.js";
 import { CallerAuthorizer, callerPolicySchema, NEVER_ANONYMOUS } from "../../src/callers/policy.js";
 
 const ACCOUNTS = "spiffe://cluster.local/ns/accounts/sa/account-service";
@@ -77,6 +77,17 @@ describe("the caller policy", () => {
   });
 });
 
+describe("xfccTrustedHops", () => {
+  it("is a small positive count, and only for callerIdentity xfcc", () => {
+    expect(callerPolicySchema.parse({ callerIdentity: "xfcc", xfccTrustedHops: 2 }).xfccTrustedHops).toBe(2);
+    expect(callerPolicySchema.parse({ callerIdentity: "xfcc" }).xfccTrustedHops).toBeUndefined();
+    for (const bad of [0, 9, 1.5, "1"]) expect(callerPolicySchema.safeParse({ callerIdentity: "xfcc", xfccTrustedHops: bad }).success, String(bad)).toBe(false);
+    const mtls = callerPolicySchema.safeParse({ xfccTrustedHops: 1 });
+    expect(mtls.success).toBe(false);
+    expect(mtls.error?.issues.map((i) => [i.path.join("."), i.message])).toEqual([["xfccTrustedHops", "needs callerIdentity: xfcc"]]);
+  });
+});
+
 describe("caller identity", () => {
   it("takes the first URI SAN as Node renders subjectaltname", () => {
     expect(firstUriSan(`DNS:accounts.svc, URI:${ACCOUNTS}, URI:spiffe://second`)).toBe(ACCOUNTS);
@@ -85,16 +96,18 @@ describe("caller identity", () => {
     // A SAN value holding ", URI:" is JSON-quoted by Node and cannot pose as a second entry.
     expect(firstUriSan('DNS:"evil.example, URI:spiffe://admin"')).toBe("");
     expect(firstUriSan('URI:"spiffe://a/b,c"')).toBe("spiffe://a/b,c");
+    expect(firstUriSan(`IP Address:10.0.0.1, X400Name:<unsupported>, URI:${ACCOUNTS}`)).toBe(ACCOUNTS);
+    // Text Node would never write names no one (no CN fallback): the read does not resume inside it.
+    expect(firstUriSan('DNS:a, garbage "x, URI:spiffe://admin"')).toBeUndefined();
+    expect(firstUriSan('URI:"spiffe://\\x"')).toBeUndefined();
+    expect(firstUriSan(`URI:${ACCOUNTS}, DNS:a"b`)).toBeUndefined();
   });
 
-  it("reads the last XFCC element: the one this pod's sidecar appended", () => {
-    const sidecar = `By=spiffe://cluster.local/ns/authn/sa/dynauthn;Hash=abc;Subject="CN=x,O=y";URI=${ACCOUNTS}`;
-    expect(xfccIdentity(sidecar)).toBe(ACCOUNTS);
-    expect(xfccIdentity(`By=spiffe://a;URI=spiffe://forged/admin,${sidecar}`)).toBe(ACCOUNTS);
-    expect(xfccIdentity('By=spiffe://a;Subject="CN=billing,O=Acme"')).toBe("billing");
-    expect(xfccIdentity('By=spiffe://a;URI="spiffe://q/a;b"')).toBe("spiffe://q/a;b");
-    expect(xfccIdentity("")).toBe("");
-    expect(xfccIdentity(undefined)).toBe("");
-    expect(xfccIdentity("garbage")).toBe("");
+  it("a verified certificate is its URI SAN, else its CN; one whose SAN text cannot be read is no one", () => {
+    const socket = (subjectaltname: string | undefined) => ({ authorized: true, getPeerCertificate: () => ({ subject: { CN: "billing" }, subjectaltname }) });
+    expect(peerCertificateIdentity(socket(`URI:${ACCOUNTS}`))).toBe(ACCOUNTS);
+    expect(peerCertificateIdentity(socket("DNS:billing.svc"))).toBe("billing");
+    expect(peerCertificateIdentity(socket('DNS:a, garbage "x, URI:spiffe://admin"'))).toBe("");
+    expect(peerCertificateIdentity({ ...socket(`URI:${ACCOUNTS}`), authorized: false })).toBe("");
   });
 });

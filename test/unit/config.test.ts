@@ -86,6 +86,16 @@ describe("loadConfig", () => {
     expect(() => loadConfig({ MAX_REQUEST_BYTES: String(64 * 1024) })).toThrow(/MAX_REQUEST_BYTES/);
   });
 
+  it("takes ext_authz's client IP from Envoy's source address by default; a header or X-Forwarded-For with trusted hops only when told", () => {
+    expect(loadConfig({}).stepUp.extAuthzClientIp).toEqual({ from: "source", xffTrustedHops: 1 });
+    expect(loadConfig({ EXT_AUTHZ_CLIENT_IP: "x-forwarded-for", EXT_AUTHZ_XFF_TRUSTED_HOPS: "2" }).stepUp.extAuthzClientIp).toEqual({
+      from: "x-forwarded-for",
+      xffTrustedHops: 2,
+    });
+    expect(() => loadConfig({ EXT_AUTHZ_CLIENT_IP: "x-real-ip" })).toThrow(/EXT_AUTHZ_CLIENT_IP/);
+    expect(() => loadConfig({ EXT_AUTHZ_XFF_TRUSTED_HOPS: "0" })).toThrow(/EXT_AUTHZ_XFF_TRUSTED_HOPS/);
+  });
+
   it("reads the FIDO MDS BLOB and root files; the root only with a BLOB", () => {
     expect(loadConfig({}).mds).toBeUndefined();
     expect(loadConfig({ MDS_BLOB_FILE: "/mds/blob.jwt" }).mds).toEqual({ blobFile: "/mds/blob.jwt", rootFile: undefined, reloadSeconds: 3600 });

@@ -68,7 +68,24 @@ describe("TenantsFileReloader", () => {
     write(`tenants:\n${tenant("acme")}${tenant("globex")}`.replace("tenants:", "defaultTenant: acme\ntenants:") + policy("'*'", "xfcc"));
     expect(await reloader.reload()).toBe(false);
     expect(() => tenants.resolve("globex")).toThrow(/tenant/);
-    expect(logs[0]!.error).toMatch(/callerIdentity .*needs a restart/);
+    expect(logs[0]!.error).toMatch(/callerIdentity, xfccTrustedHops or allowAnonymousCallers, needs a restart/);
+  });
+
+  it("refuses a change of the trusted XFCC hops (read once at start)", async () => {
+    write(`tenants:\n${tenant("acme")}` + policy("acme", "xfcc"));
+    const mesh = new TenantsFileReloader({
+      path,
+      defaults: DEFAULTS,
+      tenants,
+      authorizer: new CallerAuthorizer(readTenantsFile(path, DEFAULTS).callers!),
+      hasMetadata: false,
+      logger: pino({ level: "silent" }),
+    });
+    await mesh.start(0);
+    write(`tenants:\n${tenant("acme")}` + policy("acme", "xfcc").replace("callers:\n", "callers:\n  xfccTrustedHops: 1\n"));
+    expect(await mesh.reload()).toBe(true); // 1 is the default: nothing changed
+    write(`tenants:\n${tenant("acme")}` + policy("acme", "xfcc").replace("callers:\n", "callers:\n  xfccTrustedHops: 2\n"));
+    await expect(mesh.reload()).resolves.toBe(false);
   });
 
   it("refuses a tenant that verifies attestation when the service has no MDS BLOB, as the start does", async () => {

@@ -72,6 +72,8 @@ auditRetentionDays: AUDIT_RETENTION_DAYS
 sessionRevocationStalenessSeconds: SESSION_REVOCATION_STALENESS_SECONDS
 stepUpGrantTtlSeconds: STEP_UP_GRANT_TTL_SECONDS
 stepUpGrantHeader: STEP_UP_GRANT_HEADER
+extAuthzClientIp: EXT_AUTHZ_CLIENT_IP
+extAuthzXffTrustedHops: EXT_AUTHZ_XFF_TRUSTED_HOPS
 crlFetchTimeoutMs: CRL_FETCH_TIMEOUT_MS
 beginLimitPerCaller: BEGIN_LIMIT_PER_CALLER
 beginLimitPerUser: BEGIN_LIMIT_PER_USER

@@ -1,0 +1,46 @@
+import ipaddr from "ipaddr.js";
+import type { AttributeContext } from "../gen/envoy/service/auth/v3/attribute_context_pb.js";
+
+/**
+ * Where ext_authz Check takes the end user's address from (the audit trail's client IP and the
+ * per-IP Begin limit's key). Only what the deployment's proxies set can be trusted, and the
+ * service cannot tell from a request which that is, so the operator says (EXT_AUTHZ_CLIENT_IP):
+ * - `source`: attributes.source.address, the remote address of Envoy's downstream connection.
+ *   No header can change it; it is the end user when clients connect to Envoy directly (or
+ *   through an L4 balancer that keeps their address), else the balancer's.
+ * - `x-envoy-external-address`: the header an edge Envoy (`use_remote_address: true`) sets, from
+ *   its own xff_num_trusted_hops, on every external request. Envoy passes a client's own value
+ *   through when it is not the edge (the default), so only for that setup.
+ * - `x-forwarded-for`: the address `xffTrustedHops` from the right of X-Forwarded-For, as the
+ *   request reached Envoy's filters: each trusted proxy (Envoy itself with
+ *   use_remote_address) appends the address it saw, so the one N from the right was written by
+ *   the outermost trusted proxy, and nothing the client wrote to its left counts.
+ */
+export interface ExtAuthzClientIp {
+  readonly from: "source" | "x-envoy-external-address" | "x-forwarded-for";
+  readonly xffTrustedHops: number;
+}
+
+export const EXT_AUTHZ_CLIENT_IP_SOURCES = ["source", "x-envoy-external-address", "x-forwarded-for"] as const;
+
+/** The end user's address per `setting`; "" (not counted, not audited) when it is not one IP address. */
+export function extAuthzClientIp(setting: ExtAuthzClientIp, attributes: AttributeContext | undefined, headers: ReadonlyMap<string, string>): string {
+  switch (setting.from) {
+    case "source": {
+      const address = attributes?.source?.address?.address;
+      return ipOrEmpty(address?.case === "socketAddress" ? address.value.address : "");
+    }
+    case "x-envoy-external-address":
+      return ipOrEmpty(headers.get("x-envoy-external-address") ?? "");
+    case "x-forwarded-for": {
+      const hops = (headers.get("x-forwarded-for") ?? "").split(",");
+      return hops.length >= setting.xffTrustedHops ? ipOrEmpty(hops[hops.length - setting.xffTrustedHops]!) : "";
+    }
+  }
+}
+
+/** Dotted-quad IPv4 or IPv6 only: not the shorthand forms (`127.1`, `0x7f.0.0.1`) nor `ip:port`. */
+function ipOrEmpty(value: string): string {
+  const text = value.trim();
+  return ipaddr.IPv4.isValidFourPartDecimal(text) || ipaddr.IPv6.isValid(text) ? text : "";
+}

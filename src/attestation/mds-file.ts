@@ -43,6 +43,9 @@ export async function loadMdsCatalog(files: MdsFiles, now: Date, logger: Logger)
     throw err instanceof MdsBlobError ? new MdsBlobError(`MDS_BLOB_FILE ${files.blobFile}: ${err.message}`) : err;
   });
   const facts = { no: catalog.no, nextUpdate: catalog.nextUpdate.toISOString().slice(0, 10), entries: catalog.entries.size };
+  if (catalog.findings.length > 0) {
+    logger.warn({ event: "mds_blob_findings", no: catalog.no, findings: catalog.findings.slice(0, 20), count: catalog.findings.length }, "FIDO MDS BLOB: entries set aside or read restrictively");
+  }
   if (isStale(catalog, now)) {
     logger.warn(facts, "FIDO MDS BLOB is past its nextUpdate: refresh MDS_BLOB_FILE (docs/attestation.md)");
   } else {

@@ -2,11 +2,11 @@ import type { X509Certificate } from "node:crypto";
 import { beforeAll, describe, expect, it } from "vitest";
 import { chainProblem } from "../../src/attestation/cert-chain.js";
 import { conveyanceFor } from "../../src/attestation/conveyance.js";
-import type { MdsCatalog, MdsEntry } from "../../src/attestation/mds-blob.js";
+import { buildCatalog, type MdsCatalog, type RawEntry } from "../../src/attestation/mds-catalog.js";
 import { attestationPolicySchema, type AttestationPolicy } from "../../src/attestation/policy.js";
 import { ProviderNames } from "../../src/attestation/provider-names.js";
 import { REFUSED_STATUSES, signInVerdict, trustVerdict, type AttestedAuthenticator } from "../../src/attestation/trust-policy.js";
-import { issue, rootCa, type Issued } from "../support/test-pki.js";
+import { mdsEntry, issue, rootCa, type Issued } from "../support/test-pki.js";
 
 const AAGUID = "ee882879-721c-4913-9775-3dfcce97072a";
 const OTHER = "fa2b99dc-9e39-4257-8f92-4a30d23c4118";
@@ -30,9 +30,16 @@ function authenticator(over: Partial<AttestedAuthenticator> = {}): AttestedAuthe
   return { aaguid: AAGUID, backupEligible: false, chain: () => leafChain, ...over };
 }
 
-function catalog(entry: Partial<MdsEntry> = {}): MdsCatalog {
-  const full: MdsEntry = { aaguid: AAGUID, description: "Test Key", attestationRoots: [root.cert], statusReports: [], ...entry };
-  return { no: 1, nextUpdate: new Date("2026-07-01T00:00:00Z"), entries: new Map([[full.aaguid, full]]) };
+type Statuses = Parameters<typeof mdsEntry>[3];
+
+/** A catalogue built by the service's own code from MDS3 entries (test-pki's mdsEntry). */
+function catalogOf(...entries: Record<string, unknown>[]): MdsCatalog {
+  return buildCatalog(1, new Date("2026-07-01T00:00:00Z"), entries as unknown as RawEntry[]);
+}
+
+/** One entry for AAGUID ("Test Key", the test root, no status reports) with some fields replaced. */
+function catalog(over: { aaguid?: string; description?: string; roots?: X509Certificate[]; statuses?: Statuses } = {}): MdsCatalog {
+  return catalogOf(mdsEntry(over.aaguid ?? AAGUID, over.description ?? "Test Key", over.roots ?? [root.cert], over.statuses ?? []));
 }
 
 const refusedWith = (reason: string) => expect.objectContaining({ ok: false, reason });
@@ -72,13 +79,13 @@ describe("attestation trust verdict", () => {
   });
 
   it.each([...REFUSED_STATUSES])("direct refuses an authenticator reported %s, even after a later report", (status) => {
-    const reports = [{ status: "FIDO_CERTIFIED_L1", effectiveDate: "2020-01-01" }, { status, effectiveDate: "2021-01-01" }, { status: "UPDATE_AVAILABLE", effectiveDate: "2022-01-01" }];
-    expect(trustVerdict(direct(), authenticator(), catalog({ statusReports: reports }), AT)).toEqual(refusedWith("AUTHENTICATOR_REVOKED"));
+    const statuses = ["FIDO_CERTIFIED_L1", status, "UPDATE_AVAILABLE"];
+    expect(trustVerdict(direct(), authenticator(), catalog({ statuses }), AT)).toEqual(refusedWith("AUTHENTICATOR_REVOKED"));
   });
 
   it("direct accepts certified and informational statuses", () => {
-    const reports = ["FIDO_CERTIFIED_L2", "UPDATE_AVAILABLE", "NOT_FIDO_CERTIFIED"].map((status) => ({ status, effectiveDate: undefined }));
-    expect(trustVerdict(direct(), authenticator(), catalog({ statusReports: reports }), AT)).toEqual({ ok: true });
+    const statuses = ["FIDO_CERTIFIED_L2", "FIDO_CERTIFIED_L3plus", "UPDATE_AVAILABLE", "NOT_FIDO_CERTIFIED", "SELF_ASSERTION_SUBMITTED"];
+    expect(trustVerdict(direct(), authenticator(), catalog({ statuses }), AT)).toEqual({ ok: true });
   });
 
   it("direct refuses none and self attestation (no certificate)", () => {
@@ -87,13 +94,13 @@ describe("attestation trust verdict", () => {
 
   it("direct refuses a chain to another root, and one with an expired certificate", async () => {
     const stranger = await rootCa("Test attestation root");
-    expect(trustVerdict(direct(), authenticator(), catalog({ attestationRoots: [stranger.cert] }), AT)).toEqual(refusedWith("ATTESTATION_UNTRUSTED"));
+    expect(trustVerdict(direct(), authenticator(), catalog({ roots: [stranger.cert] }), AT)).toEqual(refusedWith("ATTESTATION_UNTRUSTED"));
     expect(trustVerdict(direct(), authenticator({ chain: () => expiredChain }), catalog(), AT)).toEqual(refusedWith("ATTESTATION_UNTRUSTED"));
   });
 });
 
 describe("sign-in verdict", () => {
-  const reported = (status: string) => catalog({ statusReports: [{ status, effectiveDate: "2024-01-01" }] });
+  const reported = (status: string) => catalog({ statuses: [status] });
 
   it.each(["USER_KEY_REMOTE_COMPROMISE", "USER_KEY_PHYSICAL_COMPROMISE"])("a verifying tenant refuses assertions of a model reported %s", (status) => {
     expect(signInVerdict(direct(), AAGUID, reported(status))).toEqual(refusedWith("AUTHENTICATOR_REVOKED"));
@@ -123,7 +130,7 @@ describe("certificate chains", () => {
   it("refuses a chain whose anchor has expired", async () => {
     const oldRoot = await rootCa("old root", { notAfter: new Date("2026-01-01T00:00:00Z") });
     const chain = [(await issue(oldRoot, "leaf")).cert];
-    expect(chainProblem(chain, [oldRoot.cert], AT)).toMatch(/trust anchor is not valid/);
+    expect(chainProblem(chain, [oldRoot.cert], AT)).toMatch(/the trust anchor \(CN=old root\) is not valid/);
   });
 });
 

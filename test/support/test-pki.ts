@@ -13,6 +13,9 @@ import { CompactSign } from "jose";
 import { FIDO_MDS_SIGNER } from "../../src/attestation/mds-blob.js";
 import { ID_FIDO_GEN_CE_AAGUID } from "../../src/attestation/cert-extensions.js";
 
+/** @peculiar/x509 itself, for tests that build extensions: importing it here first loads the polyfill it needs. */
+export { x509 };
+
 const ALG = { name: "ECDSA", namedCurve: "P-256", hash: "SHA-256" } as const;
 
 /** Wide enough for every real vector's capture date (2014–2025) and for today. */
@@ -70,11 +73,13 @@ export interface IssueOptions extends Validity {
   readonly subject?: string;
   /** More extensions: aaguidExtension, nameConstraintsExtension, subjectAltName, ... */
   readonly extensions?: readonly x509.Extension[];
+  /** The subject's key pair (e.g. to re-certify a key); default a new one. */
+  readonly keys?: webcrypto.CryptoKeyPair;
 }
 
 /** A certificate issued by `issuer`: a CA when `ca` is set, else an end-entity leaf. */
 export async function issue(issuer: Issued, name: string, opts: IssueOptions = {}): Promise<Issued> {
-  const keys = await newKeys();
+  const keys = opts.keys ?? (await newKeys());
   const leafUsage = opts.keyUsage === undefined ? [] : [new x509.KeyUsagesExtension(opts.keyUsage, true)];
   const cert = await x509.X509CertificateGenerator.create({
     subject: opts.subject ?? `CN=${name}`,
@@ -164,7 +169,7 @@ export async function signBlob(
 }
 
 /** A test MDS root, an intermediate, and the BLOB signing leaf under it. */
-export async function mdsSigningPki(leafValidity: Validity = {}): Promise<{ root: Issued; signer: Issued; chain: X509Certificate[] }> {
+export async function mdsSigningPki(leafValidity: Validity = {}): Promise<{ root: Issued; intermediate: Issued; signer: Issued; chain: X509Certificate[] }> {
   const root = await rootCa("Test FIDO MDS Root");
   const intermediate = await issue(root, "Test MDS CA", { ca: true });
   // Like FIDO's: issued to the MDS host name, keyUsage digitalSignature.
@@ -173,5 +178,5 @@ export async function mdsSigningPki(leafValidity: Validity = {}): Promise<{ root
     keyUsage: x509.KeyUsageFlags.digitalSignature,
     extensions: [dnsNames(FIDO_MDS_SIGNER)],
   });
-  return { root, signer, chain: [signer.cert, intermediate.cert] };
+  return { root, intermediate, signer, chain: [signer.cert, intermediate.cert] };
 }

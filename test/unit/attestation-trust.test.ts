@@ -6,7 +6,7 @@ import { buildCatalog, type MdsCatalog, type RawEntry } from "../../src/attestat
 import { attestationPolicySchema, type AttestationPolicy } from "../../src/attestation/policy.js";
 import { ProviderNames } from "../../src/attestation/provider-names.js";
 import { REFUSED_STATUSES, signInVerdict, trustVerdict, type AttestedAuthenticator } from "../../src/attestation/trust-policy.js";
-import { mdsEntry, issue, rootCa, type Issued } from "../support/test-pki.js";
+import { aaguidExtension, issue, mdsEntry, rootCa, type Issued } from "../support/test-pki.js";
 
 const AAGUID = "ee882879-721c-4913-9775-3dfcce97072a";
 const OTHER = "fa2b99dc-9e39-4257-8f92-4a30d23c4118";
@@ -155,5 +155,101 @@ describe("provider names", () => {
     const withMds = new ProviderNames(() => mds);
     expect(withMds.nameOf("fbfc3007-154e-4ecc-8c0b-6e020557d7bd")).toBe("From MDS");
     expect(withMds.nameOf("ea9b8d66-4d01-1d21-3ce4-b6b48cb575d4")).toBe("Google Password Manager");
+  });
+});
+
+describe("certificates MDS condemns, and what a certificate without an AAGUID may claim (issue 13, break 10)", () => {
+  const SIBLING = OTHER;
+  const ATTESTATION_SUBJECT = "C=US, O=Vendor, OU=Authenticator Attestation, CN=Vendor Key";
+  let vendor: Issued;
+  let batch: Issued;
+  let leaked: Issued;
+
+  beforeAll(async () => {
+    vendor = await rootCa("Vendor root");
+    batch = await issue(vendor, "Vendor batch CA", { ca: true });
+    leaked = await issue(batch, "leaked", { subject: ATTESTATION_SUBJECT });
+  });
+  const chainOf = (leaf: Issued) => () => [leaf.cert, batch.cert];
+  const claiming = (aaguid: string, leaf: Issued) => authenticator({ aaguid, chain: chainOf(leaf) });
+  /** The vendor's two models share its root; the first has `statuses`, the sibling is clean. */
+  const vendorCatalog = (statuses: Statuses, siblingStatuses: Statuses = ["FIDO_CERTIFIED_L1"]) =>
+    catalogOf(mdsEntry(AAGUID, "Model A", [vendor.cert], statuses), mdsEntry(SIBLING, "Model B", [vendor.cert], siblingStatuses));
+
+  it("a certificate an ATTESTATION_KEY_COMPROMISE report names is refused under its own model and under a sibling sharing the root", () => {
+    const mds = vendorCatalog(["FIDO_CERTIFIED_L1", { status: "ATTESTATION_KEY_COMPROMISE", certificate: leaked.cert }]);
+    expect(trustVerdict(direct(), claiming(AAGUID, leaked), mds, AT)).toEqual(refusedWith("AUTHENTICATOR_REVOKED"));
+    expect(trustVerdict(direct(), claiming(SIBLING, leaked), mds, AT)).toEqual({
+      ok: false,
+      reason: "AUTHENTICATOR_REVOKED",
+      message: `attestation certificate 0 is reported ATTESTATION_KEY_COMPROMISE (MDS entry ${AAGUID})`,
+    });
+  });
+
+  it("the compromised key re-certified, a condemned intermediate, and a report in a U2F entry (no AAGUID) refuse too", async () => {
+    const recertified = await issue(batch, "again", { subject: ATTESTATION_SUBJECT, keys: leaked.keys });
+    const named = (certificate: X509Certificate) => vendorCatalog(["FIDO_CERTIFIED_L1"], ["FIDO_CERTIFIED_L1", { status: "REVOKED", certificate }]);
+    expect(trustVerdict(direct(), claiming(AAGUID, recertified), named(leaked.cert), AT)).toEqual(refusedWith("AUTHENTICATOR_REVOKED"));
+    expect(trustVerdict(direct(), claiming(AAGUID, leaked), named(batch.cert), AT)).toEqual(
+      expect.objectContaining({ message: expect.stringMatching(/certificate 1 is reported REVOKED/) }),
+    );
+    const u2f = { attestationCertificateKeyIdentifiers: ["ab"], statusReports: [{ status: "ATTESTATION_KEY_COMPROMISE", certificate: leaked.cert.raw.toString("base64") }] };
+    const mds = catalogOf(mdsEntry(AAGUID, "Model A", [vendor.cert]), u2f);
+    expect(trustVerdict(direct(), claiming(AAGUID, leaked), mds, AT)).toEqual(refusedWith("AUTHENTICATOR_REVOKED"));
+  });
+
+  it("a certificate without id-fido-gen-ce-aaguid is judged as every model whose roots issue it: a revoked sibling refuses it", () => {
+    const mds = vendorCatalog(["FIDO_CERTIFIED_L1", "REVOKED"]);
+    expect(trustVerdict(direct(), claiming(SIBLING, leaked), mds, AT)).toEqual({
+      ok: false,
+      reason: "AUTHENTICATOR_REVOKED",
+      message: expect.stringMatching(/does not name its model .* could be one of authenticator ee882879.*reported REVOKED/),
+    });
+    // A model with a status this service does not know makes its unbound siblings untrusted too.
+    expect(trustVerdict(direct(), claiming(SIBLING, leaked), vendorCatalog(["SOMETHING_NEW"]), AT)).toEqual(refusedWith("ATTESTATION_UNTRUSTED"));
+    // When every model under the root is trusted, the unbound certificate is accepted.
+    expect(trustVerdict(direct(), claiming(SIBLING, leaked), vendorCatalog(["FIDO_CERTIFIED_L2"]), AT)).toEqual({ ok: true });
+  });
+
+  it("a certificate naming its model may claim only that model, and is not held to a revoked sibling's status", async () => {
+    const bound = await issue(batch, "bound", { subject: ATTESTATION_SUBJECT, extensions: [aaguidExtension(SIBLING)] });
+    const mds = vendorCatalog(["FIDO_CERTIFIED_L1", "REVOKED"]);
+    expect(trustVerdict(direct(), claiming(SIBLING, bound), mds, AT)).toEqual({ ok: true });
+    const other = vendorCatalog(["FIDO_CERTIFIED_L1"]);
+    expect(trustVerdict(direct(), claiming(AAGUID, bound), other, AT)).toEqual({
+      ok: false,
+      reason: "ATTESTATION_UNTRUSTED",
+      message: `the attestation certificate is issued for authenticator ${SIBLING}, not ${AAGUID}`,
+    });
+  });
+});
+
+describe("MDS statuses and duplicate entries (issue 13, break 14)", () => {
+  it("a duplicate AAGUID resolves to the most restrictive entry: REVOKED then clean, in any case, is refused", () => {
+    const revokedThenClean = catalogOf(mdsEntry(AAGUID, "Key", [root.cert], ["REVOKED"]), mdsEntry(AAGUID.toUpperCase(), "Key", [root.cert]));
+    expect(trustVerdict(direct(), authenticator(), revokedThenClean, AT)).toEqual(refusedWith("AUTHENTICATOR_REVOKED"));
+    expect(revokedThenClean.entries.size).toBe(1);
+    expect(revokedThenClean.findings).toEqual([`entry ${AAGUID}: listed more than once; the most restrictive reading is used`]);
+  });
+
+  it("a duplicate trusts only the roots every copy lists", async () => {
+    const extra = await rootCa("Extra root");
+    const mds = catalogOf(mdsEntry(AAGUID, "Key", [root.cert, extra.cert]), mdsEntry(AAGUID, "Key", [extra.cert]));
+    expect(trustVerdict(direct(), authenticator(), mds, AT)).toEqual(refusedWith("ATTESTATION_UNTRUSTED"));
+  });
+
+  it("statuses compare as MDS3 spells them: `revoked` and unknown statuses make the model untrusted and are reported", () => {
+    for (const status of ["revoked", "Revoked", "FIDO_CERTIFIED_L1PLUS", "A_FUTURE_STATUS"]) {
+      const mds = catalog({ statuses: ["FIDO_CERTIFIED_L1", status] });
+      expect(trustVerdict(direct(), authenticator(), mds, AT)).toEqual(refusedWith("ATTESTATION_UNTRUSTED"));
+      expect(mds.findings).toEqual([`entry ${AAGUID}: status ${JSON.stringify(status)} is not an MDS3 status; the model is not trusted`]);
+    }
+    expect(trustVerdict(direct(), authenticator(), catalog({ statuses: ["FIDO_CERTIFIED_L1plus"] }), AT)).toEqual({ ok: true });
+  });
+
+  it("entries whose AAGUID is not a UUID are set aside and reported", () => {
+    const mds = catalogOf(mdsEntry(AAGUID.replaceAll("-", ""), "Key", [root.cert]));
+    expect(mds.entries.size).toBe(0);
+    expect(mds.findings).toEqual([`entry "${AAGUID.replaceAll("-", "")}": not an AAGUID; ignored`]);
   });
 });

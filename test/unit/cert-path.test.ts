@@ -3,12 +3,9 @@
  * the MDS BLOB's signing chain and attestation chains go through (issue 13, break 13).
  */
 import type { X509Certificate } from "node:crypto";
-// @peculiar/x509 resolves its services through tsyringe, which needs the Reflect metadata polyfill.
-import "reflect-metadata";
-import * as x509 from "@peculiar/x509";
 import { beforeAll, describe, expect, it } from "vitest";
 import { chainProblem } from "../../src/attestation/cert-chain.js";
-import { dnsNames, issue, nameConstraintsExtension, rootCa, type Issued } from "../support/test-pki.js";
+import { dnsNames, issue, nameConstraintsExtension, rootCa, type Issued, x509 } from "../support/test-pki.js";
 
 const AT = new Date("2026-06-01T00:00:00Z");
 const BEFORE = new Date("2026-01-01T00:00:00Z");

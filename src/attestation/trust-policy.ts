@@ -83,11 +83,16 @@ export function trustVerdict(
   if (!entry) return refuse("ATTESTATION_UNTRUSTED", `authenticator ${aaguid} has no FIDO metadata entry`);
   const model = modelVerdict(catalog, aaguid);
   if (!model.ok) return model;
-  const chain = authenticator.chain();
-  if (chain.length === 0) return refuse("ATTESTATION_UNTRUSTED", "no attestation certificate (none or self attestation)");
-  const problem = chainProblem(chain, entry.attestationRoots, at);
-  if (problem) return refuse("ATTESTATION_UNTRUSTED", `attestation certificate not trusted: ${problem}`);
-  return certificateVerdict(catalog, aaguid, chain, at);
+  try {
+    const chain = authenticator.chain();
+    if (chain.length === 0) return refuse("ATTESTATION_UNTRUSTED", "no attestation certificate (none or self attestation)");
+    const problem = chainProblem(chain, entry.attestationRoots, at);
+    if (problem) return refuse("ATTESTATION_UNTRUSTED", `attestation certificate not trusted: ${problem}`);
+    return certificateVerdict(catalog, aaguid, chain, at);
+  } catch {
+    // The library parsed these certificates to verify the statement; node:crypto (OpenSSL) may be stricter.
+    return refuse("ATTESTATION_UNTRUSTED", "an attestation certificate cannot be read");
+  }
 }
 
 /**

@@ -88,6 +88,11 @@ describe("attestation trust verdict", () => {
     expect(trustVerdict(direct(), authenticator(), catalog({ statuses }), AT)).toEqual({ ok: true });
   });
 
+  it("direct refuses, never throws, when an attestation certificate cannot be read", () => {
+    const unreadable = authenticator({ chain: () => { throw new Error("ERR_OSSL_ASN1"); } });
+    expect(trustVerdict(direct(), unreadable, catalog(), AT)).toEqual(refusedWith("ATTESTATION_UNTRUSTED"));
+  });
+
   it("direct refuses none and self attestation (no certificate)", () => {
     expect(trustVerdict(direct(), authenticator({ chain: () => [] }), catalog(), AT)).toEqual(refusedWith("ATTESTATION_UNTRUSTED"));
   });

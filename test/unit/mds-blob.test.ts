@@ -1,10 +1,10 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, truncateSync, writeFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { isStale, MdsBlobError, verifyMdsBlob } from "../../src/attestation/mds-blob.js";
-import { FIDO_MDS_ROOT_FILE, loadMdsCatalog, pemCertificates } from "../../src/attestation/mds-file.js";
+import { FIDO_MDS_ROOT_FILE, loadMdsCatalog, MAX_MDS_FILE_BYTES, pemCertificates } from "../../src/attestation/mds-file.js";
 import { createLogger } from "../../src/logger.js";
 import { dnsNames, issue, mdsEntry, mdsSigningPki, rootCa, signBlob, x509 } from "../support/test-pki.js";
 
@@ -186,7 +186,10 @@ describe("start-up errors name the variable", () => {
     const dir = mkdtempSync(path.join(tmpdir(), "mds-"));
     writeFileSync(path.join(dir, "error.html"), "<html>503 Service Unavailable</html>");
     writeFileSync(path.join(dir, "empty.pem"), "");
+    writeFileSync(path.join(dir, "huge.jwt"), "");
     expect(await refusal(loadMdsCatalog({ blobFile: path.join(dir, "missing.jwt") }, NOW, logger))).toMatch(/^MDS_BLOB_FILE: cannot read .*ENOENT/);
+    truncateSync(path.join(dir, "huge.jwt"), MAX_MDS_FILE_BYTES + 1); // sparse: no disk used
+    expect(await refusal(loadMdsCatalog({ blobFile: path.join(dir, "huge.jwt") }, NOW, logger))).toMatch(/^MDS_BLOB_FILE: .*huge\.jwt is 67108865 bytes, more than 67108864/);
     expect(await refusal(loadMdsCatalog({ blobFile: path.join(dir, "error.html") }, NOW, logger))).toMatch(/^MDS_BLOB_FILE .*error\.html: MDS BLOB: not a JWT/);
     expect(
       await refusal(loadMdsCatalog({ blobFile: path.join(dir, "error.html"), rootFile: path.join(dir, "empty.pem") }, NOW, logger)),

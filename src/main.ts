@@ -7,6 +7,7 @@ import { warnAboutCallers } from "./callers/startup-warnings.js";
 import { createLogger } from "./logger.js";
 import { TenantsFileReloader } from "./tenants-file-reloader.js";
 import { createDynamoClient } from "./store/client.js";
+import { createStore } from "./store/index.js";
 import { startEmbeddedDynamoDb, type EmbeddedDynamoDb } from "./store/embedded-dynamodb.js";
 import { createTables, tableNames } from "./store/tables.js";
 import { openKeyRing } from "./tokens/open-key-ring.js";
@@ -38,7 +39,8 @@ async function main(config: Config): Promise<void> {
   }
 
   const keys = await openKeyRing(config, logger);
-  const mds = config.mds ? await MdsBlobReloader.open(config.mds, logger) : undefined;
+  const mdsSerial = createStore(dynamo, config.dynamodb.tablePrefix).mdsSerial;
+  const mds = config.mds ? await MdsBlobReloader.open(config.mds, logger, Date.now, mdsSerial) : undefined;
   mds?.start(config.mds?.reloadSeconds ?? 0);
 
   const app = await startApp(

@@ -1,7 +1,12 @@
 import type { X509Certificate } from "node:crypto";
+import { KeyUsageFlags } from "@peculiar/asn1-x509";
 import { compactVerify, decodeProtectedHeader } from "jose";
 import { z } from "zod";
 import { certificateFromBase64, chainProblem } from "./cert-chain.js";
+import { dnsNamesOf, profileOf } from "./cert-extensions.js";
+import { buildCatalog, type MdsCatalog } from "./mds-catalog.js";
+
+export type { MdsCatalog, MdsEntry, MdsStatusReport } from "./mds-catalog.js";
 
 /**
  * The FIDO Metadata Service (MDS3) BLOB: a JWT whose `x5c` header chains to the FIDO MDS root
@@ -15,27 +20,8 @@ export class MdsBlobError extends Error {
   override readonly name = "MdsBlobError";
 }
 
-/** One MDS status report; `status` is e.g. FIDO_CERTIFIED_L1, REVOKED, ATTESTATION_KEY_COMPROMISE. */
-export interface MdsStatusReport {
-  readonly status: string;
-  readonly effectiveDate: string | undefined;
-}
-
-/** What the service uses of one FIDO2 entry (keyed by AAGUID). */
-export interface MdsEntry {
-  readonly aaguid: string;
-  readonly description: string;
-  readonly attestationRoots: readonly X509Certificate[];
-  readonly statusReports: readonly MdsStatusReport[];
-}
-
-export interface MdsCatalog {
-  /** The BLOB's serial number; a newer BLOB has a larger one. */
-  readonly no: number;
-  /** When FIDO publishes the next BLOB (UTC midnight); past it, the catalogue is stale. */
-  readonly nextUpdate: Date;
-  readonly entries: ReadonlyMap<string, MdsEntry>;
-}
+/** The host name FIDO's BLOB signing certificate is issued to: the only signer accepted under the anchor. */
+export const FIDO_MDS_SIGNER = "mds.fidoalliance.org";
 
 /** JWS algorithms a BLOB may be signed with (FIDO signs RS256 today). */
 const BLOB_ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512"];
@@ -46,26 +32,30 @@ const payloadSchema = z.object({
   entries: z.array(
     z.object({
       aaguid: z.string().optional(),
+      aaid: z.string().optional(),
       metadataStatement: z
         .object({
           description: z.string().default(""),
           attestationRootCertificates: z.array(z.string()).default([]),
         })
         .optional(),
-      statusReports: z.array(z.object({ status: z.string(), effectiveDate: z.string().optional() })).default([]),
+      statusReports: z.array(z.object({ status: z.string(), effectiveDate: z.string().optional(), certificate: z.string().optional() })).default([]),
     }),
   ),
 });
 
-function parseableRoots(base64Ders: readonly string[]): X509Certificate[] {
-  // One unparseable root must not void a signed BLOB's other entries; that entry just trusts less.
-  return base64Ders.flatMap((der) => {
-    try {
-      return [certificateFromBase64(der)];
-    } catch {
-      return [];
-    }
-  });
+/**
+ * The signing leaf must be FIDO's: issued to the MDS host name and allowed to sign
+ * (keyUsage digitalSignature). The anchor is a public TLS root, so a chain to it alone proves
+ * only that some web site's certificate signed the BLOB.
+ */
+function signerProblem(leaf: X509Certificate): string | undefined {
+  const profile = profileOf(leaf);
+  if (!dnsNamesOf(profile).includes(FIDO_MDS_SIGNER)) return `the signing certificate is not issued to ${FIDO_MDS_SIGNER}`;
+  if (profile.keyUsage === undefined || (profile.keyUsage & KeyUsageFlags.digitalSignature) === 0) {
+    return "the signing certificate's keyUsage does not allow digitalSignature";
+  }
+  return undefined;
 }
 
 function signingChain(jwt: string): X509Certificate[] {
@@ -92,7 +82,7 @@ function signingChain(jwt: string): X509Certificate[] {
  */
 export async function verifyMdsBlob(jwt: string, roots: readonly X509Certificate[], now: Date): Promise<MdsCatalog> {
   const chain = signingChain(jwt.trim());
-  const problem = chainProblem(chain, roots, now);
+  const problem = chainProblem(chain, roots, now) ?? signerProblem(chain[0]!);
   if (problem) throw new MdsBlobError(`MDS BLOB: signing certificate chain refused: ${problem}`);
   let payloadBytes: Uint8Array;
   try {
@@ -108,18 +98,7 @@ export async function verifyMdsBlob(jwt: string, roots: readonly X509Certificate
   }
   const parsed = payloadSchema.safeParse(json);
   if (!parsed.success) throw new MdsBlobError(`MDS BLOB: unexpected payload: ${parsed.error.issues[0]?.message ?? "invalid"}`);
-  const entries = new Map<string, MdsEntry>();
-  for (const entry of parsed.data.entries) {
-    if (!entry.aaguid) continue; // UAF (aaid) and U2F (key identifier) entries: not FIDO2.
-    const aaguid = entry.aaguid.toLowerCase();
-    entries.set(aaguid, {
-      aaguid,
-      description: entry.metadataStatement?.description ?? "",
-      attestationRoots: parseableRoots(entry.metadataStatement?.attestationRootCertificates ?? []),
-      statusReports: entry.statusReports.map((r) => ({ status: r.status, effectiveDate: r.effectiveDate })),
-    });
-  }
-  return { no: parsed.data.no, nextUpdate: new Date(`${parsed.data.nextUpdate}T00:00:00Z`), entries };
+  return buildCatalog(parsed.data.no, new Date(`${parsed.data.nextUpdate}T00:00:00Z`), parsed.data.entries);
 }
 
 /** True once the BLOB's nextUpdate has passed: FIDO has published a newer one. */

@@ -1,4 +1,4 @@
-import { readFile } from "node:fs/promises";
+import { readFile, stat } from "node:fs/promises";
 import type { X509Certificate } from "node:crypto";
 import type { Logger } from "pino";
 import { certificate } from "./cert-chain.js";
@@ -7,13 +7,25 @@ import { isStale, type MdsCatalog, MdsBlobError, verifyMdsBlob } from "./mds-blo
 /** The FIDO MDS root shipped with the service (data/README.md says where it comes from). */
 export const FIDO_MDS_ROOT_FILE = new URL("../../data/fido-mds-root-globalsign-r3.pem", import.meta.url);
 
-/** A file's text; a missing or unreadable file is named by its variable. */
+/**
+ * The largest file read as a BLOB or root bundle. FIDO's BLOB is ≈ 5 MB; a much larger file is
+ * not one, and parsing it (JSON, zod, certificates) could exhaust the memory of a running service
+ * at a reload.
+ */
+export const MAX_MDS_FILE_BYTES = 64 * 1024 * 1024;
+
+/** A file's text; a missing, unreadable or oversized file is named by its variable. */
 async function readText(variable: string, file: string | URL): Promise<string> {
+  let size: number;
+  let text: string;
   try {
-    return await readFile(file, "utf8");
+    size = (await stat(file)).size;
+    text = size > MAX_MDS_FILE_BYTES ? "" : await readFile(file, "utf8");
   } catch (err) {
     throw new MdsBlobError(`${variable}: cannot read ${String(file)}: ${(err as NodeJS.ErrnoException).code ?? "error"}`);
   }
+  if (size > MAX_MDS_FILE_BYTES) throw new MdsBlobError(`${variable}: ${String(file)} is ${size} bytes, more than ${MAX_MDS_FILE_BYTES}`);
+  return text;
 }
 
 /** Every certificate of a PEM bundle. */
@@ -43,6 +55,9 @@ export async function loadMdsCatalog(files: MdsFiles, now: Date, logger: Logger)
     throw err instanceof MdsBlobError ? new MdsBlobError(`MDS_BLOB_FILE ${files.blobFile}: ${err.message}`) : err;
   });
   const facts = { no: catalog.no, nextUpdate: catalog.nextUpdate.toISOString().slice(0, 10), entries: catalog.entries.size };
+  if (catalog.findings.length > 0) {
+    logger.warn({ event: "mds_blob_findings", no: catalog.no, findings: catalog.findings.slice(0, 20), count: catalog.findings.length }, "FIDO MDS BLOB: entries set aside or read restrictively");
+  }
   if (isStale(catalog, now)) {
     logger.warn(facts, "FIDO MDS BLOB is past its nextUpdate: refresh MDS_BLOB_FILE (docs/attestation.md)");
   } else {

@@ -2,6 +2,7 @@ import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { AuditStore } from "./audit-store.js";
 import { ChallengeStore } from "./challenge-store.js";
 import { CredentialStore } from "./credential-store.js";
+import { MdsSerialStore } from "./mds-serial-store.js";
 import { tableNames } from "./tables.js";
 import { UserStore } from "./user-store.js";
 
@@ -10,6 +11,7 @@ export interface Store {
   readonly challenges: ChallengeStore;
   readonly credentials: CredentialStore;
   readonly users: UserStore;
+  readonly mdsSerial: MdsSerialStore;
 }
 
 /** The only place that knows which table holds what. */
@@ -20,5 +22,6 @@ export function createStore(client: DynamoDBClient, tablePrefix: string, auditRe
     challenges: new ChallengeStore(client, names.challenges),
     credentials: new CredentialStore(client, names.credentials),
     users: new UserStore(client, names.users),
+    mdsSerial: new MdsSerialStore(client, names.users),
   };
 }

@@ -5,3 +5,9 @@
 export function tenantKey(tenant: string, id: string): string {
   return `${tenant}#${id}`;
 }
+
+/**
+ * The service's own record of the highest FIDO MDS BLOB serial number used, in the users
+ * table. It starts with '#', which no tenantKey does (tenant ids are never empty).
+ */
+export const MDS_SERIAL_KEY = "#service#mds-blob-no";

@@ -1,5 +1,6 @@
-import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { lstat, mkdir, readdir, readFile, realpath, stat, writeFile } from "node:fs/promises";
+import { isAbsolute, join, relative, sep } from "node:path";
+import type { Logger } from "pino";
 import { newPrivateKey, parsePrivateKey, signingKeyOf, type SigningAlg, type SigningKey } from "./signing-key.js";
 
 /**
@@ -43,9 +44,51 @@ export interface KeyFile {
   readonly encrypted: boolean;
 }
 
-/** Reads every key file of `dir`; a `.pem` file that is not named by its activation time is an error. */
-export async function readKeyDirectory(dir: string): Promise<KeyFile[]> {
+/**
+ * What a key directory's permissions and links expose, as log lines without key material. Warned:
+ * a directory anyone may write (keys could be added or swapped), a plain `.pem` key that others
+ * may read or that anyone but its owner may write, and a link that leads out of the directory.
+ * Not warned: group read (the Helm chart mounts keys 0440 with an fsGroup so a non-root pod can
+ * read them) and links that stay inside the directory (a Kubernetes Secret volume's files are
+ * links through `..data` to a timestamped directory beside them). `.pem.kms` files hold
+ * ciphertext only. Each finding is logged once per process, not at every reload.
+ */
+export class KeyFileAudit {
+  readonly #warned = new Set<string>();
+
+  constructor(private readonly logger: Logger) {}
+
+  async check(dir: string, names: readonly string[]): Promise<void> {
+    const realDir = await realpath(dir);
+    if (((await stat(dir)).mode & 0o002) !== 0) this.#warn("key directory is world-writable: anyone on the host can add or replace a signing key", dir);
+    for (const name of names) {
+      const path = join(dir, name);
+      if ((await lstat(path)).isSymbolicLink()) {
+        const outside = relative(realDir, await realpath(path));
+        // `..data/...` and `..2026_11_24/...` are inside; only a `..` path segment leaves.
+        if (outside === ".." || outside.startsWith(`..${sep}`) || isAbsolute(outside)) this.#warn("key file is a link to a file outside the key directory", path);
+      }
+      const mode = (await stat(path)).mode;
+      if (name.endsWith(".pem") && (mode & 0o022) !== 0) this.#warn("private key file may be written by others than its owner", path, mode);
+      if (name.endsWith(".pem") && (mode & 0o004) !== 0) this.#warn("private key file is readable by every user on the host", path, mode);
+    }
+  }
+
+  #warn(message: string, path: string, mode?: number): void {
+    const key = `${message} ${path}`;
+    if (this.#warned.has(key)) return;
+    this.#warned.add(key);
+    this.logger.warn({ event: "key_file_exposed", path, ...(mode === undefined ? {} : { mode: `0${(mode & 0o777).toString(8)}` }) }, message);
+  }
+}
+
+/**
+ * Reads every key file of `dir`; a `.pem` file that is not named by its activation time is an
+ * error. With `audit`, the files' permissions and links are checked (KeyFileAudit) first.
+ */
+export async function readKeyDirectory(dir: string, audit?: KeyFileAudit): Promise<KeyFile[]> {
   const names = (await readdir(dir)).filter((name) => !name.startsWith(".") && /\.pem(\.kms)?$/.test(name)).sort();
+  await audit?.check(dir, names);
   const files = await Promise.all(
     names.map(async (name) => {
       const activatesAt = activationOf(name);

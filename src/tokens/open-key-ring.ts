@@ -1,7 +1,7 @@
 import { KMSClient } from "@aws-sdk/client-kms";
 import type { Logger } from "pino";
 import type { Config } from "../config.js";
-import { parseKeyFiles, readKeyDirectory, type KeyDecryptor } from "./key-files.js";
+import { KeyFileAudit, parseKeyFiles, readKeyDirectory, type KeyDecryptor } from "./key-files.js";
 import { KeyRing } from "./key-ring.js";
 import { KeyRingReloader } from "./key-ring-reloader.js";
 import { kmsDecryptor } from "./kms-key-files.js";
@@ -26,7 +26,8 @@ export async function openKeyRing(config: Config, logger: Logger): Promise<Opene
   if (dir) {
     let decrypt: KeyDecryptor | undefined;
     const kms: KeyDecryptor = (ciphertext) => (decrypt ??= kmsDecryptor(new KMSClient({ region: config.dynamodb.region })))(ciphertext);
-    load = async () => parseKeyFiles(await readKeyDirectory(dir), kms);
+    const audit = new KeyFileAudit(logger);
+    load = async () => parseKeyFiles(await readKeyDirectory(dir, audit), kms);
   } else {
     const key = config.signingKeyFile ? await loadSigningKey(config.signingKeyFile) : await generateSigningKey();
     if (!config.signingKeyFile) {

@@ -31,6 +31,7 @@ import {
 import { grpcJsClient, unary } from "../support/grpc-js-client.js";
 import { ORIGIN } from "../support/service.js";
 import { SoftAuthenticator } from "../support/soft-authenticator.js";
+import { mdsSigningPki, signBlob } from "../support/test-pki.js";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const LISTEN_DEADLINE_MS = 60_000;
@@ -482,5 +483,25 @@ describe("store outage", () => {
     expect(svc.proc.exitCode).toBeNull();
     const check = await postJson(svc.baseUrl, "grpc.health.v1.Health/Check", {});
     expect(check.json).toEqual({ status: "SERVING" });
+  });
+});
+
+describe("FIDO MDS BLOB rollback (issue 13)", () => {
+  it("a restart with a BLOB older than the one the service already used exits 1 naming MDS_BLOB_FILE", async () => {
+    const pki = await mdsSigningPki();
+    const rootFile = join(tmp, "mds-root.pem");
+    writeFileSync(rootFile, pki.root.cert.toString());
+    const blob = async (no: number) => {
+      const file = join(tmp, `mds-${no}.jwt`);
+      writeFileSync(file, await signBlob({ no, nextUpdate: "2060-01-01", entries: [] }, pki.signer, pki.chain));
+      return file;
+    };
+    const env = { ...(await onDynamoDbLocal()), MDS_ROOT_CERT_FILE: rootFile, MDS_RELOAD_SECONDS: "0" };
+    const current = await startProcess({ ...env, MDS_BLOB_FILE: await blob(10) });
+    await current.stop();
+    const restored = await runToExit({ ...env, PORT: String(await freePort()), MDS_BLOB_FILE: await blob(9) });
+    expect(restored.code, restored.stderr).toBe(1);
+    expect(restored.stderr).toMatch(/MDS_BLOB_FILE .*mds-9\.jwt: BLOB no 9 is older than no 10/);
+    expect(restored.stdout).not.toContain("dynauthn listening on");
   });
 });

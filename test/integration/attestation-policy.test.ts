@@ -1,3 +1,4 @@
+import { KeyObject } from "node:crypto";
 import { Code } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type MdsCatalog, verifyMdsBlob } from "../../src/attestation/mds-blob.js";
@@ -8,7 +9,7 @@ import type { Reason } from "../../src/errors.js";
 import { assertion, expectRpcError, register } from "../support/ceremonies.js";
 import { closeAll, startTestService, TEST_TENANT, type TestService } from "../support/service.js";
 import { SoftAuthenticator } from "../support/soft-authenticator.js";
-import { mdsEntry, mdsSigningPki, rootCa, signBlob } from "../support/test-pki.js";
+import { aaguidExtension, issue, mdsEntry, mdsSigningPki, rootCa, signBlob, type Issued } from "../support/test-pki.js";
 
 const YUBIKEY_5 = "cb69481e-8ff7-4039-93ec-0a2729a154a8";
 const DENIED = "ea9b8d66-4d01-1d21-3ce4-b6b48cb575d4"; // Google Password Manager
@@ -137,5 +138,70 @@ describe("tenant attestation policy through the service", () => {
     } finally {
       await closeAll(revoked, leaked);
     }
+  });
+});
+
+describe("attestation certificates against FIDO MDS through the service (issue 13)", () => {
+  const MODEL_A = "0d9b2e56-1111-4a4a-8a8a-000000000001"; // its attestation key is reported compromised
+  const MODEL_B = "0d9b2e56-1111-4a4a-8a8a-000000000002"; // a clean sibling under the same vendor root
+  const DUPLICATED = "0d9b2e56-1111-4a4a-8a8a-000000000003"; // listed REVOKED, then again clean
+  const LOWER_CASE = "0d9b2e56-1111-4a4a-8a8a-000000000004"; // status `revoked`
+  const SUBJECT = "C=US, O=Vendor, OU=Authenticator Attestation, CN=Vendor Key";
+  let svc: TestService;
+  let vendor: Issued;
+  let batch: Issued;
+  let leaked: Issued;
+
+  /** A key with full packed attestation by `leaf`, whose x5c is `[leaf, ...above]`. */
+  const attested = (aaguid: string, leaf: Issued, above: readonly Issued[] = [batch]) =>
+    new SoftAuthenticator({
+      aaguid,
+      attestation: "packed",
+      attestationCertificate: { privateKey: KeyObject.from(leaf.keys.privateKey), x5c: [leaf.cert.raw, ...above.map((c) => c.cert.raw)] },
+    });
+  const boundTo = (aaguid: string, issuer: Issued = batch) => issue(issuer, "bound", { subject: SUBJECT, extensions: [aaguidExtension(aaguid)] });
+
+  beforeAll(async () => {
+    vendor = await rootCa("Vendor root");
+    batch = await issue(vendor, "Vendor batch CA", { ca: true });
+    leaked = await issue(batch, "leaked", { subject: SUBJECT }); // no id-fido-gen-ce-aaguid, as FIDO allows
+    const pki = await mdsSigningPki();
+    const entries = [
+      mdsEntry(MODEL_A, "Model A", [vendor.cert], ["FIDO_CERTIFIED_L1", { status: "ATTESTATION_KEY_COMPROMISE", certificate: leaked.cert }]),
+      mdsEntry(MODEL_B, "Model B", [vendor.cert]),
+      mdsEntry(DUPLICATED, "Duplicated", [vendor.cert], ["REVOKED"]),
+      mdsEntry(DUPLICATED.toUpperCase(), "Duplicated", [vendor.cert], ["FIDO_CERTIFIED_L2"]),
+      mdsEntry(LOWER_CASE, "Lower case", [vendor.cert], ["revoked"]),
+    ];
+    const mds = await verifyMdsBlob(await signBlob({ no: 3, nextUpdate: "2060-01-01", entries }, pki.signer, pki.chain), [pki.root.cert], new Date());
+    svc = await startTestService(undefined, { tenant: { ...TEST_TENANT, attestation: attestationPolicySchema.parse({ conveyance: "direct" }) }, mds });
+  });
+  afterAll(() => closeAll(svc));
+
+  async function expectRefusedWith(authenticator: SoftAuthenticator, userId: string, reason: Reason) {
+    await expectRpcError(register(svc, authenticator, userId), Code.Unauthenticated, reason);
+    expect((await svc.connect.listCredentials({ userId })).credentials).toEqual([]);
+  }
+
+  it("break 10: the compromised attestation key is refused under its own model and when it claims a sibling model", async () => {
+    await expectRefusedWith(attested(MODEL_A, leaked), "own-model", "AUTHENTICATOR_REVOKED");
+    await expectRefusedWith(attested(MODEL_B, leaked), "sibling-model", "AUTHENTICATOR_REVOKED");
+  });
+
+  it("break 10: a certificate bound to the sibling model (id-fido-gen-ce-aaguid) still registers", async () => {
+    await register(svc, attested(MODEL_B, await boundTo(MODEL_B)), "sibling-bound");
+    const [credential] = (await svc.connect.listCredentials({ userId: "sibling-bound" })).credentials;
+    expect(credential?.providerName).toBe("Model B");
+  });
+
+  it("break 13: an attestation chain that breaks a pathLenConstraint is refused", async () => {
+    const i1 = await issue(vendor, "I1", { ca: true, pathLength: 0 });
+    const i2 = await issue(i1, "I2", { ca: true });
+    await expectRefusedWith(attested(MODEL_B, await boundTo(MODEL_B, i2), [i2, i1]), "too-deep", "ATTESTATION_UNTRUSTED");
+  });
+
+  it("break 14: a duplicated AAGUID listed REVOKED once is refused; a status spelled `revoked` makes the model untrusted", async () => {
+    await expectRefusedWith(attested(DUPLICATED, await boundTo(DUPLICATED)), "duplicated", "AUTHENTICATOR_REVOKED");
+    await expectRefusedWith(attested(LOWER_CASE, await boundTo(LOWER_CASE)), "lower-case", "ATTESTATION_UNTRUSTED");
   });
 });

@@ -23,7 +23,9 @@ export interface SoftAuthenticatorOptions {
   backupEligible?: boolean; // BE flag, default false; when true also BS=true (a synced passkey)
   userVerification?: boolean; // sets UV flag, default true
   counter?: "increment" | "zero"; // default "increment": 0 at registration, +1 per assertion
-  attestation?: "none" | "packed-self"; // default "none"
+  attestation?: "none" | "packed-self" | "packed"; // default "none"; "packed" needs attestationCertificate
+  /** Full (basic) packed attestation: an ES256 (P-256) attestation key and its x5c chain, leaf first. */
+  attestationCertificate?: { readonly privateKey: KeyObject; readonly x5c: readonly Buffer[] };
   transports?: string[]; // default ["internal"]
 }
 
@@ -59,7 +61,8 @@ const FLAG_BS = 0x10;
 const FLAG_AT = 0x40;
 
 export class SoftAuthenticator {
-  readonly #opts: Required<SoftAuthenticatorOptions>;
+  readonly #opts: Required<Omit<SoftAuthenticatorOptions, "attestationCertificate">>;
+  readonly #attestationCertificate: SoftAuthenticatorOptions["attestationCertificate"];
   readonly #credentials: StoredCredential[] = [];
 
   constructor(opts: SoftAuthenticatorOptions = {}) {
@@ -72,6 +75,8 @@ export class SoftAuthenticator {
       attestation: opts.attestation ?? "none",
       transports: opts.transports ?? ["internal"],
     };
+    this.#attestationCertificate = opts.attestationCertificate;
+    if (this.#opts.attestation === "packed" && !opts.attestationCertificate) throw new Error("packed attestation needs attestationCertificate");
     // A malformed uuid would silently shift every later field of the authenticator data.
     if (!/^[0-9a-f]{8}-([0-9a-f]{4}-){3}[0-9a-f]{12}$/i.test(this.#opts.aaguid)) {
       throw new Error(`aaguid is not a uuid: ${this.#opts.aaguid}`);
@@ -106,10 +111,15 @@ export class SoftAuthenticator {
       // Self attestation: signed by the credential key itself, so there is no x5c chain.
       attStmt.set("alg", alg);
       attStmt.set("sig", signWith(alg, privateKey, authData, clientDataJSON));
+    } else if (this.#attestationCertificate) {
+      // Full attestation: signed by the model's attestation key, which its x5c certifies.
+      attStmt.set("alg", -7);
+      attStmt.set("sig", signWith(-7, this.#attestationCertificate.privateKey, authData, clientDataJSON));
+      attStmt.set("x5c", this.#attestationCertificate.x5c.map((der) => new Uint8Array(der)));
     }
     const attestationObject = encodeCBOR(
       new Map<string, CBORType>([
-        ["fmt", this.#opts.attestation === "packed-self" ? "packed" : "none"],
+        ["fmt", this.#opts.attestation === "none" ? "none" : "packed"],
         ["attStmt", attStmt],
         ["authData", authData],
       ]),

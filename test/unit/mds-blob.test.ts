@@ -1,12 +1,12 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, truncateSync, writeFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { isStale, MdsBlobError, verifyMdsBlob } from "../../src/attestation/mds-blob.js";
-import { FIDO_MDS_ROOT_FILE, loadMdsCatalog, pemCertificates } from "../../src/attestation/mds-file.js";
+import { FIDO_MDS_ROOT_FILE, loadMdsCatalog, MAX_MDS_FILE_BYTES, pemCertificates } from "../../src/attestation/mds-file.js";
 import { createLogger } from "../../src/logger.js";
-import { issue, mdsEntry, mdsSigningPki, rootCa, signBlob } from "../support/test-pki.js";
+import { dnsNames, issue, mdsEntry, mdsSigningPki, rootCa, signBlob, x509 } from "../support/test-pki.js";
 
 const NOW = new Date("2026-06-01T00:00:00Z");
 const YUBIKEY_5 = "cb69481e-8ff7-4039-93ec-0a2729a154a8";
@@ -78,7 +78,59 @@ describe("FIDO MDS3 BLOB verification", () => {
     const notCa = await issue(root, "not a CA");
     const signer = await issue(notCa, "signer");
     const blob = await signBlob(payload, signer, [signer.cert, notCa.cert]);
-    expect(await refusal(verifyMdsBlob(blob, [root.cert], NOW))).toMatch(/certificate 1 is not a CA/);
+    expect(await refusal(verifyMdsBlob(blob, [root.cert], NOW))).toMatch(/certificate 1 \(CN=not a CA\) is not a CA/);
+  });
+
+  it("refuses a BLOB signed under the anchor by a certificate not issued to mds.fidoalliance.org (issue 13, break 12)", async () => {
+    const { root, payload, intermediate } = await fixture();
+    // Issued by the same CA as FIDO's signer: the anchor is a public TLS root.
+    const webServer = { keyUsage: x509.KeyUsageFlags.digitalSignature, extensions: [dnsNames("attacker.example"), new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth])] };
+    const ca = intermediate;
+    for (const signer of [await issue(ca, "attacker.example", webServer), await issue(ca, "x", { subject: "CN=attacker.example", keyUsage: x509.KeyUsageFlags.digitalSignature })]) {
+      const blob = await signBlob(payload, signer, [signer.cert, ca.cert]);
+      expect(await refusal(verifyMdsBlob(blob, [root.cert], NOW))).toMatch(/signing certificate is not issued to mds\.fidoalliance\.org/);
+    }
+    // The host name in the common name counts only for a certificate without subjectAltName.
+    const cnOnly = await issue(ca, "mds", { subject: "CN=mds.fidoalliance.org", keyUsage: x509.KeyUsageFlags.digitalSignature });
+    expect((await verifyMdsBlob(await signBlob(payload, cnOnly, [cnOnly.cert, ca.cert]), [root.cert], NOW)).no).toBe(42);
+    const sanElsewhere = await issue(ca, "mds", { subject: "CN=mds.fidoalliance.org", keyUsage: x509.KeyUsageFlags.digitalSignature, extensions: [dnsNames("attacker.example")] });
+    expect(await refusal(verifyMdsBlob(await signBlob(payload, sanElsewhere, [sanElsewhere.cert, ca.cert]), [root.cert], NOW))).toMatch(/not issued to/);
+  });
+
+  it("refuses a BLOB whose signer's keyUsage does not allow digitalSignature, or that has no keyUsage", async () => {
+    const { root, payload } = await fixture();
+    const ca = await issue(root, "Test MDS CA", { ca: true });
+    for (const keyUsage of [x509.KeyUsageFlags.keyEncipherment, undefined]) {
+      const signer = await issue(ca, "mds", { ...(keyUsage === undefined ? {} : { keyUsage }), extensions: [dnsNames("mds.fidoalliance.org")] });
+      const blob = await signBlob(payload, signer, [signer.cert, ca.cert]);
+      expect(await refusal(verifyMdsBlob(blob, [root.cert], NOW))).toMatch(/keyUsage does not allow digitalSignature/);
+    }
+  });
+
+  it("refuses a BLOB whose signing chain breaks a pathLenConstraint (issue 13, break 13)", async () => {
+    const { root, payload } = await fixture();
+    const i1 = await issue(root, "I1", { ca: true, pathLength: 0 });
+    const i2 = await issue(i1, "I2", { ca: true });
+    const signer = await issue(i2, "mds", { keyUsage: x509.KeyUsageFlags.digitalSignature, extensions: [dnsNames("mds.fidoalliance.org")] });
+    const blob = await signBlob(payload, signer, [signer.cert, i2.cert, i1.cert]);
+    expect(await refusal(verifyMdsBlob(blob, [root.cert], NOW))).toMatch(/CN=I2\) is one CA too many for a pathLenConstraint/);
+  });
+
+  it("reads status reports' certificates, merges duplicate AAGUIDs and reports unknown statuses (issue 13, breaks 10 and 14)", async () => {
+    const { root, signer, chain, attestationRoot } = await fixture();
+    const leaked = await issue(attestationRoot, "leaked");
+    const entries = [
+      mdsEntry(YUBIKEY_5, "YubiKey 5 Series", [attestationRoot.cert], ["REVOKED"]),
+      mdsEntry(YUBIKEY_5.toUpperCase(), "YubiKey 5 Series", [attestationRoot.cert], ["FIDO_CERTIFIED_L2", { status: "ATTESTATION_KEY_COMPROMISE", certificate: leaked.cert }]),
+      mdsEntry("fa2b99dc-9e39-4257-8f92-4a30d23c4118", "Other", [attestationRoot.cert], ["revoked"]),
+    ];
+    const catalog = await verifyMdsBlob(await signBlob({ no: 7, nextUpdate: "2026-07-01", entries }, signer, chain), [root.cert], NOW);
+    expect(catalog.entries.get(YUBIKEY_5)!.statusReports.map((r) => r.status)).toEqual(["REVOKED", "FIDO_CERTIFIED_L2", "ATTESTATION_KEY_COMPROMISE"]);
+    expect(catalog.condemned.get(`cert:${leaked.cert.fingerprint256}`)).toEqual({ status: "ATTESTATION_KEY_COMPROMISE", entry: YUBIKEY_5.toUpperCase() });
+    expect(catalog.findings).toEqual([
+      `entry ${YUBIKEY_5}: listed more than once; the most restrictive reading is used`,
+      'entry fa2b99dc-9e39-4257-8f92-4a30d23c4118: status "revoked" is not an MDS3 status; the model is not trusted',
+    ]);
   });
 
   it("refuses a JWT without x5c, and text that is no JWT", async () => {
@@ -134,7 +186,10 @@ describe("start-up errors name the variable", () => {
     const dir = mkdtempSync(path.join(tmpdir(), "mds-"));
     writeFileSync(path.join(dir, "error.html"), "<html>503 Service Unavailable</html>");
     writeFileSync(path.join(dir, "empty.pem"), "");
+    writeFileSync(path.join(dir, "huge.jwt"), "");
     expect(await refusal(loadMdsCatalog({ blobFile: path.join(dir, "missing.jwt") }, NOW, logger))).toMatch(/^MDS_BLOB_FILE: cannot read .*ENOENT/);
+    truncateSync(path.join(dir, "huge.jwt"), MAX_MDS_FILE_BYTES + 1); // sparse: no disk used
+    expect(await refusal(loadMdsCatalog({ blobFile: path.join(dir, "huge.jwt") }, NOW, logger))).toMatch(/^MDS_BLOB_FILE: .*huge\.jwt is 67108865 bytes, more than 67108864/);
     expect(await refusal(loadMdsCatalog({ blobFile: path.join(dir, "error.html") }, NOW, logger))).toMatch(/^MDS_BLOB_FILE .*error\.html: MDS BLOB: not a JWT/);
     expect(
       await refusal(loadMdsCatalog({ blobFile: path.join(dir, "error.html"), rootFile: path.join(dir, "empty.pem") }, NOW, logger)),

@@ -53,6 +53,7 @@ async function main(config: Config): Promise<void> {
       beginLimits: config.beginLimits,
       failureAudit: config.failureAudit,
       maxRequestBytes: config.maxRequestBytes,
+      transportLimits: config.transportLimits,
       mds: mds?.current,
     },
     config.port,

@@ -1,8 +1,5 @@
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import net, { type AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { createClient, type Transport } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -11,6 +8,7 @@ import { AuthService } from "../../src/gen/authn/v1/auth_service_pb.js";
 import { createLogger } from "../../src/logger.js";
 import { createTestTables, startTestService, TEST_TENANT, type TestService } from "../support/service.js";
 import { generateSigningKey } from "../../src/tokens/signing-key.js";
+import { selfSignedLocalhost } from "../support/self-signed.js";
 
 async function beginsAuthentication(transport: Transport): Promise<void> {
   const res = await createClient(AuthService, transport).beginAuthentication({});
@@ -89,13 +87,8 @@ describe("TLS when a certificate is configured", () => {
   let app: App;
   let ca: Buffer;
   beforeAll(async () => {
-    const dir = mkdtempSync(join(tmpdir(), "dynauthn-tls-"));
-    const [cert, key] = [join(dir, "cert.pem"), join(dir, "key.pem")];
-    execFileSync("openssl", [
-      "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-      "-keyout", key, "-out", cert, "-days", "1", "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost",
-    ], { stdio: "ignore" });
-    ca = readFileSync(cert);
+    const { certFile, keyFile } = selfSignedLocalhost();
+    ca = readFileSync(certFile);
     const { dynamo, tablePrefix } = await createTestTables();
     app = await startApp(
       {
@@ -105,7 +98,7 @@ describe("TLS when a certificate is configured", () => {
         signingKey: await generateSigningKey(),
         logger: createLogger("silent"),
         credentialCacheTtlSeconds: 0,
-        tls: { certFile: cert, keyFile: key },
+        tls: { certFile, keyFile },
       },
       0,
       "127.0.0.1",

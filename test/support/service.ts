@@ -19,6 +19,7 @@ import type { FailureAuditSettings } from "../../src/audit/failure-sampler.js";
 import { DEFAULT_ATTESTATION_POLICY } from "../../src/attestation/policy.js";
 import type { MdsCatalog } from "../../src/attestation/mds-blob.js";
 import { SUPPORTED_ALGORITHMS } from "../../src/webauthn/algorithms.js";
+import type { TransportLimits } from "../../src/transport/limits.js";
 import { generateSigningKey, type SigningKey } from "../../src/tokens/signing-key.js";
 
 export const ORIGIN = "http://localhost:8080";
@@ -79,6 +80,7 @@ export async function startTestService(
     beginLimits?: BeginLimitSettings;
     failureAudit?: FailureAuditSettings;
     maxRequestBytes?: number;
+    transportLimits?: TransportLimits;
     logger?: Logger;
     mds?: MdsCatalog;
     /** More tenants beside the default one, and the caller policy / TLS of a tenants file. */
@@ -105,6 +107,7 @@ export async function startTestService(
       beginLimits: overrides.beginLimits,
       failureAudit: overrides.failureAudit,
       maxRequestBytes: overrides.maxRequestBytes,
+      transportLimits: overrides.transportLimits,
       mds: overrides.mds && (() => overrides.mds),
     },
     0,

@@ -131,49 +131,38 @@ function httpRouter(routes: Readonly<Record<string, HttpHandler>>): HttpHandler 
   };
 }
 
-/**
- * The HTTP/1.1 server never listens itself (connections are handed to it), so Node does not
- * track its connections and closeIdleConnections() would do nothing: track them here.
- */
+/** The HTTP/1.1 server, fed the connections that the sniffing listener hands it. */
 class Http1Connections {
   readonly server: http.Server;
-  readonly #sockets = new Set<Socket>();
-  readonly #busy = new Set<Socket>();
   #draining = false;
 
   constructor(handler: http.RequestListener, limits: TransportLimits) {
     this.server = http.createServer(handler);
     setHttp1Limits(this.server, limits);
-    // Node starts checking headersTimeout and requestTimeout (and tracking connections) when a
-    // server emits `listening`, which this one, never listening itself, would not.
+    // Never listening itself, the server would not emit `listening`, on which Node starts
+    // tracking its connections and checking them against headersTimeout and requestTimeout.
     this.server.emit("listening");
     this.server.on("request", (req: http.IncomingMessage, res: http.ServerResponse) => {
-      const socket = req.socket;
-      this.#busy.add(socket);
       if (this.#draining) res.setHeader("connection", "close");
       res.once("close", () => {
-        this.#busy.delete(socket);
-        if (this.#draining) socket.destroy();
+        if (this.#draining) req.socket.destroy();
       });
     });
   }
 
   accept(socket: Socket): void {
-    this.#sockets.add(socket);
-    socket.once("close", () => this.#sockets.delete(socket));
     this.server.emit("connection", socket);
   }
 
   /** Closes idle keep-alive connections now and busy ones when their response ends. */
   drain(): void {
     this.#draining = true;
-    for (const socket of this.#sockets) if (!this.#busy.has(socket)) socket.destroy();
+    this.server.closeIdleConnections();
   }
 
   destroyAll(): void {
-    for (const socket of this.#sockets) socket.destroy();
-    // Stops Node's timeout checks (the server itself never listened).
-    this.server.close();
+    this.server.closeAllConnections();
+    this.server.close(); // stops the timeout checks
   }
 }
 

@@ -195,7 +195,7 @@ export interface TelemetrySettings {
   /** Export traces and metrics as the standard OTEL_* variables say (OTLP by default). */
   readonly exportFromEnv: boolean;
   /** A Prometheus scrape endpoint (OTEL_EXPORTER_PROMETHEUS_HOST/PORT, as the Helm chart sets them). */
-  readonly prometheus: { readonly host: string; readonly port: number } | undefined;
+  readonly prometheus: { readonly host: string; readonly port: number; readonly limits: TransportLimits } | undefined;
 }
 
 export class ConfigError extends Error {
@@ -224,7 +224,7 @@ export function requireSigningKey(config: Config): void {
   }
 }
 
-function telemetrySettings(e: z.infer<typeof envSchema>): TelemetrySettings {
+function telemetrySettings(e: z.infer<typeof envSchema>, limits: TransportLimits): TelemetrySettings {
   if (e.OTEL_SDK_DISABLED) return { exportFromEnv: false, prometheus: undefined };
   const exportFromEnv = Boolean(
     e.OTEL_EXPORTER_OTLP_ENDPOINT ||
@@ -234,7 +234,7 @@ function telemetrySettings(e: z.infer<typeof envSchema>): TelemetrySettings {
       e.OTEL_METRICS_EXPORTER,
   );
   const port = e.OTEL_EXPORTER_PROMETHEUS_PORT;
-  return { exportFromEnv, prometheus: port === undefined ? undefined : { host: e.OTEL_EXPORTER_PROMETHEUS_HOST, port } };
+  return { exportFromEnv, prometheus: port === undefined ? undefined : { host: e.OTEL_EXPORTER_PROMETHEUS_HOST, port, limits } };
 }
 
 /**
@@ -306,6 +306,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       `invalid configuration:\n  TLS_CLIENT_CA_FILE: required by the caller policy in ${e.DYNAUTHN_CONFIG_FILE} (or set callers.callerIdentity: xfcc behind a mesh, or callers.allowAnonymousCallers: true)`,
     );
   }
+  const transportLimits: TransportLimits = Object.freeze({
+    handshakeTimeoutMs: e.HANDSHAKE_TIMEOUT_SECONDS * 1000,
+    headersTimeoutMs: e.HTTP_HEADERS_TIMEOUT_SECONDS * 1000,
+    requestTimeoutMs: e.HTTP_REQUEST_TIMEOUT_SECONDS * 1000,
+    idleTimeoutMs: e.HTTP_IDLE_TIMEOUT_SECONDS * 1000,
+    pingIntervalMs: e.HTTP2_PING_INTERVAL_SECONDS * 1000,
+    pingTimeoutMs: e.HTTP2_PING_TIMEOUT_SECONDS * 1000,
+    maxConnections: e.MAX_CONNECTIONS,
+    maxConcurrentStreams: e.HTTP2_MAX_CONCURRENT_STREAMS,
+    maxHeaderBytes: e.MAX_HEADER_BYTES,
+    watchesPerConnection: e.HEALTH_WATCHES_PER_CONNECTION,
+    watchesTotal: e.HEALTH_WATCHES_TOTAL,
+  });
   return Object.freeze({
     port: e.PORT,
     host: e.HOST,
@@ -358,23 +371,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       windowSeconds: e.AUDIT_FAILURES_WINDOW_SECONDS,
     }),
     maxRequestBytes: e.MAX_REQUEST_BYTES,
-    transportLimits: Object.freeze({
-      handshakeTimeoutMs: e.HANDSHAKE_TIMEOUT_SECONDS * 1000,
-      headersTimeoutMs: e.HTTP_HEADERS_TIMEOUT_SECONDS * 1000,
-      requestTimeoutMs: e.HTTP_REQUEST_TIMEOUT_SECONDS * 1000,
-      idleTimeoutMs: e.HTTP_IDLE_TIMEOUT_SECONDS * 1000,
-      pingIntervalMs: e.HTTP2_PING_INTERVAL_SECONDS * 1000,
-      pingTimeoutMs: e.HTTP2_PING_TIMEOUT_SECONDS * 1000,
-      maxConnections: e.MAX_CONNECTIONS,
-      maxConcurrentStreams: e.HTTP2_MAX_CONCURRENT_STREAMS,
-      maxHeaderBytes: e.MAX_HEADER_BYTES,
-      watchesPerConnection: e.HEALTH_WATCHES_PER_CONNECTION,
-      watchesTotal: e.HEALTH_WATCHES_TOTAL,
-    }),
+    transportLimits,
     mds: e.MDS_BLOB_FILE
       ? Object.freeze({ blobFile: e.MDS_BLOB_FILE, rootFile: e.MDS_ROOT_CERT_FILE, reloadSeconds: e.MDS_RELOAD_SECONDS })
       : undefined,
     logLevel: e.LOG_LEVEL,
-    telemetry: telemetrySettings(e),
+    telemetry: telemetrySettings(e, transportLimits),
   });
 }

@@ -72,7 +72,7 @@ async function main(config: Config): Promise<void> {
   const { address, port } = app.server.address;
   const scheme = config.tls ? "https" : "http";
   logger.info(
-    { address, port, tenants: config.tenants.map((t) => t.id), defaultTenant: config.tenant.id, dynamodb: endpoint ?? "aws", beginLimits: config.beginLimits },
+    { address, port, tenants: config.tenants.map((t) => t.id), defaultTenant: config.tenant.id, dynamodb: endpoint ?? "aws", beginLimits: config.beginLimits, transportLimits: config.transportLimits },
     "dynauthn listening",
   );
   process.stdout.write(`dynauthn listening on ${scheme}://${address}:${port} (gRPC, gRPC-Web, Connect)\n`);

@@ -1,4 +1,3 @@
-import { constants as cryptoConstants } from "node:crypto";
 import { readFileSync } from "node:fs";
 import http from "node:http";
 import http2 from "node:http2";
@@ -11,6 +10,7 @@ import { CONNECTION, connectionOf } from "./rpc/connection.js";
 import { setHttp1Limits } from "./transport/http1-limits.js";
 import { enforceHttp2Limits, http2Options } from "./transport/http2-limits.js";
 import { DEFAULT_TRANSPORT_LIMITS, type TransportLimits } from "./transport/limits.js";
+import { enforceHandshakeDeadline, tlsOptions } from "./transport/tls-limits.js";
 
 /** The first bytes every HTTP/2 prior-knowledge connection sends (RFC 9113 §3.4). */
 const HTTP2_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
@@ -62,13 +62,8 @@ export async function startServer(opts: ServerOptions, port: number, host: strin
         ...http2Options(limits),
         cert: readFileSync(opts.tls.certFile),
         key: readFileSync(opts.tls.keyFile),
+        ...tlsOptions(limits),
         allowHTTP1: true,
-        minVersion: "TLSv1.2",
-        // TLS 1.2 renegotiation serves no client of this service and costs the server a handshake
-        // each time; TLS 1.3 has none.
-        secureOptions: cryptoConstants.SSL_OP_NO_RENEGOTIATION,
-        // An idle timer only: the deadline below also bounds a handshake dripped a byte at a time.
-        handshakeTimeout: limits.handshakeTimeoutMs,
         // mTLS: a client without a certificate from this CA fails the handshake.
         ...(opts.tls.clientCaFile ? { ca: readFileSync(opts.tls.clientCaFile), requestCert: true, rejectUnauthorized: true } : {}),
       },
@@ -92,29 +87,6 @@ export async function startServer(opts: ServerOptions, port: number, host: strin
   front.maxConnections = limits.maxConnections;
   await listen(front, port, host);
   return running(front, sessions, h1);
-}
-
-/**
- * tls.Server's handshakeTimeout restarts with every byte received; this destroys a connection
- * whose handshake has not finished `timeoutMs` after accept, however it drips.
- */
-function enforceHandshakeDeadline(server: http2.Http2SecureServer, timeoutMs: number): void {
-  // The TLS socket proxies its peer's address from the TCP socket it wraps: one TCP connection.
-  const pending = new Map<string, NodeJS.Timeout>();
-  const peer = (socket: Socket) => `${socket.remoteAddress}|${socket.remotePort}`;
-  server.on("connection", (socket: Socket) => {
-    const key = peer(socket);
-    pending.set(key, setTimeout(() => socket.destroy(), timeoutMs).unref());
-    socket.once("close", () => {
-      clearTimeout(pending.get(key));
-      pending.delete(key);
-    });
-  });
-  server.on("secureConnection", (socket: Socket) => {
-    const key = peer(socket);
-    clearTimeout(pending.get(key));
-    pending.delete(key);
-  });
 }
 
 /** What Connect serves for a path that is no RPC: a plain HTTP handler. */

@@ -8,11 +8,13 @@ import http2 from "node:http2";
 import net from "node:net";
 import type { Duplex } from "node:stream";
 import tls from "node:tls";
+import { gzipSync } from "node:zlib";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ErrorInfoSchema } from "../../src/gen/google/rpc/error_details_pb.js";
 import { Health } from "../../src/gen/grpc/health/v1/health_pb.js";
+import { DEFAULT_MAX_REQUEST_BYTES } from "../../src/request-size.js";
 import type { TransportLimits } from "../../src/transport/limits.js";
 import {
   EMPTY_GRPC_MESSAGE,
@@ -333,6 +335,26 @@ describe.concurrent.each(PATHS)("HTTP/2 (%s)", (path) => {
     session.destroy();
     expectCutOff(closed, LIMITS.requestTimeoutMs);
     expect(rstCode).toBe(http2.constants.NGHTTP2_CANCEL);
+  });
+});
+
+describe.concurrent("message size", () => {
+  it.each(PATHS)("%s: a gzip-compressed gRPC message that inflates beyond MAX_REQUEST_BYTES is refused RESOURCE_EXHAUSTED (the decompressed size counts)", async (path) => {
+    const compressed = gzipSync(Buffer.alloc(DEFAULT_MAX_REQUEST_BYTES * 4)); // ≈ 1 KiB on the wire
+    const prefix = Buffer.alloc(5);
+    prefix[0] = 1; // compressed
+    prefix.writeUInt32BE(compressed.length, 1);
+    const session = h2Session(services[path], path);
+    const stream = session.request({ ":method": "POST", ":path": UNARY, "content-type": "application/grpc", te: "trailers", "grpc-encoding": "gzip" });
+    stream.end(Buffer.concat([prefix, compressed]));
+    const status = await new Promise<string | undefined>((resolve) => {
+      stream.on("response", (headers) => headers["grpc-status"] !== undefined && resolve(String(headers["grpc-status"])));
+      stream.on("trailers", (trailers) => resolve(String(trailers["grpc-status"])));
+      stream.resume();
+    });
+    session.destroy();
+    expect(compressed.length).toBeLessThan(DEFAULT_MAX_REQUEST_BYTES);
+    expect(Number(status)).toBe(Code.ResourceExhausted);
   });
 });
 

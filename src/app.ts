@@ -25,6 +25,7 @@ import { observeMdsBlobFreshness, observeSigningKeyAge } from "./telemetry/metri
 import { telemetryInterceptor } from "./telemetry/rpc-interceptor.js";
 import { HealthState } from "./rpc/health.js";
 import { type RunningServer, startServer } from "./server.js";
+import { DEFAULT_TRANSPORT_LIMITS, type TransportLimits } from "./transport/limits.js";
 import { createStore } from "./store/index.js";
 import { watchStoreHealth } from "./store/store-health.js";
 import { STEP_UP_DEFAULTS, type StepUpSettings } from "./step-up/defaults.js";
@@ -64,6 +65,8 @@ export interface AppOptions {
   readonly failureAudit?: FailureAuditSettings;
   /** The largest gRPC/Connect message read (default DEFAULT_MAX_REQUEST_BYTES). */
   readonly maxRequestBytes?: number;
+  /** Timeouts, connections, streams, header sizes and Watch streams (default DEFAULT_TRANSPORT_LIMITS). */
+  readonly transportLimits?: TransportLimits;
   /** The verified FIDO MDS BLOB in use; required when a tenant's attestation conveyance is direct/enterprise. */
   readonly mds?: MdsCatalogSource | undefined;
 }
@@ -113,7 +116,8 @@ export async function startApp(opts: AppOptions, port: number, host: string): Pr
   observeSigningKeyAge(keys, deps.clock);
   if (opts.mds) observeMdsBlobFreshness(opts.mds, deps.clock);
   measureDynamoDb(opts.dynamo);
-  const health = new HealthState();
+  const transportLimits = opts.transportLimits ?? DEFAULT_TRANSPORT_LIMITS;
+  const health = new HealthState(transportLimits);
   health.setServing(AUTH_SERVICE_NAME, true);
   // The AuthService cannot serve without its store; the whole server ("") stays SERVING so that
   // liveness probes do not restart pods for an outage a restart cannot fix.
@@ -144,6 +148,7 @@ export async function startApp(opts: AppOptions, port: number, host: string): Pr
       ],
       tls: opts.tls,
       readMaxBytes: opts.maxRequestBytes,
+      limits: transportLimits,
       contextValues: callerContextValues(opts.callers),
     },
     port,

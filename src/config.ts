@@ -7,6 +7,7 @@ import type { CallerPolicy } from "./callers/policy.js";
 import { STEP_UP_DEFAULTS, type StepUpSettings } from "./step-up/defaults.js";
 import { EXT_AUTHZ_CLIENT_IP_SOURCES } from "./step-up/ext-authz-client-ip.js";
 import { MAX_CHALLENGE_TTL_SECONDS, MAX_GRANT_TTL_SECONDS, MAX_SESSION_TTL_SECONDS } from "./lifetimes.js";
+import { DEFAULT_TRANSPORT_LIMITS as TRANSPORT, type TransportLimits } from "./transport/limits.js";
 import {
   isWebOrigin,
   RP_ID_PATTERN,
@@ -98,6 +99,18 @@ const envSchema = z.object({
   AUDIT_FAILURES_WINDOW_SECONDS: seconds(1, 3600).default(DEFAULT_FAILURE_AUDIT.windowSeconds),
   // Every gRPC/Connect message; a credential's JSON (at most 64 KiB) must fit.
   MAX_REQUEST_BYTES: z.coerce.number().int().min(MIN_REQUEST_BYTES).max(16 * 1024 * 1024).default(DEFAULT_MAX_REQUEST_BYTES),
+  // Transport limits; see TransportLimits.
+  HANDSHAKE_TIMEOUT_SECONDS: seconds(1, 300).default(TRANSPORT.handshakeTimeoutMs / 1000),
+  HTTP_HEADERS_TIMEOUT_SECONDS: seconds(1, 300).default(TRANSPORT.headersTimeoutMs / 1000),
+  HTTP_REQUEST_TIMEOUT_SECONDS: seconds(1, 3600).default(TRANSPORT.requestTimeoutMs / 1000),
+  HTTP_IDLE_TIMEOUT_SECONDS: seconds(1, 86_400).default(TRANSPORT.idleTimeoutMs / 1000),
+  HTTP2_PING_INTERVAL_SECONDS: seconds(0, 86_400).default(TRANSPORT.pingIntervalMs / 1000),
+  HTTP2_PING_TIMEOUT_SECONDS: seconds(1, 300).default(TRANSPORT.pingTimeoutMs / 1000),
+  MAX_CONNECTIONS: count.min(1).default(TRANSPORT.maxConnections),
+  HTTP2_MAX_CONCURRENT_STREAMS: z.coerce.number().int().min(1).max(10_000).default(TRANSPORT.maxConcurrentStreams),
+  MAX_HEADER_BYTES: z.coerce.number().int().min(4096).max(1024 * 1024).default(TRANSPORT.maxHeaderBytes),
+  HEALTH_WATCHES_PER_CONNECTION: count.min(1).default(TRANSPORT.watchesPerConnection),
+  HEALTH_WATCHES_TOTAL: count.min(1).default(TRANSPORT.watchesTotal),
   MDS_BLOB_FILE: optionalPath,
   MDS_ROOT_CERT_FILE: optionalPath,
   MDS_RELOAD_SECONDS: seconds(0, 86_400).default(3600),
@@ -171,6 +184,7 @@ export interface Config {
   readonly failureAudit: FailureAuditSettings;
   /** The largest gRPC/Connect message the transport reads. */
   readonly maxRequestBytes: number;
+  readonly transportLimits: TransportLimits;
   /** The FIDO MDS3 BLOB (and optionally its root) for tenants that verify attestation; see docs/attestation.md. */
   readonly mds:
     | { readonly blobFile: string; readonly rootFile: string | undefined; readonly reloadSeconds: number }
@@ -191,7 +205,7 @@ export interface TelemetrySettings {
   /** Export traces and metrics as the standard OTEL_* variables say (OTLP by default). */
   readonly exportFromEnv: boolean;
   /** A Prometheus scrape endpoint (OTEL_EXPORTER_PROMETHEUS_HOST/PORT, as the Helm chart sets them). */
-  readonly prometheus: { readonly host: string; readonly port: number } | undefined;
+  readonly prometheus: { readonly host: string; readonly port: number; readonly limits: TransportLimits } | undefined;
 }
 
 export class ConfigError extends Error {
@@ -226,7 +240,7 @@ export function requireOperatorSecrets(config: Config): void {
   }
 }
 
-function telemetrySettings(e: z.infer<typeof envSchema>): TelemetrySettings {
+function telemetrySettings(e: z.infer<typeof envSchema>, limits: TransportLimits): TelemetrySettings {
   if (e.OTEL_SDK_DISABLED) return { exportFromEnv: false, prometheus: undefined };
   const exportFromEnv = Boolean(
     e.OTEL_EXPORTER_OTLP_ENDPOINT ||
@@ -236,7 +250,7 @@ function telemetrySettings(e: z.infer<typeof envSchema>): TelemetrySettings {
       e.OTEL_METRICS_EXPORTER,
   );
   const port = e.OTEL_EXPORTER_PROMETHEUS_PORT;
-  return { exportFromEnv, prometheus: port === undefined ? undefined : { host: e.OTEL_EXPORTER_PROMETHEUS_HOST, port } };
+  return { exportFromEnv, prometheus: port === undefined ? undefined : { host: e.OTEL_EXPORTER_PROMETHEUS_HOST, port, limits } };
 }
 
 /**
@@ -293,6 +307,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (e.TLS_CLIENT_CA_FILE && !e.TLS_CERT_FILE) {
     throw new ConfigError("invalid configuration:\n  TLS_CLIENT_CA_FILE: needs TLS_CERT_FILE and TLS_KEY_FILE");
   }
+  if (e.HTTP_HEADERS_TIMEOUT_SECONDS > e.HTTP_REQUEST_TIMEOUT_SECONDS) {
+    throw new ConfigError("invalid configuration:\n  HTTP_HEADERS_TIMEOUT_SECONDS: must not exceed HTTP_REQUEST_TIMEOUT_SECONDS");
+  }
   if (e.SIGNING_KEY_FILE && e.SIGNING_KEYS_DIR) {
     throw new ConfigError("invalid configuration:\n  SIGNING_KEY_FILE, SIGNING_KEYS_DIR: set one or neither");
   }
@@ -306,6 +323,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       `invalid configuration:\n  TLS_CLIENT_CA_FILE: required by the caller policy in ${e.DYNAUTHN_CONFIG_FILE} (or set callers.callerIdentity: xfcc behind a mesh, or callers.allowAnonymousCallers: true)`,
     );
   }
+  const transportLimits: TransportLimits = Object.freeze({
+    handshakeTimeoutMs: e.HANDSHAKE_TIMEOUT_SECONDS * 1000,
+    headersTimeoutMs: e.HTTP_HEADERS_TIMEOUT_SECONDS * 1000,
+    requestTimeoutMs: e.HTTP_REQUEST_TIMEOUT_SECONDS * 1000,
+    idleTimeoutMs: e.HTTP_IDLE_TIMEOUT_SECONDS * 1000,
+    pingIntervalMs: e.HTTP2_PING_INTERVAL_SECONDS * 1000,
+    pingTimeoutMs: e.HTTP2_PING_TIMEOUT_SECONDS * 1000,
+    maxConnections: e.MAX_CONNECTIONS,
+    maxConcurrentStreams: e.HTTP2_MAX_CONCURRENT_STREAMS,
+    maxHeaderBytes: e.MAX_HEADER_BYTES,
+    watchesPerConnection: e.HEALTH_WATCHES_PER_CONNECTION,
+    watchesTotal: e.HEALTH_WATCHES_TOTAL,
+  });
   return Object.freeze({
     port: e.PORT,
     host: e.HOST,
@@ -363,10 +393,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       windowSeconds: e.AUDIT_FAILURES_WINDOW_SECONDS,
     }),
     maxRequestBytes: e.MAX_REQUEST_BYTES,
+    transportLimits,
     mds: e.MDS_BLOB_FILE
       ? Object.freeze({ blobFile: e.MDS_BLOB_FILE, rootFile: e.MDS_ROOT_CERT_FILE, reloadSeconds: e.MDS_RELOAD_SECONDS })
       : undefined,
     logLevel: e.LOG_LEVEL,
-    telemetry: telemetrySettings(e),
+    telemetry: telemetrySettings(e, transportLimits),
   });
 }

@@ -61,6 +61,7 @@ async function main(config: Config): Promise<void> {
       beginLimits: config.beginLimits,
       failureAudit: config.failureAudit,
       maxRequestBytes: config.maxRequestBytes,
+      transportLimits: config.transportLimits,
       mds: mds?.current,
     },
     config.port,
@@ -79,7 +80,7 @@ async function main(config: Config): Promise<void> {
   const { address, port } = app.server.address;
   const scheme = config.tls ? "https" : "http";
   logger.info(
-    { address, port, tenants: config.tenants.map((t) => t.id), defaultTenant: config.tenant.id, dynamodb: endpoint ?? "aws", beginLimits: config.beginLimits },
+    { address, port, tenants: config.tenants.map((t) => t.id), defaultTenant: config.tenant.id, dynamodb: endpoint ?? "aws", beginLimits: config.beginLimits, transportLimits: config.transportLimits },
     "dynauthn listening",
   );
   process.stdout.write(`dynauthn listening on ${scheme}://${address}:${port} (gRPC, gRPC-Web, Connect)\n`);

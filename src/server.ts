@@ -3,15 +3,17 @@ import http from "node:http";
 import http2 from "node:http2";
 import net, { type AddressInfo, type Socket } from "node:net";
 import { Duplex } from "node:stream";
-import type { ConnectRouter, ContextValues, Interceptor } from "@connectrpc/connect";
+import { type ConnectRouter, type ContextValues, createContextValues, type Interceptor } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { DEFAULT_MAX_REQUEST_BYTES } from "./request-size.js";
+import { CONNECTION, connectionOf } from "./rpc/connection.js";
+import { setHttp1Limits } from "./transport/http1-limits.js";
+import { enforceHttp2Limits, http2Options } from "./transport/http2-limits.js";
+import { DEFAULT_TRANSPORT_LIMITS, type TransportLimits } from "./transport/limits.js";
+import { enforceHandshakeDeadline, tlsOptions } from "./transport/tls-limits.js";
 
 /** The first bytes every HTTP/2 prior-knowledge connection sends (RFC 9113 §3.4). */
 const HTTP2_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
-
-/** A connection that sends nothing for this long while being sniffed is dropped. */
-const SNIFF_TIMEOUT_MS = 10_000;
 
 export interface ServerOptions {
   readonly routes: (router: ConnectRouter) => void;
@@ -23,6 +25,8 @@ export interface ServerOptions {
   readonly contextValues?: (req: http.IncomingMessage | http2.Http2ServerRequest) => ContextValues;
   /** Messages above this are refused by the transport before any handler runs. */
   readonly readMaxBytes?: number | undefined;
+  /** Timeouts, connections, streams and header sizes (default DEFAULT_TRANSPORT_LIMITS). */
+  readonly limits?: TransportLimits | undefined;
 }
 
 export interface RunningServer {
@@ -38,12 +42,13 @@ export interface RunningServer {
  * share one Connect handler. With TLS, ALPN makes that choice instead.
  */
 export async function startServer(opts: ServerOptions, port: number, host: string): Promise<RunningServer> {
+  const limits = opts.limits ?? DEFAULT_TRANSPORT_LIMITS;
   const handler = connectNodeAdapter({
     routes: opts.routes,
     interceptors: opts.interceptors,
     readMaxBytes: opts.readMaxBytes ?? DEFAULT_MAX_REQUEST_BYTES,
     fallback: httpRouter(opts.httpRoutes ?? {}),
-    ...(opts.contextValues ? { contextValues: opts.contextValues } : {}),
+    contextValues: (req) => (opts.contextValues?.(req) ?? createContextValues()).set(CONNECTION, connectionOf(req)),
   });
   const sessions = new Set<http2.ServerHttp2Session>();
   const track = (session: http2.ServerHttp2Session) => {
@@ -54,24 +59,32 @@ export async function startServer(opts: ServerOptions, port: number, host: strin
   if (opts.tls) {
     const secure = http2.createSecureServer(
       {
+        ...http2Options(limits),
         cert: readFileSync(opts.tls.certFile),
         key: readFileSync(opts.tls.keyFile),
+        ...tlsOptions(limits),
         allowHTTP1: true,
         // mTLS: a client without a certificate from this CA fails the handshake.
         ...(opts.tls.clientCaFile ? { ca: readFileSync(opts.tls.clientCaFile), requestCert: true, rejectUnauthorized: true } : {}),
       },
       handler,
     );
+    secure.maxConnections = limits.maxConnections;
     secure.on("session", track);
+    setHttp1Limits(secure, limits);
+    enforceHttp2Limits(secure, limits);
+    enforceHandshakeDeadline(secure, limits.handshakeTimeoutMs);
     await listen(secure, port, host);
     return running(secure, sessions, undefined);
   }
 
-  const h2 = http2.createServer({}, handler);
+  const h2 = http2.createServer(http2Options(limits), handler);
   h2.on("session", track);
-  const h1 = new Http1Connections(handler);
+  enforceHttp2Limits(h2, limits);
+  const h1 = new Http1Connections(handler, limits);
   // No Nagle: small gRPC frames must not wait for delayed ACKs (a 40 ms stall per call).
-  const front = net.createServer({ noDelay: true }, (socket) => sniff(socket, h2, h1));
+  const front = net.createServer({ noDelay: true }, (socket) => sniff(socket, h2, h1, limits.handshakeTimeoutMs));
+  front.maxConnections = limits.maxConnections;
   await listen(front, port, host);
   return running(front, sessions, h1);
 }
@@ -90,49 +103,46 @@ function httpRouter(routes: Readonly<Record<string, HttpHandler>>): HttpHandler 
   };
 }
 
-/**
- * The HTTP/1.1 server never listens itself (connections are handed to it), so Node does not
- * track its connections and closeIdleConnections() would do nothing: track them here.
- */
+/** The HTTP/1.1 server, fed the connections that the sniffing listener hands it. */
 class Http1Connections {
   readonly server: http.Server;
-  readonly #sockets = new Set<Socket>();
-  readonly #busy = new Set<Socket>();
   #draining = false;
 
-  constructor(handler: http.RequestListener) {
+  constructor(handler: http.RequestListener, limits: TransportLimits) {
     this.server = http.createServer(handler);
+    setHttp1Limits(this.server, limits);
+    // Never listening itself, the server would not emit `listening`, on which Node starts
+    // tracking its connections and checking them against headersTimeout and requestTimeout.
+    this.server.emit("listening");
     this.server.on("request", (req: http.IncomingMessage, res: http.ServerResponse) => {
-      const socket = req.socket;
-      this.#busy.add(socket);
       if (this.#draining) res.setHeader("connection", "close");
       res.once("close", () => {
-        this.#busy.delete(socket);
-        if (this.#draining) socket.destroy();
+        if (this.#draining) req.socket.destroy();
       });
     });
   }
 
   accept(socket: Socket): void {
-    this.#sockets.add(socket);
-    socket.once("close", () => this.#sockets.delete(socket));
     this.server.emit("connection", socket);
   }
 
   /** Closes idle keep-alive connections now and busy ones when their response ends. */
   drain(): void {
     this.#draining = true;
-    for (const socket of this.#sockets) if (!this.#busy.has(socket)) socket.destroy();
+    this.server.closeIdleConnections();
   }
 
   destroyAll(): void {
-    for (const socket of this.#sockets) socket.destroy();
+    this.server.closeAllConnections();
+    this.server.close(); // stops the timeout checks
   }
 }
 
-function sniff(socket: Socket, h2: http2.Http2Server, h1: Http1Connections): void {
+/** `timeoutMs`: a deadline from accept, so that a client dripping a byte at a time is cut off too. */
+function sniff(socket: Socket, h2: http2.Http2Server, h1: Http1Connections, timeoutMs: number): void {
   let seen = Buffer.alloc(0);
-  socket.setTimeout(SNIFF_TIMEOUT_MS, () => socket.destroy());
+  const deadline = setTimeout(() => socket.destroy(), timeoutMs).unref();
+  socket.once("close", () => clearTimeout(deadline));
   socket.on("error", () => socket.destroy());
   const onData = (chunk: Buffer) => {
     seen = Buffer.concat([seen, chunk]);
@@ -140,7 +150,7 @@ function sniff(socket: Socket, h2: http2.Http2Server, h1: Http1Connections): voi
     const isH2Prefix = seen.subarray(0, n).equals(HTTP2_PREFACE.subarray(0, n));
     if (isH2Prefix && seen.length < HTTP2_PREFACE.length) return; // need more bytes to decide
     socket.off("data", onData);
-    socket.setTimeout(0);
+    clearTimeout(deadline);
     socket.pause();
     if (isH2Prefix) {
       h2.emit("connection", replaying(socket, seen));

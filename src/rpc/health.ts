@@ -1,6 +1,39 @@
 import { EventEmitter, on } from "node:events";
 import { Code, ConnectError, type ConnectRouter } from "@connectrpc/connect";
+import { AuthError, toConnectError } from "../errors.js";
 import { Health, HealthCheckResponse_ServingStatus as Status } from "../gen/grpc/health/v1/health_pb.js";
+import { DEFAULT_TRANSPORT_LIMITS, type TransportLimits } from "../transport/limits.js";
+import { CONNECTION } from "./connection.js";
+
+export type WatchLimits = Pick<TransportLimits, "watchesPerConnection" | "watchesTotal">;
+
+/**
+ * Open Watch streams, per connection and in all. A Watch costs a stream and a listener for as
+ * long as the client keeps it, so without a bound one client could hold any number of them.
+ */
+class WatchSlots {
+  #total = 0;
+  readonly #perConnection = new WeakMap<object, number>();
+
+  constructor(private readonly limits: WatchLimits) {}
+
+  /** Takes a slot for a Watch on `connection` or throws RESOURCE_EXHAUSTED; call the result to give it back. */
+  take(connection: object | undefined): () => void {
+    const onConnection = connection ? (this.#perConnection.get(connection) ?? 0) : 0;
+    if (this.#total >= this.limits.watchesTotal) throw refused("watch_total");
+    if (onConnection >= this.limits.watchesPerConnection) throw refused("watch_connection");
+    this.#total += 1;
+    if (connection) this.#perConnection.set(connection, onConnection + 1);
+    return () => {
+      this.#total -= 1;
+      if (connection) this.#perConnection.set(connection, (this.#perConnection.get(connection) ?? 1) - 1);
+    };
+  }
+}
+
+function refused(limit: string): ConnectError {
+  return toConnectError(new AuthError("RATE_LIMITED", "too many Health/Watch streams", { limit }));
+}
 
 /**
  * Serving status per service name, as reported by grpc.health.v1.Health. The empty name stands
@@ -12,6 +45,11 @@ export class HealthState {
   // service called "error" hit EventEmitter's special case.
   readonly #changes = new EventEmitter().setMaxListeners(0);
   #draining = false;
+  readonly #watches: WatchSlots;
+
+  constructor(watchLimits: WatchLimits = DEFAULT_TRANSPORT_LIMITS) {
+    this.#watches = new WatchSlots(watchLimits);
+  }
 
   /** Record a service's status. After drain() every service stays NOT_SERVING. */
   setServing(service: string, serving: boolean): void {
@@ -36,10 +74,11 @@ export class HealthState {
 
   /**
    * The current status (SERVICE_UNKNOWN for unregistered services), then every change, until
-   * `signal` aborts.
+   * `signal` aborts. Throws RESOURCE_EXHAUSTED when `connection` or the process holds too many.
    */
-  async *watch(service: string, signal: AbortSignal): AsyncGenerator<Status> {
+  async *watch(service: string, signal: AbortSignal, connection?: object): AsyncGenerator<Status> {
     if (signal.aborted) return; // on() would throw
+    const release = this.#watches.take(connection);
     // Subscribe before reading the current status so that no change slips in between.
     const changes = on(this.#changes, "change", { signal });
     try {
@@ -50,6 +89,7 @@ export class HealthState {
     } catch (err) {
       if (!signal.aborted) throw err;
     } finally {
+      release();
       await changes.return?.();
     }
   }
@@ -73,7 +113,7 @@ export function healthRoutes(state: HealthState): (router: ConnectRouter) => voi
         return { status };
       },
       async *watch(req, ctx) {
-        for await (const status of state.watch(req.service, ctx.signal)) yield { status };
+        for await (const status of state.watch(req.service, ctx.signal, ctx.values.get(CONNECTION))) yield { status };
       },
       list() {
         const statuses = Object.fromEntries([...state.entries()].map(([service, status]) => [service, { status }]));

@@ -1,10 +1,10 @@
 import { OTLPMetricExporter } from "@opentelemetry/exporter-metrics-otlp-proto";
-import { PrometheusExporter } from "@opentelemetry/exporter-prometheus";
 import { AwsInstrumentation } from "@opentelemetry/instrumentation-aws-sdk";
 import { PeriodicExportingMetricReader, type IMetricReader } from "@opentelemetry/sdk-metrics";
 import { NodeSDK, resources } from "@opentelemetry/sdk-node";
 import type { SpanProcessor } from "@opentelemetry/sdk-trace-base";
 import type { TelemetrySettings } from "../config.js";
+import { type ScrapeEndpoint, startScrapeEndpoint } from "./scrape-endpoint.js";
 
 export interface Telemetry {
   /** Flushes what is buffered and stops the exporters (the Prometheus endpoint too). */
@@ -24,24 +24,30 @@ export interface TelemetrySinks {
  */
 export function startTelemetry(settings: TelemetrySettings, sinks?: TelemetrySinks): Telemetry | undefined {
   if (!settings.exportFromEnv && !settings.prometheus && !sinks) return undefined;
+  const scrape = !sinks && settings.prometheus ? startScrapeEndpoint(settings.prometheus) : undefined;
   const sdk = new NodeSDK({
     // OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES still override this default name.
     resource: resources.defaultResource().merge(resources.resourceFromAttributes({ "service.name": "dynauthn" })),
     instrumentations: [new AwsInstrumentation({ suppressInternalInstrumentation: true })],
-    ...exporters(settings, sinks),
+    ...exporters(settings, sinks, scrape),
   });
   sdk.start();
-  return { shutdown: () => sdk.shutdown() };
+  return {
+    shutdown: async () => {
+      await sdk.shutdown();
+      await scrape?.close();
+    },
+  };
 }
 
 /**
  * Without Prometheus the SDK picks exporters from OTEL_* itself. With it, metrics go to the scrape
  * endpoint and, when export is configured, over OTLP too; spans are exported only when configured.
  */
-function exporters(settings: TelemetrySettings, sinks: TelemetrySinks | undefined): Partial<TelemetrySinks> {
+function exporters(settings: TelemetrySettings, sinks: TelemetrySinks | undefined, scrape: ScrapeEndpoint | undefined): Partial<TelemetrySinks> {
   if (sinks) return sinks;
-  if (!settings.prometheus) return {};
-  const metricReaders: IMetricReader[] = [new PrometheusExporter(settings.prometheus)];
+  if (!scrape) return {};
+  const metricReaders: IMetricReader[] = [scrape.exporter];
   if (!settings.exportFromEnv) return { metricReaders, spanProcessors: [] };
   return { metricReaders: [...metricReaders, new PeriodicExportingMetricReader({ exporter: new OTLPMetricExporter() })] };
 }

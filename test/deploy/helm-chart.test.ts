@@ -224,6 +224,8 @@ describe("helm/dynauthn", () => {
     expect(config).toMatchObject({ credentialCacheTtlSeconds: 0, auditRetentionDays: 400 });
     expect(env).toMatchObject({ KEY_RELOAD_SECONDS: "60", KEY_ROTATION_DAYS: "365" });
     expect(containerEnv(renders.default)).not.toHaveProperty("CREDENTIAL_CACHE_TTL_SECONDS");
+    expect(config.transportLimits).toMatchObject({ idleTimeoutMs: 400_000, maxConnections: 2048 });
+    expect(containerEnv(renders.default)).not.toHaveProperty("MAX_CONNECTIONS");
     expect(env).toMatchObject({ OTEL_EXPORTER_OTLP_ENDPOINT: "http://otel-collector.observability.svc:4317", OTEL_EXPORTER_PROMETHEUS_PORT: "9464" });
     expect(env.OTEL_RESOURCE_ATTRIBUTES).toMatch(/^k8s\.namespace\.name=\$\(K8S_NAMESPACE\),.*,deployment\.environment\.name=production$/);
   });

@@ -5,7 +5,7 @@
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createServer, type AddressInfo } from "node:net";
+import { connect, createServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -250,7 +250,8 @@ describe("the service process on DynamoDB Local", () => {
   let auth: grpc.Client;
 
   beforeAll(async () => {
-    svc = await startProcess(await onDynamoDbLocal());
+    // One transport limit set through its variable, to see the environment reach the port.
+    svc = await startProcess({ ...(await onDynamoDbLocal()), HTTP_HEADERS_TIMEOUT_SECONDS: "1" });
     health = grpcJsClient(Health, svc.address);
     auth = grpcJsClient(AuthService, svc.address);
   });
@@ -342,6 +343,19 @@ describe("the service process on DynamoDB Local", () => {
   // Last: it ends the process this block shares. The clients above stay connected, as real ones
   // would. 10 s is well inside the default 20 s SHUTDOWN_GRACE_SECONDS, so a drain that waits out
   // the grace fails here.
+  it("answers 408 and closes an HTTP/1.1 connection whose request head is still dripping after HTTP_HEADERS_TIMEOUT_SECONDS", async () => {
+    const [host, port] = [svc.address.split(":")[0]!, Number(svc.address.split(":")[1])];
+    const socket = connect(port, host);
+    socket.on("error", () => {});
+    socket.write("POST /grpc.health.v1.Health/Check HTTP/1.1\r\nHost: x\r\n");
+    const dripping = setInterval(() => socket.write("X-Drip: 1\r\n"), 200);
+    let received = "";
+    socket.on("data", (d: Buffer) => (received += d.toString("latin1")));
+    const closed = await withTimeout(new Promise((resolve) => socket.once("close", resolve)), 5000, () => "still open 5 s later").finally(() => clearInterval(dripping));
+    expect(closed).toBe(false); // `close` reports hadError: none, the server ended it
+    expect(received).toMatch(/^HTTP\/1\.1 408 /);
+  });
+
   it("drains and exits 0 on SIGTERM", async () => {
     svc.proc.kill("SIGTERM");
     const exit = await withTimeout(svc.exited, 10_000, () => `no exit 10 s after SIGTERM; stderr:\n${svc.stderr()}`);
@@ -408,6 +422,7 @@ describe("invalid configuration", () => {
     // The FIDO MDS BLOB is verified at start; one that cannot be read or verified stops the service.
     { name: "MDS_BLOB_FILE missing", env: { MDS_BLOB_FILE: "/nonexistent/mds-blob.jwt" }, mentions: "MDS_BLOB_FILE" },
     { name: "MDS_BLOB_FILE not a BLOB", env: { MDS_BLOB_FILE: fileURLToPath(import.meta.url) }, mentions: "MDS_BLOB_FILE" },
+    { name: "a headers timeout above the request timeout", env: { HTTP_HEADERS_TIMEOUT_SECONDS: "60", HTTP_REQUEST_TIMEOUT_SECONDS: "30" }, mentions: "HTTP_HEADERS_TIMEOUT_SECONDS" },
     { name: "MDS_ROOT_CERT_FILE alone", env: { MDS_ROOT_CERT_FILE: "/etc/hostname" }, mentions: "MDS_ROOT_CERT_FILE" },
     {
       name: "a tenants file with a bad origin",

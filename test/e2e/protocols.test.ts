@@ -1,8 +1,5 @@
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import net, { type AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { createClient, type Transport } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -12,6 +9,7 @@ import { createLogger } from "../../src/logger.js";
 import { createTestTables, startTestService, TEST_TENANT, type TestService } from "../support/service.js";
 import { generateSigningKey } from "../../src/tokens/signing-key.js";
 import { ephemeralServerSecrets } from "../../src/server-secrets.js";
+import { selfSignedLocalhost } from "../support/self-signed.js";
 
 async function beginsAuthentication(transport: Transport): Promise<void> {
   const res = await createClient(AuthService, transport).beginAuthentication({});
@@ -90,13 +88,8 @@ describe("TLS when a certificate is configured", () => {
   let app: App;
   let ca: Buffer;
   beforeAll(async () => {
-    const dir = mkdtempSync(join(tmpdir(), "dynauthn-tls-"));
-    const [cert, key] = [join(dir, "cert.pem"), join(dir, "key.pem")];
-    execFileSync("openssl", [
-      "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-      "-keyout", key, "-out", cert, "-days", "1", "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost",
-    ], { stdio: "ignore" });
-    ca = readFileSync(cert);
+    const { certFile, keyFile } = selfSignedLocalhost();
+    ca = readFileSync(certFile);
     const { dynamo, tablePrefix } = await createTestTables();
     app = await startApp(
       {
@@ -107,7 +100,7 @@ describe("TLS when a certificate is configured", () => {
         serverSecrets: ephemeralServerSecrets(),
         logger: createLogger("silent"),
         credentialCacheTtlSeconds: 0,
-        tls: { certFile: cert, keyFile: key },
+        tls: { certFile, keyFile },
       },
       0,
       "127.0.0.1",

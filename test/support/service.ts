@@ -20,6 +20,7 @@ import { DEFAULT_ATTESTATION_POLICY } from "../../src/attestation/policy.js";
 import { DEFAULT_ASSERTION_POLICY } from "../../src/webauthn/assertion-policy.js";
 import type { MdsCatalog } from "../../src/attestation/mds-blob.js";
 import { SUPPORTED_ALGORITHMS } from "../../src/webauthn/algorithms.js";
+import type { TransportLimits } from "../../src/transport/limits.js";
 import { generateSigningKey, type SigningKey } from "../../src/tokens/signing-key.js";
 import { ephemeralServerSecrets, type ServerSecrets } from "../../src/server-secrets.js";
 
@@ -85,6 +86,7 @@ export async function startTestService(
     beginLimits?: BeginLimitSettings;
     failureAudit?: FailureAuditSettings;
     maxRequestBytes?: number;
+    transportLimits?: TransportLimits;
     logger?: Logger;
     mds?: MdsCatalog;
     /** More tenants beside the default one, and the caller policy / TLS of a tenants file. */
@@ -115,6 +117,7 @@ export async function startTestService(
       failureAudit: overrides.failureAudit,
       maxRequestBytes: overrides.maxRequestBytes,
       stepUp: overrides.stepUp,
+      transportLimits: overrides.transportLimits,
       mds: overrides.mds && (() => overrides.mds),
     },
     0,

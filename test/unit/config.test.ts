@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ConfigError, loadConfig, requireOperatorSecrets } from "../../src/config.js";
+import { DEFAULT_TRANSPORT_LIMITS } from "../../src/transport/limits.js";
 
 describe("loadConfig", () => {
   it("gives the embedded development defaults with an empty environment", () => {
@@ -94,6 +95,40 @@ describe("loadConfig", () => {
     });
     expect(() => loadConfig({ EXT_AUTHZ_CLIENT_IP: "x-real-ip" })).toThrow(/EXT_AUTHZ_CLIENT_IP/);
     expect(() => loadConfig({ EXT_AUTHZ_XFF_TRUSTED_HOPS: "0" })).toThrow(/EXT_AUTHZ_XFF_TRUSTED_HOPS/);
+  });
+
+  it("sets every transport limit by default and reads each from its variable; headers timeout at most the request timeout", () => {
+    expect(loadConfig({}).transportLimits).toEqual(DEFAULT_TRANSPORT_LIMITS);
+    const limits = loadConfig({
+      HANDSHAKE_TIMEOUT_SECONDS: "5",
+      HTTP_HEADERS_TIMEOUT_SECONDS: "6",
+      HTTP_REQUEST_TIMEOUT_SECONDS: "7",
+      HTTP_IDLE_TIMEOUT_SECONDS: "8",
+      HTTP2_PING_INTERVAL_SECONDS: "0",
+      HTTP2_PING_TIMEOUT_SECONDS: "9",
+      MAX_CONNECTIONS: "10",
+      HTTP2_MAX_CONCURRENT_STREAMS: "11",
+      MAX_HEADER_BYTES: "8192",
+      HEALTH_WATCHES_PER_CONNECTION: "12",
+      HEALTH_WATCHES_TOTAL: "13",
+    }).transportLimits;
+    expect(limits).toEqual({
+      handshakeTimeoutMs: 5000,
+      headersTimeoutMs: 6000,
+      requestTimeoutMs: 7000,
+      idleTimeoutMs: 8000,
+      pingIntervalMs: 0,
+      pingTimeoutMs: 9000,
+      maxConnections: 10,
+      maxConcurrentStreams: 11,
+      maxHeaderBytes: 8192,
+      watchesPerConnection: 12,
+      watchesTotal: 13,
+    });
+    expect(() => loadConfig({ HTTP_HEADERS_TIMEOUT_SECONDS: "60" })).toThrow(/HTTP_HEADERS_TIMEOUT_SECONDS: must not exceed/);
+    expect(() => loadConfig({ MAX_CONNECTIONS: "0" })).toThrow(/MAX_CONNECTIONS/);
+    expect(() => loadConfig({ HTTP2_MAX_CONCURRENT_STREAMS: "0" })).toThrow(/HTTP2_MAX_CONCURRENT_STREAMS/);
+    expect(() => loadConfig({ MAX_HEADER_BYTES: "1024" })).toThrow(/MAX_HEADER_BYTES/);
   });
 
   it("reads the FIDO MDS BLOB and root files; the root only with a BLOB", () => {

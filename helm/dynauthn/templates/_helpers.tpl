@@ -84,6 +84,17 @@ auditFailuresPerSource: AUDIT_FAILURES_PER_SOURCE
 auditFailuresTotal: AUDIT_FAILURES_TOTAL
 auditFailuresWindowSeconds: AUDIT_FAILURES_WINDOW_SECONDS
 maxRequestBytes: MAX_REQUEST_BYTES
+handshakeTimeoutSeconds: HANDSHAKE_TIMEOUT_SECONDS
+httpHeadersTimeoutSeconds: HTTP_HEADERS_TIMEOUT_SECONDS
+httpRequestTimeoutSeconds: HTTP_REQUEST_TIMEOUT_SECONDS
+httpIdleTimeoutSeconds: HTTP_IDLE_TIMEOUT_SECONDS
+http2PingIntervalSeconds: HTTP2_PING_INTERVAL_SECONDS
+http2PingTimeoutSeconds: HTTP2_PING_TIMEOUT_SECONDS
+maxConnections: MAX_CONNECTIONS
+http2MaxConcurrentStreams: HTTP2_MAX_CONCURRENT_STREAMS
+maxHeaderBytes: MAX_HEADER_BYTES
+healthWatchesPerConnection: HEALTH_WATCHES_PER_CONNECTION
+healthWatchesTotal: HEALTH_WATCHES_TOTAL
 {{- end }}
 
 {{/* http or https: what the service port speaks to in-cluster clients and the test hook. */}}

@@ -2,7 +2,6 @@ import { create } from "@bufbuild/protobuf";
 import { timestampMs } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
 import type { AuditEvent as DomainEvent } from "../audit/audit-event.js";
-import { openPageToken, sealPageToken } from "../audit/page-token.js";
 import { invalidField } from "../errors.js";
 import {
   type AuditEvent,
@@ -12,7 +11,6 @@ import {
   ListAuditEventsResponseSchema,
 } from "../gen/authn/v1/audit_pb.js";
 import type { AuthService } from "../gen/authn/v1/auth_service_pb.js";
-import type { AuditStore } from "../store/audit-store.js";
 import type { CeremonyHandlersDeps } from "./registration.js";
 import { optionalTimestamp, sized, toTimestamp } from "./fields.js";
 
@@ -42,8 +40,8 @@ export function auditEventMessage(e: DomainEvent): AuditEvent {
   });
 }
 
-/** ListAuditEvents: proto ↔ domain mapping and page tokens. */
-export function auditHandlers({ tenants, audit, lifecycle, pageTokenSecret }: CeremonyHandlersDeps): Pick<ServiceImpl<typeof AuthService>, "listAuditEvents"> {
+/** ListAuditEvents: proto ↔ domain mapping only. */
+export function auditHandlers({ tenants, auditTrail, lifecycle }: CeremonyHandlersDeps): Pick<ServiceImpl<typeof AuthService>, "listAuditEvents"> {
   return {
     async listAuditEvents(req) {
       const tenant = tenants.resolve(req.tenant);
@@ -54,32 +52,14 @@ export function auditHandlers({ tenants, audit, lifecycle, pageTokenSecret }: Ce
       const from = req.startTime ? timestampMs(req.startTime) : 0;
       const to = req.endTime ? timestampMs(req.endTime) : 9_999_999_999_999;
       if (from >= to) throw invalidField("end_time", "must be after start_time");
-      // The token is bound to exactly this selection.
-      const query = JSON.stringify([tenant.id, userId, credentialId, from, to]);
       const pageToken = sized("page_token", req.pageToken, 0, MAX_PAGE_TOKEN_BYTES);
-      const position = pageToken ? toKey(openPageToken(pageTokenSecret, query, pageToken)) : undefined;
-      const page = await audit.list({
-        tenant: tenant.id,
-        by: userId ? { userId } : { credentialId, ownerId: await lifecycle.ownerOf(tenant, credentialId) },
-        from,
-        to,
-        limit: req.pageSize || DEFAULT_PAGE_SIZE,
-        position,
-      });
-      return create(ListAuditEventsResponseSchema, {
-        events: page.events.map(auditEventMessage),
-        nextPageToken: page.position ? sealPageToken(pageTokenSecret, query, fromKey(page.position)) : "",
-      });
+      const page = await auditTrail.page(
+        { tenant: tenant.id, userId, credentialId, from, to },
+        req.pageSize || DEFAULT_PAGE_SIZE,
+        pageToken,
+        () => lifecycle.ownerOf(tenant, credentialId),
+      );
+      return create(ListAuditEventsResponseSchema, { events: page.events.map(auditEventMessage), nextPageToken: page.nextPageToken });
     },
   };
-}
-
-type Key = NonNullable<Parameters<AuditStore["list"]>[0]["position"]>;
-
-function fromKey(key: Key): Record<string, string> {
-  return Object.fromEntries(Object.entries(key).map(([k, v]) => [k, v.S ?? ""]));
-}
-
-function toKey(position: Record<string, string>): Key {
-  return Object.fromEntries(Object.entries(position).map(([k, v]) => [k, { S: v }]));
 }

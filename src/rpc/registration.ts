@@ -9,7 +9,7 @@ import {
 } from "../gen/authn/v1/auth_service_pb.js";
 import type { CredentialLifecycle } from "../ceremonies/credential-lifecycle.js";
 import type { Sessions } from "../ceremonies/sessions.js";
-import type { AuditStore } from "../store/audit-store.js";
+import type { AuditTrail } from "../audit/audit-trail.js";
 import type { Tenants } from "../tenants.js";
 import type { ProviderNames } from "../attestation/provider-names.js";
 import { credentialMessage } from "./credential-message.js";
@@ -21,9 +21,8 @@ export interface CeremonyHandlersDeps {
   readonly authentication: AuthenticationCeremony;
   readonly lifecycle: CredentialLifecycle;
   readonly sessions: Sessions;
-  readonly audit: AuditStore;
-  /** MACs audit page tokens. */
-  readonly pageTokenSecret: Uint8Array;
+  /** Reads the audit trail a page at a time. */
+  readonly auditTrail: AuditTrail;
   /** Names authenticators by AAGUID in Credential messages. */
   readonly providerNames: ProviderNames;
 }

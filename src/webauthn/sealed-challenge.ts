@@ -5,7 +5,7 @@ import type { Ceremony, CeremonyKind, UserVerification } from "./ceremony.js";
  * Stateless challenges: the ceremony a Begin call started travels inside its own challenge,
  * sealed with AES-256-GCM, so Begin writes nothing to DynamoDB (no latency, nothing to flood).
  * Single use is enforced at Finish by one conditional write of a consumed marker keyed by the
- * challenge's nonce (see ChallengeStore.markUsed).
+ * challenge's nonce (see ChallengeStore.markChallengeUsed).
  *
  * Layout (base64url): version (1) ‖ key id (8) ‖ nonce (12) ‖ ciphertext ‖ GCM tag (16).
  * Version and key id are authenticated as associated data. AEAD rather than a MAC because the

@@ -11,13 +11,12 @@ import {
   ListAuditEventsResponseSchema,
 } from "../gen/authn/v1/audit_pb.js";
 import type { AuthService } from "../gen/authn/v1/auth_service_pb.js";
-import type { CeremonyHandlersDeps } from "./registration.js";
+import type { CeremonyHandlersDeps } from "./deps.js";
 import { optionalTimestamp, sized, toTimestamp } from "./fields.js";
+import { MAX_CREDENTIAL_ID_CHARS, MAX_PAGE_TOKEN_BYTES, MAX_USER_ID_BYTES } from "../field-limits.js";
 
 const DEFAULT_PAGE_SIZE = 50;
 const MAX_PAGE_SIZE = 500;
-/** A sealed position (the last key of a page, at most ≈ 2.5 KB) and its MAC. */
-const MAX_PAGE_TOKEN_BYTES = 4096;
 
 export function auditEventMessage(e: DomainEvent): AuditEvent {
   return create(AuditEventSchema, {
@@ -45,8 +44,8 @@ export function auditHandlers({ tenants, auditTrail, lifecycle }: CeremonyHandle
   return {
     async listAuditEvents(req) {
       const tenant = tenants.resolve(req.tenant);
-      const userId = sized("user_id", req.userId, 0, 128);
-      const credentialId = sized("credential_id", req.credentialId, 0, 1366);
+      const userId = sized("user_id", req.userId, 0, MAX_USER_ID_BYTES);
+      const credentialId = sized("credential_id", req.credentialId, 0, MAX_CREDENTIAL_ID_CHARS);
       if (Boolean(userId) === Boolean(credentialId)) throw invalidField("user_id", "set exactly one of user_id and credential_id");
       if (req.pageSize < 0 || req.pageSize > MAX_PAGE_SIZE) throw invalidField("page_size", `0..${MAX_PAGE_SIZE}`);
       const from = req.startTime ? timestampMs(req.startTime) : 0;

@@ -32,9 +32,9 @@ export interface SignIn {
 }
 
 /**
- * BeginAuthentication: no DynamoDB request on a warm cache or for discoverable credentials (the
- * challenge is sealed, not stored), one Query for a user's credential list on a miss.
- * FinishAuthentication: 3 (the challenge's consumed marker, the conditional counter update, the audit event that is also the session record), plus one GetItem
+ * BeginAuthentication: 1 DynamoDB request on a warm cache (the challenge put), plus one Query for
+ * a user's credential list on a miss. FinishAuthentication: 3 (consume the challenge, the
+ * conditional counter update, the audit event that is also the session record), plus one GetItem
  * when the credential is not cached, plus a best-effort failure event when refused.
  */
 export class AuthenticationCeremony {

@@ -46,8 +46,8 @@ const DENIAL_OF_SHORTFALL: Record<Shortfall, DenyReason> = {
  * VerifyOperation (RFC 9470). The subject is always the verified session token's. DynamoDB:
  * - session token only, requirement met: none (the hot path), apart from the session revocation
  *   check's one read per session per SESSION_REVOCATION_STALENESS_SECONDS;
- * - requirement not met: none, the bound challenge is sealed (+1 Query on a credential-list cache miss);
- * - assertion: 2 (the bound challenge's consumed marker, the credential's conditional counter update) plus
+ * - requirement not met: 1 PutItem (the bound challenge) (+1 Query on a credential-list cache miss);
+ * - assertion: 2 (consume the bound challenge, the credential's conditional counter update) plus
  *   the audit event (+1 GetItem on a credential cache miss);
  * - grant: none, or 1 conditional PutItem (its used-once marker) when the requirement is single use.
  */

@@ -56,6 +56,7 @@ describe("who may ever call each RPC", () => {
 
   it.each(procedures)("$procedure", ({ service, procedure }) => {
     const cls = CLASSIFIED[procedure];
+    expect(cls, "unclassified").toBeDefined();
     expect(GUARDED_SERVICES.has(service)).toBe(cls !== "open");
     if (cls === "open") return;
     expect(ANONYMOUS_MAY_CALL.has(procedure)).toBe(cls === "anonymous");

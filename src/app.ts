@@ -12,6 +12,7 @@ import { Sessions } from "./ceremonies/sessions.js";
 import { callerContextValues } from "./callers/caller-context.js";
 import { type CallerPolicy, CallerAuthorizer } from "./callers/policy.js";
 import { Auditor } from "./ceremonies/auditor.js";
+import { AuditTrail } from "./audit/audit-trail.js";
 import type { TenantConfig } from "./config.js";
 import type { MdsCatalogSource } from "./attestation/mds-reloader.js";
 import { ProviderNames } from "./attestation/provider-names.js";
@@ -131,8 +132,7 @@ export async function startApp(opts: AppOptions, port: number, host: string): Pr
           authentication,
           lifecycle: new CredentialLifecycle(deps, sessions),
           sessions,
-          audit: store.audit,
-          pageTokenKeys: opts.serverSecrets.pageTokenKeys,
+          auditTrail: new AuditTrail(store.audit, opts.serverSecrets.pageTokenKeys),
           providerNames,
         },
         health,

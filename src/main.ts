@@ -1,6 +1,6 @@
 // First: telemetry must run before any later import loads the AWS SDK (see telemetry/register.ts).
-import { telemetry } from "./telemetry/register.js";
-import { ConfigError, loadConfig, requireOperatorSecrets, type Config } from "./config.js";
+import { startupConfig, telemetry } from "./telemetry/register.js";
+import { ConfigError, requireOperatorSecrets, type Config } from "./config.js";
 import { startApp } from "./app.js";
 import { MdsBlobReloader } from "./attestation/mds-reloader.js";
 import { warnAboutCallers } from "./callers/startup-warnings.js";
@@ -106,7 +106,8 @@ async function main(config: Config): Promise<void> {
 }
 
 try {
-  await main(loadConfig());
+  if (startupConfig instanceof ConfigError) throw startupConfig;
+  await main(startupConfig);
 } catch (err) {
   process.stderr.write(`dynauthn: ${err instanceof ConfigError ? err.message : String(err)}\n`);
   process.exit(1);

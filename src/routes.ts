@@ -1,4 +1,4 @@
-import type { ConnectRouter } from "@connectrpc/connect";
+import type { ConnectRouter, ServiceImpl } from "@connectrpc/connect";
 import { AuthService, file_authn_v1_auth_service } from "./gen/authn/v1/auth_service_pb.js";
 import { Authorization, file_envoy_service_auth_v3_external_auth } from "./gen/envoy/service/auth/v3/external_auth_pb.js";
 import { auditHandlers } from "./rpc/audit.js";
@@ -7,9 +7,10 @@ import { credentialHandlers } from "./rpc/credentials.js";
 import { extAuthzHandlers } from "./rpc/ext-authz.js";
 import { type HealthState, healthRoutes } from "./rpc/health.js";
 import { reflectionRoutes } from "./rpc/reflection.js";
-import { type CeremonyHandlersDeps, registrationHandlers } from "./rpc/registration.js";
+import type { CeremonyHandlersDeps, StepUpHandlersDeps } from "./rpc/deps.js";
+import { registrationHandlers } from "./rpc/registration.js";
 import { sessionHandlers } from "./rpc/sessions.js";
-import { type StepUpHandlersDeps, stepUpHandlers } from "./rpc/step-up.js";
+import { stepUpHandlers } from "./rpc/step-up.js";
 
 /** The one place services are wired to the router. */
 export function routes(
@@ -20,6 +21,7 @@ export function routes(
   const health_ = healthRoutes(health);
   const reflection = reflectionRoutes([file_authn_v1_auth_service, file_envoy_service_auth_v3_external_auth]);
   return (router) => {
+    // `satisfies` the full ServiceImpl: an RPC without a handler does not compile.
     router.service(AuthService, {
       ...registrationHandlers(deps),
       ...authenticationHandlers(deps),
@@ -27,8 +29,8 @@ export function routes(
       ...auditHandlers(deps),
       ...sessionHandlers(deps),
       ...stepUpHandlers(stepUp),
-    });
-    router.service(Authorization, extAuthzHandlers(stepUp));
+    } satisfies ServiceImpl<typeof AuthService>);
+    router.service(Authorization, extAuthzHandlers(stepUp) satisfies ServiceImpl<typeof Authorization>);
     health_(router);
     reflection(router);
   };

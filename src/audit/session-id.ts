@@ -11,7 +11,7 @@ export function newSessionId(userId: string, authTime: number): string {
   return `${locator(userId, authTime)}.${randomBytes(12).toString("base64url")}`;
 }
 
-/** The longest session id: user ids are at most 128 UTF-8 bytes, so at most 128 code units. */
+/** The longest session id: user ids are at most MAX_USER_ID_BYTES (128) UTF-8 bytes, so at most 128 code units. */
 export const MAX_SESSION_ID_BYTES = 400;
 
 /** The user and sign-in time a session id names, or undefined for anything else. */

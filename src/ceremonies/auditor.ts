@@ -6,6 +6,7 @@ import { auditEvent, type AuditEventType, type AuditFacts, type CallContext } fr
 import { countCeremony } from "../telemetry/metrics.js";
 import type { Ceremony } from "../webauthn/ceremony.js";
 import type { CeremonyDeps } from "./deps.js";
+import { MAX_CREDENTIAL_ID_CHARS } from "../field-limits.js";
 
 const meter = metrics.getMeter("dynauthn");
 const lostEvents = meter.createCounter("dynauthn.audit.events_lost", { description: "Failure audit events that could not be written" });
@@ -29,7 +30,7 @@ export function beginFacts(ceremony: Ceremony): AuditFacts {
 export function credentialIdHint(credentialJson: string): string {
   try {
     const id: unknown = JSON.parse(credentialJson)?.id;
-    return typeof id === "string" && /^[A-Za-z0-9_-]{1,1366}$/.test(id) ? id : "";
+    return typeof id === "string" && id.length <= MAX_CREDENTIAL_ID_CHARS && /^[A-Za-z0-9_-]+$/.test(id) ? id : "";
   } catch {
     return "";
   }

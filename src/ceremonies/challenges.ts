@@ -59,7 +59,7 @@ export function openCeremony(deps: CeremonyDeps, tenant: TenantConfig, challenge
  */
 export async function markConsumed(deps: CeremonyDeps, opened: OpenedChallenge): Promise<Ceremony> {
   const { ceremony } = opened;
-  if (!(await deps.store.challenges.markUsed(ceremony.tenant, `challenge#${opened.nonce}`, ceremony.expiresAt))) {
+  if (!(await deps.store.challenges.markChallengeUsed(ceremony.tenant, opened.nonce, ceremony.expiresAt))) {
     throw unauthenticated("CHALLENGE_INVALID", "unknown or already used challenge");
   }
   countChallenge(ceremony.kind, "consumed");

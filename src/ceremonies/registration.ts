@@ -45,12 +45,12 @@ export interface BeginResult<T> {
 }
 
 /**
- * BeginRegistration: 3 DynamoDB requests (user handle get-or-create, the user's credentials for
- * excludeCredentials, the challenge put). FinishRegistration: 2 (consume the challenge; one
- * transaction that puts the credential and its audit event, so neither exists without the other,
- * and records the credential on the user on the condition that the user still has the handle
- * sealed in the challenge: an erase voids every registration begun before it), plus a
- * best-effort failure event when refused.
+ * BeginRegistration: 2 DynamoDB requests (user handle get-or-create, the user's credentials for
+ * excludeCredentials; the challenge is sealed, not stored). FinishRegistration: 2 (the
+ * challenge's consumed marker; one transaction that puts the credential and its audit event, so
+ * neither exists without the other, and records the credential on the user on the condition that
+ * the user still has the handle sealed in the challenge: an erase voids every registration begun
+ * before it), plus a best-effort failure event when refused.
  */
 export class RegistrationCeremony {
   private readonly auditor: Auditor;

@@ -1,7 +1,6 @@
 import { create } from "@bufbuild/protobuf";
 import type { ServiceImpl } from "@connectrpc/connect";
 import type { AuditEvent as DomainEvent } from "../audit/audit-event.js";
-import { openPageToken, sealPageToken } from "../audit/page-token.js";
 import { invalidField } from "../errors.js";
 import {
   type AuditEvent,
@@ -11,14 +10,13 @@ import {
   ListAuditEventsResponseSchema,
 } from "../gen/authn/v1/audit_pb.js";
 import type { AuthService } from "../gen/authn/v1/auth_service_pb.js";
-import { AUDIT_TIME_LIMIT_MS, auditScope, type AuditStore } from "../store/audit-store.js";
-import type { CeremonyHandlersDeps } from "./registration.js";
+import { AUDIT_TIME_LIMIT_MS } from "../audit/audit-trail.js";
+import type { CeremonyHandlersDeps } from "./deps.js";
 import { optionalTimestamp, sized, timestampWithin, toTimestamp } from "./fields.js";
+import { MAX_CREDENTIAL_ID_CHARS, MAX_PAGE_TOKEN_BYTES, MAX_USER_ID_BYTES } from "../field-limits.js";
 
 const DEFAULT_PAGE_SIZE = 50;
 const MAX_PAGE_SIZE = 500;
-/** A sealed position (the last key of a page, at most ≈ 2.5 KB) and its MAC. */
-const MAX_PAGE_TOKEN_BYTES = 4096;
 
 export function auditEventMessage(e: DomainEvent): AuditEvent {
   return create(AuditEventSchema, {
@@ -41,42 +39,26 @@ export function auditEventMessage(e: DomainEvent): AuditEvent {
   });
 }
 
-/** ListAuditEvents: proto ↔ domain mapping and page tokens. */
-export function auditHandlers({ tenants, audit, lifecycle, pageTokenKeys }: CeremonyHandlersDeps): Pick<ServiceImpl<typeof AuthService>, "listAuditEvents"> {
+/** ListAuditEvents: proto ↔ domain mapping only. */
+export function auditHandlers({ tenants, auditTrail, lifecycle }: CeremonyHandlersDeps): Pick<ServiceImpl<typeof AuthService>, "listAuditEvents"> {
   return {
     async listAuditEvents(req) {
       const tenant = tenants.resolve(req.tenant);
-      const userId = sized("user_id", req.userId, 0, 128);
-      const credentialId = sized("credential_id", req.credentialId, 0, 1366);
+      const userId = sized("user_id", req.userId, 0, MAX_USER_ID_BYTES);
+      const credentialId = sized("credential_id", req.credentialId, 0, MAX_CREDENTIAL_ID_CHARS);
       if (Boolean(userId) === Boolean(credentialId)) throw invalidField("user_id", "set exactly one of user_id and credential_id");
       if (req.pageSize < 0 || req.pageSize > MAX_PAGE_SIZE) throw invalidField("page_size", `0..${MAX_PAGE_SIZE}`);
       const from = req.startTime ? timestampWithin("start_time", req.startTime, 0, AUDIT_TIME_LIMIT_MS) : 0;
       const to = req.endTime ? timestampWithin("end_time", req.endTime, 0, AUDIT_TIME_LIMIT_MS) : AUDIT_TIME_LIMIT_MS;
       if (from >= to) throw invalidField("end_time", "must be after start_time");
       const pageToken = sized("page_token", req.pageToken, 0, MAX_PAGE_TOKEN_BYTES);
-      const scope = auditScope(
-        tenant.id,
-        userId ? { userId } : { credentialId, ownerId: await lifecycle.ownerOf(tenant, credentialId) },
+      const page = await auditTrail.page(
+        { tenant: tenant.id, userId, credentialId, from, to },
+        req.pageSize || DEFAULT_PAGE_SIZE,
+        pageToken,
+        () => lifecycle.ownerOf(tenant, credentialId),
       );
-      // The token is bound to exactly this selection and to where it is read: once a credential's
-      // owner changes (an erase), its old tokens are refused here rather than by the store.
-      const query = JSON.stringify([tenant.id, userId, credentialId, from, to, scope.partition, scope.credentialFilter ?? ""]);
-      const position = pageToken ? toKey(openPageToken(pageTokenKeys, query, pageToken)) : undefined;
-      const page = await audit.list({ scope, from, to, limit: req.pageSize || DEFAULT_PAGE_SIZE, position });
-      return create(ListAuditEventsResponseSchema, {
-        events: page.events.map(auditEventMessage),
-        nextPageToken: page.position ? sealPageToken(pageTokenKeys, query, fromKey(page.position)) : "",
-      });
+      return create(ListAuditEventsResponseSchema, { events: page.events.map(auditEventMessage), nextPageToken: page.nextPageToken });
     },
   };
-}
-
-type Key = NonNullable<Parameters<AuditStore["list"]>[0]["position"]>;
-
-function fromKey(key: Key): Record<string, string> {
-  return Object.fromEntries(Object.entries(key).map(([k, v]) => [k, v.S ?? ""]));
-}
-
-function toKey(position: Record<string, string>): Key {
-  return Object.fromEntries(Object.entries(position).map(([k, v]) => [k, { S: v }]));
 }

@@ -7,7 +7,8 @@ import {
 } from "../gen/authn/v1/auth_service_pb.js";
 import { callContextOf, sized, toTimestamp, userVerificationOf } from "./fields.js";
 import { boundOperationDigest } from "./step-up.js";
-import type { CeremonyHandlersDeps } from "./registration.js";
+import type { CeremonyHandlersDeps } from "./deps.js";
+import { MAX_USER_ID_BYTES } from "../field-limits.js";
 
 type AuthenticationHandlers = Pick<ServiceImpl<typeof AuthService>, "beginAuthentication" | "finishAuthentication">;
 
@@ -16,7 +17,7 @@ export function authenticationHandlers({ tenants, authentication }: CeremonyHand
   return {
     async beginAuthentication(req, ctx) {
       const tenant = tenants.resolve(req.tenant);
-      const userId = sized("user_id", req.userId, 0, 128) || undefined;
+      const userId = sized("user_id", req.userId, 0, MAX_USER_ID_BYTES) || undefined;
       const result = await authentication.begin(
         tenant,
         userId,

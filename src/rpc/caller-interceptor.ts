@@ -6,6 +6,7 @@ import type { Auditor } from "../ceremonies/auditor.js";
 import { AuthError } from "../errors.js";
 import { CheckRequestSchema } from "../gen/envoy/service/auth/v3/external_auth_pb.js";
 import type { Tenants } from "../tenants.js";
+import { MAX_CREDENTIAL_ID_CHARS, MAX_USER_ID_BYTES } from "../field-limits.js";
 
 export interface CallerPolicyDeps {
   readonly authorizer: CallerAuthorizer;
@@ -73,7 +74,7 @@ export function callerPolicyInterceptor({ authorizer, tenants, auditor, logger }
       "call_denied",
       tenant,
       { caller, clientIp: "", clientUserAgent: "" },
-      { userId: stringField(message, "userId", 128), credentialId: stringField(message, "credentialId", 1366), details },
+      { userId: stringField(message, "userId", MAX_USER_ID_BYTES), credentialId: stringField(message, "credentialId", MAX_CREDENTIAL_ID_CHARS), details },
       refusal,
     );
     throw refusal;

@@ -10,15 +10,16 @@ import {
 } from "../gen/authn/v1/auth_service_pb.js";
 import { credentialMessage } from "./credential-message.js";
 import { callContextOf, sized } from "./fields.js";
-import type { CeremonyHandlersDeps } from "./registration.js";
+import type { CeremonyHandlersDeps } from "./deps.js";
+import { MAX_CREDENTIAL_ID_CHARS, MAX_LABEL_BYTES, MAX_TEXT_BYTES, MAX_USER_ID_BYTES } from "../field-limits.js";
 
 type CredentialHandlers = Pick<
   ServiceImpl<typeof AuthService>,
   "listCredentials" | "renameCredential" | "revokeCredential" | "clearCloneWarning" | "deleteUser"
 >;
 
-export const userIdOf = (req: { userId: string }) => sized("user_id", req.userId, 1, 128);
-export const credentialIdOf = (req: { credentialId: string }) => sized("credential_id", req.credentialId, 1, 1366);
+export const userIdOf = (req: { userId: string }) => sized("user_id", req.userId, 1, MAX_USER_ID_BYTES);
+export const credentialIdOf = (req: { credentialId: string }) => sized("credential_id", req.credentialId, 1, MAX_CREDENTIAL_ID_CHARS);
 
 /** ListCredentials / RenameCredential / RevokeCredential / ClearCloneWarning / DeleteUser: proto ↔ domain mapping only. */
 export function credentialHandlers({ tenants, lifecycle, providerNames }: CeremonyHandlersDeps): CredentialHandlers {
@@ -30,14 +31,14 @@ export function credentialHandlers({ tenants, lifecycle, providerNames }: Ceremo
 
     async renameCredential(req, ctx) {
       const tenant = tenants.resolve(req.tenant);
-      const name = sized("name", req.name, 0, 128);
+      const name = sized("name", req.name, 0, MAX_LABEL_BYTES);
       const c = await lifecycle.rename(tenant, userIdOf(req), credentialIdOf(req), name, callContextOf(ctx));
       return create(RenameCredentialResponseSchema, { credential: credentialMessage(c, providerNames) });
     },
 
     async revokeCredential(req, ctx) {
       const tenant = tenants.resolve(req.tenant);
-      const reason = sized("reason", req.reason, 0, 256);
+      const reason = sized("reason", req.reason, 0, MAX_TEXT_BYTES);
       const c = await lifecycle.revoke(tenant, userIdOf(req), credentialIdOf(req), reason, callContextOf(ctx));
       return create(RevokeCredentialResponseSchema, { credential: credentialMessage(c, providerNames) });
     },

@@ -13,7 +13,9 @@ import type { Allowed, Denied, StepUpNeeded, Verdict } from "../step-up/verdict.
 import type { Evidence } from "../step-up/verify-operation.js";
 import { bearerChallenge, INSUFFICIENT_USER_AUTHENTICATION } from "../step-up/www-authenticate.js";
 import { boundedCallContext, callContextOf, sized } from "./fields.js";
-import { MAX_TOKEN_BYTES, type StepUpHandlersDeps, validOperation, validRequirement } from "./step-up.js";
+import type { StepUpHandlersDeps } from "./deps.js";
+import { validOperation, validRequirement } from "./step-up.js";
+import { MAX_TOKEN_BYTES } from "../field-limits.js";
 
 /** Identity headers the upstream receives on OK; they overwrite any a client sent. */
 export const IDENTITY_HEADERS = {

@@ -10,6 +10,7 @@ import type { UserVerification } from "../webauthn/ceremony.js";
 import type { HandlerContext } from "@connectrpc/connect";
 import type { CallContext } from "../audit/audit-event.js";
 import { CALLER } from "../callers/caller-context.js";
+import { MAX_CLIENT_IP_BYTES, MAX_USER_AGENT_BYTES } from "../field-limits.js";
 
 /** Checks a string field's UTF-8 size; `min` 0 makes it optional. */
 export function sized(field: string, value: string, min: number, max: number): string {
@@ -38,9 +39,6 @@ export function timestampWithin(field: string, value: Timestamp, minMs: number, 
 export function optionalTimestamp(ms: number | undefined): ReturnType<typeof timestampFromMs> | undefined {
   return ms === undefined ? undefined : timestampFromMs(ms);
 }
-
-const MAX_CLIENT_IP_BYTES = 64;
-const MAX_USER_AGENT_BYTES = 1024;
 
 /**
  * The audit context of a call: the calling service's identity (mTLS or mesh, set before the

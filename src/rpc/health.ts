@@ -1,5 +1,5 @@
 import { EventEmitter, on } from "node:events";
-import { Code, ConnectError, type ConnectRouter } from "@connectrpc/connect";
+import { Code, ConnectError, type ConnectRouter, type ServiceImpl } from "@connectrpc/connect";
 import { AuthError, toConnectError } from "../errors.js";
 import { Health, HealthCheckResponse_ServingStatus as Status } from "../gen/grpc/health/v1/health_pb.js";
 import { DEFAULT_TRANSPORT_LIMITS, type TransportLimits } from "../transport/limits.js";
@@ -119,6 +119,6 @@ export function healthRoutes(state: HealthState): (router: ConnectRouter) => voi
         const statuses = Object.fromEntries([...state.entries()].map(([service, status]) => [service, { status }]));
         return { statuses };
       },
-    });
+    } satisfies ServiceImpl<typeof Health>);
   };
 }

@@ -2,7 +2,7 @@ import { create, fromBinary, toBinary, type DescFile, type DescMessage, type Mes
 import type { GenFile } from "@bufbuild/protobuf/codegenv2";
 import { nestedTypes } from "@bufbuild/protobuf/reflect";
 import { FileDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
-import { Code, type ConnectRouter } from "@connectrpc/connect";
+import { Code, type ConnectRouter, type ServiceImpl } from "@connectrpc/connect";
 import { file_grpc_health_v1_health } from "../gen/grpc/health/v1/health_pb.js";
 import * as v1 from "../gen/grpc/reflection/v1/reflection_pb.js";
 import * as v1alpha from "../gen/grpc/reflection/v1alpha/reflection_pb.js";
@@ -26,10 +26,10 @@ export function reflectionRoutes(files: GenFile[]): (router: ConnectRouter) => v
   return (router) => {
     router.service(v1.ServerReflection, {
       serverReflectionInfo: (requests) => respond(requests, answer),
-    });
+    } satisfies ServiceImpl<typeof v1.ServerReflection>);
     router.service(v1alpha.ServerReflection, {
       serverReflectionInfo: (requests) => respond(requests, (request) => toV1alpha(answer(toV1(request)))),
-    });
+    } satisfies ServiceImpl<typeof v1alpha.ServerReflection>);
   };
 }
 

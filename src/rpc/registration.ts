@@ -1,33 +1,14 @@
 import { create } from "@bufbuild/protobuf";
 import type { ServiceImpl } from "@connectrpc/connect";
-import type { AuthenticationCeremony } from "../ceremonies/authentication.js";
-import type { RegistrationCeremony } from "../ceremonies/registration.js";
 import {
   type AuthService,
   BeginRegistrationResponseSchema,
   FinishRegistrationResponseSchema,
 } from "../gen/authn/v1/auth_service_pb.js";
-import type { CredentialLifecycle } from "../ceremonies/credential-lifecycle.js";
-import type { Sessions } from "../ceremonies/sessions.js";
-import type { AuditStore } from "../store/audit-store.js";
-import type { Tenants } from "../tenants.js";
-import type { ProviderNames } from "../attestation/provider-names.js";
 import { credentialMessage } from "./credential-message.js";
+import type { CeremonyHandlersDeps } from "./deps.js";
 import { attachmentOf, attestationOf, callContextOf, residentKeyOf, sized, toTimestamp, userVerificationOf } from "./fields.js";
-import type { ServerSecrets } from "../server-secrets.js";
-
-export interface CeremonyHandlersDeps {
-  readonly tenants: Tenants;
-  readonly registration: RegistrationCeremony;
-  readonly authentication: AuthenticationCeremony;
-  readonly lifecycle: CredentialLifecycle;
-  readonly sessions: Sessions;
-  readonly audit: AuditStore;
-  /** MAC audit page tokens: the first seals, all open. */
-  readonly pageTokenKeys: ServerSecrets["pageTokenKeys"];
-  /** Names authenticators by AAGUID in Credential messages. */
-  readonly providerNames: ProviderNames;
-}
+import { MAX_LABEL_BYTES, MAX_TEXT_BYTES, MAX_USER_ID_BYTES } from "../field-limits.js";
 
 type RegistrationHandlers = Pick<ServiceImpl<typeof AuthService>, "beginRegistration" | "finishRegistration">;
 
@@ -36,12 +17,12 @@ export function registrationHandlers({ tenants, registration, providerNames }: C
   return {
     async beginRegistration(req, ctx) {
       const tenant = tenants.resolve(req.tenant);
-      const userName = sized("user_name", req.userName, 1, 256);
+      const userName = sized("user_name", req.userName, 1, MAX_TEXT_BYTES);
       const prefs = req.preferences;
       const result = await registration.begin(tenant, {
-        userId: sized("user_id", req.userId, 1, 128),
+        userId: sized("user_id", req.userId, 1, MAX_USER_ID_BYTES),
         userName,
-        displayName: sized("display_name", req.displayName, 0, 256) || userName,
+        displayName: sized("display_name", req.displayName, 0, MAX_TEXT_BYTES) || userName,
         attachment: attachmentOf(prefs?.authenticatorAttachment ?? 0),
         residentKey: residentKeyOf(prefs?.residentKey ?? 0),
         userVerification: userVerificationOf(prefs?.userVerification ?? 0),
@@ -55,7 +36,7 @@ export function registrationHandlers({ tenants, registration, providerNames }: C
 
     async finishRegistration(req, ctx) {
       const tenant = tenants.resolve(req.tenant);
-      const name = sized("credential_name", req.credentialName, 0, 128);
+      const name = sized("credential_name", req.credentialName, 0, MAX_LABEL_BYTES);
       const c = await registration.finish(tenant, sized("credential_json", req.credentialJson, 1, Infinity), name, callContextOf(ctx, req.client));
       return create(FinishRegistrationResponseSchema, { credential: credentialMessage(c, providerNames) });
     },

@@ -10,7 +10,7 @@ import {
   type Session,
   SessionSchema,
 } from "../gen/authn/v1/sessions_pb.js";
-import type { CeremonyHandlersDeps } from "./registration.js";
+import type { CeremonyHandlersDeps } from "./deps.js";
 import { userIdOf } from "./credentials.js";
 import { callContextOf, optionalTimestamp, sized, toTimestamp } from "./fields.js";
 

@@ -14,32 +14,24 @@ import {
   VerifyOperationResponseSchema,
 } from "../gen/authn/v1/step_up_pb.js";
 import { operationDigest, type Operation } from "../step-up/operation.js";
-import type { ExtAuthzClientIp } from "../step-up/ext-authz-client-ip.js";
 import type { Requirement } from "../step-up/requirement.js";
 import type { Verdict } from "../step-up/verdict.js";
-import type { Evidence, OperationVerifier } from "../step-up/verify-operation.js";
+import type { Evidence } from "../step-up/verify-operation.js";
 import { INSUFFICIENT_USER_AUTHENTICATION } from "../step-up/www-authenticate.js";
-import type { Tenants } from "../tenants.js";
 import { JWKS_MAX_AGE_SECONDS, jwksJson } from "../tokens/jwks.js";
-import type { KeyRing } from "../tokens/key-ring.js";
+import type { StepUpHandlersDeps } from "./deps.js";
 import { callContextOf, sized, toTimestamp } from "./fields.js";
-
-export interface StepUpHandlersDeps {
-  readonly tenants: Tenants;
-  readonly verifier: OperationVerifier;
-  readonly keys: KeyRing;
-  readonly clock: () => number;
-  /** The request header ext_authz reads step-up evidence (a grant or an assertion) from. */
-  readonly evidenceHeader: string;
-  /** Where ext_authz reads the end user's address from. */
-  readonly extAuthzClientIp: ExtAuthzClientIp;
-}
+import {
+  MAX_ACR_VALUE_BYTES,
+  MAX_ACR_VALUES,
+  MAX_LABEL_BYTES,
+  MAX_PAYLOAD_DIGEST_BYTES,
+  MAX_RESOURCE_BYTES,
+  MAX_TEXT_BYTES,
+  MAX_TOKEN_BYTES,
+} from "../field-limits.js";
 
 type StepUpHandlers = Pick<ServiceImpl<typeof AuthService>, "verifyOperation" | "getJwks">;
-
-/** A session token or grant is a compact JWS of a few hundred bytes; this bounds the work on junk. */
-export const MAX_TOKEN_BYTES = 8192;
-const MAX_ACR_VALUES = 8;
 
 /** VerifyOperation / GetJwks: proto ↔ domain mapping only. */
 export function stepUpHandlers({ tenants, verifier, keys, clock }: StepUpHandlersDeps): StepUpHandlers {
@@ -67,10 +59,10 @@ export function stepUpHandlers({ tenants, verifier, keys, clock }: StepUpHandler
 
 /** Validates the operation's field sizes (see authn.v1.Operation). */
 export function validOperation(op: Operation, prefix = "operation."): Operation {
-  sized(`${prefix}name`, op.name, 1, 128);
-  sized(`${prefix}resource`, op.resource, 0, 1024);
-  sized(`${prefix}display_text`, op.displayText, 0, 256);
-  if (op.payloadDigest.length > 64) throw invalidField(`${prefix}payload_digest`, "at most 64 bytes");
+  sized(`${prefix}name`, op.name, 1, MAX_LABEL_BYTES);
+  sized(`${prefix}resource`, op.resource, 0, MAX_RESOURCE_BYTES);
+  sized(`${prefix}display_text`, op.displayText, 0, MAX_TEXT_BYTES);
+  if (op.payloadDigest.length > MAX_PAYLOAD_DIGEST_BYTES) throw invalidField(`${prefix}payload_digest`, `at most ${MAX_PAYLOAD_DIGEST_BYTES} bytes`);
   return op;
 }
 
@@ -90,7 +82,7 @@ export function validRequirement(req: Requirement, prefix = "requirement."): Req
     throw invalidField(`${prefix}max_age`, "whole seconds, at least 0");
   }
   if (req.acrValues.length > MAX_ACR_VALUES) throw invalidField(`${prefix}acr_values`, `at most ${MAX_ACR_VALUES}`);
-  for (const acr of req.acrValues) sized(`${prefix}acr_values`, acr, 1, 64);
+  for (const acr of req.acrValues) sized(`${prefix}acr_values`, acr, 1, MAX_ACR_VALUE_BYTES);
   return req;
 }
 

@@ -111,7 +111,7 @@ export class OperationVerifier {
     // A single-use grant was used by the call that issued it.
     if (grant.once) throw new Denial("REPLAYED", "the step-up grant was single use");
     if (shortfall(input.requirement, grant, now)) return this.stepUp(tenant, session.userId, digest, input);
-    if (input.requirement.singleUse && !(await this.deps.store.challenges.markUsed(tenant.id, `jti#${grant.jti}`, grant.expiresAt))) {
+    if (input.requirement.singleUse && !(await this.deps.store.challenges.markGrantUsed(tenant.id, grant.jti, grant.expiresAt))) {
       throw new Denial("REPLAYED", "the step-up grant was already used");
     }
     return allowed(grant, digest, { token, jti: grant.jti, expiresAt: grant.expiresAt, once: grant.once });

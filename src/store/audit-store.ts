@@ -122,13 +122,19 @@ export interface AuditQuery {
   readonly from: number;
   readonly to: number;
   readonly limit: number;
-  readonly position: Item | undefined;
+  readonly position: AuditPosition | undefined;
 }
+
+/** Where a page ended: the last event's key attributes (all strings), for the next page to start after. */
+export type AuditPosition = Readonly<Record<string, string>>;
 
 export interface AuditPage {
   readonly events: AuditEvent[];
-  readonly position: Item | undefined;
+  readonly position: AuditPosition | undefined;
 }
+
+const positionKey = (position: AuditPosition): Item => Object.fromEntries(Object.entries(position).map(([k, v]) => [k, { S: v }]));
+const keyPosition = (key: Item): AuditPosition => Object.fromEntries(Object.entries(key).map(([k, v]) => [k, v.S ?? ""]));
 
 /** The audit trail: one item per event, partitioned by user, with a TTL for retention. */
 export class AuditStore {
@@ -155,9 +161,9 @@ export class AuditStore {
     const { partition, credentialFilter: byCredential } = q.scope;
     // DynamoDB would refuse a start key from another partition (ValidationException); the caller
     // binds positions to their scope, so this is a defect, not a request to pass on.
-    if (q.position !== undefined && q.position.pk?.S !== partition) throw new Error("audit page position is from another scope");
+    if (q.position !== undefined && q.position.pk !== partition) throw new Error("audit page position is from another scope");
     const events: AuditEvent[] = [];
-    let position = q.position;
+    let position = q.position && positionKey(q.position);
     // A filtered page may come back short: read on until the page is full or the range ends.
     do {
       const out = await storeCall(() =>
@@ -181,7 +187,7 @@ export class AuditStore {
       events.push(...(out.Items ?? []).map(fromItem));
       position = out.LastEvaluatedKey;
     } while (position && events.length < q.limit);
-    return { events, position };
+    return { events, position: position && keyPosition(position) };
   }
 
   /**

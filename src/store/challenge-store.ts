@@ -18,6 +18,16 @@ export class ChallengeStore {
     private readonly table: string,
   ) {}
 
+  /** Records the use of a sealed challenge, by its nonce; false when it was used before. */
+  markChallengeUsed(tenant: string, nonce: string, expiresAt: number): Promise<boolean> {
+    return this.markUsed(tenant, `challenge#${nonce}`, expiresAt);
+  }
+
+  /** Records the use of a single-use step-up grant, by its id (jti); false when it was used before. */
+  markGrantUsed(tenant: string, jti: string, expiresAt: number): Promise<boolean> {
+    return this.markUsed(tenant, `jti#${jti}`, expiresAt);
+  }
+
   /**
    * Records the single use of `key` with ONE conditional put; false when it was used before. The
    * marker lives until `expiresAt` (after which the thing it marks is refused anyway), plus slack.
@@ -25,7 +35,7 @@ export class ChallengeStore {
    * the SDK's retry of a put whose response was lost does not refuse its own first attempt;
    * concurrent uses carry different ids, so exactly one of them succeeds.
    */
-  async markUsed(tenant: string, key: string, expiresAt: number): Promise<boolean> {
+  private async markUsed(tenant: string, key: string, expiresAt: number): Promise<boolean> {
     const attempt = { S: randomBytes(12).toString("base64url") };
     try {
       await storeCall(() =>

@@ -2,6 +2,7 @@ import type { AuthenticationResponseJSON, RegistrationResponseJSON } from "@simp
 import { decodeAttestationObject, isoBase64URL, parseAuthenticatorData } from "@simplewebauthn/server/helpers";
 import { z } from "zod";
 import { AuthError } from "../errors.js";
+import { MAX_CREDENTIAL_ID_CHARS } from "../field-limits.js";
 
 /** A browser's credential JSON is a few KiB; TPM and Android attestations stay well below this. */
 export const MAX_CREDENTIAL_JSON_BYTES = 64 * 1024;
@@ -9,8 +10,8 @@ export const MAX_CREDENTIAL_JSON_BYTES = 64 * 1024;
 const base64url = z.string().min(1).refine((s) => isoBase64URL.isBase64URL(s), "must be base64url");
 
 const common = {
-  id: base64url.max(1366), // credential ids are at most 1023 bytes (WebAuthn §5.8.3)
-  rawId: base64url.max(1366),
+  id: base64url.max(MAX_CREDENTIAL_ID_CHARS),
+  rawId: base64url.max(MAX_CREDENTIAL_ID_CHARS),
   type: z.literal("public-key"),
   clientExtensionResults: z.record(z.string(), z.unknown()).default({}),
   authenticatorAttachment: z.enum(["platform", "cross-platform"]).optional(),

@@ -5,7 +5,7 @@ import type { Ceremony, CeremonyKind, UserVerification } from "./ceremony.js";
  * Stateless challenges: the ceremony a Begin call started travels inside its own challenge,
  * sealed with AES-256-GCM, so Begin writes nothing to DynamoDB (no latency, nothing to flood).
  * Single use is enforced at Finish by one conditional write of a consumed marker keyed by the
- * challenge's nonce (see ChallengeStore.markUsed).
+ * challenge's nonce (see ChallengeStore.markChallengeUsed).
  *
  * Layout (base64url): version (1) ‖ key id (8) ‖ nonce (12) ‖ ciphertext ‖ GCM tag (16).
  * Version and key id are authenticated as associated data. AEAD rather than a MAC because the
@@ -20,8 +20,8 @@ const HEADER_BYTES = 1 + KEY_ID_BYTES;
 /** User agents are kept to this many UTF-16 units so that challenges stay small. */
 const MAX_USER_AGENT = 256;
 /**
- * The longest challenge issued (and accepted in clientDataJSON). A user id is at most 128 UTF-8
- * bytes, so even one of escaped control characters fits; the begin context (caller, client IP,
+ * The longest challenge issued (and accepted in clientDataJSON). A user id is at most
+ * MAX_USER_ID_BYTES (128) UTF-8 bytes, so even one of escaped control characters fits; the begin context (caller, client IP,
  * user agent) is audit detail and is left out when it would not fit.
  */
 export const MAX_CHALLENGE_CHARS = 2048;

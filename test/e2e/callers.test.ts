@@ -23,7 +23,7 @@ import { GetJwksRequestSchema } from "../../src/gen/authn/v1/step_up_pb.js";
 import { Health, HealthCheckResponse_ServingStatus as Status } from "../../src/gen/grpc/health/v1/health_pb.js";
 import { expectRpcError } from "../support/ceremonies.js";
 import { grpcJsClient, unary } from "../support/grpc-js-client.js";
-import { createTestPki, type Issued, type TestPki } from "../support/pki.js";
+import { createTestPki, type Issued, type TestPki } from "../support/tls-pki.js";
 import { closeAll, ORIGIN, startTestService, TEST_TENANT, type TestService } from "../support/service.js";
 import { SoftAuthenticator } from "../support/soft-authenticator.js";
 

@@ -4,7 +4,7 @@
  */
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { generateKeyPairSync, randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createWriteStream, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { connect, createServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -31,7 +31,7 @@ import {
 import { grpcJsClient, unary } from "../support/grpc-js-client.js";
 import { ORIGIN } from "../support/service.js";
 import { SoftAuthenticator } from "../support/soft-authenticator.js";
-import { mdsSigningPki, signBlob } from "../support/test-pki.js";
+import { mdsSigningPki, signBlob } from "../support/attestation-pki.js";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const LISTEN_DEADLINE_MS = 60_000;
@@ -390,6 +390,24 @@ describe("a tenants file", () => {
     await vi.waitFor(() => expect(svc.stdout()).toContain('"event":"tenants_reload_failed"'), { timeout: 10_000, interval: 200 });
     expect(svc.stdout()).toContain("defaultTenant: required when the file declares several tenants");
     expect((await begin("initech")).status).toBe(200);
+  });
+});
+
+describe("the tenants file at start", () => {
+  // A FIFO gives its content to one read only: a second read would wait for a writer forever.
+  it("is read once", async () => {
+    const fifo = join(tmp, "once.yaml");
+    await promisify(execFile)("mkfifo", [fifo]);
+    const writer = createWriteStream(fifo);
+    writer.end("tenants: [{id: acme, rpId: acme.example, rpName: Acme, origins: [https://acme.example]}]\n");
+    const svc = await startProcess({ ...(await onDynamoDbLocal()), DYNAUTHN_CONFIG_FILE: fifo, CONFIG_RELOAD_SECONDS: "0" });
+    try {
+      const begun = await postJson(svc.baseUrl, "authn.v1.AuthService/BeginRegistration", { userId: "u", userName: "u" });
+      expect(JSON.parse(begun.json.optionsJson as string).rp.id).toBe("acme.example");
+    } finally {
+      writer.destroy();
+      await svc.stop();
+    }
   });
 });
 

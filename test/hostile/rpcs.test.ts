@@ -5,7 +5,7 @@ import { Metadata, status as GrpcStatus, type ServiceError } from "@grpc/grpc-js
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AuthService } from "../../src/gen/authn/v1/auth_service_pb.js";
 import { Authorization, CheckRequestSchema } from "../../src/gen/envoy/service/auth/v3/external_auth_pb.js";
-import { MAX_TOKEN_BYTES } from "../../src/rpc/step-up.js";
+import { MAX_TOKEN_BYTES } from "../../src/field-limits.js";
 import { ErrorInfoSchema } from "../../src/gen/google/rpc/error_details_pb.js";
 import { Health, HealthCheckResponse_ServingStatus } from "../../src/gen/grpc/health/v1/health_pb.js";
 import { DEFAULT_BEGIN_LIMITS } from "../../src/limits/begin-limit-settings.js";

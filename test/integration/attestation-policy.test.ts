@@ -9,7 +9,7 @@ import type { Reason } from "../../src/errors.js";
 import { assertion, expectRpcError, register } from "../support/ceremonies.js";
 import { closeAll, startTestService, TEST_TENANT, type TestService } from "../support/service.js";
 import { SoftAuthenticator } from "../support/soft-authenticator.js";
-import { aaguidExtension, issue, mdsEntry, mdsSigningPki, rootCa, signBlob, type Issued } from "../support/test-pki.js";
+import { aaguidExtension, issue, mdsEntry, mdsSigningPki, rootCa, signBlob, type Issued } from "../support/attestation-pki.js";
 
 const YUBIKEY_5 = "cb69481e-8ff7-4039-93ec-0a2729a154a8";
 const DENIED = "ea9b8d66-4d01-1d21-3ce4-b6b48cb575d4"; // Google Password Manager

@@ -12,7 +12,7 @@ import { createStore } from "../../src/store/index.js";
 import type { MdsSerialStore } from "../../src/store/mds-serial-store.js";
 import { createDynamoClient } from "../../src/store/client.js";
 import { createTestTables } from "../support/service.js";
-import { mdsSigningPki, signBlob } from "../support/test-pki.js";
+import { mdsSigningPki, signBlob } from "../support/attestation-pki.js";
 
 describe("MDS BLOB serial number floor on DynamoDB Local", () => {
   const logger = createLogger("silent");

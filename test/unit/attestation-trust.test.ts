@@ -6,7 +6,7 @@ import { buildCatalog, type MdsCatalog, type RawEntry } from "../../src/attestat
 import { attestationPolicySchema, type AttestationPolicy } from "../../src/attestation/policy.js";
 import { ProviderNames } from "../../src/attestation/provider-names.js";
 import { REFUSED_STATUSES, signInVerdict, trustVerdict, type AttestedAuthenticator } from "../../src/attestation/trust-policy.js";
-import { aaguidExtension, issue, mdsEntry, rootCa, type Issued } from "../support/test-pki.js";
+import { aaguidExtension, issue, mdsEntry, rootCa, type Issued } from "../support/attestation-pki.js";
 
 const AAGUID = "ee882879-721c-4913-9775-3dfcce97072a";
 const OTHER = "fa2b99dc-9e39-4257-8f92-4a30d23c4118";

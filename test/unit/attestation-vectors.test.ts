@@ -23,7 +23,7 @@ import { AuthError, type Reason } from "../../src/errors.js";
 import { installFetchDeadline } from "../../src/webauthn/fetch-deadline.js";
 import { preflightRegistration } from "../../src/webauthn/preflight.js";
 import { registrationPolicy, verifyRegistration, type VerifiedRegistration } from "../../src/webauthn/verify-registration.js";
-import { mdsEntry, mdsSigningPki, signBlob } from "../support/test-pki.js";
+import { mdsEntry, mdsSigningPki, signBlob } from "../support/attestation-pki.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const vectorDir = path.resolve(here, "../../../shared/webauthn-vectors");

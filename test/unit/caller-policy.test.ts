@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { firstUriSan, peerCertificateIdentity } from "../../src/callers/identity.js";
-import { CallerAuthorizer, callerPolicySchema, NEVER_ANONYMOUS } from "../../src/callers/policy.js";
+import { ANONYMOUS_MAY_CALL, CallerAuthorizer, callerPolicySchema, GUARDED_PROCEDURES } from "../../src/callers/policy.js";
 
 const ACCOUNTS = "spiffe://cluster.local/ns/accounts/sa/account-service";
 const GATEWAY = "spiffe://cluster.local/ns/edge/sa/gateway";
@@ -53,6 +53,14 @@ describe("the caller policy", () => {
     expect(p.decide("a", "envoy.service.auth.v3.Authorization/Check", "t").allowed).toBe(false);
   });
 
+  it("a full-procedure pattern is checked like a method-name one (matches some RPC; anonymous only where allowed)", () => {
+    const parse = (policy: object) => callerPolicySchema.safeParse(policy).success;
+    expect(parse({ rules: [{ identity: "a", methods: ["authn.v1.AuthService/NoSuchRpc"], tenants: ["*"] }] })).toBe(false);
+    expect(parse({ rules: [{ identity: "a", methods: ["authn.v1.AuthService/GetJwks"], tenants: ["*"] }] })).toBe(true);
+    expect(parse({ allowAnonymousCallers: true, anonymous: { methods: [`${AUTH}/GetJwks`], tenants: ["*"] } })).toBe(true);
+    expect(parse({ allowAnonymousCallers: true, anonymous: { methods: [`${AUTH}/DeleteUser`], tenants: ["*"] } })).toBe(false);
+  });
+
   it("anonymous calls get only the anonymous grant, and only with allowAnonymousCallers", () => {
     const open = new CallerAuthorizer(
       callerPolicySchema.parse({ allowAnonymousCallers: true, anonymous: { methods: ["GetJwks"], tenants: ["*"] } }),
@@ -72,7 +80,7 @@ describe("the caller policy", () => {
     expect(anonymous(["BeginAuthentication", "FinishAuthentication", "VerifyOperation", "GetJwks", "Check"]).success).toBe(true);
     // And decide() refuses them even for a grant built around the schema.
     const open = new CallerAuthorizer({ callerIdentity: "mtls", allowAnonymousCallers: true, anonymous: { methods: ["*"], tenants: ["*"] }, rules: [] });
-    for (const procedure of NEVER_ANONYMOUS) expect(open.decide("", procedure, "t").allowed, procedure).toBe(false);
+    for (const procedure of GUARDED_PROCEDURES.filter((p) => !ANONYMOUS_MAY_CALL.has(p))) expect(open.decide("", procedure, "t").allowed, procedure).toBe(false);
     expect(open.decide("", `${AUTH}/BeginAuthentication`, "t").allowed).toBe(true);
   });
 });

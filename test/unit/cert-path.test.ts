@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { chainProblem } from "../../src/attestation/cert-chain.js";
-import { dnsNames, issue, nameConstraintsExtension, rootCa, type Issued, x509 } from "../support/test-pki.js";
+import { dnsNames, issue, nameConstraintsExtension, rootCa, type Issued, x509 } from "../support/attestation-pki.js";
 
 const AT = new Date("2026-06-01T00:00:00Z");
 const BEFORE = new Date("2026-01-01T00:00:00Z");

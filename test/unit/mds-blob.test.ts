@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import { isStale, MdsBlobError, verifyMdsBlob } from "../../src/attestation/mds-blob.js";
 import { FIDO_MDS_ROOT_FILE, loadMdsCatalog, MAX_MDS_FILE_BYTES, pemCertificates } from "../../src/attestation/mds-file.js";
 import { createLogger } from "../../src/logger.js";
-import { dnsNames, issue, mdsEntry, mdsSigningPki, rootCa, signBlob, x509 } from "../support/test-pki.js";
+import { dnsNames, issue, mdsEntry, mdsSigningPki, rootCa, signBlob, x509 } from "../support/attestation-pki.js";
 
 const NOW = new Date("2026-06-01T00:00:00Z");
 const YUBIKEY_5 = "cb69481e-8ff7-4039-93ec-0a2729a154a8";

@@ -5,7 +5,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { MdsBlobError } from "../../src/attestation/mds-blob.js";
 import { MdsBlobReloader } from "../../src/attestation/mds-reloader.js";
 import { createLogger } from "../../src/logger.js";
-import { mdsSigningPki, signBlob } from "../support/test-pki.js";
+import { mdsSigningPki, signBlob } from "../support/attestation-pki.js";
 
 describe("MDS BLOB reload", () => {
   const logger = createLogger("silent");

@@ -1,7 +1,7 @@
 /**
- * A throwaway PKI for attestation tests: CAs and leaves made with @peculiar/x509 (WebCrypto
- * keys), and FIDO MDS3 BLOBs signed with jose by a leaf of such a CA, so the service's real
- * verification code runs with a test root passed in place of the FIDO one.
+ * A throwaway PKI for attestation tests (tls-pki.ts makes the TLS one): CAs and leaves made with
+ * @peculiar/x509 (WebCrypto keys), and FIDO MDS3 BLOBs signed with jose by a leaf of such a CA,
+ * so the service's real verification code runs with a test root passed in place of the FIDO one.
  */
 import { webcrypto, X509Certificate } from "node:crypto";
 // @peculiar/x509 resolves its services through tsyringe, which needs the Reflect metadata polyfill.

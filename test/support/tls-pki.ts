@@ -21,7 +21,8 @@ export interface TestPki {
 }
 
 /**
- * A throwaway CA made with the openssl CLI (Debian's, present on every build machine): no
+ * A throwaway TLS CA and its server and client certificates (attestation-pki.ts makes the
+ * attestation one), made with the openssl CLI (Debian's, present on every build machine): no
  * dependency, and the same tool operators use.
  */
 export function createTestPki(caName = "dynauthn-test-ca"): TestPki {

@@ -1,0 +1,28 @@
+/**
+ * The size limits of request fields, in one place: the RPC handlers refuse a longer value
+ * (INVALID_ARGUMENT), and the code that reads the same values elsewhere (credential JSON, the
+ * caller policy's audit of a refused request) uses the same bounds. Bytes are UTF-8 bytes.
+ */
+
+/** A user id (the caller's name for its user, not the WebAuthn user handle). */
+export const MAX_USER_ID_BYTES = 128;
+/** A credential id, base64url: WebAuthn credential ids are at most 1023 bytes (§5.8.3). */
+export const MAX_CREDENTIAL_ID_CHARS = 1366;
+/** A short label: a credential's name, an operation's name. */
+export const MAX_LABEL_BYTES = 128;
+/** Text shown to people or kept for them: a user name, a display name, an operation's display text, a revocation reason. */
+export const MAX_TEXT_BYTES = 256;
+/** An operation's resource (e.g. a request path). */
+export const MAX_RESOURCE_BYTES = 1024;
+/** A step-up requirement's acceptable ACR values: how many, and each one's size. */
+export const MAX_ACR_VALUES = 8;
+export const MAX_ACR_VALUE_BYTES = 64;
+/** The end user's client as the caller reports it. */
+export const MAX_CLIENT_IP_BYTES = 64;
+export const MAX_USER_AGENT_BYTES = 1024;
+/** A session token or grant is a compact JWS of a few hundred bytes; this bounds the work on junk. */
+export const MAX_TOKEN_BYTES = 8192;
+/** An audit page token: a sealed position (the last key of a page, at most ≈ 2.5 KB) and its MAC. */
+export const MAX_PAGE_TOKEN_BYTES = 4096;
+/** An operation's payload digest, in bytes (a SHA-512 digest fits). */
+export const MAX_PAYLOAD_DIGEST_BYTES = 64;

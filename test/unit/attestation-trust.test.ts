@@ -32,7 +32,7 @@ function authenticator(over: Partial<AttestedAuthenticator> = {}): AttestedAuthe
 
 type Statuses = Parameters<typeof mdsEntry>[3];
 
-/** A catalogue built by the service's own code from MDS3 entries (test-pki's mdsEntry). */
+/** A catalogue built by the service's own code from MDS3 entries (attestation-pki's mdsEntry). */
 function catalogOf(...entries: Record<string, unknown>[]): MdsCatalog {
   return buildCatalog(1, new Date("2026-07-01T00:00:00Z"), entries as unknown as RawEntry[]);
 }

@@ -10,7 +10,6 @@ import { decoyCredentials } from "../webauthn/decoy-credentials.js";
 import { requestOptions } from "../webauthn/options.js";
 import { countCacheLookup, countCeremony } from "../telemetry/metrics.js";
 import type { AcceptedAssertion, AssertionCore } from "./assertion-core.js";
-import { Auditor } from "./auditor.js";
 import { beginCeremony } from "./challenges.js";
 import type { CeremonyDeps } from "./deps.js";
 import type { BeginResult } from "./registration.js";
@@ -32,15 +31,12 @@ export interface SignIn {
  * best-effort failure event when refused.
  */
 export class AuthenticationCeremony {
-  private readonly auditor: Auditor;
 
   constructor(
     private readonly deps: CeremonyDeps,
     /** Checks and records the assertion a finish carries (shared with step-up). */
     private readonly assertions: AssertionCore,
-  ) {
-    this.auditor = new Auditor(deps);
-  }
+  ) {}
 
   async begin(
     tenant: TenantConfig,
@@ -87,7 +83,7 @@ export class AuthenticationCeremony {
   async finish(tenant: TenantConfig, credentialJson: string, call: CallContext): Promise<SignIn> {
     return this.assertions.accept(tenant, { kind: "authentication", credentialJson }, call, {
       accepted: (assertion) => this.signIn(tenant, assertion, call),
-      refused: (facts, err) => this.auditor.failure("authentication", tenant, call, facts, err),
+      refused: (facts, err) => this.deps.auditor.failure("authentication", tenant, call, facts, err),
     });
   }
 

@@ -3,7 +3,6 @@ import type { AuditEvent, CallContext } from "../audit/audit-event.js";
 import type { TenantConfig } from "../config.js";
 import { AuthError } from "../errors.js";
 import { MAX_SESSION_TTL_SECONDS } from "../lifetimes.js";
-import { Auditor } from "./auditor.js";
 import type { CeremonyDeps } from "./deps.js";
 
 /**
@@ -12,14 +11,12 @@ import type { CeremonyDeps } from "./deps.js";
  * every replica within that bound.
  */
 export class Sessions {
-  private readonly auditor: Auditor;
   private readonly revokedCache: LRUCache<string, boolean>;
 
   constructor(
     private readonly deps: CeremonyDeps,
     stalenessSeconds: number,
   ) {
-    this.auditor = new Auditor(deps);
     this.revokedCache = new LRUCache({ max: 100_000, ttl: Math.max(stalenessSeconds, 0.001) * 1000 });
   }
 
@@ -40,7 +37,7 @@ export class Sessions {
     if (!session?.session) throw new AuthError("SESSION_NOT_FOUND", "no such session");
     const now = this.deps.clock();
     if (await this.deps.store.audit.revokeSession(session, now)) {
-      await this.auditor.success("session_revoked", tenant, call, {
+      await this.deps.auditor.success("session_revoked", tenant, call, {
         userId: session.userId,
         credentialId: session.credentialId,
         details: { session_id: sessionId },
@@ -71,7 +68,7 @@ export class Sessions {
     }
     if (revoked > 0) {
       const first = live[0]!;
-      await this.auditor.success("session_revoked", tenant, call, {
+      await this.deps.auditor.success("session_revoked", tenant, call, {
         userId: first.userId,
         credentialId: details.scope === "credential" ? first.credentialId : "",
         details: { ...details, sessions: String(revoked) },

@@ -116,7 +116,7 @@ export async function startApp(opts: AppOptions, port: number, host: string): Pr
   const sessions = new Sessions(deps, opts.sessionRevocationStalenessSeconds ?? 30);
   const callerAuthorizer = opts.callers ? new CallerAuthorizer(opts.callers) : undefined;
   const assertions = new AssertionCore(deps, mds);
-  const authentication = new AuthenticationCeremony(deps, assertions);
+  const authentication = new AuthenticationCeremony(deps, assertions, sessions);
   const verifier = new OperationVerifier({ ...deps, grantTtlSeconds: stepUp.grantTtlSeconds, revocations: sessions }, authentication, assertions);
   observeSigningKeyAge(keys, deps.clock);
   if (opts.mds) observeMdsBlobFreshness(opts.mds, deps.clock);

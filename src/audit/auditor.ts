@@ -25,9 +25,6 @@ export interface AuditorDeps {
   readonly credentialOwner: (tenant: string, credentialId: string) => Promise<string | undefined>;
 }
 
-/** The facts of an event that opens no session: only `sessionOpened` writes session facts. */
-export type EventFacts = Omit<AuditFacts, "session">;
-
 /** How a success event is made durable, when not by the auditor's own put. */
 export interface SuccessWrite {
   /** The event's time, when it must equal a time written beside it (a credential's createdAt). */
@@ -45,7 +42,7 @@ export interface SuccessWrite {
 export class Auditor {
   constructor(private readonly deps: AuditorDeps) {}
 
-  async success(type: AuditEventType, tenant: { readonly id: string }, call: CallContext, facts: EventFacts, how: SuccessWrite = {}): Promise<void> {
+  async success(type: AuditEventType, tenant: { readonly id: string }, call: CallContext, facts: AuditFacts, how: SuccessWrite = {}): Promise<void> {
     await this.written(auditEvent(type, "success", tenant.id, call, how.time ?? this.deps.clock(), facts), how.write);
   }
 
@@ -54,10 +51,10 @@ export class Auditor {
    * names, read from the id itself: `AuditStore.findSession` looks for the event at that instant
    * alone, so no other time can be written.
    */
-  async sessionOpened(tenant: { readonly id: string }, call: CallContext, facts: EventFacts, session: SessionFacts): Promise<AuditEvent> {
+  async sessionOpened(tenant: { readonly id: string }, call: CallContext, facts: AuditFacts, session: SessionFacts): Promise<AuditEvent> {
     const named = parseSessionId(session.sessionId);
     if (!named) throw new Error("not a session id: sessions are opened by Sessions.open");
-    const event = auditEvent("authentication", "success", tenant.id, call, named.time, { ...facts, session });
+    const event = auditEvent("authentication", "success", tenant.id, call, named.time, facts, session);
     await this.written(event);
     return event;
   }
@@ -67,7 +64,7 @@ export class Auditor {
     countCeremony(event);
   }
 
-  async failure(type: AuditEventType, tenant: { readonly id: string }, call: CallContext, facts: EventFacts, err: unknown): Promise<void> {
+  async failure(type: AuditEventType, tenant: { readonly id: string }, call: CallContext, facts: AuditFacts, err: unknown): Promise<void> {
     // A caller that knows the refusal better (e.g. a step-up denial) passes facts.reason.
     const reason = facts.reason || (err instanceof AuthError ? err.reason : "INTERNAL");
     let event = auditEvent(type, "failure", tenant.id, call, this.deps.clock(), { ...facts, reason });

@@ -32,7 +32,7 @@ const LAYER_OF: Record<string, Layer> = {
   "server-secrets.ts": "domain",
   webauthn: "pure",
   store: "store",
-  "errors.ts": "errors", // the transport's error types (ConnectError, google.rpc.ErrorInfo)
+  "errors.ts": "errors", // AuthError and its reasons; their mapping to Connect is rpc/connect-error.ts
   gen: "contract", // buf generate output: the proto contract
   "lifetimes.ts": "base",
   "logger.ts": "base",
@@ -46,8 +46,8 @@ const MAY_IMPORT: Record<Layer, readonly Layer[]> = {
   rpc: ["rpc", "domain", "pure", "errors", "contract", "base"],
   domain: ["domain", "pure", "store", "errors", "base"],
   store: ["store", "pure", "errors", "base"], // pure logic does no I/O and imports nothing above it
-  pure: ["pure", "base"],
-  errors: ["contract", "base"],
+  pure: ["pure", "errors", "base"],
+  errors: ["contract", "base"], // the contract's reason names, type only
   contract: ["contract"],
   base: ["base"],
 };
@@ -88,16 +88,9 @@ const KNOWN_UPWARD: readonly string[] = [
   // store → domain: the audit store persists the audit module's event and parses its session ids.
   "src/store/audit-store.ts → src/audit/audit-event.ts (store → domain)",
   "src/store/audit-store.ts → src/audit/session-id.ts (store → domain)",
-  // pure → errors: WebAuthn checks throw AuthError from errors.ts, which also holds the Connect
-  // mapping (CODE_OF_REASON, toConnectError); moving that mapping to rpc/ would make errors.ts pure.
-  "src/webauthn/assertion-policy.ts → src/errors.ts (pure → errors)",
-  "src/webauthn/client-data.ts → src/errors.ts (pure → errors)",
-  "src/webauthn/credential-json.ts → src/errors.ts (pure → errors)",
-  "src/webauthn/fast-assertion.ts → src/errors.ts (pure → errors)",
-  "src/webauthn/library-errors.ts → src/errors.ts (pure → errors)",
-  "src/webauthn/preflight.ts → src/errors.ts (pure → errors)",
-  "src/webauthn/verify-authentication.ts → src/errors.ts (pure → errors)",
-  "src/webauthn/verify-registration.ts → src/errors.ts (pure → errors)",
+  // domain → rpc: a step-up refusal is a DENY when its reason is answered UNAUTHENTICATED, which
+  // only the transport's mapping says; a transport-neutral class of reasons would end it.
+  "src/step-up/verdict.ts → src/rpc/connect-error.ts (domain → rpc)",
 ];
 
 const SRC = "src";

@@ -3,6 +3,58 @@ import type { ErrorReason } from "./gen/authn/v1/auth_service_pb.js";
 /** The reason names of the contract's ErrorReason enum, without the `ERROR_REASON_` prefix. */
 export type Reason = Exclude<keyof typeof ErrorReason, "UNSPECIFIED">;
 
+/** The canonical status a refusal is answered with (google.rpc.Code), named apart from any transport. */
+export type Status =
+  | "unauthenticated"
+  | "invalid_argument"
+  | "not_found"
+  | "already_exists"
+  | "permission_denied"
+  | "resource_exhausted"
+  | "unavailable"
+  | "internal";
+
+const STATUS_OF_REASON: Record<Reason, Status> = {
+  CHALLENGE_INVALID: "unauthenticated",
+  CHALLENGE_EXPIRED: "unauthenticated",
+  ORIGIN_MISMATCH: "unauthenticated",
+  RP_ID_MISMATCH: "unauthenticated",
+  CROSS_ORIGIN_REJECTED: "unauthenticated",
+  SIGNATURE_INVALID: "unauthenticated",
+  COUNTER_REGRESSION: "unauthenticated",
+  CREDENTIAL_UNKNOWN: "unauthenticated",
+  USER_MISMATCH: "unauthenticated",
+  USER_VERIFICATION_REQUIRED: "unauthenticated",
+  USER_PRESENCE_REQUIRED: "unauthenticated",
+  ATTESTATION_INVALID: "unauthenticated",
+  ALGORITHM_UNSUPPORTED: "unauthenticated",
+  CREDENTIAL_REVOKED: "unauthenticated",
+  CLIENT_DATA_TYPE_MISMATCH: "unauthenticated",
+  ATTESTATION_UNTRUSTED: "unauthenticated",
+  AUTHENTICATOR_REVOKED: "unauthenticated",
+  AAGUID_NOT_ALLOWED: "unauthenticated",
+  BACKUP_ELIGIBLE_REFUSED: "unauthenticated",
+  BACKUP_ELIGIBILITY_MISMATCH: "unauthenticated",
+  CREDENTIAL_CLONE_SUSPECTED: "unauthenticated",
+  CREDENTIAL_EXISTS: "already_exists",
+  CREDENTIAL_NOT_FOUND: "not_found",
+  SESSION_NOT_FOUND: "not_found",
+  FIELD_INVALID: "invalid_argument",
+  CREDENTIAL_MALFORMED: "invalid_argument",
+  PAYLOAD_TOO_LARGE: "invalid_argument",
+  TENANT_UNKNOWN: "invalid_argument",
+  CALLER_NOT_ALLOWED: "permission_denied",
+  STORE_UNAVAILABLE: "unavailable",
+  STORE_THROTTLED: "resource_exhausted",
+  RATE_LIMITED: "resource_exhausted",
+  INTERNAL: "internal",
+};
+
+/** A reason's status: e.g. whether a refusal is a verification failure (unauthenticated). */
+export function statusOf(reason: Reason): Status {
+  return STATUS_OF_REASON[reason];
+}
+
 /**
  * A domain failure with a stable reason. WebAuthn, ceremony and store code throw it; the RPC layer
  * turns it into a ConnectError (rpc/connect-error.ts), so this file knows no transport and pure

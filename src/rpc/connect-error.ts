@@ -1,51 +1,27 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { create } from "@bufbuild/protobuf";
 import { durationFromMs } from "@bufbuild/protobuf/wkt";
-import { AuthError, type Reason } from "../errors.js";
+import { AuthError, statusOf, type Reason, type Status } from "../errors.js";
 import { ErrorInfoSchema, RetryInfoSchema } from "../gen/google/rpc/error_details_pb.js";
 
 /** ErrorInfo.domain of every error the service returns. */
 export const ERROR_DOMAIN = "dynauthn.dev";
 
-const CODE_OF_REASON: Record<Reason, Code> = {
-  CHALLENGE_INVALID: Code.Unauthenticated,
-  CHALLENGE_EXPIRED: Code.Unauthenticated,
-  ORIGIN_MISMATCH: Code.Unauthenticated,
-  RP_ID_MISMATCH: Code.Unauthenticated,
-  CROSS_ORIGIN_REJECTED: Code.Unauthenticated,
-  SIGNATURE_INVALID: Code.Unauthenticated,
-  COUNTER_REGRESSION: Code.Unauthenticated,
-  CREDENTIAL_UNKNOWN: Code.Unauthenticated,
-  USER_MISMATCH: Code.Unauthenticated,
-  USER_VERIFICATION_REQUIRED: Code.Unauthenticated,
-  USER_PRESENCE_REQUIRED: Code.Unauthenticated,
-  ATTESTATION_INVALID: Code.Unauthenticated,
-  ALGORITHM_UNSUPPORTED: Code.Unauthenticated,
-  CREDENTIAL_REVOKED: Code.Unauthenticated,
-  CLIENT_DATA_TYPE_MISMATCH: Code.Unauthenticated,
-  ATTESTATION_UNTRUSTED: Code.Unauthenticated,
-  AUTHENTICATOR_REVOKED: Code.Unauthenticated,
-  AAGUID_NOT_ALLOWED: Code.Unauthenticated,
-  BACKUP_ELIGIBLE_REFUSED: Code.Unauthenticated,
-  BACKUP_ELIGIBILITY_MISMATCH: Code.Unauthenticated,
-  CREDENTIAL_CLONE_SUSPECTED: Code.Unauthenticated,
-  CREDENTIAL_EXISTS: Code.AlreadyExists,
-  CREDENTIAL_NOT_FOUND: Code.NotFound,
-  SESSION_NOT_FOUND: Code.NotFound,
-  FIELD_INVALID: Code.InvalidArgument,
-  CREDENTIAL_MALFORMED: Code.InvalidArgument,
-  PAYLOAD_TOO_LARGE: Code.InvalidArgument,
-  TENANT_UNKNOWN: Code.InvalidArgument,
-  CALLER_NOT_ALLOWED: Code.PermissionDenied,
-  STORE_UNAVAILABLE: Code.Unavailable,
-  STORE_THROTTLED: Code.ResourceExhausted,
-  RATE_LIMITED: Code.ResourceExhausted,
-  INTERNAL: Code.Internal,
+/** The status each refusal is answered with, as its Connect code. */
+const CODE_OF_STATUS: Record<Status, Code> = {
+  unauthenticated: Code.Unauthenticated,
+  invalid_argument: Code.InvalidArgument,
+  not_found: Code.NotFound,
+  already_exists: Code.AlreadyExists,
+  permission_denied: Code.PermissionDenied,
+  resource_exhausted: Code.ResourceExhausted,
+  unavailable: Code.Unavailable,
+  internal: Code.Internal,
 };
 
 /** The status code a refusal with this reason is answered with. */
 export function codeOf(reason: Reason): Code {
-  return CODE_OF_REASON[reason];
+  return CODE_OF_STATUS[statusOf(reason)];
 }
 
 /**

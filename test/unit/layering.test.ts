@@ -88,9 +88,6 @@ const KNOWN_UPWARD: readonly string[] = [
   // store → domain: the audit store persists the audit module's event and parses its session ids.
   "src/store/audit-store.ts → src/audit/audit-event.ts (store → domain)",
   "src/store/audit-store.ts → src/audit/session-id.ts (store → domain)",
-  // domain → rpc: a step-up refusal is a DENY when its reason is answered UNAUTHENTICATED, which
-  // only the transport's mapping says; a transport-neutral class of reasons would end it.
-  "src/step-up/verdict.ts → src/rpc/connect-error.ts (domain → rpc)",
 ];
 
 const SRC = "src";

@@ -17,6 +17,7 @@ const LAYER_OF: Record<string, Layer> = {
   "config.ts": "wiring", // reads the environment and every layer's defaults
   cli: "wiring",
   rpc: "rpc",
+  transport: "rpc", // the server's connection limits; health's Watch streams use them too
   ceremonies: "domain",
   "step-up": "domain",
   audit: "domain",
@@ -37,6 +38,7 @@ const LAYER_OF: Record<string, Layer> = {
   "lifetimes.ts": "base",
   "logger.ts": "base",
   "file-poll.ts": "base",
+  "field-limits.ts": "base", // request field sizes, read by rpc, audit and webauthn alike
 };
 
 type Layer = "wiring" | "rpc" | "domain" | "pure" | "store" | "errors" | "contract" | "base";

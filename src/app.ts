@@ -11,8 +11,9 @@ import { RegistrationCeremony } from "./ceremonies/registration.js";
 import { Sessions } from "./ceremonies/sessions.js";
 import { callerContextValues } from "./callers/caller-context.js";
 import { type CallerPolicy, CallerAuthorizer } from "./callers/policy.js";
-import { Auditor } from "./ceremonies/auditor.js";
+import { Auditor } from "./audit/auditor.js";
 import { AuditTrail } from "./audit/audit-trail.js";
+import { credentialOwner } from "./ceremonies/audit-facts.js";
 import type { TenantConfig } from "./config.js";
 import type { MdsCatalogSource } from "./attestation/mds-reloader.js";
 import { ProviderNames } from "./attestation/provider-names.js";
@@ -99,6 +100,13 @@ export async function startApp(opts: AppOptions, port: number, host: string): Pr
   const stepUp = { ...STEP_UP_DEFAULTS, ...opts.stepUp };
   const keys = keyRingOf(opts);
   const clock = opts.clock ?? Date.now;
+  const auditor = new Auditor({
+    trail: store.audit,
+    failureAudit: new FailureSampler(opts.failureAudit ?? DEFAULT_FAILURE_AUDIT, clock),
+    clock,
+    logger: opts.logger,
+    credentialOwner: (tenant, credentialId) => credentialOwner({ caches, store }, tenant, credentialId),
+  });
   const deps = {
     store,
     caches,
@@ -106,13 +114,13 @@ export async function startApp(opts: AppOptions, port: number, host: string): Pr
     logger: opts.logger,
     clock,
     limits: new BeginLimits(opts.beginLimits ?? DEFAULT_BEGIN_LIMITS, clock),
-    failureAudit: new FailureSampler(opts.failureAudit ?? DEFAULT_FAILURE_AUDIT, clock),
+    auditor,
     decoyKey: opts.serverSecrets.decoyKey,
   };
   const sessions = new Sessions(deps, opts.sessionRevocationStalenessSeconds ?? 30);
   const callerAuthorizer = opts.callers ? new CallerAuthorizer(opts.callers) : undefined;
   const assertions = new AssertionCore(deps, mds);
-  const authentication = new AuthenticationCeremony(deps, assertions);
+  const authentication = new AuthenticationCeremony(deps, assertions, sessions);
   const verifier = new OperationVerifier({ ...deps, grantTtlSeconds: stepUp.grantTtlSeconds, revocations: sessions }, authentication, assertions);
   observeSigningKeyAge(keys, deps.clock);
   if (opts.mds) observeMdsBlobFreshness(opts.mds, deps.clock);
@@ -144,7 +152,7 @@ export async function startApp(opts: AppOptions, port: number, host: string): Pr
       interceptors: [
         telemetryInterceptor(),
         errorInterceptor(opts.logger),
-        ...(callerAuthorizer ? [callerPolicyInterceptor({ authorizer: callerAuthorizer, tenants, auditor: new Auditor(deps), logger: opts.logger })] : []),
+        ...(callerAuthorizer ? [callerPolicyInterceptor({ authorizer: callerAuthorizer, tenants, auditor, logger: opts.logger })] : []),
       ],
       tls: opts.tls,
       readMaxBytes: opts.maxRequestBytes,

@@ -1,54 +1,64 @@
-import { Code, ConnectError } from "@connectrpc/connect";
-import { create } from "@bufbuild/protobuf";
-import { durationFromMs } from "@bufbuild/protobuf/wkt";
-import { ErrorInfoSchema, RetryInfoSchema } from "./gen/google/rpc/error_details_pb.js";
-import { ErrorReason } from "./gen/authn/v1/auth_service_pb.js";
-
-/** ErrorInfo.domain of every error the service returns. */
-export const ERROR_DOMAIN = "dynauthn.dev";
+import type { ErrorReason } from "./gen/authn/v1/auth_service_pb.js";
 
 /** The reason names of the contract's ErrorReason enum, without the `ERROR_REASON_` prefix. */
 export type Reason = Exclude<keyof typeof ErrorReason, "UNSPECIFIED">;
 
-const CODE_OF_REASON: Record<Reason, Code> = {
-  CHALLENGE_INVALID: Code.Unauthenticated,
-  CHALLENGE_EXPIRED: Code.Unauthenticated,
-  ORIGIN_MISMATCH: Code.Unauthenticated,
-  RP_ID_MISMATCH: Code.Unauthenticated,
-  CROSS_ORIGIN_REJECTED: Code.Unauthenticated,
-  SIGNATURE_INVALID: Code.Unauthenticated,
-  COUNTER_REGRESSION: Code.Unauthenticated,
-  CREDENTIAL_UNKNOWN: Code.Unauthenticated,
-  USER_MISMATCH: Code.Unauthenticated,
-  USER_VERIFICATION_REQUIRED: Code.Unauthenticated,
-  USER_PRESENCE_REQUIRED: Code.Unauthenticated,
-  ATTESTATION_INVALID: Code.Unauthenticated,
-  ALGORITHM_UNSUPPORTED: Code.Unauthenticated,
-  CREDENTIAL_REVOKED: Code.Unauthenticated,
-  CLIENT_DATA_TYPE_MISMATCH: Code.Unauthenticated,
-  ATTESTATION_UNTRUSTED: Code.Unauthenticated,
-  AUTHENTICATOR_REVOKED: Code.Unauthenticated,
-  AAGUID_NOT_ALLOWED: Code.Unauthenticated,
-  BACKUP_ELIGIBLE_REFUSED: Code.Unauthenticated,
-  BACKUP_ELIGIBILITY_MISMATCH: Code.Unauthenticated,
-  CREDENTIAL_CLONE_SUSPECTED: Code.Unauthenticated,
-  CREDENTIAL_EXISTS: Code.AlreadyExists,
-  CREDENTIAL_NOT_FOUND: Code.NotFound,
-  SESSION_NOT_FOUND: Code.NotFound,
-  FIELD_INVALID: Code.InvalidArgument,
-  CREDENTIAL_MALFORMED: Code.InvalidArgument,
-  PAYLOAD_TOO_LARGE: Code.InvalidArgument,
-  TENANT_UNKNOWN: Code.InvalidArgument,
-  CALLER_NOT_ALLOWED: Code.PermissionDenied,
-  STORE_UNAVAILABLE: Code.Unavailable,
-  STORE_THROTTLED: Code.ResourceExhausted,
-  RATE_LIMITED: Code.ResourceExhausted,
-  INTERNAL: Code.Internal,
+/** The canonical status a refusal is answered with (google.rpc.Code), named apart from any transport. */
+export type Status =
+  | "unauthenticated"
+  | "invalid_argument"
+  | "not_found"
+  | "already_exists"
+  | "permission_denied"
+  | "resource_exhausted"
+  | "unavailable"
+  | "internal";
+
+const STATUS_OF_REASON: Record<Reason, Status> = {
+  CHALLENGE_INVALID: "unauthenticated",
+  CHALLENGE_EXPIRED: "unauthenticated",
+  ORIGIN_MISMATCH: "unauthenticated",
+  RP_ID_MISMATCH: "unauthenticated",
+  CROSS_ORIGIN_REJECTED: "unauthenticated",
+  SIGNATURE_INVALID: "unauthenticated",
+  COUNTER_REGRESSION: "unauthenticated",
+  CREDENTIAL_UNKNOWN: "unauthenticated",
+  USER_MISMATCH: "unauthenticated",
+  USER_VERIFICATION_REQUIRED: "unauthenticated",
+  USER_PRESENCE_REQUIRED: "unauthenticated",
+  ATTESTATION_INVALID: "unauthenticated",
+  ALGORITHM_UNSUPPORTED: "unauthenticated",
+  CREDENTIAL_REVOKED: "unauthenticated",
+  CLIENT_DATA_TYPE_MISMATCH: "unauthenticated",
+  ATTESTATION_UNTRUSTED: "unauthenticated",
+  AUTHENTICATOR_REVOKED: "unauthenticated",
+  AAGUID_NOT_ALLOWED: "unauthenticated",
+  BACKUP_ELIGIBLE_REFUSED: "unauthenticated",
+  BACKUP_ELIGIBILITY_MISMATCH: "unauthenticated",
+  CREDENTIAL_CLONE_SUSPECTED: "unauthenticated",
+  CREDENTIAL_EXISTS: "already_exists",
+  CREDENTIAL_NOT_FOUND: "not_found",
+  SESSION_NOT_FOUND: "not_found",
+  FIELD_INVALID: "invalid_argument",
+  CREDENTIAL_MALFORMED: "invalid_argument",
+  PAYLOAD_TOO_LARGE: "invalid_argument",
+  TENANT_UNKNOWN: "invalid_argument",
+  CALLER_NOT_ALLOWED: "permission_denied",
+  STORE_UNAVAILABLE: "unavailable",
+  STORE_THROTTLED: "resource_exhausted",
+  RATE_LIMITED: "resource_exhausted",
+  INTERNAL: "internal",
 };
 
+/** A reason's status: e.g. whether a refusal is a verification failure (unauthenticated). */
+export function statusOf(reason: Reason): Status {
+  return STATUS_OF_REASON[reason];
+}
+
 /**
- * A domain failure with a stable reason. Ceremony and store code throw it; the RPC layer turns
- * it into a ConnectError. `message` is safe to return to callers: never put secrets in it.
+ * A domain failure with a stable reason. WebAuthn, ceremony and store code throw it; the RPC layer
+ * turns it into a ConnectError (rpc/connect-error.ts), so this file knows no transport and pure
+ * code may throw it. `message` is safe to return to callers: never put secrets in it.
  */
 export class AuthError extends Error {
   override readonly name = "AuthError";
@@ -61,10 +71,6 @@ export class AuthError extends Error {
   ) {
     super(message);
   }
-
-  get code(): Code {
-    return CODE_OF_REASON[this.reason];
-  }
 }
 
 /** Verification failed: UNAUTHENTICATED with a reason. */
@@ -75,27 +81,4 @@ export function unauthenticated(reason: Reason, message: string): AuthError {
 /** A request field is missing or malformed. */
 export function invalidField(field: string, message: string): AuthError {
   return new AuthError("FIELD_INVALID", `${field}: ${message}`, { field });
-}
-
-/**
- * Maps any thrown value to a ConnectError carrying google.rpc.ErrorInfo. Unknown errors become
- * INTERNAL with a generic message, so no stack trace or internal detail reaches a caller.
- */
-export function toConnectError(err: unknown): ConnectError {
-  if (err instanceof ConnectError) return err;
-  const authError = err instanceof AuthError ? err : new AuthError("INTERNAL", "internal error");
-  const errorInfo = {
-    desc: ErrorInfoSchema,
-    value: create(ErrorInfoSchema, {
-      reason: authError.reason,
-      domain: ERROR_DOMAIN,
-      metadata: authError.metadata,
-    }),
-  };
-  const { retryDelayMs } = authError;
-  const details =
-    retryDelayMs === undefined
-      ? [errorInfo]
-      : [errorInfo, { desc: RetryInfoSchema, value: create(RetryInfoSchema, { retryDelay: durationFromMs(retryDelayMs) }) }];
-  return new ConnectError(authError.message, authError.code, undefined, details);
 }

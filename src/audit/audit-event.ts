@@ -46,7 +46,8 @@ export interface AuditEvent extends CallContext {
   readonly details: Readonly<Record<string, string>>;
 }
 
-export type AuditFacts = Partial<Omit<AuditEvent, "eventId" | "time" | "type" | "outcome" | "tenant" | keyof CallContext>>;
+/** What a caller knows about an event; session facts are not among them: `Auditor.sessionOpened` alone writes those. */
+export type AuditFacts = Partial<Omit<AuditEvent, "eventId" | "time" | "type" | "outcome" | "tenant" | "session" | keyof CallContext>>;
 
 /** `more` over `facts`: its defined fields replace, its details add to those already known. */
 export function mergeFacts(facts: AuditFacts, more: AuditFacts): AuditFacts {
@@ -67,6 +68,7 @@ export function auditEvent(
   call: CallContext,
   time: number,
   facts: AuditFacts,
+  session?: SessionFacts,
 ): AuditEvent {
   return {
     eventId: randomUUID(),
@@ -83,7 +85,7 @@ export function auditEvent(
     aaguid: facts.aaguid ?? "",
     traceId: facts.traceId ?? currentTraceId(),
     ceremonyBeganAt: facts.ceremonyBeganAt,
-    session: facts.session,
+    session,
     details: facts.details ?? {},
   };
 }

@@ -12,8 +12,9 @@ import { flagsVerdict } from "../webauthn/assertion-policy.js";
 import { assuranceOf, type AssuranceClaims } from "../webauthn/assurance.js";
 import type { Ceremony } from "../webauthn/ceremony.js";
 import { preflightAuthentication } from "../webauthn/preflight.js";
-import { verifyAuthentication, type VerifiedAssertion } from "../webauthn/verify-authentication.js";
-import { Auditor, beginFacts, credentialIdHint } from "./auditor.js";
+import type { VerifiedAssertion } from "../webauthn/assertion.js";
+import { verifyAuthentication } from "../webauthn/verify-authentication.js";
+import { beginFacts, credentialIdHint } from "./audit-facts.js";
 import { markConsumed, openCeremony } from "./challenges.js";
 import type { CeremonyDeps } from "./deps.js";
 
@@ -64,15 +65,12 @@ export interface AssertionOutcome<T> {
  * DynamoDB: 2 requests (+1 GetItem on a credential cache miss); the caller's event is its own.
  */
 export class AssertionCore {
-  private readonly auditor: Auditor;
 
   constructor(
     private readonly deps: CeremonyDeps,
     /** The FIDO MDS in use, for tenants that verify attestation; none: no model is refused at sign-in. */
     private readonly mds: MdsCatalogSource,
-  ) {
-    this.auditor = new Auditor(deps);
-  }
+  ) {}
 
   async accept<T>(tenant: TenantConfig, input: AssertionInput, call: CallContext, outcome: AssertionOutcome<T>): Promise<T> {
     let facts: AuditFacts = input.facts ?? {};
@@ -147,7 +145,7 @@ export class AssertionCore {
       this.deps.logger.error({ err: flagErr }, "could not flag a clone-suspected credential");
       return false;
     });
-    await this.auditor.failure("clone_suspected", tenant, call, mergeFacts(facts, { details: { flagged: String(flagged) } }), err);
+    await this.deps.auditor.failure("clone_suspected", tenant, call, mergeFacts(facts, { details: { flagged: String(flagged) } }), err);
   }
 
   /** Immutable facts from the cache, else one strongly consistent read; refuses a model MDS now reports with compromised user keys. */

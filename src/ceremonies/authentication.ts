@@ -1,19 +1,17 @@
 import type { PublicKeyCredentialRequestOptionsJSON } from "@simplewebauthn/server";
 import { Caches } from "../cache.js";
 import type { TenantConfig } from "../config.js";
-import { newSessionId } from "../audit/session-id.js";
-import { auditEvent, type CallContext } from "../audit/audit-event.js";
-import { issueSessionToken } from "../tokens/session-token.js";
+import { mergeFacts, type CallContext } from "../audit/audit-event.js";
 import type { CredentialDescriptor, UserVerification } from "../webauthn/ceremony.js";
 import { atLeast } from "../webauthn/user-verification.js";
 import { decoyCredentials } from "../webauthn/decoy-credentials.js";
 import { requestOptions } from "../webauthn/options.js";
-import { countCacheLookup, countCeremony } from "../telemetry/metrics.js";
+import { countCacheLookup } from "../telemetry/metrics.js";
 import type { AcceptedAssertion, AssertionCore } from "./assertion-core.js";
-import { Auditor } from "./auditor.js";
 import { beginCeremony } from "./challenges.js";
 import type { CeremonyDeps } from "./deps.js";
 import type { BeginResult } from "./registration.js";
+import type { Sessions } from "./sessions.js";
 
 export interface SignIn {
   readonly userId: string;
@@ -32,15 +30,14 @@ export interface SignIn {
  * best-effort failure event when refused.
  */
 export class AuthenticationCeremony {
-  private readonly auditor: Auditor;
 
   constructor(
     private readonly deps: CeremonyDeps,
     /** Checks and records the assertion a finish carries (shared with step-up). */
     private readonly assertions: AssertionCore,
-  ) {
-    this.auditor = new Auditor(deps);
-  }
+    /** Opens the session an accepted sign-in earns. */
+    private readonly sessions: Pick<Sessions, "open">,
+  ) {}
 
   async begin(
     tenant: TenantConfig,
@@ -87,44 +84,31 @@ export class AuthenticationCeremony {
   async finish(tenant: TenantConfig, credentialJson: string, call: CallContext): Promise<SignIn> {
     return this.assertions.accept(tenant, { kind: "authentication", credentialJson }, call, {
       accepted: (assertion) => this.signIn(tenant, assertion, call),
-      refused: (facts, err) => this.auditor.failure("authentication", tenant, call, facts, err),
+      refused: (facts, err) => this.deps.auditor.failure("authentication", tenant, call, facts, err),
     });
   }
 
-  /**
-   * Signs the token and writes the sign-in's audit event, which is the session record. The token
-   * is returned only once that event is durable: an audit write that fails fails the call.
-   */
+  /** Opens the session the accepted assertion earns (Sessions.open writes its event). */
   private async signIn(tenant: TenantConfig, assertion: AcceptedAssertion, call: CallContext): Promise<SignIn> {
-    const { store, keys } = this.deps;
     const { credential, authTime, assurance, facts } = assertion;
-    const sessionId = newSessionId(credential.userId, authTime);
-    const token = await issueSessionToken(
-      keys.signingKey(authTime),
+    const session = await this.sessions.open(
+      tenant,
       {
-        jti: sessionId,
-        tenant: tenant.id,
         userId: credential.userId,
         credentialId: credential.credentialId,
         authTime,
-        ...assurance,
+        assurance,
+        facts: mergeFacts(facts, { details: { backed_up: String(assertion.backedUp) } }),
       },
-      tenant.sessionTtlSeconds,
+      call,
     );
-    const event = auditEvent("authentication", "success", tenant.id, call, authTime, {
-      ...facts,
-      session: { sessionId, expiresAt: token.expiresAt },
-      details: { ...facts.details, amr: assurance.amr.join(" "), acr: assurance.acr, backed_up: String(assertion.backedUp) },
-    });
-    await store.audit.put(event);
-    countCeremony(event);
     return {
       userId: credential.userId,
       credentialId: credential.credentialId,
       userVerified: assertion.userVerified,
-      sessionToken: token.token,
+      sessionToken: session.token,
       authTime,
-      expiresAt: token.expiresAt,
+      expiresAt: session.expiresAt,
     };
   }
 }

@@ -2,7 +2,7 @@ import type { CallContext } from "../audit/audit-event.js";
 import { Caches } from "../cache.js";
 import type { TenantConfig } from "../config.js";
 import type { StoredCredential } from "../webauthn/ceremony.js";
-import { Auditor, credentialOwner } from "./auditor.js";
+import { credentialOwner } from "./audit-facts.js";
 import type { CeremonyDeps } from "./deps.js";
 import type { Sessions } from "./sessions.js";
 
@@ -12,14 +12,11 @@ import type { Sessions } from "./sessions.js";
  * is audited before the call succeeds.
  */
 export class CredentialLifecycle {
-  private readonly auditor: Auditor;
 
   constructor(
     private readonly deps: CeremonyDeps,
     private readonly sessions: Sessions,
-  ) {
-    this.auditor = new Auditor(deps);
-  }
+  ) {}
 
   list(tenant: TenantConfig, userId: string): Promise<StoredCredential[]> {
     return this.deps.store.credentials.allForUser(tenant.id, userId);
@@ -32,7 +29,7 @@ export class CredentialLifecycle {
 
   async rename(tenant: TenantConfig, userId: string, credentialId: string, name: string, call: CallContext): Promise<StoredCredential> {
     const renamed = await this.deps.store.credentials.rename(tenant.id, userId, credentialId, name);
-    await this.auditor.success("credential_renamed", tenant, call, { userId, credentialId, details: { name } });
+    await this.deps.auditor.success("credential_renamed", tenant, call, { userId, credentialId, details: { name } });
     return renamed;
   }
 
@@ -47,7 +44,7 @@ export class CredentialLifecycle {
     const revoked = await this.deps.store.credentials.revoke(tenant.id, userId, credentialId, reason, this.deps.clock());
     this.deps.caches.userCredentials?.delete(Caches.key(tenant.id, userId));
     const sessions = await this.sessions.revokeForCredential(tenant, userId, credentialId, call);
-    await this.auditor.success("credential_revoked", tenant, call, {
+    await this.deps.auditor.success("credential_revoked", tenant, call, {
       userId,
       credentialId,
       aaguid: revoked.aaguid,
@@ -63,7 +60,7 @@ export class CredentialLifecycle {
    */
   async clearCloneWarning(tenant: TenantConfig, userId: string, credentialId: string, reason: string, call: CallContext): Promise<StoredCredential> {
     const { credential, suspectedAt } = await this.deps.store.credentials.clearCloneSuspected(tenant.id, userId, credentialId);
-    await this.auditor.success("clone_warning_cleared", tenant, call, {
+    await this.deps.auditor.success("clone_warning_cleared", tenant, call, {
       userId,
       credentialId,
       aaguid: credential.aaguid,
@@ -94,7 +91,7 @@ export class CredentialLifecycle {
     }
     caches.userCredentials?.delete(Caches.key(tenant.id, userId));
     await this.sessions.revokeAll(tenant, userId, call, "user erased");
-    await this.auditor.success("user_erased", tenant, call, {
+    await this.deps.auditor.success("user_erased", tenant, call, {
       userId,
       details: { credentials_deleted: String(credentialIds.size) },
     });

@@ -1,5 +1,5 @@
 import type { Logger } from "pino";
-import type { FailureSampler } from "../audit/failure-sampler.js";
+import type { Auditor } from "../audit/auditor.js";
 import type { Caches } from "../cache.js";
 import type { BeginLimits } from "../limits/begin-limits.js";
 import type { Store } from "../store/index.js";
@@ -16,8 +16,8 @@ export interface CeremonyDeps {
   readonly clock: () => number;
   /** Checked first by every Begin, before any I/O. */
   readonly limits: BeginLimits;
-  /** Which refusals are written to the audit trail (all are counted). */
-  readonly failureAudit: FailureSampler;
+  /** Writes every audit event, successes and sampled refusals alike. */
+  readonly auditor: Auditor;
   /** Derives decoy credential ids for unknown users (ServerSecrets.decoyKey). */
   readonly decoyKey: Uint8Array;
 }

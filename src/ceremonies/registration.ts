@@ -6,16 +6,15 @@ import type {
 } from "@simplewebauthn/server";
 import { Caches } from "../cache.js";
 import type { TenantConfig } from "../config.js";
-import { auditEvent, type AuditFacts, type CallContext } from "../audit/audit-event.js";
+import type { AuditFacts, CallContext } from "../audit/audit-event.js";
 import type { Ceremony, StoredCredential, UserVerification } from "../webauthn/ceremony.js";
 import { atLeast } from "../webauthn/user-verification.js";
 import { preflightRegistration } from "../webauthn/preflight.js";
 import { creationOptions, newUserHandle } from "../webauthn/options.js";
 import { beginCeremony, consumeCeremony } from "./challenges.js";
 import { registrationPolicy, verifyRegistration, type VerifiedRegistration } from "../webauthn/verify-registration.js";
-import { countCeremony } from "../telemetry/metrics.js";
 import { inSpan } from "../telemetry/spans.js";
-import { Auditor, beginFacts, credentialIdHint } from "./auditor.js";
+import { beginFacts, credentialIdHint } from "./audit-facts.js";
 import type { CeremonyDeps } from "./deps.js";
 import { conveyanceFor } from "../attestation/conveyance.js";
 import { enforceAttestationPolicy } from "../attestation/enforce.js";
@@ -53,14 +52,11 @@ export interface BeginResult<T> {
  * before it), plus a best-effort failure event when refused.
  */
 export class RegistrationCeremony {
-  private readonly auditor: Auditor;
 
   constructor(
     private readonly deps: CeremonyDeps,
     private readonly trust: AttestationTrust,
-  ) {
-    this.auditor = new Auditor(deps);
-  }
+  ) {}
 
   async begin(
     tenant: TenantConfig,
@@ -123,7 +119,7 @@ export class RegistrationCeremony {
       enforceAttestationPolicy(tenant.attestation, verified, this.trust.mds(), new Date(this.deps.clock()));
       return await this.store(tenant, ceremony, verified, name, call, facts);
     } catch (err) {
-      await this.auditor.failure("registration", tenant, call, { credentialId: credentialIdHint(credentialJson), ...facts }, err);
+      await this.deps.auditor.failure("registration", tenant, call, { credentialId: credentialIdHint(credentialJson), ...facts }, err);
       throw err;
     }
   }
@@ -157,13 +153,14 @@ export class RegistrationCeremony {
       revokedAt: undefined,
       revocationReason: undefined,
     };
-    const event = auditEvent("registration", "success", tenant.id, call, now, {
-      ...facts,
-      details: { ...facts.details, attestation_format: verified.attestationFormat },
-    });
     const ownerUpdate = store.users.addCredential(tenant.id, credential.userId, credential.userHandle, credential.credentialId);
-    await store.credentials.create(credential, ownerUpdate, [store.audit.transactPut(event)]);
-    countCeremony(event);
+    await this.deps.auditor.success(
+      "registration",
+      tenant,
+      call,
+      { ...facts, details: { ...facts.details, attestation_format: verified.attestationFormat } },
+      { time: now, write: (event) => store.credentials.create(credential, ownerUpdate, [store.audit.transactPut(event)]) },
+    );
     caches.userCredentials?.delete(Caches.key(tenant.id, credential.userId));
     return credential;
   }

@@ -1,26 +1,68 @@
 import { LRUCache } from "lru-cache";
-import type { AuditEvent, CallContext } from "../audit/audit-event.js";
+import type { AuditEvent, AuditFacts, CallContext } from "../audit/audit-event.js";
+import { newSessionId } from "../audit/session-id.js";
 import type { TenantConfig } from "../config.js";
 import { AuthError } from "../errors.js";
 import { MAX_SESSION_TTL_SECONDS } from "../lifetimes.js";
-import { Auditor } from "./auditor.js";
+import { issueSessionToken } from "../tokens/session-token.js";
+import type { AssuranceClaims } from "../webauthn/assurance.js";
 import type { CeremonyDeps } from "./deps.js";
 
+/** What Sessions uses of the ceremony dependencies. */
+export type SessionDeps = Pick<CeremonyDeps, "store" | "keys" | "clock" | "auditor">;
+
+/** What opens a session: an accepted assertion's user, credential, time and assurance, and its event's facts. */
+export interface SessionOpening {
+  readonly userId: string;
+  readonly credentialId: string;
+  /** Epoch ms: the instant the session id names, the token's auth_time and the sign-in event's time. */
+  readonly authTime: number;
+  readonly assurance: AssuranceClaims;
+  readonly facts: AuditFacts;
+}
+
+export interface OpenedSession {
+  readonly sessionId: string;
+  readonly token: string;
+  readonly expiresAt: number;
+}
+
 /**
- * Sessions are the audit events of successful sign-ins (so a sign-in needs no extra write).
- * Token checks ask `isRevoked`, which caches answers for `stalenessSeconds`: a revocation reaches
- * every replica within that bound.
+ * The one owner of sessions: opens them, lists them, revokes them. Sessions are the audit events
+ * of successful sign-ins (so a sign-in needs no extra write). Token checks ask `isRevoked`, which
+ * caches answers for `stalenessSeconds`: a revocation reaches every replica within that bound.
  */
 export class Sessions {
-  private readonly auditor: Auditor;
   private readonly revokedCache: LRUCache<string, boolean>;
 
   constructor(
-    private readonly deps: CeremonyDeps,
+    private readonly deps: SessionDeps,
     stalenessSeconds: number,
   ) {
-    this.auditor = new Auditor(deps);
     this.revokedCache = new LRUCache({ max: 100_000, ttl: Math.max(stalenessSeconds, 0.001) * 1000 });
+  }
+
+  /**
+   * Mints the session id, signs the token and writes the sign-in's audit event, which is the
+   * session record, all for the one instant `authTime`: `AuditStore.findSession` looks for the
+   * event at the time the id names (the auditor takes the event's time from the id). The token is
+   * returned only once that event is durable: an audit write that fails fails the call.
+   */
+  async open(tenant: TenantConfig, opening: SessionOpening, call: CallContext): Promise<OpenedSession> {
+    const { userId, credentialId, authTime, assurance, facts } = opening;
+    const sessionId = newSessionId(userId, authTime);
+    const token = await issueSessionToken(
+      this.deps.keys.signingKey(authTime),
+      { jti: sessionId, tenant: tenant.id, userId, credentialId, authTime, ...assurance },
+      tenant.sessionTtlSeconds,
+    );
+    await this.deps.auditor.sessionOpened(
+      tenant,
+      call,
+      { ...facts, details: { ...facts.details, amr: assurance.amr.join(" "), acr: assurance.acr } },
+      { sessionId, expiresAt: token.expiresAt },
+    );
+    return { sessionId, token: token.token, expiresAt: token.expiresAt };
   }
 
   /**
@@ -40,7 +82,7 @@ export class Sessions {
     if (!session?.session) throw new AuthError("SESSION_NOT_FOUND", "no such session");
     const now = this.deps.clock();
     if (await this.deps.store.audit.revokeSession(session, now)) {
-      await this.auditor.success("session_revoked", tenant, call, {
+      await this.deps.auditor.success("session_revoked", tenant, call, {
         userId: session.userId,
         credentialId: session.credentialId,
         details: { session_id: sessionId },
@@ -71,7 +113,7 @@ export class Sessions {
     }
     if (revoked > 0) {
       const first = live[0]!;
-      await this.auditor.success("session_revoked", tenant, call, {
+      await this.deps.auditor.success("session_revoked", tenant, call, {
         userId: first.userId,
         credentialId: details.scope === "credential" ? first.credentialId : "",
         details: { ...details, sessions: String(revoked) },

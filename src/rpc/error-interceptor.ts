@@ -1,6 +1,7 @@
 import { ConnectError, type Interceptor } from "@connectrpc/connect";
 import type { Logger } from "pino";
-import { AuthError, toConnectError } from "../errors.js";
+import { AuthError } from "../errors.js";
+import { codeOf, toConnectError } from "./connect-error.js";
 
 /**
  * Every failure leaves as a ConnectError with google.rpc.ErrorInfo. Expected refusals are logged
@@ -16,8 +17,8 @@ export function errorInterceptor(logger: Logger): Interceptor {
       if (err instanceof AuthError) {
         // Store failures and internal errors need an operator; refusals of a request do not.
         const level = err.reason.startsWith("STORE_") || err.reason === "INTERNAL" ? "error" : "info";
-        const { reason, code, metadata, retryDelayMs } = err;
-        logger[level]({ procedure, reason, code, metadata, retryDelayMs, cause: (err as { cause?: unknown }).cause }, "rpc refused");
+        const { reason, metadata, retryDelayMs } = err;
+        logger[level]({ procedure, reason, code: codeOf(reason), metadata, retryDelayMs, cause: (err as { cause?: unknown }).cause }, "rpc refused");
       } else if (!(err instanceof ConnectError)) {
         logger.error({ procedure, err }, "rpc failed unexpectedly");
       }

@@ -1,6 +1,7 @@
 import { EventEmitter, on } from "node:events";
 import { Code, ConnectError, type ConnectRouter, type ServiceImpl } from "@connectrpc/connect";
-import { AuthError, toConnectError } from "../errors.js";
+import { AuthError } from "../errors.js";
+import { toConnectError } from "./connect-error.js";
 import { Health, HealthCheckResponse_ServingStatus as Status } from "../gen/grpc/health/v1/health_pb.js";
 import { DEFAULT_TRANSPORT_LIMITS, type TransportLimits } from "../transport/limits.js";
 import { CONNECTION } from "./connection.js";

@@ -1,7 +1,6 @@
 import type { PublicKeyCredentialRequestOptionsJSON } from "@simplewebauthn/server";
-import { Code } from "@connectrpc/connect";
 import type { AuditFacts } from "../audit/audit-event.js";
-import { AuthError, type Reason } from "../errors.js";
+import { AuthError, statusOf, type Reason } from "../errors.js";
 import type { Requirement } from "./requirement.js";
 
 /** Why an operation is denied; mirrors authn.v1.DenyReason. */
@@ -82,7 +81,7 @@ const DENIAL_OF: Partial<Record<Reason, DenyReason>> = {
  */
 export function asDenial(err: unknown): unknown {
   if (!(err instanceof AuthError)) return err;
-  if (err.code !== Code.Unauthenticated && err.reason !== "CREDENTIAL_MALFORMED") return err;
+  if (statusOf(err.reason) !== "unauthenticated" && err.reason !== "CREDENTIAL_MALFORMED") return err;
   return new Denial(DENIAL_OF[err.reason] ?? "EVIDENCE_INVALID", err.message);
 }
 

@@ -1,6 +1,5 @@
 import { mergeFacts, type CallContext } from "../audit/audit-event.js";
 import type { AssertionCore } from "../ceremonies/assertion-core.js";
-import { Auditor } from "../ceremonies/auditor.js";
 import type { AuthenticationCeremony } from "../ceremonies/authentication.js";
 import type { CeremonyDeps } from "../ceremonies/deps.js";
 import type { TenantConfig } from "../config.js";
@@ -53,7 +52,6 @@ const DENIAL_OF_SHORTFALL: Record<Shortfall, DenyReason> = {
  * - grant: none, or 1 conditional PutItem (its used-once marker) when the requirement is single use.
  */
 export class OperationVerifier {
-  private readonly auditor: Auditor;
 
   constructor(
     private readonly deps: StepUpDeps,
@@ -61,9 +59,7 @@ export class OperationVerifier {
     private readonly authentication: AuthenticationCeremony,
     /** Checks and records step-up assertions, as FinishAuthentication's are. */
     private readonly assertions: AssertionCore,
-  ) {
-    this.auditor = new Auditor(deps);
-  }
+  ) {}
 
   async verify(tenant: TenantConfig, input: VerifyOperationInput): Promise<Verdict> {
     const now = this.deps.clock();
@@ -134,10 +130,10 @@ export class OperationVerifier {
           const missing = shortfall(req, asserted, authTime);
           if (missing) throw new Denial(DENIAL_OF_SHORTFALL[missing], `the assertion does not meet the requirement (${missing})`);
           const verdict = await this.allow(tenant, { ...asserted, userId: session.userId, credentialId: credential.credentialId }, digest, req.singleUse, authTime);
-          await this.auditor.success("step_up", tenant, call, mergeFacts(known, { details: { acr: assurance.acr, amr: assurance.amr.join(" "), grant_id: verdict.grant.jti } }));
+          await this.deps.auditor.success("step_up", tenant, call, mergeFacts(known, { details: { acr: assurance.acr, amr: assurance.amr.join(" "), grant_id: verdict.grant.jti } }));
           return verdict;
         },
-        refused: (known, err) => this.auditor.failure("step_up", tenant, call, mergeFacts(known, refusalFacts(err)), err),
+        refused: (known, err) => this.deps.auditor.failure("step_up", tenant, call, mergeFacts(known, refusalFacts(err)), err),
       })
       .catch((err: unknown) => {
         throw asDenial(err);

@@ -12,6 +12,22 @@ export interface ParsedAssertion extends ParsedAuthentication {
   readonly clientData: ClientData;
 }
 
+/** What the relying party expects of an assertion: its challenge, origins, RP ID and user verification. */
+export interface AuthenticationExpectation {
+  readonly challenge: string;
+  readonly origins: readonly string[];
+  readonly rpId: string;
+  readonly requireUserVerification: boolean;
+}
+
+/** What a verified assertion tells: its counter and flags. */
+export interface VerifiedAssertion {
+  readonly newCounter: number;
+  readonly userVerified: boolean;
+  readonly backupEligible: boolean;
+  readonly backedUp: boolean;
+}
+
 /** Malformed input (not JSON, wrong shape, undecodable authenticator data) is CREDENTIAL_MALFORMED. */
 export function parseAssertion(credentialJson: string): ParsedAssertion {
   const parsed = parseAuthenticationJson(credentialJson);

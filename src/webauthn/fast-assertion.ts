@@ -1,9 +1,8 @@
 import { createHash } from "node:crypto";
 import { unauthenticated } from "../errors.js";
-import type { ParsedAssertion } from "./assertion.js";
+import type { AuthenticationExpectation, ParsedAssertion, VerifiedAssertion } from "./assertion.js";
 import type { AssertionKey } from "./assertion-key.js";
 import { checkRpIdHash } from "./client-data.js";
-import type { AuthenticationExpectation, VerifiedAssertion } from "./verify-authentication.js";
 
 /** The fast path cannot decide (see SignatureVerdict "undecided"): ask the library. */
 export const LIBRARY_DECIDES = Symbol("library decides");

@@ -1,16 +1,9 @@
 import { verifyAuthenticationResponse, type AuthenticationResponseJSON } from "@simplewebauthn/server";
 import { unauthenticated } from "../errors.js";
-import type { ParsedAssertion } from "./assertion.js";
+import type { AuthenticationExpectation, ParsedAssertion, VerifiedAssertion } from "./assertion.js";
 import type { AssertionKey } from "./assertion-key.js";
 import { checkAssertion, LIBRARY_DECIDES } from "./fast-assertion.js";
 import { fromLibraryError } from "./library-errors.js";
-
-export interface AuthenticationExpectation {
-  readonly challenge: string;
-  readonly origins: readonly string[];
-  readonly rpId: string;
-  readonly requireUserVerification: boolean;
-}
 
 /** The credential's verification material (immutable, so it may come from the cache). */
 export interface CredentialKey {
@@ -18,13 +11,6 @@ export interface CredentialKey {
   readonly publicKey: Uint8Array;
   /** The key parsed once (parseAssertionKey); undefined for keys only the library verifies. */
   readonly assertionKey: AssertionKey | undefined;
-}
-
-export interface VerifiedAssertion {
-  readonly newCounter: number;
-  readonly userVerified: boolean;
-  readonly backupEligible: boolean;
-  readonly backedUp: boolean;
 }
 
 /**

@@ -1,6 +1,7 @@
 import { Code } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
-import { AuthError, toConnectError } from "../../src/errors.js";
+import { AuthError } from "../../src/errors.js";
+import { codeOf, toConnectError } from "../../src/rpc/connect-error.js";
 import { ErrorReason } from "../../src/gen/authn/v1/auth_service_pb.js";
 import { ErrorInfoSchema } from "../../src/gen/google/rpc/error_details_pb.js";
 import { fromLibraryError } from "../../src/webauthn/library-errors.js";
@@ -22,11 +23,11 @@ describe("toConnectError", () => {
   it("maps every contract reason to a code", () => {
     const reasons = Object.keys(ErrorReason).filter((k) => Number.isNaN(Number(k)) && k !== "UNSPECIFIED");
     for (const reason of reasons) {
-      expect(new AuthError(reason as never, "x").code, reason).toBeTypeOf("number");
+      expect(codeOf(reason as never), reason).toBeTypeOf("number");
     }
-    expect(new AuthError("STORE_UNAVAILABLE", "x").code).toBe(Code.Unavailable);
-    expect(new AuthError("STORE_THROTTLED", "x").code).toBe(Code.ResourceExhausted);
-    expect(new AuthError("CREDENTIAL_EXISTS", "x").code).toBe(Code.AlreadyExists);
+    expect(codeOf("STORE_UNAVAILABLE")).toBe(Code.Unavailable);
+    expect(codeOf("STORE_THROTTLED")).toBe(Code.ResourceExhausted);
+    expect(codeOf("CREDENTIAL_EXISTS")).toBe(Code.AlreadyExists);
   });
 });
 

@@ -26,15 +26,10 @@ import { ECDSASigValue } from "@peculiar/asn1-ecc";
 import type { AuthenticationResponseJSON } from "@simplewebauthn/server";
 import { AuthError, type Reason } from "../../src/errors.js";
 import { SUPPORTED_ALGORITHMS } from "../../src/webauthn/algorithms.js";
-import { parseAssertion } from "../../src/webauthn/assertion.js";
+import { parseAssertion, type AuthenticationExpectation, type VerifiedAssertion } from "../../src/webauthn/assertion.js";
 import { parseAssertionKey } from "../../src/webauthn/assertion-key.js";
 import { checkAssertion, LIBRARY_DECIDES } from "../../src/webauthn/fast-assertion.js";
-import {
-  libraryVerify,
-  verifyAuthentication,
-  type AuthenticationExpectation,
-  type VerifiedAssertion,
-} from "../../src/webauthn/verify-authentication.js";
+import { libraryVerify, verifyAuthentication } from "../../src/webauthn/verify-authentication.js";
 import { forgeAssertion, forgeCredential, responseJson, type AssertionFields, type ForgedCredential } from "../support/assertion-forge.js";
 import type { CoseAlg } from "../support/soft-authenticator.js";
 

@@ -12,6 +12,7 @@ import {
 import { Code } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
 import { AuthError } from "../../src/errors.js";
+import { codeOf } from "../../src/rpc/connect-error.js";
 import { storeCall, storeErrorKind, storeFailure } from "../../src/store/store-errors.js";
 
 const $metadata = (httpStatusCode?: number) => ({ httpStatusCode, attempts: 1, totalRetryDelay: 0 });
@@ -67,7 +68,7 @@ describe("store error → status mapping (issue 13 sweep)", () => {
       return;
     }
     expect(thrown).toBeInstanceOf(AuthError);
-    expect((thrown as AuthError).code).toBe(code);
+    expect(codeOf((thrown as AuthError).reason)).toBe(code);
     // The SDK error stays in the log, never in what the caller sees.
     expect((thrown as { cause?: unknown }).cause).toBe(err);
     expect((thrown as AuthError).message).not.toMatch(/Exception|ECONN|credentials|Transaction/);

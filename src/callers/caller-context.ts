@@ -2,6 +2,7 @@ import type http from "node:http";
 import type http2 from "node:http2";
 import { createContextKey, createContextValues, type ContextValues } from "@connectrpc/connect";
 import { peerCertificateIdentity } from "./identity.js";
+import type { IdentityResult } from "./identity-result.js";
 import type { CallerPolicy } from "./policy.js";
 import { xfccIdentity } from "./xfcc.js";
 
@@ -9,8 +10,9 @@ import { xfccIdentity } from "./xfcc.js";
 export const CALLER = createContextKey<string>("", { description: "calling service identity" });
 
 /**
- * Why the identity header was refused ("" when it was not): the call is then anonymous, and the
- * reason (never the header itself, which the client wrote) goes to the log and the audit trail.
+ * Why the identity header or client certificate was refused ("" when it was not): the call is
+ * then anonymous, and the reason (never the header itself, which the client wrote) goes to the
+ * log and the audit trail.
  */
 export const CALLER_REJECTED = createContextKey<string>("", { description: "why the caller identity header was refused" });
 
@@ -26,15 +28,17 @@ export function callerContextValues(
 ): (req: http.IncomingMessage | http2.Http2ServerRequest) => ContextValues {
   const trustedHops = policy?.xfccTrustedHops ?? 1;
   if (policy?.callerIdentity !== "xfcc") {
-    return (req) => createContextValues().set(CALLER, peerCertificateIdentity(req.socket));
+    return (req) => contextOf(peerCertificateIdentity(req.socket), "client certificate");
   }
   return (req) => {
     const header = xfccFieldValue(req.rawHeaders);
-    const values = createContextValues();
-    if (header === undefined) return values;
-    const result = xfccIdentity(header, trustedHops);
-    return "identity" in result ? values.set(CALLER, result.identity) : values.set(CALLER_REJECTED, `x-forwarded-client-cert: ${result.rejected}`);
+    return header === undefined ? createContextValues() : contextOf(xfccIdentity(header, trustedHops), XFCC);
   };
+}
+
+function contextOf(result: IdentityResult, source: string): ContextValues {
+  const values = createContextValues();
+  return "identity" in result ? values.set(CALLER, result.identity) : values.set(CALLER_REJECTED, `${source}: ${result.rejected}`);
 }
 
 /**

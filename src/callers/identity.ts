@@ -1,8 +1,10 @@
 import type { TLSSocket } from "node:tls";
+import { commonNameIdentity, uriIdentity, type IdentityResult } from "./identity-result.js";
 
 /**
  * A calling service's identity: the first URI SAN of its certificate (a SPIFFE ID such as
- * spiffe://cluster.local/ns/accounts/sa/account-service), else its subject CN; "" for none.
+ * spiffe://cluster.local/ns/accounts/sa/account-service), else its subject CN (never one shaped
+ * like a URI); "" for none.
  */
 
 /**
@@ -39,14 +41,20 @@ function jsonString(quoted: string): string | undefined {
   }
 }
 
-/** The verified peer certificate's identity; "" when the socket is not TLS or the peer unverified. */
-export function peerCertificateIdentity(socket: unknown): string {
+/**
+ * The verified peer certificate's identity; "" when the socket is not TLS or the peer unverified.
+ * A certificate whose names cannot be read is refused (the call is then anonymous, and why is audited).
+ */
+export function peerCertificateIdentity(socket: unknown): IdentityResult {
   const tls = socket as Partial<TLSSocket> | undefined;
-  if (typeof tls?.getPeerCertificate !== "function" || tls.authorized !== true) return "";
+  if (typeof tls?.getPeerCertificate !== "function" || tls.authorized !== true) return { identity: "" };
   const cert = tls.getPeerCertificate();
-  if (!cert || Object.keys(cert).length === 0) return "";
-  const cn = cert.subject?.CN;
+  if (!cert || Object.keys(cert).length === 0) return { identity: "" };
   const uri = firstUriSan(cert.subjectaltname);
-  if (uri === undefined) return "";
-  return uri || (typeof cn === "string" ? cn : "");
+  if (uri === undefined) return { rejected: "subjectAltName unreadable" };
+  if (uri) return uriIdentity(uri);
+  // Node gives an array for a repeated attribute: which CN names the caller would be a guess.
+  const cn: unknown = cert.subject?.CN;
+  if (cn === undefined) return { identity: "" };
+  return typeof cn === "string" ? commonNameIdentity(cn) : { rejected: "more than one CN" };
 }

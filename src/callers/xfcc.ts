@@ -1,4 +1,5 @@
 import { commonNameOf } from "./distinguished-name.js";
+import { commonNameIdentity, uriIdentity, type IdentityResult } from "./identity-result.js";
 
 /**
  * Envoy's x-forwarded-client-cert header (text format), read strictly. Each proxy that verified
@@ -14,9 +15,6 @@ import { commonNameOf } from "./distinguished-name.js";
  * grammar is small enough to read here in one pass.
  */
 
-/** The identity the trusted element names ("" for none), or why the header was refused. */
-export type XfccResult = { readonly identity: string } | { readonly rejected: string };
-
 interface Pair {
   readonly key: string;
   /** The raw text between the quotes for a quoted value, the text itself for a bare one. */
@@ -28,8 +26,6 @@ const TOKEN = /[!#$%&'*+.^_`|~0-9A-Za-z-]/; // RFC 9110 tchar
 /** A bare value: visible ASCII other than the separators, quotes and backslash ('=' may appear: Envoy writes URIs bare). */
 const BARE = /[\x21\x23-\x2b\x2d-\x3a\x3c-\x5b\x5d-\x7e]/;
 const OWS = /[ \t]/;
-/** What a URI SAN may hold (RFC 3986 characters): anything else cannot be a URI Envoy copied. */
-const URI = /^[A-Za-z][A-Za-z0-9+.-]*:[A-Za-z0-9\-._~:/?#[\]@!$&'()*+,;=%]*$/;
 
 class XfccSyntaxError extends Error {}
 
@@ -98,9 +94,9 @@ class Reader {
 /**
  * The caller named by the element `trustedHops` from the end: the one the outermost trusted
  * proxy appended (1 = this pod's sidecar; like Envoy's xff_num_trusted_hops). Its first non-empty
- * URI, else the CN of its Subject; "" when it names neither.
+ * URI, else the CN of its Subject (never one shaped like a URI); "" when it names neither.
  */
-export function xfccIdentity(header: string, trustedHops: number): XfccResult {
+export function xfccIdentity(header: string, trustedHops: number): IdentityResult {
   let elements: Pair[][];
   try {
     elements = new Reader(header).elements();
@@ -113,15 +109,15 @@ export function xfccIdentity(header: string, trustedHops: number): XfccResult {
   return identityOf(trusted);
 }
 
-function identityOf(element: Pair[]): XfccResult {
+function identityOf(element: Pair[]): IdentityResult {
   const uris = element.filter((p) => p.key === "uri");
   const uri = uris.find((p) => p.value !== "");
-  if (uri) return URI.test(uri.value) ? { identity: uri.value } : { rejected: "URI is not a URI" };
+  if (uri) return uriIdentity(uri.value);
   const subjects = element.filter((p) => p.key === "subject");
   if (subjects.length === 0) return { identity: "" };
   if (subjects.length > 1) return { rejected: "Subject repeated" };
   const subject = subjects[0]!;
   if (!subject.quoted) return { rejected: "Subject not quoted" };
   const cn = commonNameOf(subject.value);
-  return cn === undefined ? { rejected: "Subject is not one RFC 4514 name with at most one CN" } : { identity: cn };
+  return cn === undefined ? { rejected: "Subject is not one RFC 4514 name with at most one CN" } : commonNameIdentity(cn);
 }

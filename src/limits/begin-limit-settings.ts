@@ -7,13 +7,13 @@
 export interface BeginLimitSettings {
   /** Per calling service (CallContext.caller; "" is one anonymous caller) per window. */
   readonly perCaller: number;
-  /** Per (tenant, user id) per window; a discoverable Begin names no user and is not counted. */
+  /** Per (tenant, user id, source) per window; a discoverable Begin names no user and is not counted. */
   readonly perUser: number;
   /** Per end-user client IP (IPv6: per /64) per window; an unreported IP is not counted. */
   readonly perIp: number;
   /** The window of the three limits above. */
   readonly windowSeconds: number;
-  /** Per (tenant, user id) within the tenant's challenge lifetime: the challenges that may be outstanding. */
+  /** Per (tenant, user id, source) within the tenant's challenge lifetime: the challenges that may be outstanding. */
   readonly outstandingPerUser: number;
 }
 

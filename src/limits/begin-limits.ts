@@ -26,7 +26,8 @@ const REFUSAL: Record<LimitName, string> = {
 
 /**
  * The limits on Begin calls (BeginRegistration, BeginAuthentication and VerifyOperation's
- * step-up challenges), checked before a Begin does any I/O. Counters live in this replica's
+ * step-up challenges), checked before a Begin does any I/O. The per-user limits are per user and
+ * source (perUserKey), never per user alone. Counters live in this replica's
  * memory (fixed windows that start at a key's first call); N replicas behind a balancer admit up
  * to N times each limit.
  */
@@ -54,7 +55,7 @@ export class BeginLimits {
    * Synchronous: the check is a few map lookups, and no await lets two calls interleave.
    */
   admit(tenant: TenantConfig, kind: CeremonyKind, userId: string | undefined, call: CallContext): void {
-    const userKey = userId === undefined ? undefined : `${tenant.id}#${userId}`; // tenant ids hold no '#'
+    const userKey = userId === undefined ? undefined : perUserKey(tenant, userId, kind, call);
     const windowMs = this.settings.windowSeconds * 1000;
     this.#take("caller", this.#caller, call.caller, windowMs, kind);
     this.#take("ip", this.#ip, clientIpKey(call.clientIp), windowMs, kind);
@@ -69,4 +70,18 @@ export class BeginLimits {
     countRateLimited(name, kind);
     throw new AuthError("RATE_LIMITED", `${REFUSAL[name]}; retry in ${Math.ceil(retryDelayMs / 1000)} s`, { limit: name }, retryDelayMs);
   }
+}
+
+/**
+ * The key of the two per-user limits. Anyone who can start a sign-in can name any user id, so a
+ * budget keyed on the user alone let a stranger spend it and lock that user out of sign-in and
+ * step-up (issue 13, identity break 2). The budget is per user *and source*: a step-up challenge
+ * (VerifyOperation, ext_authz Check) was asked for with a valid session token of this user, so it
+ * spends a budget only holders of such a token share; any other Begin spends the budget of its
+ * end-user client IP (per /64 for IPv6) or, when the backend reports none, of its calling service.
+ */
+function perUserKey(tenant: TenantConfig, userId: string, kind: CeremonyKind, call: CallContext): string {
+  const ip = clientIpKey(call.clientIp);
+  const source = kind === "step-up" ? "session" : ip === undefined ? `caller ${call.caller}` : `ip ${ip}`;
+  return JSON.stringify([tenant.id, userId, source]); // unambiguous whatever a user id holds
 }

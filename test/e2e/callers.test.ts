@@ -50,6 +50,7 @@ describe("callers over mTLS", () => {
   let gateway: Issued;
   let billing: Issued;
   let intruder: Issued;
+  let cnPosingAsUri: Issued;
   const grpcClients: grpc.Client[] = [];
 
   /** Connect over HTTPS, presenting `who`'s client certificate (none when undefined). */
@@ -77,6 +78,7 @@ describe("callers over mTLS", () => {
     gateway = pki.issue("gateway", "gateway", `URI:${GATEWAY}`, "clientAuth");
     billing = pki.issue("billing", "billing", undefined, "clientAuth");
     intruder = rogue.issue("intruder", "account-service", `URI:${ACCOUNTS}`, "clientAuth");
+    cnPosingAsUri = pki.issue("cn-posing-as-uri", ACCOUNTS, "DNS:billing.svc", "clientAuth");
     svc = await startTestService(undefined, {
       tenants: [BETA],
       callers: POLICY,
@@ -185,6 +187,18 @@ describe("callers over mTLS", () => {
     const health = createClient(Health, transportAs(billing, "2"));
     expect((await health.check({ service: "" })).status).toBe(Status.SERVING);
   });
+  it("a CN shaped like a SPIFFE ID is not that SPIFFE caller: it names no one, and why is audited (identity break 1)", async () => {
+    // The trusted CA let a team choose its CN: CN=<account-service's SPIFFE ID>, SAN only DNS:billing.svc.
+    await expectRpcError(connectAs(cnPosingAsUri).listCredentials({ userId: "mia" }), Code.PermissionDenied, "CALLER_NOT_ALLOWED");
+    const err = (await unary(grpcAs(cnPosingAsUri), "revokeCredential", create(RevokeCredentialRequestSchema, { userId: "mia", credentialId: "x" })).catch((e: unknown) => e)) as grpc.ServiceError;
+    expect(err.code).toBe(grpc.status.PERMISSION_DENIED);
+    const { events } = await connectAs(accounts).listAuditEvents({ userId: "mia" });
+    const denied = events.filter((e) => e.type === AuditEventType.CALL_DENIED && e.details.identity_rejected);
+    expect(denied.map((e) => [e.caller, e.details.procedure, e.details.why, e.details.identity_rejected])).toEqual([
+      ["", "authn.v1.AuthService/RevokeCredential", "anonymous caller", "client certificate: CN starts with a URI scheme; only a URI SAN names a URI identity"],
+      ["", "authn.v1.AuthService/ListCredentials", "anonymous caller", "client certificate: CN starts with a URI scheme; only a URI SAN names a URI identity"],
+    ]);
+  });
 });
 
 describe("callers behind a mesh (callerIdentity: xfcc)", () => {
@@ -230,6 +244,20 @@ describe("callers behind a mesh (callerIdentity: xfcc)", () => {
       const claimed = await send(svc.app.server.address.port, "BeginAuthentication", {}, lines(`URI=${ACCOUNTS}`));
       expect(claimed, send.name).toMatchObject({ status: 200 });
     }
+  });
+
+  it("a Subject CN shaped like a SPIFFE ID is not that caller (identity break 1)", async () => {
+    const posing = { headers: { "x-forwarded-client-cert": `By=spiffe://cluster.local/ns/authn/sa/dynauthn;Hash=0f;Subject="CN=${ACCOUNTS}";URI=;DNS=billing.svc` } };
+    await expectRpcError(svc.connect.listCredentials({ userId: "ivo" }, posing), Code.PermissionDenied, "CALLER_NOT_ALLOWED");
+    const { events } = await svc.connect.listAuditEvents({ userId: "ivo" }, as(ACCOUNTS));
+    expect(events.map((e) => [e.type, e.caller, e.details.why, e.details.identity_rejected])).toEqual([
+      [AuditEventType.CALL_DENIED, "", "anonymous caller", "x-forwarded-client-cert: CN starts with a URI scheme; only a URI SAN names a URI identity"],
+    ]);
+    // A plain CN is still a caller: the policy is reached with it (it has no rule here).
+    const plain = { headers: { "x-forwarded-client-cert": 'By=spiffe://cluster.local/ns/authn/sa/dynauthn;Hash=0f;Subject="CN=billing";URI=' } };
+    await expectRpcError(svc.connect.listCredentials({ userId: "ivo" }, plain), Code.PermissionDenied, "CALLER_NOT_ALLOWED");
+    const after = await svc.connect.listAuditEvents({ userId: "ivo" }, as(ACCOUNTS));
+    expect(after.events[0]).toMatchObject({ caller: "billing", details: { why: "caller has no rule" } });
   });
 
   it("a call without the header is anonymous and refused", async () => {

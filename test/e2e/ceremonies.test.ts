@@ -150,7 +150,7 @@ describe("passkey ceremonies end to end", () => {
       const o = JSON.parse(json);
       return {
         keys: Object.keys(o).sort(),
-        allow: o.allowCredentials.map((c: { type: string; transports: string[] }) => ({ type: c.type, n: 1 })),
+        allow: [...new Set(o.allowCredentials.map((c: object) => Object.keys(c).sort().join(",")))],
       };
     };
     const known = new SoftAuthenticator();
@@ -162,4 +162,24 @@ describe("passkey ceremonies end to end", () => {
     // Asking twice gives the same decoy, so repetition reveals nothing either.
     expect(JSON.parse(c.optionsJson).allowCredentials).toEqual(JSON.parse(b.optionsJson).allowCredentials);
   });
+
+  it("unknown users' decoys have no one fixed shape: counts, id lengths and transports vary like real lists (identity break 3)", async () => {
+    const lists = await Promise.all(
+      Array.from({ length: 40 }, async (_, i) => {
+        const begin = await svc.connect.beginAuthentication({ userId: `no-such-user-${i}` });
+        return JSON.parse(begin.optionsJson).allowCredentials as { id: string; transports: string[] }[];
+      }),
+    );
+    const counts = new Set(lists.map((l) => l.length));
+    const entries = lists.flat();
+    const lengths = new Set(entries.map((c) => Buffer.from(c.id, "base64url").length));
+    const transports = new Set(entries.map((c) => c.transports.join("+")));
+    // Before: always one 16-byte id with ["internal","hybrid"] (an order no browser reports).
+    expect(counts.size).toBeGreaterThanOrEqual(2);
+    expect(lengths.size).toBeGreaterThanOrEqual(3);
+    expect(transports.size).toBeGreaterThanOrEqual(2);
+    for (const c of entries) expect([...c.transports].sort()).toEqual(c.transports);
+    for (const length of lengths) expect([16, 20, 32, 48, 64]).toContain(length);
+  });
+
 });

@@ -97,19 +97,33 @@ describe("outstanding challenges per user (within the challenge lifetime)", () =
   });
   afterAll(() => closeAll(svc));
 
-  it("counts BeginRegistration, BeginAuthentication and VerifyOperation's step-up challenges; the fifth is refused until the lifetime ends, then admitted", async () => {
-    const user = await signedInUser(svc, "step-upper"); // BeginRegistration + BeginAuthentication
+  it("counts BeginRegistration and BeginAuthentication from one source, and step-up challenges apart; the fifth is refused until the lifetime ends, then admitted", async () => {
+    const user = await signedInUser(svc, "step-upper"); // BeginRegistration + BeginAuthentication, no client IP
     const stepUp = () =>
       svc.connect.verifyOperation({ sessionToken: user.sessionToken, operation: transfer(10), requirement: { singleUse: true } });
-    expect((await stepUp()).decision).toBe(Decision.STEP_UP_REQUIRED);
-    expect((await stepUp()).decision).toBe(Decision.STEP_UP_REQUIRED);
+    for (let i = 0; i < 4; i++) expect((await stepUp()).decision).toBe(Decision.STEP_UP_REQUIRED);
     const delay = await rateLimited(stepUp(), "outstanding");
     expect(delay).toBeGreaterThan(1000); // the lifetime, not the 1 s rate window
     expect(delay).toBeLessThanOrEqual(30_000);
+    await beginAuthentication(svc, "step-upper");
+    await beginAuthentication(svc, "step-upper");
     await rateLimited(beginAuthentication(svc, "step-upper"), "outstanding");
     await beginAuthentication(svc, "someone-else");
     svc.clock.advance(delay);
     expect((await stepUp()).decision).toBe(Decision.STEP_UP_REQUIRED);
+  });
+
+  it("a stranger naming a user from many addresses cannot lock that user out of sign-in or step-up (identity break 2)", async () => {
+    const victim = await signedInUser(svc, "victim");
+    // 12 Begins for the victim (3 × the budget), each from its own reported client address, as the red team sent 256.
+    for (let i = 0; i < 12; i++) await beginAuthentication(svc, "victim", `203.0.113.${i}`);
+    // The victim's own sign-in from its address and its step-up are admitted.
+    expect((await beginAuthentication(svc, "victim", "192.0.2.7")).optionsJson).toContain("challenge");
+    const stepUp = await svc.connect.verifyOperation({ sessionToken: victim.sessionToken, operation: transfer(5), requirement: { singleUse: true } });
+    expect(stepUp.decision).toBe(Decision.STEP_UP_REQUIRED);
+    // One address is still held to the budget.
+    for (let i = 0; i < 4; i++) await beginAuthentication(svc, "victim", "198.51.100.4");
+    await rateLimited(beginAuthentication(svc, "victim", "198.51.100.4"), "outstanding");
   });
 });
 
@@ -169,9 +183,8 @@ describe("Envoy ext_authz under a Begin limit", () => {
   const denial = (res: CheckResponse) => (res.httpResponse.case === "deniedResponse" ? res.httpResponse.value : undefined);
 
   it("answers 429 with Retry-After (not an RPC error, which Envoy would turn into a 403) once the user's step-up challenges are limited", async () => {
-    const user = await signedInUser(svc, "envoy-user"); // 2 Begins
-    expect(denial(await check(user.sessionToken))?.status?.code).toBe(401); // the 3rd: a step-up challenge
-    expect(denial(await check(user.sessionToken))?.status?.code).toBe(401); // the 4th
+    const user = await signedInUser(svc, "envoy-user"); // 2 Begins, which step-up challenges do not share a budget with
+    for (let i = 0; i < 4; i++) expect(denial(await check(user.sessionToken))?.status?.code).toBe(401); // step-up challenges
     const limited = await check(user.sessionToken);
     expect(limited.status?.code).toBe(GrpcStatus.RESOURCE_EXHAUSTED);
     const response = denial(limited)!;

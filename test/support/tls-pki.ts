@@ -38,7 +38,7 @@ export function createTestPki(caName = "dynauthn-test-ca"): TestPki {
     issue(name, subjectCn, san, usage) {
       const ext = [`extendedKeyUsage=${usage}`, "basicConstraints=CA:FALSE", ...(san ? [`subjectAltName=${san}`] : [])];
       writeFileSync(join(dir, `${name}.ext`), ext.join("\n") + "\n");
-      openssl("req", ...ec, "-keyout", `${name}.key`, "-out", `${name}.csr`, "-subj", `/CN=${subjectCn}`);
+      openssl("req", ...ec, "-keyout", `${name}.key`, "-out", `${name}.csr`, "-subj", `/CN=${escapeSubject(subjectCn)}`);
       openssl("x509", "-req", "-in", `${name}.csr`, "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
         "-out", `${name}.crt`, "-days", "2", "-extfile", `${name}.ext`);
       const keyFile = join(dir, `${name}.key`);
@@ -47,4 +47,9 @@ export function createTestPki(caName = "dynauthn-test-ca"): TestPki {
     },
     remove: () => rmSync(dir, { recursive: true, force: true }),
   };
+}
+
+/** OpenSSL's -subj separates RDNs with '/': a CN holding one (a URI) escapes it with '\\'. */
+function escapeSubject(value: string): string {
+  return value.replace(/[\\/+=]/g, "\\$&");
 }

@@ -110,12 +110,42 @@ describe("BeginLimits", () => {
   });
 
   it("checks caller, IP, user, outstanding in that order; a refusal stops before the later limits count", () => {
-    const limits = limitsOf({ ...OFF, perIp: 1, perUser: 1 });
-    expect(refusal(limits, "dave", call("203.0.113.9"))).toBeUndefined();
-    expect(refusal(limits, "erin", call("203.0.113.9"))).toMatchObject({ metadata: { limit: "ip" } });
-    // erin's refusal by IP did not use up her own allowance.
-    expect(refusal(limits, "erin", call("203.0.113.10"))).toBeUndefined();
-    expect(refusal(limits, "erin", call("203.0.113.11"))).toMatchObject({ metadata: { limit: "user" } });
+    const limits = limitsOf({ ...OFF, perCaller: 1, perUser: 1 });
+    expect(refusal(limits, "dave", call("203.0.113.9", "svc-a"))).toBeUndefined();
+    expect(refusal(limits, "erin", call("203.0.113.9", "svc-a"))).toMatchObject({ metadata: { limit: "caller" } });
+    // erin's refusal by caller did not use up her allowance from this address.
+    expect(refusal(limits, "erin", call("203.0.113.9", "svc-b"))).toBeUndefined();
+    expect(refusal(limits, "erin", call("203.0.113.9", "svc-c"))).toMatchObject({ metadata: { limit: "user" } });
+  });
+
+  it("a stranger cannot spend a named user's budgets: they are per user and source, step-ups apart (identity break 2)", () => {
+    const limits = limitsOf({ ...OFF, perUser: 2, outstandingPerUser: 3 });
+    // 256 Begins for "victim", each from its own address, in bursts under the per-user rate.
+    for (let i = 0; i < 256; i++) {
+      expect(refusal(limits, "victim", call(`203.0.113.${i % 250}`, "")), String(i)).toBeUndefined();
+      if (i % 2 === 1) now += 2000;
+    }
+    // The victim's own sign-in (its address) and step-up (session) are untouched.
+    expect(admitted(limits, 3, "victim", call("192.0.2.7"))).toBe(2);
+    now += 2000;
+    expect(refusal(limits, "victim", call("192.0.2.7"))).toBeUndefined();
+    expect(refusal(limits, "victim", call("192.0.2.7"))).toMatchObject({ metadata: { limit: "outstanding" } });
+    const stepUp = () => limits.admit(TENANT, "step-up", "victim", call("203.0.113.1"));
+    expect(stepUp).not.toThrow();
+    expect(stepUp).not.toThrow();
+    // One source is still held to the per-user limits: the same address, or the same caller when none is reported.
+    expect(admitted(limits, 3, "victim", call("198.51.100.1"))).toBe(2);
+    expect(admitted(limits, 3, "other", call("", "svc-a"))).toBe(2);
+    expect(refusal(limits, "other", call("", "svc-b"))).toBeUndefined();
+    // An IPv6 source is its /64.
+    expect(admitted(limits, 3, "six", call("2001:db8:1:2::1"))).toBe(2);
+    expect(refusal(limits, "six", call("2001:db8:1:2::ffff"))).toMatchObject({ metadata: { limit: "user" } });
+  });
+
+  it("per-user keys cannot collide through a user id holding separators", () => {
+    const limits = limitsOf({ ...OFF, perUser: 1 });
+    expect(refusal(limits, 'a","ip 1', call("", "x"))).toBeUndefined();
+    expect(refusal(limits, "a", call('1","caller x'))).toBeUndefined();
   });
 
   it("0 disables each limit: ten thousand Begins for one user from one IP and caller are all admitted", () => {

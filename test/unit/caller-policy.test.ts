@@ -112,10 +112,27 @@ describe("caller identity", () => {
   });
 
   it("a verified certificate is its URI SAN, else its CN; one whose SAN text cannot be read is no one", () => {
-    const socket = (subjectaltname: string | undefined) => ({ authorized: true, getPeerCertificate: () => ({ subject: { CN: "billing" }, subjectaltname }) });
-    expect(peerCertificateIdentity(socket(`URI:${ACCOUNTS}`))).toBe(ACCOUNTS);
-    expect(peerCertificateIdentity(socket("DNS:billing.svc"))).toBe("billing");
-    expect(peerCertificateIdentity(socket('DNS:a, garbage "x, URI:spiffe://admin"'))).toBe("");
-    expect(peerCertificateIdentity({ ...socket(`URI:${ACCOUNTS}`), authorized: false })).toBe("");
+    const socket = (subjectaltname: string | undefined, CN: unknown = "billing") => ({ authorized: true, getPeerCertificate: () => ({ subject: { CN }, subjectaltname }) });
+    expect(peerCertificateIdentity(socket(`URI:${ACCOUNTS}`))).toEqual({ identity: ACCOUNTS });
+    expect(peerCertificateIdentity(socket("DNS:billing.svc"))).toEqual({ identity: "billing" });
+    expect(peerCertificateIdentity(socket('DNS:a, garbage "x, URI:spiffe://admin"'))).toEqual({ rejected: "subjectAltName unreadable" });
+    expect(peerCertificateIdentity({ ...socket(`URI:${ACCOUNTS}`), authorized: false })).toEqual({ identity: "" });
+    expect(peerCertificateIdentity(socket(undefined, ["a", "b"]))).toEqual({ rejected: "more than one CN" });
+    expect(peerCertificateIdentity({ authorized: true, getPeerCertificate: () => ({ subject: {}, subjectaltname: "DNS:x" }) })).toEqual({ identity: "" });
+  });
+
+  it("URI SANs and CNs are separate namespaces: a CN shaped like a URI names no one (identity break 1)", () => {
+    const socket = (subjectaltname: string | undefined, CN: string) => ({ authorized: true, getPeerCertificate: () => ({ subject: { CN }, subjectaltname }) });
+    for (const cn of [ACCOUNTS, "https://accounts.example/", "urn:x", "SPIFFE://cluster.local/ns/a", "a+b.c-d:"]) {
+      expect(peerCertificateIdentity(socket("DNS:billing.svc", cn)), cn).toEqual({ rejected: "CN starts with a URI scheme; only a URI SAN names a URI identity" });
+      expect(peerCertificateIdentity(socket(undefined, cn)), cn).toHaveProperty("rejected");
+    }
+    // Names that merely hold a ':' later, or start with something no scheme may, stay CN identities.
+    for (const cn of ["account-service", "billing svc: prod", "1billing:x", " spiffe://x", "-a:b"]) {
+      expect(peerCertificateIdentity(socket(undefined, cn)), cn).toEqual({ identity: cn });
+    }
+    // A URI SAN is still taken over a URI-shaped CN; one that is not a URI is refused, not taken as a name.
+    expect(peerCertificateIdentity(socket(`URI:${ACCOUNTS}`, "spiffe://other"))).toEqual({ identity: ACCOUNTS });
+    expect(peerCertificateIdentity(socket("URI:account-service", "x"))).toEqual({ rejected: "URI is not a URI" });
   });
 });

@@ -49,6 +49,15 @@ describe("xfccIdentity", () => {
     expect(xfccIdentity(`By=spiffe://a;Hash=${HASH}`, 1)).toEqual({ identity: "" });
   });
 
+  it("never takes a Subject CN shaped like a URI as that URI's identity (identity break 1)", () => {
+    const refused = { rejected: "CN starts with a URI scheme; only a URI SAN names a URI identity" };
+    expect(xfccIdentity(`By=spiffe://a;Subject="CN=${ACCOUNTS}";URI=;DNS=billing.svc`, 1)).toEqual(refused);
+    expect(xfccIdentity('By=spiffe://a;Subject="O=Acme,CN=https://accounts.example/"', 1)).toEqual(refused);
+    // A hex-escaped ':' does not hide the scheme: it is not OpenSSL's rendering, and refused either way.
+    expect(xfccIdentity('By=spiffe://a;Subject="CN=spiffe\\3A//x"', 1)).toHaveProperty("rejected");
+    expect(xfccIdentity('By=spiffe://a;Subject="CN=billing svc: prod"', 1)).toEqual({ identity: "billing svc: prod" });
+  });
+
   it("refuses a Subject it cannot read as exactly one name with at most one CN", () => {
     for (const subject of ['"CN=a,CN=b"', '"CN=a+CN=b"', '"CN=a,"', '"CN=a;O=b"', '"CN= a"', '"CN=#0c01"', '"garbage"', '"CN=\\zz"', '"CN=\\C3"']) {
       expect(xfccIdentity(`By=spiffe://a;Subject=${subject}`, 1), subject).toHaveProperty("rejected");

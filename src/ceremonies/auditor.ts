@@ -3,6 +3,7 @@ import { Caches } from "../cache.js";
 import type { TenantConfig } from "../config.js";
 import { AuthError } from "../errors.js";
 import { auditEvent, type AuditEventType, type AuditFacts, type CallContext } from "../audit/audit-event.js";
+import { isSecurityAlert, type FailureVerdict } from "../audit/failure-sampler.js";
 import { countCeremony } from "../telemetry/metrics.js";
 import type { Ceremony } from "../webauthn/ceremony.js";
 import type { CeremonyDeps } from "./deps.js";
@@ -46,7 +47,8 @@ export async function credentialOwner(deps: CeremonyDeps, tenant: string, creden
  * Writes audit events. Successes are written before the call succeeds (callers await and let a
  * failure fail the call); failures are best-effort: a lost one is logged and counted, never
  * thrown over the refusal it records, and a flood of them from one source is sampled
- * (FailureSampler; the source is tenant, type, reason, client IP and caller).
+ * (FailureSampler; the source is tenant, type, reason, client IP and caller) — except security
+ * alerts (isSecurityAlert), which a flood of other refusals must not push out.
  */
 export class Auditor {
   constructor(private readonly deps: CeremonyDeps) {}
@@ -62,7 +64,9 @@ export class Auditor {
     const reason = facts.reason || (err instanceof AuthError ? err.reason : "INTERNAL");
     let event = auditEvent(type, "failure", tenant.id, call, this.deps.clock(), { ...facts, reason });
     countCeremony(event);
-    const verdict = this.deps.failureAudit.admit([tenant.id, type, reason, call.clientIp, call.caller].join("\n"));
+    const verdict: FailureVerdict = isSecurityAlert(type, reason)
+      ? { write: true, suppressedBefore: 0 }
+      : this.deps.failureAudit.admit([tenant.id, type, reason, call.clientIp, call.caller].join("\n"));
     if (!verdict.write) {
       suppressedEvents.add(1, { type, reason });
       return;

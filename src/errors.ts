@@ -34,6 +34,7 @@ const CODE_OF_REASON: Record<Reason, Code> = {
   CREDENTIAL_CLONE_SUSPECTED: Code.Unauthenticated,
   CREDENTIAL_EXISTS: Code.AlreadyExists,
   CREDENTIAL_NOT_FOUND: Code.NotFound,
+  CREDENTIAL_ALREADY_REVOKED: Code.FailedPrecondition,
   SESSION_NOT_FOUND: Code.NotFound,
   FIELD_INVALID: Code.InvalidArgument,
   CREDENTIAL_MALFORMED: Code.InvalidArgument,

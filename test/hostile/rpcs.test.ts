@@ -16,7 +16,9 @@ import { grpcJsClient, unary } from "../support/grpc-js-client.js";
 import {
   AUTHENTICATION_B64_FIELDS,
   fieldAt,
+  HONEST_DISPLAY_TEXT,
   HOSTILE_ATTESTATION_OBJECTS,
+  HOSTILE_DISPLAY_TEXT,
   hostileBase64,
   REGISTRATION_B64_FIELDS,
   UNICODE_TRICK_IDS,
@@ -150,6 +152,43 @@ describe("hostile input at every RPC", () => {
     expect(listed.credentials.map((c) => c.userId)).toEqual([trickId]);
     // The id's visible prefix is another user, with nothing of the trick id's.
     await expect(svc.connect.listCredentials({ userId: trickId.slice(0, 3) })).resolves.toMatchObject({ credentials: [] });
+  });
+
+  it("every free-text field that is stored and shown refuses control, format (bidi) and separator characters as FIELD_INVALID, and keeps honest text", async () => {
+    const credentialId = await register(svc, new SoftAuthenticator(), "text-owner");
+    const session = (await svc.connect.finishAuthentication({ credentialJson: await assertion(svc, authenticator, userId) })).sessionToken;
+    const operation = (name: string, displayText: string) => ({ name, resource: "accounts/1", payloadDigest: new Uint8Array(32), displayText });
+    const honestFinish = async () => JSON.stringify(new SoftAuthenticator().create((await svc.connect.beginRegistration({ userId: "text-new", userName: "n" })).optionsJson, ORIGIN));
+    const fields: Record<string, (text: string) => Promise<unknown>> = {
+      "BeginRegistration user_name": (text) => svc.connect.beginRegistration({ userId: "text-new", userName: text }),
+      "BeginRegistration display_name": (text) => svc.connect.beginRegistration({ userId: "text-new", userName: "n", displayName: text }),
+      "BeginRegistration client.user_agent": (text) => svc.connect.beginRegistration({ userId: "text-new", userName: "n", client: { userAgent: text } }),
+      "BeginAuthentication client.ip": (text) => svc.connect.beginAuthentication({ userId, client: { ip: text } }),
+      "FinishRegistration credential_name": async (text) => svc.connect.finishRegistration({ credentialJson: await honestFinish(), credentialName: text }),
+      "RenameCredential name": (text) => svc.connect.renameCredential({ userId: "text-owner", credentialId, name: text }),
+      "ClearCloneWarning reason": (text) => svc.connect.clearCloneWarning({ userId: "text-owner", credentialId, reason: text }),
+      "VerifyOperation operation.display_text": (text) => svc.connect.verifyOperation({ sessionToken: session, operation: operation("payments.transfer", text) }),
+      "VerifyOperation operation.name": (text) => svc.connect.verifyOperation({ sessionToken: session, operation: operation(text, "") }),
+      "BeginAuthentication operation.display_text": (text) => svc.connect.beginAuthentication({ userId, operation: operation("payments.transfer", text) }),
+      "RevokeCredential reason": (text) => svc.connect.revokeCredential({ userId: "text-owner", credentialId: "not-a-credential", reason: text }),
+    };
+    for (const [field, call] of Object.entries(fields)) {
+      for (const [name, text] of Object.entries(HOSTILE_DISPLAY_TEXT)) {
+        expect([field, name, await cleanRefusal(call(text), [Code.InvalidArgument])]).toEqual([field, name, "FIELD_INVALID"]);
+      }
+    }
+    // Honest text passes the same fields (RevokeCredential's target does not exist: past validation, NOT_FOUND).
+    for (const text of HONEST_DISPLAY_TEXT) {
+      for (const [field, call] of Object.entries(fields)) {
+        const outcome = await call(text).then(
+          () => "ok",
+          (e: unknown) => ConnectError.from(e).findDetails(ErrorInfoSchema)[0]?.reason,
+        );
+        expect([field, text, outcome]).toEqual([field, text, field.startsWith("RevokeCredential") ? "CREDENTIAL_NOT_FOUND" : "ok"]);
+      }
+    }
+    const renamed = await svc.connect.renameCredential({ userId: "text-owner", credentialId, name: HONEST_DISPLAY_TEXT[0]! });
+    expect(renamed.credential?.name).toBe(HONEST_DISPLAY_TEXT[0]);
   });
 
   it("a very long id in every RPC that takes one is INVALID_ARGUMENT", async () => {

@@ -53,13 +53,17 @@ export function optionalTimestamp(ms: number | undefined): ReturnType<typeof tim
 
 /**
  * The audit context of a call: the calling service's identity (mTLS or mesh, set before the
- * handler runs; "" when not identified) and the end user's client as the caller reports it.
+ * handler runs; "" when not identified) and the end user's client as the caller reports it. The
+ * user agent is a header the caller passes on, which the end user writes (a Node gateway reads
+ * its obs-text bytes as U+0080–U+00FF, C1 controls and the soft hyphen among them): its
+ * undisplayable characters become U+FFFD rather than fail the sign-in; an address holding one is
+ * refused.
  */
 export function callContextOf(ctx: Pick<HandlerContext, "values">, client?: { ip: string; userAgent: string }): CallContext {
   return {
     caller: ctx.values.get(CALLER),
     clientIp: displayText("client.ip", client?.ip ?? "", 0, MAX_CLIENT_IP_BYTES),
-    clientUserAgent: displayText("client.user_agent", client?.userAgent ?? "", 0, MAX_USER_AGENT_BYTES),
+    clientUserAgent: sized("client.user_agent", replaceUndisplayable(client?.userAgent ?? ""), 0, MAX_USER_AGENT_BYTES),
   };
 }
 

@@ -2,10 +2,11 @@ import { create, type DescMethod } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { Metadata, status as GrpcStatus, type ServiceError } from "@grpc/grpc-js";
+import { decodeJwt } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AuthService } from "../../src/gen/authn/v1/auth_service_pb.js";
 import { Authorization, CheckRequestSchema } from "../../src/gen/envoy/service/auth/v3/external_auth_pb.js";
-import { MAX_TOKEN_BYTES } from "../../src/field-limits.js";
+import { MAX_TOKEN_BYTES, undisplayableCharacter } from "../../src/field-limits.js";
 import { ErrorInfoSchema } from "../../src/gen/google/rpc/error_details_pb.js";
 import { Health, HealthCheckResponse_ServingStatus } from "../../src/gen/grpc/health/v1/health_pb.js";
 import { DEFAULT_BEGIN_LIMITS } from "../../src/limits/begin-limit-settings.js";
@@ -162,7 +163,6 @@ describe("hostile input at every RPC", () => {
     const fields: Record<string, (text: string) => Promise<unknown>> = {
       "BeginRegistration user_name": (text) => svc.connect.beginRegistration({ userId: "text-new", userName: text }),
       "BeginRegistration display_name": (text) => svc.connect.beginRegistration({ userId: "text-new", userName: "n", displayName: text }),
-      "BeginRegistration client.user_agent": (text) => svc.connect.beginRegistration({ userId: "text-new", userName: "n", client: { userAgent: text } }),
       "BeginAuthentication client.ip": (text) => svc.connect.beginAuthentication({ userId, client: { ip: text } }),
       "FinishRegistration credential_name": async (text) => svc.connect.finishRegistration({ credentialJson: await honestFinish(), credentialName: text }),
       "RenameCredential name": (text) => svc.connect.renameCredential({ userId: "text-owner", credentialId, name: text }),
@@ -189,6 +189,14 @@ describe("hostile input at every RPC", () => {
     }
     const renamed = await svc.connect.renameCredential({ userId: "text-owner", credentialId, name: HONEST_DISPLAY_TEXT[0]! });
     expect(renamed.credential?.name).toBe(HONEST_DISPLAY_TEXT[0]);
+
+    // The user agent is the end user's header, passed on: cleaned, never a failed sign-in.
+    const userAgent = `Mozilla/5.0 ${Object.values(HOSTILE_DISPLAY_TEXT).join(" ")}`;
+    const signedIn = await svc.connect.finishAuthentication({ credentialJson: await assertion(svc, authenticator, userId), client: { userAgent } });
+    const { sessions } = await svc.connect.listSessions({ userId });
+    const stored = sessions.find((s) => decodeJwt(signedIn.sessionToken).jti === s.sessionId)?.clientUserAgent ?? "";
+    expect(stored.startsWith("Mozilla/5.0 Key\uFFFDadmin YubiKey\uFFFDrevoked by admin")).toBe(true);
+    expect(undisplayableCharacter(stored)).toBeUndefined();
   });
 
   it("a very long id in every RPC that takes one is INVALID_ARGUMENT", async () => {

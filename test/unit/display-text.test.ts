@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { replaceUndisplayable, undisplayableCharacter } from "../../src/field-limits.js";
-import { boundedCallContext, displayText } from "../../src/rpc/fields.js";
+import { boundedCallContext, callContextOf, displayText } from "../../src/rpc/fields.js";
 import { HONEST_DISPLAY_TEXT, HOSTILE_DISPLAY_TEXT } from "../support/hostile.js";
 
 describe("display text: what stored free text may contain", () => {
@@ -24,5 +24,11 @@ describe("display text: what stored free text may contain", () => {
     expect(replaceUndisplayable("Mozilla\u202E\u0000/5.0\uD800")).toBe("Mozilla\uFFFD\uFFFD/5.0\uFFFD");
     expect(boundedCallContext("c", "203.0.113.9\u202E", "UA\u2028x")).toEqual({ caller: "c", clientIp: "", clientUserAgent: "UA\uFFFDx" });
     expect(boundedCallContext("c", "203.0.113.9", "Mozilla/5.0")).toEqual({ caller: "c", clientIp: "203.0.113.9", clientUserAgent: "Mozilla/5.0" });
+  });
+
+  it("a caller's client context: the user agent (a header it passes on) is cleaned, a reported address with such a character refused", () => {
+    const ctx = { values: { get: () => "caller" } } as unknown as Parameters<typeof callContextOf>[0];
+    expect(callContextOf(ctx, { ip: "203.0.113.9", userAgent: "UA\u00AD\u0085x" })).toEqual({ caller: "caller", clientIp: "203.0.113.9", clientUserAgent: "UA\uFFFD\uFFFDx" });
+    expect(() => callContextOf(ctx, { ip: "203.0.113.9\n", userAgent: "" })).toThrow(expect.objectContaining({ reason: "FIELD_INVALID", metadata: { field: "client.ip" } }));
   });
 });

@@ -617,7 +617,7 @@ export type RenameCredentialRequest = Message<"authn.v1.RenameCredentialRequest"
   /**
    * The new label (at most 128 bytes). Like every free-text field that is stored and shown
    * (user and display names, credential names, reasons, an operation's name and display text, the
-   * client's address and user agent), it must not contain control characters (Cc), format
+   * client's address; the client's user agent is cleaned to U+FFFD instead), it must not contain control characters (Cc), format
    * characters (Cf: bidi overrides and isolates, zero-width space, ...) other than the joiners
    * U+200C/U+200D, line or paragraph separators, or lone surrogates: FIELD_INVALID. HTML and other
    * markup are kept as sent: escaping them is the UI's job.

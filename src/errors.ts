@@ -9,6 +9,7 @@ export type Status =
   | "invalid_argument"
   | "not_found"
   | "already_exists"
+  | "failed_precondition"
   | "permission_denied"
   | "resource_exhausted"
   | "unavailable"
@@ -38,6 +39,7 @@ const STATUS_OF_REASON: Record<Reason, Status> = {
   CREDENTIAL_CLONE_SUSPECTED: "unauthenticated",
   CREDENTIAL_EXISTS: "already_exists",
   CREDENTIAL_NOT_FOUND: "not_found",
+  CREDENTIAL_ALREADY_REVOKED: "failed_precondition",
   SESSION_NOT_FOUND: "not_found",
   FIELD_INVALID: "invalid_argument",
   CREDENTIAL_MALFORMED: "invalid_argument",

@@ -1,7 +1,8 @@
 /**
- * The size limits of request fields, in one place: the RPC handlers refuse a longer value
- * (INVALID_ARGUMENT), and the code that reads the same values elsewhere (credential JSON, the
- * caller policy's audit of a refused request) uses the same bounds. Bytes are UTF-8 bytes.
+ * The limits of request fields, in one place: the RPC handlers refuse a longer value, or free
+ * text with a character that hides or reorders what is shown (INVALID_ARGUMENT), and the code
+ * that reads the same values elsewhere (credential JSON, the caller policy's audit of a refused
+ * request) uses the same bounds. Bytes are UTF-8 bytes.
  */
 
 /** A user id (the caller's name for its user, not the WebAuthn user handle). */
@@ -26,3 +27,27 @@ export const MAX_TOKEN_BYTES = 8192;
 export const MAX_PAGE_TOKEN_BYTES = 4096;
 /** An operation's payload digest, in bytes (a SHA-512 digest fits). */
 export const MAX_PAYLOAD_DIGEST_BYTES = 64;
+
+/**
+ * What free text that people will read (names, labels, reasons, an operation's display text, the
+ * client's reported address and user agent) must not contain: controls (Cc: NUL, newlines, ESC,
+ * DEL, C1), format characters (Cf: the bidi embeddings and overrides U+202A–U+202E, isolates
+ * U+2066–U+2069, marks U+200E/U+200F and U+061C, zero-width space, word joiner, BOM, soft hyphen,
+ * tag characters) apart from the joiners U+200C/U+200D (emoji sequences and several scripts need
+ * them), line and paragraph separators (Zl, Zp), and lone surrogates (Cs). Such characters let a
+ * stored value show as something else in an admin or account page ("gnp.exe" reversed, a forged
+ * second line in a log). HTML is not refused: escaping it is the page's job.
+ */
+const UNDISPLAYABLE = /(?![\u200C\u200D])[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}]/u;
+const EVERY_UNDISPLAYABLE = new RegExp(UNDISPLAYABLE.source, "gu");
+
+/** The first character `value` must not show as display text, as "U+XXXX"; undefined when none. */
+export function undisplayableCharacter(value: string): string | undefined {
+  const found = UNDISPLAYABLE.exec(value)?.[0];
+  return found === undefined ? undefined : `U+${found.codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0")}`;
+}
+
+/** `value` with every character undisplayableCharacter names replaced by U+FFFD. */
+export function replaceUndisplayable(value: string): string {
+  return value.replace(EVERY_UNDISPLAYABLE, "\uFFFD");
+}

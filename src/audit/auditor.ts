@@ -3,7 +3,7 @@ import type { Logger } from "pino";
 import { AuthError } from "../errors.js";
 import { countCeremony } from "../telemetry/metrics.js";
 import { auditEvent, type AuditEvent, type AuditEventType, type AuditFacts, type CallContext, type SessionFacts } from "./audit-event.js";
-import type { FailureSampler } from "./failure-sampler.js";
+import { isSecurityAlert, type FailureSampler, type FailureVerdict } from "./failure-sampler.js";
 import { parseSessionId } from "./session-id.js";
 
 const meter = metrics.getMeter("dynauthn");
@@ -69,7 +69,9 @@ export class Auditor {
     const reason = facts.reason || (err instanceof AuthError ? err.reason : "INTERNAL");
     let event = auditEvent(type, "failure", tenant.id, call, this.deps.clock(), { ...facts, reason });
     countCeremony(event);
-    const verdict = this.deps.failureAudit.admit([tenant.id, type, reason, call.clientIp, call.caller].join("\n"));
+    const verdict: FailureVerdict = isSecurityAlert(type, reason)
+      ? { write: true, suppressedBefore: 0 }
+      : this.deps.failureAudit.admit([tenant.id, type, reason, call.clientIp, call.caller].join("\n"));
     if (!verdict.write) {
       suppressedEvents.add(1, { type, reason });
       return;

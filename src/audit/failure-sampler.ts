@@ -1,4 +1,5 @@
 import { LRUCache } from "lru-cache";
+import type { AuditEventType } from "./audit-event.js";
 
 /** How many failure events a replica writes per window: per source, and for all sources together (0: no cap). */
 export interface FailureAuditSettings {
@@ -21,6 +22,21 @@ interface Window {
 }
 
 export type FailureVerdict = { readonly write: true; readonly suppressedBefore: number } | { readonly write: false };
+
+/**
+ * Refusals that are security alerts about a credential, not noise: never sampled away. Each one
+ * follows a valid signature by a registered credential's private key over a fresh challenge (the
+ * assertion core raises them only after verifying it), so no one can mint them freely: only the
+ * holder of a passkey (or of its clone) can, one per challenge, and challenges are under the
+ * begin limits. Refusals raised before the signature check (e.g. AUTHENTICATOR_REVOKED: a model
+ * MDS condemns, decided from the credential id alone or from attestation a registrant supplies)
+ * stay sampled.
+ */
+const ALERT_REASONS: ReadonlySet<string> = new Set(["CREDENTIAL_CLONE_SUSPECTED", "BACKUP_ELIGIBILITY_MISMATCH", "BACKUP_ELIGIBLE_REFUSED"]);
+
+export function isSecurityAlert(type: AuditEventType, reason: string): boolean {
+  return type === "clone_suspected" || ALERT_REASONS.has(reason);
+}
 
 /**
  * Decides which refusals get an audit event. Every refusal is counted in metrics, but a flood of

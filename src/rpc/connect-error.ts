@@ -13,6 +13,7 @@ const CODE_OF_STATUS: Record<Status, Code> = {
   invalid_argument: Code.InvalidArgument,
   not_found: Code.NotFound,
   already_exists: Code.AlreadyExists,
+  failed_precondition: Code.FailedPrecondition,
   permission_denied: Code.PermissionDenied,
   resource_exhausted: Code.ResourceExhausted,
   unavailable: Code.Unavailable,

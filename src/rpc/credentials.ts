@@ -9,7 +9,7 @@ import {
   RevokeCredentialResponseSchema,
 } from "../gen/authn/v1/auth_service_pb.js";
 import { credentialMessage } from "./credential-message.js";
-import { callContextOf, sized } from "./fields.js";
+import { callContextOf, displayText, sized } from "./fields.js";
 import type { CeremonyHandlersDeps } from "./deps.js";
 import { MAX_CREDENTIAL_ID_CHARS, MAX_LABEL_BYTES, MAX_TEXT_BYTES, MAX_USER_ID_BYTES } from "../field-limits.js";
 
@@ -31,21 +31,21 @@ export function credentialHandlers({ tenants, lifecycle, providerNames }: Ceremo
 
     async renameCredential(req, ctx) {
       const tenant = tenants.resolve(req.tenant);
-      const name = sized("name", req.name, 0, MAX_LABEL_BYTES);
+      const name = displayText("name", req.name, 0, MAX_LABEL_BYTES);
       const c = await lifecycle.rename(tenant, userIdOf(req), credentialIdOf(req), name, callContextOf(ctx));
       return create(RenameCredentialResponseSchema, { credential: credentialMessage(c, providerNames) });
     },
 
     async revokeCredential(req, ctx) {
       const tenant = tenants.resolve(req.tenant);
-      const reason = sized("reason", req.reason, 0, MAX_TEXT_BYTES);
+      const reason = displayText("reason", req.reason, 0, MAX_TEXT_BYTES);
       const c = await lifecycle.revoke(tenant, userIdOf(req), credentialIdOf(req), reason, callContextOf(ctx));
       return create(RevokeCredentialResponseSchema, { credential: credentialMessage(c, providerNames) });
     },
 
     async clearCloneWarning(req, ctx) {
       const tenant = tenants.resolve(req.tenant);
-      const reason = sized("reason", req.reason, 0, 256);
+      const reason = displayText("reason", req.reason, 0, MAX_TEXT_BYTES);
       const c = await lifecycle.clearCloneWarning(tenant, userIdOf(req), credentialIdOf(req), reason, callContextOf(ctx));
       return create(ClearCloneWarningResponseSchema, { credential: credentialMessage(c, providerNames) });
     },

@@ -10,13 +10,24 @@ import type { UserVerification } from "../webauthn/ceremony.js";
 import type { HandlerContext } from "@connectrpc/connect";
 import type { CallContext } from "../audit/audit-event.js";
 import { CALLER } from "../callers/caller-context.js";
-import { MAX_CLIENT_IP_BYTES, MAX_USER_AGENT_BYTES } from "../field-limits.js";
+import { MAX_CLIENT_IP_BYTES, MAX_USER_AGENT_BYTES, replaceUndisplayable, undisplayableCharacter } from "../field-limits.js";
 
 /** Checks a string field's UTF-8 size; `min` 0 makes it optional. */
 export function sized(field: string, value: string, min: number, max: number): string {
   const bytes = Buffer.byteLength(value, "utf8");
   if (bytes < min) throw invalidField(field, min === 1 ? "required" : `at least ${min} bytes`);
   if (bytes > max) throw invalidField(field, `at most ${max} bytes`);
+  return value;
+}
+
+/**
+ * A free-text field that is stored and shown to people (a name, a label, a reason): sized, and
+ * refused when it holds a character that hides or reorders what is shown (field-limits.ts).
+ */
+export function displayText(field: string, value: string, min: number, max: number): string {
+  sized(field, value, min, max);
+  const found = undisplayableCharacter(value);
+  if (found) throw invalidField(field, `must not contain control, format (bidi) or separator characters (${found})`);
   return value;
 }
 
@@ -42,27 +53,32 @@ export function optionalTimestamp(ms: number | undefined): ReturnType<typeof tim
 
 /**
  * The audit context of a call: the calling service's identity (mTLS or mesh, set before the
- * handler runs; "" when not identified) and the end user's client as the caller reports it.
+ * handler runs; "" when not identified) and the end user's client as the caller reports it. The
+ * user agent is a header the caller passes on, which the end user writes (a Node gateway reads
+ * its obs-text bytes as U+0080–U+00FF, C1 controls and the soft hyphen among them): its
+ * undisplayable characters become U+FFFD rather than fail the sign-in; an address holding one is
+ * refused.
  */
 export function callContextOf(ctx: Pick<HandlerContext, "values">, client?: { ip: string; userAgent: string }): CallContext {
   return {
     caller: ctx.values.get(CALLER),
-    clientIp: sized("client.ip", client?.ip ?? "", 0, MAX_CLIENT_IP_BYTES),
-    clientUserAgent: sized("client.user_agent", client?.userAgent ?? "", 0, MAX_USER_AGENT_BYTES),
+    clientIp: displayText("client.ip", client?.ip ?? "", 0, MAX_CLIENT_IP_BYTES),
+    clientUserAgent: sized("client.user_agent", replaceUndisplayable(client?.userAgent ?? ""), 0, MAX_USER_AGENT_BYTES),
   };
 }
 
 /**
- * A call context from values the end user's client controls (Envoy's request headers), cut to the
- * sizes callContextOf enforces instead of refusing: an odd User-Agent must not fail a request.
- * An address too long to be one is dropped.
+ * A call context from values the end user's client controls (Envoy's request headers), cut to
+ * what callContextOf enforces instead of refusing: an odd User-Agent must not fail a request, so
+ * its undisplayable characters become U+FFFD. An address too long to be one, or holding such a
+ * character, is dropped.
  */
 export function boundedCallContext(caller: string, clientIp: string | undefined, userAgent: string | undefined): CallContext {
   const ip = clientIp ?? "";
   return {
     caller,
-    clientIp: Buffer.byteLength(ip, "utf8") <= MAX_CLIENT_IP_BYTES ? ip : "",
-    clientUserAgent: truncateUtf8(userAgent ?? "", MAX_USER_AGENT_BYTES),
+    clientIp: Buffer.byteLength(ip, "utf8") <= MAX_CLIENT_IP_BYTES && !undisplayableCharacter(ip) ? ip : "",
+    clientUserAgent: truncateUtf8(replaceUndisplayable(userAgent ?? ""), MAX_USER_AGENT_BYTES),
   };
 }
 

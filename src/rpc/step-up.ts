@@ -20,7 +20,7 @@ import type { Evidence } from "../step-up/verify-operation.js";
 import { INSUFFICIENT_USER_AUTHENTICATION } from "../step-up/www-authenticate.js";
 import { JWKS_MAX_AGE_SECONDS, jwksJson } from "../tokens/jwks.js";
 import type { StepUpHandlersDeps } from "./deps.js";
-import { callContextOf, sized, toTimestamp } from "./fields.js";
+import { callContextOf, displayText, sized, toTimestamp } from "./fields.js";
 import {
   MAX_ACR_VALUE_BYTES,
   MAX_ACR_VALUES,
@@ -59,9 +59,9 @@ export function stepUpHandlers({ tenants, verifier, keys, clock }: StepUpHandler
 
 /** Validates the operation's field sizes (see authn.v1.Operation). */
 export function validOperation(op: Operation, prefix = "operation."): Operation {
-  sized(`${prefix}name`, op.name, 1, MAX_LABEL_BYTES);
+  displayText(`${prefix}name`, op.name, 1, MAX_LABEL_BYTES);
   sized(`${prefix}resource`, op.resource, 0, MAX_RESOURCE_BYTES);
-  sized(`${prefix}display_text`, op.displayText, 0, MAX_TEXT_BYTES);
+  displayText(`${prefix}display_text`, op.displayText, 0, MAX_TEXT_BYTES);
   if (op.payloadDigest.length > MAX_PAYLOAD_DIGEST_BYTES) throw invalidField(`${prefix}payload_digest`, `at most ${MAX_PAYLOAD_DIGEST_BYTES} bytes`);
   return op;
 }

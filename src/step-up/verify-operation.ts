@@ -4,7 +4,7 @@ import type { AuthenticationCeremony } from "../ceremonies/authentication.js";
 import type { CeremonyDeps } from "../ceremonies/deps.js";
 import type { TenantConfig } from "../config.js";
 import { TokenRejected } from "../tokens/jwt.js";
-import { issueStepUpGrant, verifyStepUpGrant } from "../tokens/step-up-grant.js";
+import { issueStepUpGrant, verifyStepUpGrant, type StepUpGrant } from "../tokens/step-up-grant.js";
 import type { Assurance } from "../tokens/verified-claims.js";
 import { verifySessionToken } from "../tokens/session-token.js";
 import { boundAssertion } from "./bound-assertion.js";
@@ -49,7 +49,8 @@ const DENIAL_OF_SHORTFALL: Record<Shortfall, DenyReason> = {
  * - requirement not met: none (the bound challenge is sealed) (+1 Query on a credential-list cache miss);
  * - assertion: 2 in AssertionCore (consume the bound challenge, the credential's conditional
  *   counter update) plus the audit event (+1 GetItem on a credential cache miss);
- * - grant: none, or 1 conditional PutItem (its used-once marker) when the requirement is single use.
+ * - grant: none, or 1 conditional PutItem (its used-once marker) when the requirement is single use,
+ *   +1 GetItem when the grant was earned with another passkey than the session's.
  */
 export class OperationVerifier {
 
@@ -75,7 +76,7 @@ export class OperationVerifier {
           if (input.requirement.singleUse || shortfall(input.requirement, session, now)) {
             return await this.stepUp(tenant, session.userId, digest, input);
           }
-          return await this.allow(tenant, session, digest, false, now);
+          return await this.allow(tenant, session, session.jti, digest, false, now);
       }
     } catch (err) {
       if (err instanceof Denial) return err.verdict;
@@ -103,7 +104,11 @@ export class OperationVerifier {
     const grant = await verifyStepUpGrant(this.deps.keys, token, now).catch(rejected("step-up grant"));
     if (grant.tenant !== tenant.id) throw new Denial("TOKEN_INVALID", "the step-up grant is another tenant's");
     if (grant.userId !== session.userId) throw new Denial("SUBJECT_MISMATCH", "the step-up grant is another user's");
+    // Bound to its session: the session's revocation (checked above) ends the grant, and it
+    // cannot move to another session, nor to a user re-created under the same id.
+    if (grant.sessionId !== session.jti) throw new Denial("SUBJECT_MISMATCH", "the step-up grant was issued under another session");
     if (grant.operation !== digest) throw new Denial("OPERATION_MISMATCH", "the step-up grant is for another operation");
+    await this.refuseRevokedStepUpCredential(tenant, session, grant);
     // A single-use grant was used by the call that issued it.
     if (grant.once) throw new Denial("REPLAYED", "the step-up grant was single use");
     if (shortfall(input.requirement, grant, now)) return this.stepUp(tenant, session.userId, digest, input);
@@ -111,6 +116,19 @@ export class OperationVerifier {
       throw new Denial("REPLAYED", "the step-up grant was already used");
     }
     return allowed(grant, digest, { token, jti: grant.jti, expiresAt: grant.expiresAt, once: grant.once });
+  }
+
+  /**
+   * A grant earned by an assertion with another passkey than the session's: revoking that passkey
+   * did not revoke this session, so its record is read (consistently). A grant of the session's
+   * own passkey needs no read: revoking the passkey revoked the session.
+   */
+  private async refuseRevokedStepUpCredential(tenant: TenantConfig, session: Assurance, grant: StepUpGrant): Promise<void> {
+    if (grant.credentialId === session.credentialId) return;
+    const credential = await this.deps.store.credentials.get(tenant.id, grant.credentialId);
+    if (credential?.userId !== session.userId || credential.revokedAt !== undefined) {
+      throw new Denial("CREDENTIAL_REVOKED", "the passkey the step-up grant was earned with has been revoked");
+    }
   }
 
   private async withAssertion(
@@ -129,7 +147,14 @@ export class OperationVerifier {
           const asserted = { authTime, ...assurance };
           const missing = shortfall(req, asserted, authTime);
           if (missing) throw new Denial(DENIAL_OF_SHORTFALL[missing], `the assertion does not meet the requirement (${missing})`);
-          const verdict = await this.allow(tenant, { ...asserted, userId: session.userId, credentialId: credential.credentialId }, digest, req.singleUse, authTime);
+          const verdict = await this.allow(
+            tenant,
+            { ...asserted, userId: session.userId, credentialId: credential.credentialId },
+            session.jti,
+            digest,
+            req.singleUse,
+            authTime,
+          );
           await this.deps.auditor.success("step_up", tenant, call, mergeFacts(known, { details: { acr: assurance.acr, amr: assurance.amr.join(" "), grant_id: verdict.grant.jti } }));
           return verdict;
         },
@@ -152,10 +177,11 @@ export class OperationVerifier {
     return { decision: "step_up", requirement: req, wwwAuthenticate: stepUpChallenge(req), options: begun.options, expiresAt: begun.expiresAt };
   }
 
-  /** ALLOW with a fresh grant for `digest`, signed by the key that signs now. */
+  /** ALLOW with a fresh grant for `digest` under session `sessionId`, signed by the key that signs now. */
   private async allow(
     tenant: TenantConfig,
     facts: AuthenticationFacts & { readonly userId: string; readonly credentialId: string },
+    sessionId: string,
     digest: string,
     once: boolean,
     now: number,
@@ -171,6 +197,7 @@ export class OperationVerifier {
         amr: facts.amr,
         operation: digest,
         once,
+        sessionId,
       },
       now,
       this.deps.grantTtlSeconds,

@@ -213,12 +213,17 @@ export class CredentialStore {
     }
   }
 
+  /** Refuses a revoked credential (CREDENTIAL_ALREADY_REVOKED): its record stays as it was revoked. */
   async rename(tenant: string, userId: string, credentialId: string, name: string): Promise<StoredCredential> {
-    return this.updateOwned(tenant, userId, credentialId, {
+    const credential = await this.updateOwned(tenant, userId, credentialId, {
       expression: "SET #name = :name",
       values: { ":name": { S: name } },
       names: { "#name": "name" },
+      extraCondition: "attribute_not_exists(revokedAt)",
     });
+    // updateOwned returns the unchanged record when only the extra condition failed.
+    if (credential.revokedAt !== undefined) throw new AuthError("CREDENTIAL_ALREADY_REVOKED", "a revoked credential cannot be renamed");
+    return credential;
   }
 
   /** Sets revokedAt once; revoking a revoked credential returns it unchanged. */

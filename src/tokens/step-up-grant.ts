@@ -13,6 +13,11 @@ export interface GrantClaims extends Omit<Assurance, "jti" | "expiresAt"> {
   readonly operation: string;
   /** Issued for a single-use requirement: its one use was the call that issued it. */
   readonly once: boolean;
+  /**
+   * The id (jti) of the session token the grant was issued under: the grant is accepted only with
+   * that session, so revoking the session (RevokeSession, RevokeCredential, DeleteUser) ends it.
+   */
+  readonly sessionId: string;
 }
 
 export interface StepUpGrant extends GrantClaims {
@@ -27,7 +32,7 @@ export interface IssuedGrant {
 }
 
 /**
- * Signs a grant: sub, tid, op (operation digest), auth_time, acr, amr, cid, once, jti, iat, exp
+ * Signs a grant: sub, tid, sid (session id), op (operation digest), auth_time, acr, amr, cid, once, jti, iat, exp
  * (`now` + `ttlSeconds`).
  */
 export async function issueStepUpGrant(
@@ -46,6 +51,7 @@ export async function issueStepUpGrant(
     expiresAt: issuedAt + ttlSeconds,
     claims: {
       tid: claims.tenant,
+      sid: claims.sessionId,
       op: claims.operation,
       auth_time: Math.floor(claims.authTime / 1000),
       acr: claims.acr,
@@ -60,8 +66,8 @@ export async function issueStepUpGrant(
 /** Verifies a grant offline (signature, issuer, type, expiry, claims). Throws TokenRejected. */
 export async function verifyStepUpGrant(ring: KeyRing, token: string, now: number): Promise<StepUpGrant> {
   const payload = await verifyJwt(ring, token, STEP_UP_GRANT_TYPE, now);
-  if (typeof payload.op !== "string" || typeof payload.once !== "boolean") {
-    throw new TokenRejected("INVALID", "the grant lacks its operation binding");
+  if (typeof payload.op !== "string" || typeof payload.once !== "boolean" || typeof payload.sid !== "string") {
+    throw new TokenRejected("INVALID", "the grant lacks its operation or session binding");
   }
-  return { ...assuranceClaims(payload), operation: payload.op, once: payload.once };
+  return { ...assuranceClaims(payload), operation: payload.op, once: payload.once, sessionId: payload.sid };
 }

@@ -144,6 +144,21 @@ describe("Envoy ext_authz: envoy.service.auth.v3.Authorization/Check over grpc-j
     expect((await check({ token: alice.sessionToken, evidence, ext: SINGLE_USE })).grpcCode).toBe(grpc.status.OK);
   });
 
+  it("403 for a grant presented with another session of the same user, and after its credential's revocation", async () => {
+    const first = await signedInUser(svc, "dora");
+    const second = await signedInUser(svc, "dora");
+    const granted = await check({ token: first.sessionToken, ext: TRANSFER });
+    const grant = granted.headers["x-dynauthn-step-up-grant"]!;
+    expect((await check({ token: first.sessionToken, evidence: grant, ext: TRANSFER })).grpcCode).toBe(grpc.status.OK);
+    expect((await check({ token: second.sessionToken, evidence: grant, ext: TRANSFER })).body).toEqual({
+      error: "access_denied",
+      reason: "SUBJECT_MISMATCH",
+    });
+    await svc.connect.revokeCredential({ userId: "dora", credentialId: first.credentialId });
+    expect(await check({ token: first.sessionToken, evidence: grant, ext: TRANSFER })).toMatchObject({ grpcCode: grpc.status.UNAUTHENTICATED, httpStatus: 401 });
+    expect((await check({ token: second.sessionToken, evidence: grant, ext: TRANSFER })).body.reason).toBe("SUBJECT_MISMATCH");
+  });
+
   it("401 invalid_token for a token whose signing key left the ring; INVALID_ARGUMENT for a bad route setting", async () => {
     const carol = await signedInUser(svc, "carol");
     svc.app.keys.replace([await generateSigningKey("ES256", svc.clock.read())]);

@@ -2,10 +2,11 @@ import { create, type DescMethod } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { Metadata, status as GrpcStatus, type ServiceError } from "@grpc/grpc-js";
+import { decodeJwt } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AuthService } from "../../src/gen/authn/v1/auth_service_pb.js";
 import { Authorization, CheckRequestSchema } from "../../src/gen/envoy/service/auth/v3/external_auth_pb.js";
-import { MAX_TOKEN_BYTES } from "../../src/field-limits.js";
+import { MAX_TOKEN_BYTES, undisplayableCharacter } from "../../src/field-limits.js";
 import { ErrorInfoSchema } from "../../src/gen/google/rpc/error_details_pb.js";
 import { Health, HealthCheckResponse_ServingStatus } from "../../src/gen/grpc/health/v1/health_pb.js";
 import { DEFAULT_BEGIN_LIMITS } from "../../src/limits/begin-limit-settings.js";
@@ -16,7 +17,9 @@ import { grpcJsClient, unary } from "../support/grpc-js-client.js";
 import {
   AUTHENTICATION_B64_FIELDS,
   fieldAt,
+  HONEST_DISPLAY_TEXT,
   HOSTILE_ATTESTATION_OBJECTS,
+  HOSTILE_DISPLAY_TEXT,
   hostileBase64,
   REGISTRATION_B64_FIELDS,
   UNICODE_TRICK_IDS,
@@ -150,6 +153,50 @@ describe("hostile input at every RPC", () => {
     expect(listed.credentials.map((c) => c.userId)).toEqual([trickId]);
     // The id's visible prefix is another user, with nothing of the trick id's.
     await expect(svc.connect.listCredentials({ userId: trickId.slice(0, 3) })).resolves.toMatchObject({ credentials: [] });
+  });
+
+  it("every free-text field that is stored and shown refuses control, format (bidi) and separator characters as FIELD_INVALID, and keeps honest text", async () => {
+    const credentialId = await register(svc, new SoftAuthenticator(), "text-owner");
+    const session = (await svc.connect.finishAuthentication({ credentialJson: await assertion(svc, authenticator, userId) })).sessionToken;
+    const operation = (name: string, displayText: string) => ({ name, resource: "accounts/1", payloadDigest: new Uint8Array(32), displayText });
+    const honestFinish = async () => JSON.stringify(new SoftAuthenticator().create((await svc.connect.beginRegistration({ userId: "text-new", userName: "n" })).optionsJson, ORIGIN));
+    const fields: Record<string, (text: string) => Promise<unknown>> = {
+      "BeginRegistration user_name": (text) => svc.connect.beginRegistration({ userId: "text-new", userName: text }),
+      "BeginRegistration display_name": (text) => svc.connect.beginRegistration({ userId: "text-new", userName: "n", displayName: text }),
+      "BeginAuthentication client.ip": (text) => svc.connect.beginAuthentication({ userId, client: { ip: text } }),
+      "FinishRegistration credential_name": async (text) => svc.connect.finishRegistration({ credentialJson: await honestFinish(), credentialName: text }),
+      "RenameCredential name": (text) => svc.connect.renameCredential({ userId: "text-owner", credentialId, name: text }),
+      "ClearCloneWarning reason": (text) => svc.connect.clearCloneWarning({ userId: "text-owner", credentialId, reason: text }),
+      "VerifyOperation operation.display_text": (text) => svc.connect.verifyOperation({ sessionToken: session, operation: operation("payments.transfer", text) }),
+      "VerifyOperation operation.name": (text) => svc.connect.verifyOperation({ sessionToken: session, operation: operation(text, "") }),
+      "BeginAuthentication operation.display_text": (text) => svc.connect.beginAuthentication({ userId, operation: operation("payments.transfer", text) }),
+      "RevokeCredential reason": (text) => svc.connect.revokeCredential({ userId: "text-owner", credentialId: "not-a-credential", reason: text }),
+    };
+    for (const [field, call] of Object.entries(fields)) {
+      for (const [name, text] of Object.entries(HOSTILE_DISPLAY_TEXT)) {
+        expect([field, name, await cleanRefusal(call(text), [Code.InvalidArgument])]).toEqual([field, name, "FIELD_INVALID"]);
+      }
+    }
+    // Honest text passes the same fields (RevokeCredential's target does not exist: past validation, NOT_FOUND).
+    for (const text of HONEST_DISPLAY_TEXT) {
+      for (const [field, call] of Object.entries(fields)) {
+        const outcome = await call(text).then(
+          () => "ok",
+          (e: unknown) => ConnectError.from(e).findDetails(ErrorInfoSchema)[0]?.reason,
+        );
+        expect([field, text, outcome]).toEqual([field, text, field.startsWith("RevokeCredential") ? "CREDENTIAL_NOT_FOUND" : "ok"]);
+      }
+    }
+    const renamed = await svc.connect.renameCredential({ userId: "text-owner", credentialId, name: HONEST_DISPLAY_TEXT[0]! });
+    expect(renamed.credential?.name).toBe(HONEST_DISPLAY_TEXT[0]);
+
+    // The user agent is the end user's header, passed on: cleaned, never a failed sign-in.
+    const userAgent = `Mozilla/5.0 ${Object.values(HOSTILE_DISPLAY_TEXT).join(" ")}`;
+    const signedIn = await svc.connect.finishAuthentication({ credentialJson: await assertion(svc, authenticator, userId), client: { userAgent } });
+    const { sessions } = await svc.connect.listSessions({ userId });
+    const stored = sessions.find((s) => decodeJwt(signedIn.sessionToken).jti === s.sessionId)?.clientUserAgent ?? "";
+    expect(stored.startsWith("Mozilla/5.0 Key\uFFFDadmin YubiKey\uFFFDrevoked by admin")).toBe(true);
+    expect(undisplayableCharacter(stored)).toBeUndefined();
   });
 
   it("a very long id in every RPC that takes one is INVALID_ARGUMENT", async () => {

@@ -1,5 +1,7 @@
 import { Code } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { AuditEventType } from "../../src/gen/authn/v1/audit_pb.js";
+import { ErrorInfoSchema } from "../../src/gen/google/rpc/error_details_pb.js";
 import { assertion, expectRpcError, register } from "../support/ceremonies.js";
 import { closeAll, startReplicas, type TestService } from "../support/service.js";
 import { SoftAuthenticator } from "../support/soft-authenticator.js";
@@ -42,6 +44,33 @@ describe("credential lifecycle", () => {
       "CREDENTIAL_NOT_FOUND",
     );
     expect((await a.connect.listCredentials({ userId: "renamer" })).credentials[0]?.name).toBe("YubiKey");
+  });
+
+  it("a revoked credential keeps its name: RenameCredential is FAILED_PRECONDITION, on either replica", async () => {
+    const id = await register(a, new SoftAuthenticator(), "rename-revoked");
+    await a.connect.renameCredential({ userId: "rename-revoked", credentialId: id, name: "Old phone" });
+    await a.connect.revokeCredential({ userId: "rename-revoked", credentialId: id, reason: "lost" });
+    await expectRpcError(
+      b.connect.renameCredential({ userId: "rename-revoked", credentialId: id, name: "Work phone" }),
+      Code.FailedPrecondition,
+      "CREDENTIAL_ALREADY_REVOKED",
+    );
+    const [kept] = (await a.connect.listCredentials({ userId: "rename-revoked" })).credentials;
+    expect([kept?.name, kept?.revocationReason]).toEqual(["Old phone", "lost"]);
+    // Only the owner learns that it is revoked: for anyone else it does not exist.
+    await expectRpcError(b.connect.renameCredential({ userId: "someone-else", credentialId: id, name: "x" }), Code.NotFound, "CREDENTIAL_NOT_FOUND");
+    const audited = (await a.connect.listAuditEvents({ userId: "rename-revoked" })).events.filter((e) => e.type === AuditEventType.CREDENTIAL_RENAMED);
+    expect(audited.map((e) => e.details.name)).toEqual(["Old phone"]);
+  });
+
+  it("a credential name with a control, bidi or separator character is FIELD_INVALID and changes nothing", async () => {
+    const id = await register(a, new SoftAuthenticator(), "rename-text");
+    await a.connect.renameCredential({ userId: "rename-text", credentialId: id, name: "<b>Laptop</b>" });
+    for (const name of ["a\u202e\u0000\n<script>", "Laptop\u202Egnp.exe", "Key\nadmin"]) {
+      const err = await expectRpcError(a.connect.renameCredential({ userId: "rename-text", credentialId: id, name }), Code.InvalidArgument, "FIELD_INVALID");
+      expect(err.findDetails(ErrorInfoSchema)[0]?.metadata.field).toBe("name");
+    }
+    expect((await a.connect.listCredentials({ userId: "rename-text" })).credentials[0]?.name).toBe("<b>Laptop</b>");
   });
 
   it("revocation on replica A takes effect on replica B although B has the credential cached", async () => {

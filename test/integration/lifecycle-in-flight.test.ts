@@ -124,7 +124,7 @@ describe("lifecycle operations against work in flight", () => {
     ]);
   });
 
-  it("a grant made with a passkey revoked since outlives the revocation only until the grant expires", async () => {
+  it("a grant made with a passkey revoked since is refused CREDENTIAL_REVOKED, though the session it was issued under lives on", async () => {
     const bob = await signedInUser(a, "grant-outlives");
     const second = await signedInUser(a, "grant-outlives");
     const op = { sessionToken: bob.sessionToken, operation: transfer(20), requirement: { maxAge: { seconds: 60n } } };
@@ -134,13 +134,58 @@ describe("lifecycle operations against work in flight", () => {
     const stepped = JSON.stringify(second.authenticator.get(optionsJson, ORIGIN, { credentialId: second.credentialId }));
     const allowed = await a.connect.verifyOperation({ ...op, evidence: { case: "credentialJson", value: stepped } });
     const grant = allowed.details.case === "allowed" ? allowed.details.value.stepUpGrant : "";
-    await a.connect.revokeCredential({ userId: bob.userId, credentialId: second.credentialId, reason: "lost" });
-
-    // Grants are verified offline, like session tokens; bob's session came from his other passkey.
     const withGrant = { ...op, evidence: { case: "stepUpGrant" as const, value: grant } };
-    expect(verdict(await a.connect.verifyOperation(withGrant))).toEqual(["ALLOW", undefined]);
-    a.clock.advance(300_000); // STEP_UP_GRANT_TTL_SECONDS (default 300)
-    expect(verdict(await a.connect.verifyOperation(withGrant))).toEqual(["DENY", "EXPIRED"]);
+    expect(verdict(await b.connect.verifyOperation(withGrant))).toEqual(["ALLOW", undefined]);
+
+    // bob's session came from his other passkey, so it survives; the grant does not.
+    await a.connect.revokeCredential({ userId: bob.userId, credentialId: second.credentialId, reason: "lost" });
+    expect(verdict(await b.connect.verifyOperation(withGrant))).toEqual(["DENY", "CREDENTIAL_REVOKED"]);
+    expect(verdict(await b.connect.verifyOperation({ ...op, requirement: {} }))).toEqual(["ALLOW", undefined]);
+  });
+
+  it("a grant is bound to its session: revoking the credential or the session, or erasing the user, ends it; it never moves to another session", async () => {
+    const userId = "grant-bound";
+    const op = transfer(100);
+    const grantOf = async (sessionToken: string) => {
+      const res = await a.connect.verifyOperation({ sessionToken, operation: op });
+      expect(res.details.case).toBe("allowed");
+      return res.details.case === "allowed" ? res.details.value.stepUpGrant : "";
+    };
+    const verdicts = (sessionToken: string, grant: string) =>
+      Promise.all(
+        [{ maxAge: { seconds: 600n } }, { singleUse: true }].map(async (requirement) =>
+          verdict(await a.connect.verifyOperation({ sessionToken, operation: op, requirement, evidence: { case: "stepUpGrant", value: grant } })),
+        ),
+      );
+    const refusedBy = (reason: string) => [
+      ["DENY", reason],
+      ["DENY", reason],
+    ];
+
+    const first = await signedInUser(a, userId);
+    const second = await signedInUser(a, userId);
+    const third = await signedInUser(a, userId);
+    const firstGrant = await grantOf(first.sessionToken);
+    expect(await verdicts(second.sessionToken, firstGrant)).toEqual(refusedBy("SUBJECT_MISMATCH"));
+    // RevokeCredential revokes the session the grant was issued under.
+    await a.connect.revokeCredential({ userId, credentialId: first.credentialId, reason: "lost" });
+    expect(await verdicts(first.sessionToken, firstGrant)).toEqual(refusedBy("SESSION_REVOKED"));
+    expect(await verdicts(second.sessionToken, firstGrant)).toEqual(refusedBy("SUBJECT_MISMATCH"));
+
+    const secondGrant = await grantOf(second.sessionToken);
+    expect(await verdicts(second.sessionToken, secondGrant)).toEqual([
+      ["ALLOW", undefined],
+      ["ALLOW", undefined],
+    ]);
+    await a.connect.revokeSession({ sessionId: decodeJwt(second.sessionToken).jti! });
+    expect(await verdicts(third.sessionToken, secondGrant)).toEqual(refusedBy("SUBJECT_MISMATCH"));
+
+    // A grant from before an erase is nothing to the user re-created under the same id.
+    const thirdGrant = await grantOf(third.sessionToken);
+    await a.connect.deleteUser({ userId });
+    const reborn = await signedInUser(a, userId);
+    expect(await verdicts(reborn.sessionToken, thirdGrant)).toEqual(refusedBy("SUBJECT_MISMATCH"));
+    expect(await verdicts(third.sessionToken, thirdGrant)).toEqual(refusedBy("SESSION_REVOKED"));
   });
 });
 

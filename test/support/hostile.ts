@@ -72,6 +72,31 @@ export const UNICODE_TRICK_IDS: Record<string, string> = {
   "zero-width joiner": "ali\u200Dce",
 };
 
+/**
+ * Free text built to show as something else where it is displayed (admin and account pages, logs):
+ * each holds one character display text must not contain. Lone surrogates are not here: they
+ * are not UTF-8, so no transport carries them to a handler (unit/display-text covers them).
+ */
+export const HOSTILE_DISPLAY_TEXT: Record<string, string> = {
+  NUL: "Key\u0000admin",
+  newline: "YubiKey\nrevoked by admin",
+  "carriage return": "YubiKey\r",
+  ESC: "\u001B[31mred",
+  DEL: "Key\u007F",
+  "C1 NEL": "Key\u0085",
+  "RTL override": "Laptop\u202Egnp.exe",
+  "LTR embedding": "\u202AKey",
+  "RTL isolate": "\u2067Key\u2069",
+  "RTL mark": "Key\u200F",
+  "zero-width space": "Yubi\u200BKey",
+  BOM: "\uFEFFKey",
+  "tag character": "Key\u{E0041}",
+  "line separator": "Key\u2028second line",
+};
+
+/** Display text that must be kept exactly: markup (escaping is the UI's), scripts and emoji sequences that need the joiners. */
+export const HONEST_DISPLAY_TEXT = ["<script>alert(1)</script> & \"Zoë's\" 鍵", "Family 👨\u200D👩\u200D👧 iPad", "می\u200Cخواهم"];
+
 /** An honest registration and sign-in answer from the software authenticator, to mutate. */
 export function honestCredentials(): { registration: RegistrationResponseJSON; authentication: AuthenticationResponseJSON } {
   const authenticator = new SoftAuthenticator();

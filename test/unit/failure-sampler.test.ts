@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { FailureSampler } from "../../src/audit/failure-sampler.js";
+import { FailureSampler, isSecurityAlert } from "../../src/audit/failure-sampler.js";
 
 function sampler(perSource: number, total: number) {
   let now = 1_000_000;
@@ -41,5 +41,19 @@ describe("FailureSampler", () => {
     expect(s.admit("a").write).toBe(false);
     advance(1);
     expect(s.admit("a")).toEqual({ write: true, suppressedBefore: 1 });
+  });
+});
+
+describe("isSecurityAlert: refusals never sampled away", () => {
+  it("is every clone_suspected event and the refusals that follow a verified signature; not what anyone can trigger", () => {
+    expect(isSecurityAlert("clone_suspected", "COUNTER_REGRESSION")).toBe(true);
+    for (const reason of ["CREDENTIAL_CLONE_SUSPECTED", "BACKUP_ELIGIBILITY_MISMATCH", "BACKUP_ELIGIBLE_REFUSED"]) {
+      expect(isSecurityAlert("authentication", reason)).toBe(true);
+      expect(isSecurityAlert("step_up", reason)).toBe(true);
+    }
+    for (const reason of ["AUTHENTICATOR_REVOKED", "SIGNATURE_INVALID", "COUNTER_REGRESSION", "ORIGIN_MISMATCH", "CREDENTIAL_REVOKED", "INVALID_ARGUMENT"]) {
+      expect(isSecurityAlert("authentication", reason)).toBe(false);
+    }
+    expect(isSecurityAlert("registration", "AUTHENTICATOR_REVOKED")).toBe(false);
   });
 });

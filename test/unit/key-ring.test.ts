@@ -25,6 +25,7 @@ const grantClaims = {
   amr: ["hwk", "user", "mfa"],
   operation: "op-digest",
   once: false,
+  sessionId: "session-1",
 };
 
 /** A logger whose JSON lines the test can read. */

@@ -30,6 +30,7 @@ import { createStore } from "./store/index.js";
 import { watchStoreHealth } from "./store/store-health.js";
 import { STEP_UP_DEFAULTS, type StepUpSettings } from "./step-up/defaults.js";
 import { OperationVerifier } from "./step-up/verify-operation.js";
+import { VerifiedTokens } from "./tokens/verified-tokens.js";
 import { JWKS_PATH, jwksHttpHandler } from "./tokens/jwks.js";
 import { KeyRing } from "./tokens/key-ring.js";
 import type { SigningKey } from "./tokens/signing-key.js";
@@ -52,6 +53,8 @@ export interface AppOptions {
   readonly serverSecrets: ServerSecrets;
   readonly logger: Logger;
   readonly credentialCacheTtlSeconds: number;
+  /** Verified tokens remembered (default DEFAULT_VERIFIED_TOKEN_CACHE_MAX; 0: none). */
+  readonly verifiedTokenCacheMax?: number;
   readonly tls?: { readonly certFile: string; readonly keyFile: string; readonly clientCaFile?: string | undefined } | undefined;
   readonly clock?: () => number;
   readonly auditRetentionDays?: number;
@@ -112,7 +115,7 @@ export async function startApp(opts: AppOptions, port: number, host: string): Pr
   const callerAuthorizer = opts.callers ? new CallerAuthorizer(opts.callers) : undefined;
   const assertions = new AssertionCore(deps, mds);
   const authentication = new AuthenticationCeremony(deps, assertions);
-  const verifier = new OperationVerifier({ ...deps, grantTtlSeconds: stepUp.grantTtlSeconds, revocations: sessions }, authentication, assertions);
+  const verifier = new OperationVerifier({ ...deps, grantTtlSeconds: stepUp.grantTtlSeconds, revocations: sessions, tokens: new VerifiedTokens(keys, opts.verifiedTokenCacheMax) }, authentication, assertions);
   observeSigningKeyAge(keys, deps.clock);
   if (opts.mds) observeMdsBlobFreshness(opts.mds, deps.clock);
   measureDynamoDb(opts.dynamo);

@@ -82,6 +82,8 @@ export interface App {
   readonly sessions: Sessions;
   /** The signing key ring (tests rotate it with replace()). */
   readonly keys: KeyRing;
+  /** The cache of verified tokens over `keys`. */
+  readonly tokens: VerifiedTokens;
   /** The tenants and caller policy in use; a reloaded tenants file replaces their contents. */
   readonly tenants: Tenants;
   readonly callerAuthorizer: CallerAuthorizer | undefined;
@@ -112,10 +114,11 @@ export async function startApp(opts: AppOptions, port: number, host: string): Pr
     decoyKey: opts.serverSecrets.decoyKey,
   };
   const sessions = new Sessions(deps, opts.sessionRevocationStalenessSeconds ?? 30);
+  const tokens = new VerifiedTokens(keys, opts.verifiedTokenCacheMax);
   const callerAuthorizer = opts.callers ? new CallerAuthorizer(opts.callers) : undefined;
   const assertions = new AssertionCore(deps, mds);
   const authentication = new AuthenticationCeremony(deps, assertions);
-  const verifier = new OperationVerifier({ ...deps, grantTtlSeconds: stepUp.grantTtlSeconds, revocations: sessions, tokens: new VerifiedTokens(keys, opts.verifiedTokenCacheMax) }, authentication, assertions);
+  const verifier = new OperationVerifier({ ...deps, grantTtlSeconds: stepUp.grantTtlSeconds, revocations: sessions, tokens }, authentication, assertions);
   observeSigningKeyAge(keys, deps.clock);
   if (opts.mds) observeMdsBlobFreshness(opts.mds, deps.clock);
   measureDynamoDb(opts.dynamo);
@@ -157,7 +160,7 @@ export async function startApp(opts: AppOptions, port: number, host: string): Pr
     port,
     host,
   );
-  return { server, health, caches, sessions, keys, tenants, callerAuthorizer };
+  return { server, health, caches, sessions, keys, tokens, tenants, callerAuthorizer };
 }
 
 function keyRingOf(opts: AppOptions): KeyRing {

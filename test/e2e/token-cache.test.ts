@@ -27,7 +27,8 @@ describe("the verified-token cache, through the service", () => {
     await a?.close();
   });
 
-  const overGrpc = (svc: TestService, req: VerifyRequest) => unary(svc.grpc, "verifyOperation", create(VerifyOperationRequestSchema, req));
+  const overGrpc = (svc: TestService, req: VerifyRequest): Promise<VerifyOperationResponse> =>
+    unary(svc.grpc, "verifyOperation", create(VerifyOperationRequestSchema, req));
 
   it("answers a repeated token from the cache over both transports, and refuses a token one byte off", async () => {
     const ivan = await signedInUser(a, "ivan");

@@ -46,6 +46,8 @@ export function createDynamoClient(opts: DynamoClientOptions): DynamoDBClient {
     region: opts.region,
     endpoint: endpoint.url.href,
     endpointProvider: () => endpoint,
+    // Otherwise each request resolves the credentials once more, for an account id the constant endpoint never uses.
+    accountIdEndpointMode: "disabled",
     maxAttempts: opts.maxAttempts ?? 3,
     retryMode: "standard",
     cacheMiddleware: true,

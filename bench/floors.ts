@@ -1,4 +1,5 @@
 import { createHash, generateKeyPairSync, randomBytes, sign, verify } from "node:crypto";
+import { Agent, request } from "node:http";
 import { performance } from "node:perf_hooks";
 import {
   CreateTableCommand,
@@ -9,6 +10,7 @@ import {
   type DynamoDBClient,
 } from "@aws-sdk/client-dynamodb";
 import { verifyAuthenticationResponse, verifyRegistrationResponse, type AuthenticationResponseJSON } from "@simplewebauthn/server";
+import { SignatureV4 } from "@smithy/signature-v4";
 import { parseAssertionKey } from "../src/webauthn/assertion-key.js";
 import { preflightAuthentication } from "../src/webauthn/preflight.js";
 import { verifyAuthentication } from "../src/webauthn/verify-authentication.js";
@@ -129,17 +131,61 @@ export interface StoreFloors {
 
 const FLOOR_TABLE = "bench-floor";
 
-/** The AWS SDK's per-call client cost and DynamoDB Local's conditional-write rate, from this process. */
-export async function storeFloors(dynamo: DynamoDBClient, counts: { calls: number; writes: number; alone: number }): Promise<StoreFloors> {
+/** A table keyed by a string `pk`, for the store floors. */
+export async function createFloorTable(dynamo: DynamoDBClient, name: string): Promise<void> {
   await dynamo.send(
     new CreateTableCommand({
-      TableName: FLOOR_TABLE,
+      TableName: name,
       BillingMode: "PAY_PER_REQUEST",
       AttributeDefinitions: [{ AttributeName: "pk", AttributeType: "S" }],
       KeySchema: [{ AttributeName: "pk", KeyType: "HASH" }],
     }),
   );
-  await waitUntilTableExists({ client: dynamo, maxWaitTime: 30 }, { TableName: FLOOR_TABLE });
+  await waitUntilTableExists({ client: dynamo, maxWaitTime: 30 }, { TableName: name });
+}
+
+/**
+ * The floor under any DynamoDB client: a GetItem of `key` in `table`, signed with the SDK's own
+ * @smithy/signature-v4 (one signer, so its derived-key cache is kept) and sent over node:http with
+ * a keep-alive agent, its JSON answer parsed. `sha256` is a client's (`client.config.sha256`).
+ */
+export function signedGetItem(endpoint: string, region: string, sha256: ConstructorParameters<typeof SignatureV4>[0]["sha256"]) {
+  const url = new URL(endpoint);
+  const agent = new Agent({ keepAlive: true, maxSockets: 64 });
+  const signer = new SignatureV4({ credentials: { accessKeyId: "local", secretAccessKey: "local" }, region, service: "dynamodb", sha256, uriEscapePath: true });
+  const get = async (table: string, key: string): Promise<unknown> => {
+    const body = JSON.stringify({ TableName: table, Key: { pk: { S: key } } });
+    const signed = await signer.sign({
+      method: "POST",
+      protocol: url.protocol,
+      hostname: url.hostname,
+      port: Number(url.port),
+      path: "/",
+      query: {},
+      headers: {
+        host: url.host,
+        "content-type": "application/x-amz-json-1.0",
+        "x-amz-target": "DynamoDB_20120810.GetItem",
+        "content-length": String(Buffer.byteLength(body)),
+      },
+      body,
+    });
+    return new Promise((done, fail) => {
+      const req = request({ agent, host: url.hostname, port: url.port, method: "POST", path: "/", headers: signed.headers }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (chunk: Buffer) => chunks.push(chunk));
+        res.on("end", () => (res.statusCode === 200 ? done(JSON.parse(Buffer.concat(chunks).toString())) : fail(new Error(`GetItem: HTTP ${res.statusCode}`))));
+      });
+      req.on("error", fail);
+      req.end(body);
+    });
+  };
+  return { get, close: () => agent.destroy() };
+}
+
+/** The AWS SDK's per-call client cost and DynamoDB Local's conditional-write rate, from this process. */
+export async function storeFloors(dynamo: DynamoDBClient, counts: { calls: number; writes: number; alone: number }): Promise<StoreFloors> {
+  await createFloorTable(dynamo, FLOOR_TABLE);
   const run = randomBytes(4).toString("hex");
   const put = (key: string) =>
     dynamo.send(

@@ -66,6 +66,8 @@ export async function startServiceProcess(
       // Long enough that every pool user's allowCredentials list stays cached between its sign-ins
       // at 1 in flight too (the targets are for warm caches; the default 30 s is a freshness choice).
       CREDENTIAL_CACHE_TTL_SECONDS: String(BENCH_LIST_CACHE_TTL_SECONDS),
+      // bench:verify-op measures the service with and without its verified-token cache.
+      ...(process.env.VERIFIED_TOKEN_CACHE_MAX_ENTRIES ? { VERIFIED_TOKEN_CACHE_MAX_ENTRIES: process.env.VERIFIED_TOKEN_CACHE_MAX_ENTRIES } : {}),
     },
   });
   const output: string[] = [];

@@ -32,6 +32,7 @@ import { createStore } from "./store/index.js";
 import { watchStoreHealth } from "./store/store-health.js";
 import { STEP_UP_DEFAULTS, type StepUpSettings } from "./step-up/defaults.js";
 import { OperationVerifier } from "./step-up/verify-operation.js";
+import { VerifiedTokens } from "./tokens/verified-tokens.js";
 import { JWKS_PATH, jwksHttpHandler } from "./tokens/jwks.js";
 import { KeyRing } from "./tokens/key-ring.js";
 import type { SigningKey } from "./tokens/signing-key.js";
@@ -54,6 +55,8 @@ export interface AppOptions {
   readonly serverSecrets: ServerSecrets;
   readonly logger: Logger;
   readonly credentialCacheTtlSeconds: number;
+  /** Verified tokens remembered (default DEFAULT_VERIFIED_TOKEN_CACHE_MAX; 0: none). */
+  readonly verifiedTokenCacheMax?: number;
   readonly tls?: { readonly certFile: string; readonly keyFile: string; readonly clientCaFile?: string | undefined } | undefined;
   readonly clock?: () => number;
   readonly auditRetentionDays?: number;
@@ -81,6 +84,8 @@ export interface App {
   readonly sessions: Sessions;
   /** The signing key ring (tests rotate it with replace()). */
   readonly keys: KeyRing;
+  /** The cache of verified tokens over `keys`. */
+  readonly tokens: VerifiedTokens;
   /** The tenants and caller policy in use; a reloaded tenants file replaces their contents. */
   readonly tenants: Tenants;
   readonly callerAuthorizer: CallerAuthorizer | undefined;
@@ -118,10 +123,11 @@ export async function startApp(opts: AppOptions, port: number, host: string): Pr
     decoyKey: opts.serverSecrets.decoyKey,
   };
   const sessions = new Sessions(deps, opts.sessionRevocationStalenessSeconds ?? 30);
+  const tokens = new VerifiedTokens(keys, opts.verifiedTokenCacheMax);
   const callerAuthorizer = opts.callers ? new CallerAuthorizer(opts.callers) : undefined;
   const assertions = new AssertionCore(deps, mds);
   const authentication = new AuthenticationCeremony(deps, assertions, sessions);
-  const verifier = new OperationVerifier({ ...deps, grantTtlSeconds: stepUp.grantTtlSeconds, revocations: sessions }, authentication, assertions);
+  const verifier = new OperationVerifier({ ...deps, grantTtlSeconds: stepUp.grantTtlSeconds, revocations: sessions, tokens }, authentication, assertions);
   observeSigningKeyAge(keys, deps.clock);
   if (opts.mds) observeMdsBlobFreshness(opts.mds, deps.clock);
   measureDynamoDb(opts.dynamo);
@@ -162,7 +168,7 @@ export async function startApp(opts: AppOptions, port: number, host: string): Pr
     port,
     host,
   );
-  return { server, health, caches, sessions, keys, tenants, callerAuthorizer };
+  return { server, health, caches, sessions, keys, tokens, tenants, callerAuthorizer };
 }
 
 function keyRingOf(opts: AppOptions): KeyRing {

@@ -19,6 +19,7 @@ import {
   TenantsFileError,
   type UserVerificationPolicy,
 } from "./tenants-file.js";
+import { DEFAULT_VERIFIED_TOKEN_CACHE_MAX } from "./tokens/verified-tokens.js";
 import { SUPPORTED_ALGORITHMS } from "./webauthn/algorithms.js";
 import { type AssertionPolicy, DEFAULT_ASSERTION_POLICY } from "./webauthn/assertion-policy.js";
 
@@ -83,6 +84,7 @@ const envSchema = z.object({
   TLS_KEY_FILE: optionalPath,
   TLS_CLIENT_CA_FILE: optionalPath,
   CREDENTIAL_CACHE_TTL_SECONDS: seconds(0, 3600).default(30),
+  VERIFIED_TOKEN_CACHE_MAX_ENTRIES: count.default(DEFAULT_VERIFIED_TOKEN_CACHE_MAX),
   AUDIT_RETENTION_DAYS: seconds(1, 3650).default(400),
   SESSION_REVOCATION_STALENESS_SECONDS: seconds(0, 3600).default(30),
   SHUTDOWN_GRACE_SECONDS: seconds(0, 300).default(20),
@@ -176,6 +178,8 @@ export interface Config {
   readonly stepUp: StepUpSettings;
   readonly tls: TlsSettings | undefined;
   readonly credentialCacheTtlSeconds: number;
+  /** Verified session tokens and step-up grants remembered per replica (0: none). */
+  readonly verifiedTokenCacheMax: number;
   readonly auditRetentionDays: number;
   readonly sessionRevocationStalenessSeconds: number;
   readonly shutdownGraceSeconds: number;
@@ -376,6 +380,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         ? Object.freeze({ certFile: e.TLS_CERT_FILE, keyFile: e.TLS_KEY_FILE, clientCaFile: e.TLS_CLIENT_CA_FILE })
         : undefined,
     credentialCacheTtlSeconds: e.CREDENTIAL_CACHE_TTL_SECONDS,
+    verifiedTokenCacheMax: e.VERIFIED_TOKEN_CACHE_MAX_ENTRIES,
     auditRetentionDays: e.AUDIT_RETENTION_DAYS,
     sessionRevocationStalenessSeconds: e.SESSION_REVOCATION_STALENESS_SECONDS,
     shutdownGraceSeconds: e.SHUTDOWN_GRACE_SECONDS,

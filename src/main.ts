@@ -54,6 +54,7 @@ async function main(config: Config): Promise<void> {
       serverSecrets,
       logger,
       credentialCacheTtlSeconds: config.credentialCacheTtlSeconds,
+      verifiedTokenCacheMax: config.verifiedTokenCacheMax,
       auditRetentionDays: config.auditRetentionDays,
       sessionRevocationStalenessSeconds: config.sessionRevocationStalenessSeconds,
       tls: config.tls,

@@ -7,6 +7,7 @@ import { TokenRejected } from "../tokens/jwt.js";
 import { issueStepUpGrant, verifyStepUpGrant, type StepUpGrant } from "../tokens/step-up-grant.js";
 import type { Assurance } from "../tokens/verified-claims.js";
 import { verifySessionToken } from "../tokens/session-token.js";
+import type { VerifiedTokens } from "../tokens/verified-tokens.js";
 import { boundAssertion } from "./bound-assertion.js";
 import { operationDigest, type Operation } from "./operation.js";
 import { shortfall, type AuthenticationFacts, type Requirement, type Shortfall } from "./requirement.js";
@@ -32,6 +33,8 @@ export interface StepUpDeps extends CeremonyDeps {
   readonly grantTtlSeconds: number;
   /** Session revocation (RevokeSession), answered from a cache of bounded staleness. */
   readonly revocations: { isRevoked(tenant: string, sessionId: string): Promise<boolean> };
+  /** Verifies session tokens and grants against `keys`, caching the signature verdicts. */
+  readonly tokens: VerifiedTokens;
 }
 
 /** A fresh assertion that still misses the requirement cannot be stepped up again: it is denied. */
@@ -85,7 +88,7 @@ export class OperationVerifier {
   }
 
   private async session(tenant: TenantConfig, token: string, now: number): Promise<Assurance> {
-    const session = await verifySessionToken(this.deps.keys, token, now).catch(rejected("session token", true));
+    const session = await verifySessionToken(this.deps.tokens, token, now).catch(rejected("session token", true));
     if (session.tenant !== tenant.id) throw new Denial("TOKEN_INVALID", "the session token is another tenant's", true);
     if (await this.deps.revocations.isRevoked(tenant.id, session.jti)) {
       throw new Denial("SESSION_REVOKED", "the session has been revoked", true);
@@ -101,7 +104,7 @@ export class OperationVerifier {
     token: string,
     now: number,
   ): Promise<Verdict> {
-    const grant = await verifyStepUpGrant(this.deps.keys, token, now).catch(rejected("step-up grant"));
+    const grant = await verifyStepUpGrant(this.deps.tokens, token, now).catch(rejected("step-up grant"));
     if (grant.tenant !== tenant.id) throw new Denial("TOKEN_INVALID", "the step-up grant is another tenant's");
     if (grant.userId !== session.userId) throw new Denial("SUBJECT_MISMATCH", "the step-up grant is another user's");
     // Bound to its session: the session's revocation (checked above) ends the grant, and it

@@ -1,4 +1,8 @@
+import { Agent as HttpAgent } from "node:http";
+import { Agent as HttpsAgent } from "node:https";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { NodeHttpHandler } from "@smithy/node-http-handler";
+import { SignatureV4 } from "@smithy/signature-v4";
 
 export interface DynamoClientOptions {
   readonly endpoint: string | undefined;
@@ -10,29 +14,76 @@ export interface DynamoClientOptions {
   readonly maxAttempts?: number;
 }
 
+/** Middleware that does nothing the service needs (bench/NOTES.md: ≈ 4 % of a call for the user agent). */
+const UNNEEDED_MIDDLEWARE = [
+  // The SDK's user-agent header: only AWS's usage statistics read it.
+  "getUserAgentMiddleware",
+  // Adds X-Amzn-Trace-Id inside AWS Lambda only; the service runs in a container.
+  "recursionDetectionMiddleware",
+  // Logs each call through the client's `logger`, which the service never sets.
+  "loggerMiddleware",
+];
+
 /**
  * One client per process: it keeps connections alive and retries throttling and transient faults
- * with the SDK's own standard retry strategy (exponential backoff with jitter).
+ * with the SDK's own standard retry strategy (exponential backoff with jitter). Set up for the
+ * hot path (bench/NOTES.md, "The lean DynamoDB client", measures each part):
+ * - `cacheMiddleware`: the middleware stack is resolved once per command class, not per request;
+ * - one SignatureV4 for every request, so its cache of derived signing keys is kept (the SDK
+ *   builds a new signer, and derives the key again, per request). It asks the client's own
+ *   credential provider on every signature, the one the SDK memoizes and refreshes before expiry
+ *   (IRSA web identity, container role), so credentials are never frozen;
+ * - a constant endpoint: DYNAMODB_ENDPOINT, or the region's endpoint as the SDK's own rules
+ *   resolve it, once, instead of evaluating the rules per request (account-id endpoints are
+ *   not used: the regional endpoint serves every account);
+ * - the request handler built once with keep-alive agents, connection and request timeouts kept;
+ * - no user-agent, recursion-detection or logger middleware.
  */
 export function createDynamoClient(opts: DynamoClientOptions): DynamoDBClient {
-  const client = new DynamoDBClient({
+  const endpoint = constantEndpoint(opts);
+  let signer: SignatureV4 | undefined;
+  const client: DynamoDBClient = new DynamoDBClient({
     region: opts.region,
-    endpoint: opts.endpoint,
+    endpoint: endpoint.url.href,
+    endpointProvider: () => endpoint,
+    // Otherwise each request resolves the credentials once more, for an account id the constant endpoint never uses.
+    accountIdEndpointMode: "disabled",
     maxAttempts: opts.maxAttempts ?? 3,
     retryMode: "standard",
-    // Resolve the middleware stack once per command class, not per request (≈ 90 µs CPU a call).
     cacheMiddleware: true,
-    requestHandler: {
+    requestHandler: new NodeHttpHandler({
       connectionTimeout: 1_000,
       requestTimeout: opts.requestTimeoutMs ?? 3_000,
-      httpAgent: { keepAlive: true, maxSockets: 64 },
-      httpsAgent: { keepAlive: true, maxSockets: 64 },
-    },
+      httpAgent: new HttpAgent({ keepAlive: true, maxSockets: 64 }),
+      httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets: 64 }),
+    }),
+    // Built at the first request; asks the client's current credential provider at every signature.
+    signer: async (): Promise<SignatureV4> =>
+      (signer ??= new SignatureV4({
+        credentials: () => client.config.credentials(),
+        region: opts.region,
+        service: "dynamodb",
+        sha256: client.config.sha256,
+        uriEscapePath: true,
+      })),
     // Otherwise the SDK's default provider chain (env, profile, web identity, container role).
     ...(opts.localCredentials ? { credentials: { accessKeyId: "local", secretAccessKey: "local" } } : {}),
   });
+  for (const name of UNNEEDED_MIDDLEWARE) client.middlewareStack.remove(name);
   dropMiddlewareCacheOnChange(client);
   return client;
+}
+
+/** DYNAMODB_ENDPOINT, or the regional endpoint the SDK's endpoint rules give for `region`. */
+function constantEndpoint(opts: DynamoClientOptions): { readonly url: URL } {
+  if (opts.endpoint) return { url: new URL(opts.endpoint) };
+  const rules = new DynamoDBClient({ region: opts.region });
+  try {
+    const { url } = rules.config.endpointProvider({ Region: opts.region, UseFIPS: false, UseDualStack: false, AccountIdEndpointMode: "disabled" });
+    return { url };
+  } finally {
+    rules.destroy();
+  }
 }
 
 const STACK_CHANGES = ["add", "addRelativeTo", "use", "remove", "removeByTag"] as const;

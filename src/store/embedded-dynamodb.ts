@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { readdirSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { createServer, type Socket } from "node:net";
@@ -34,8 +34,21 @@ export interface EmbeddedDynamoDbOptions {
 
 /** The only address DynamoDB Local listens on: reachable from this machine, not from the network. */
 const HOST = "127.0.0.1";
-/** The committed, compiled launcher (runs on a JRE; see its source for why it exists). */
-const LAUNCHER_DIR = fileURLToPath(new URL("../../java/dynamodb-local-loopback/", import.meta.url));
+/**
+ * The committed, compiled launcher (runs on a JRE; see its source for why it exists), found from
+ * this module upwards: the source, dist/ and dist-bench/src/ sit at different depths. Looked up
+ * only when the embedded store starts (the image has no launcher and never starts one).
+ */
+function launcherDir(): string {
+  return findUpwards(dirname(fileURLToPath(import.meta.url)), join("java", "dynamodb-local-loopback"));
+}
+
+function findUpwards(from: string, relative: string): string {
+  for (let dir = from; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, relative))) return join(dir, relative);
+    if (dirname(dir) === dir) throw new Error(`${relative} not found above ${from}`);
+  }
+}
 const READY_DEADLINE_MS = 60_000;
 const STOP_GRACE_MS = 5_000;
 const LOG_TAIL_LINES = 30;
@@ -52,7 +65,7 @@ export async function startEmbeddedDynamoDb(opts: EmbeddedDynamoDbOptions = {}):
       `-Djava.library.path=${join(lib, "DynamoDBLocal_lib")}`,
       `-Ddynauthn.dynamodbLocal.host=${HOST}`,
       "-cp",
-      [join(lib, "DynamoDBLocal.jar"), LAUNCHER_DIR].join(delimiter),
+      [join(lib, "DynamoDBLocal.jar"), launcherDir()].join(delimiter),
       "LoopbackDynamoDbLocal",
       "-port",
       String(port),

@@ -56,13 +56,20 @@ export async function signJwt(key: SigningKey, content: JwtContent): Promise<str
 
 const base64urlJson = (value: object) => Buffer.from(JSON.stringify(value)).toString("base64url");
 
+/** A verified token's payload and the key (kid, alg) that signed it. */
+export interface VerifiedJwt {
+  readonly payload: JWTPayload;
+  readonly kid: string;
+  readonly alg: string;
+}
+
 /**
  * Verifies a token of type `typ` against the keys the ring publishes at `now` (epoch ms): a token
  * whose key has been removed or has retired is refused like a forged one.
  */
-export async function verifyJwt(ring: KeyRing, token: string, typ: string, now: number): Promise<JWTPayload> {
+export async function verifyJwt(ring: KeyRing, token: string, typ: string, now: number): Promise<VerifiedJwt> {
   try {
-    const { payload } = await jwtVerify(
+    const { payload, protectedHeader } = await jwtVerify(
       token,
       (header) => {
         const key = ring.verificationKey(header.kid, header.alg, now);
@@ -71,7 +78,8 @@ export async function verifyJwt(ring: KeyRing, token: string, typ: string, now: 
       },
       { issuer: TOKEN_ISSUER, typ, algorithms: ring.algorithms(), currentDate: new Date(now), requiredClaims: ["sub", "jti", "exp"] },
     );
-    return payload;
+    // The key resolver above found the ring's key by this kid and alg, so both are strings here.
+    return { payload, kid: protectedHeader.kid as string, alg: protectedHeader.alg };
   } catch (err) {
     if (err instanceof TokenRejected) throw err;
     if (err instanceof errors.JWTExpired) throw new TokenRejected("EXPIRED", "the token has expired");

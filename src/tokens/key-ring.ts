@@ -21,6 +21,7 @@ import type { SigningAlg, SigningKey } from "./signing-key.js";
 export class KeyRing {
   #keys: readonly SigningKey[] = [];
   #byKid = new Map<string, number>();
+  #onReplace: (() => void)[] = [];
 
   /** `retentionMs`: the longest lifetime of any token a key signs (tests shorten it). */
   constructor(
@@ -36,6 +37,12 @@ export class KeyRing {
     const sorted = [...keys].sort((a, b) => a.activatesAt - b.activatesAt);
     this.#keys = sorted;
     this.#byKid = new Map(sorted.map((key, i) => [key.kid, i]));
+    for (const listener of this.#onReplace) listener();
+  }
+
+  /** Runs `listener` after every replace(): caches of what the old ring vouched for drop it. */
+  onReplace(listener: () => void): void {
+    this.#onReplace.push(listener);
   }
 
   get keys(): readonly SigningKey[] {

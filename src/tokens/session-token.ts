@@ -1,7 +1,7 @@
-import { signJwt, verifyJwt } from "./jwt.js";
-import type { KeyRing } from "./key-ring.js";
+import { signJwt } from "./jwt.js";
 import type { SigningKey } from "./signing-key.js";
 import { assuranceClaims, type Assurance } from "./verified-claims.js";
+import type { VerifiedTokens } from "./verified-tokens.js";
 
 /** The header `typ` of session tokens; step-up grants have their own, so neither passes for the other. */
 export const SESSION_TOKEN_TYPE = "JWT";
@@ -46,6 +46,6 @@ export async function issueSessionToken(key: SigningKey, claims: SessionClaims, 
  * expiry and dynauthn's claims. Throws TokenRejected. No store access: revocation of the token's
  * credential takes effect at the next passkey assertion, not here.
  */
-export async function verifySessionToken(ring: KeyRing, token: string, now: number): Promise<Assurance> {
-  return assuranceClaims(await verifyJwt(ring, token, SESSION_TOKEN_TYPE, now));
+export async function verifySessionToken(tokens: VerifiedTokens, token: string, now: number): Promise<Assurance> {
+  return assuranceClaims(await tokens.verify(token, SESSION_TOKEN_TYPE, now));
 }

@@ -1,8 +1,8 @@
 import { randomUUID } from "node:crypto";
-import { signJwt, TokenRejected, verifyJwt } from "./jwt.js";
-import type { KeyRing } from "./key-ring.js";
+import { signJwt, TokenRejected } from "./jwt.js";
 import type { SigningKey } from "./signing-key.js";
 import { assuranceClaims, type Assurance } from "./verified-claims.js";
+import type { VerifiedTokens } from "./verified-tokens.js";
 
 /** The header `typ` of step-up grants: never accepted where a session token is expected. */
 export const STEP_UP_GRANT_TYPE = "dynauthn-step-up+jwt";
@@ -64,8 +64,8 @@ export async function issueStepUpGrant(
 }
 
 /** Verifies a grant offline (signature, issuer, type, expiry, claims). Throws TokenRejected. */
-export async function verifyStepUpGrant(ring: KeyRing, token: string, now: number): Promise<StepUpGrant> {
-  const payload = await verifyJwt(ring, token, STEP_UP_GRANT_TYPE, now);
+export async function verifyStepUpGrant(tokens: VerifiedTokens, token: string, now: number): Promise<StepUpGrant> {
+  const payload = await tokens.verify(token, STEP_UP_GRANT_TYPE, now);
   if (typeof payload.op !== "string" || typeof payload.once !== "boolean" || typeof payload.sid !== "string") {
     throw new TokenRejected("INVALID", "the grant lacks its operation or session binding");
   }

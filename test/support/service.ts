@@ -81,6 +81,7 @@ export async function startTestService(
     /** Default: the shared service's, or new ones. */
     serverSecrets?: ServerSecrets;
     credentialCacheTtlSeconds?: number;
+    sessionRevocationStalenessSeconds?: number;
     tenant?: TenantConfig;
     keyRing?: KeyRing;
     beginLimits?: BeginLimitSettings;
@@ -112,6 +113,7 @@ export async function startTestService(
       serverSecrets,
       logger: overrides.logger ?? createLogger("silent"),
       credentialCacheTtlSeconds: overrides.credentialCacheTtlSeconds ?? 30,
+      sessionRevocationStalenessSeconds: overrides.sessionRevocationStalenessSeconds,
       clock: clock.read,
       beginLimits: overrides.beginLimits,
       failureAudit: overrides.failureAudit,

@@ -18,6 +18,7 @@ import { writeNewKeyFile } from "../../src/tokens/key-files.js";
 import { kmsEncryptor } from "../../src/tokens/kms-key-files.js";
 import { openKeyRing } from "../../src/tokens/open-key-ring.js";
 import { issueStepUpGrant, verifyStepUpGrant } from "../../src/tokens/step-up-grant.js";
+import { VerifiedTokens } from "../../src/tokens/verified-tokens.js";
 
 /**
  * No KMS emulator is installable here, so KMS is the SDK's own mock (aws-sdk-client-mock) doing
@@ -95,7 +96,7 @@ describe("KMS-encrypted key files (aws-sdk-client-mock, real key material)", () 
       now,
       300,
     );
-    await expect(verifyStepUpGrant(ring, token, now)).resolves.toMatchObject({ userId: "alice" });
+    await expect(verifyStepUpGrant(new VerifiedTokens(ring, 0), token, now)).resolves.toMatchObject({ userId: "alice" });
 
     // A rotation adds an EdDSA key: only the new file costs a Decrypt (one CloudTrail event each).
     const second = await writeNewKeyFile(dir, "EdDSA", now, sealer);

@@ -11,6 +11,7 @@ import { KeyRing } from "../../src/tokens/key-ring.js";
 import { KeyRingReloader } from "../../src/tokens/key-ring-reloader.js";
 import { generateSigningKey, newPrivateKey } from "../../src/tokens/signing-key.js";
 import { issueStepUpGrant, verifyStepUpGrant } from "../../src/tokens/step-up-grant.js";
+import { VerifiedTokens } from "../../src/tokens/verified-tokens.js";
 
 const T0 = Date.UTC(2026, 10, 1);
 const HOUR = 3_600_000;
@@ -79,11 +80,11 @@ describe("key ring", () => {
     const ring = new KeyRing([ed], HOUR);
     const { token } = await issueStepUpGrant(ring.signingKey(T0), grantClaims, T0, 300);
     expect(decodeProtectedHeader(token)).toMatchObject({ alg: "EdDSA", kid: ed.kid, typ: "dynauthn-step-up+jwt" });
-    await expect(verifyStepUpGrant(ring, token, T0 + 1000)).resolves.toMatchObject({ userId: "alice", operation: "op-digest" });
-    await expect(verifyStepUpGrant(ring, token, T0 + 301_000)).rejects.toMatchObject({ failure: "EXPIRED" });
+    await expect(verifyStepUpGrant(new VerifiedTokens(ring, 0), token, T0 + 1000)).resolves.toMatchObject({ userId: "alice", operation: "op-digest" });
+    await expect(verifyStepUpGrant(new VerifiedTokens(ring, 0), token, T0 + 301_000)).rejects.toMatchObject({ failure: "EXPIRED" });
 
     ring.replace([await generateSigningKey("ES256", T0)]);
-    await expect(verifyStepUpGrant(ring, token, T0 + 1000)).rejects.toMatchObject({ failure: "INVALID" });
+    await expect(verifyStepUpGrant(new VerifiedTokens(ring, 0), token, T0 + 1000)).rejects.toMatchObject({ failure: "INVALID" });
   });
 });
 

@@ -68,6 +68,7 @@ dynamodbEndpoint: DYNAMODB_ENDPOINT
 challengeTtlSeconds: CHALLENGE_TTL_SECONDS
 sessionTtlSeconds: SESSION_TTL_SECONDS
 credentialCacheTtlSeconds: CREDENTIAL_CACHE_TTL_SECONDS
+verifiedTokenCacheMaxEntries: VERIFIED_TOKEN_CACHE_MAX_ENTRIES
 auditRetentionDays: AUDIT_RETENTION_DAYS
 sessionRevocationStalenessSeconds: SESSION_REVOCATION_STALENESS_SECONDS
 stepUpGrantTtlSeconds: STEP_UP_GRANT_TTL_SECONDS

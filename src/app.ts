@@ -14,7 +14,7 @@ import { type CallerPolicy, CallerAuthorizer } from "./callers/policy.js";
 import { Auditor } from "./audit/auditor.js";
 import { AuditTrail } from "./audit/audit-trail.js";
 import { credentialOwner } from "./ceremonies/audit-facts.js";
-import type { TenantConfig } from "./config.js";
+import type { TenantConfig } from "./tenants/tenant-config.js";
 import type { MdsCatalogSource } from "./attestation/mds-reloader.js";
 import { ProviderNames } from "./attestation/provider-names.js";
 import { requireMetadataFor } from "./attestation/enforce.js";
@@ -36,7 +36,7 @@ import { VerifiedTokens } from "./tokens/verified-tokens.js";
 import { JWKS_PATH, jwksHttpHandler } from "./tokens/jwks.js";
 import { KeyRing } from "./tokens/key-ring.js";
 import type { SigningKey } from "./tokens/signing-key.js";
-import { Tenants } from "./tenants.js";
+import { Tenants } from "./tenants/tenants.js";
 
 export interface AppOptions {
   readonly dynamo: DynamoDBClient;

@@ -2,7 +2,7 @@ import { z } from "zod";
 import { DEFAULT_ATTESTATION_POLICY } from "./attestation/policy.js";
 import { type BeginLimitSettings, DEFAULT_BEGIN_LIMITS } from "./limits/begin-limit-settings.js";
 import { DEFAULT_FAILURE_AUDIT, type FailureAuditSettings } from "./audit/failure-sampler.js";
-import { DEFAULT_MAX_REQUEST_BYTES, MIN_REQUEST_BYTES } from "./request-size.js";
+import { DEFAULT_MAX_REQUEST_BYTES, MIN_REQUEST_BYTES } from "./transport/request-size.js";
 import type { CallerPolicy } from "./callers/policy.js";
 import { STEP_UP_DEFAULTS, type StepUpSettings } from "./step-up/defaults.js";
 import { EXT_AUTHZ_CLIENT_IP_SOURCES } from "./step-up/ext-authz-client-ip.js";

@@ -11,14 +11,11 @@ import { describe, expect, it } from "vitest";
 const LAYER_OF: Record<string, Layer> = {
   "app.ts": "wiring",
   "main.ts": "wiring",
-  "routes.ts": "wiring",
-  "server.ts": "wiring",
-  "request-size.ts": "wiring",
   "config.ts": "wiring", // reads the environment and every layer's defaults
   cli: "wiring",
   "telemetry/register.ts": "wiring", // main's first import: loads the configuration to start telemetry
   rpc: "rpc",
-  transport: "rpc", // the server's connection limits; health's Watch streams use them too
+  transport: "rpc", // the server, its connection and request-size limits; health's Watch streams use them too
   ceremonies: "domain",
   "step-up": "domain",
   audit: "domain",
@@ -27,7 +24,6 @@ const LAYER_OF: Record<string, Layer> = {
   limits: "domain",
   callers: "domain",
   telemetry: "domain",
-  "cache.ts": "domain",
   tenants: "domain", // the tenant model, the tenants file and its reloader
   "server-secrets.ts": "domain",
   webauthn: "pure",
@@ -36,7 +32,7 @@ const LAYER_OF: Record<string, Layer> = {
   gen: "contract", // buf generate output: the proto contract
   "lifetimes.ts": "base",
   "logger.ts": "base",
-  "file-poll.ts": "base",
+  "file-poll.ts": "base", // file stamps and polling, for the reloaders of tenants, keys and the MDS BLOB
   "field-limits.ts": "base", // request field sizes, read by rpc, audit and webauthn alike
 };
 

@@ -1,8 +1,8 @@
 import { z } from "zod";
-import { type AttestationPolicy, DEFAULT_ATTESTATION_POLICY } from "./attestation/policy.js";
+import { DEFAULT_ATTESTATION_POLICY } from "./attestation/policy.js";
 import { type BeginLimitSettings, DEFAULT_BEGIN_LIMITS } from "./limits/begin-limit-settings.js";
 import { DEFAULT_FAILURE_AUDIT, type FailureAuditSettings } from "./audit/failure-sampler.js";
-import { DEFAULT_MAX_REQUEST_BYTES, MIN_REQUEST_BYTES } from "./request-size.js";
+import { DEFAULT_MAX_REQUEST_BYTES, MIN_REQUEST_BYTES } from "./transport/request-size.js";
 import type { CallerPolicy } from "./callers/policy.js";
 import { STEP_UP_DEFAULTS, type StepUpSettings } from "./step-up/defaults.js";
 import { EXT_AUTHZ_CLIENT_IP_SOURCES } from "./step-up/ext-authz-client-ip.js";
@@ -15,13 +15,13 @@ import {
   TENANT_ID_MESSAGE,
   TENANT_ID_PATTERN,
   tenantConfigsOf,
-  type TenantDefaults,
   TenantsFileError,
-  type UserVerificationPolicy,
-} from "./tenants-file.js";
+} from "./tenants/tenants-file.js";
+import type { TenantConfig, TenantDefaults } from "./tenants/tenant-config.js";
+import type { TelemetrySettings } from "./telemetry/sdk.js";
 import { DEFAULT_VERIFIED_TOKEN_CACHE_MAX } from "./tokens/verified-tokens.js";
 import { SUPPORTED_ALGORITHMS } from "./webauthn/algorithms.js";
-import { type AssertionPolicy, DEFAULT_ASSERTION_POLICY } from "./webauthn/assertion-policy.js";
+import { DEFAULT_ASSERTION_POLICY } from "./webauthn/assertion-policy.js";
 
 /**
  * The only reader of process.env. Every variable is validated at start; a bad value stops the
@@ -128,22 +128,6 @@ const envSchema = z.object({
   OTEL_EXPORTER_PROMETHEUS_PORT: port.optional(),
 });
 
-export interface TenantConfig {
-  readonly id: string;
-  readonly rpId: string;
-  readonly rpName: string;
-  readonly origins: readonly string[];
-  readonly challengeTtlSeconds: number;
-  readonly sessionTtlSeconds: number;
-  readonly attestation: AttestationPolicy;
-  /** What a suspected clone or a flag that contradicts the credential's record does. */
-  readonly assertion: AssertionPolicy;
-  /** The least user verification the tenant accepts: requests asking for less are raised to it. */
-  readonly userVerification: UserVerificationPolicy;
-  /** COSE algorithm ids offered at registration and accepted when verifying it, in preference order. */
-  readonly algorithms: readonly number[];
-}
-
 export interface Config {
   readonly port: number;
   readonly host: string;
@@ -202,14 +186,6 @@ export interface TlsSettings {
   readonly keyFile: string;
   /** Set: clients must present a certificate issued by this CA (mTLS). */
   readonly clientCaFile: string | undefined;
-}
-
-/** Off (the default) starts no OpenTelemetry SDK at all. */
-export interface TelemetrySettings {
-  /** Export traces and metrics as the standard OTEL_* variables say (OTLP by default). */
-  readonly exportFromEnv: boolean;
-  /** A Prometheus scrape endpoint (OTEL_EXPORTER_PROMETHEUS_HOST/PORT, as the Helm chart sets them). */
-  readonly prometheus: { readonly host: string; readonly port: number; readonly limits: TransportLimits } | undefined;
 }
 
 export class ConfigError extends Error {

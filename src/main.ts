@@ -5,7 +5,7 @@ import { startApp } from "./app.js";
 import { MdsBlobReloader } from "./attestation/mds-reloader.js";
 import { warnAboutCallers } from "./callers/startup-warnings.js";
 import { createLogger } from "./logger.js";
-import { TenantsFileReloader } from "./tenants-file-reloader.js";
+import { TenantsFileReloader } from "./tenants/tenants-file-reloader.js";
 import { createDynamoClient } from "./store/client.js";
 import { createStore } from "./store/index.js";
 import { startEmbeddedDynamoDb, type EmbeddedDynamoDb } from "./store/embedded-dynamodb.js";

@@ -1,4 +1,4 @@
-import type { TenantConfig } from "../config.js";
+import type { TenantConfig } from "../tenants/tenant-config.js";
 import { unauthenticated } from "../errors.js";
 import type { VerifiedRegistration } from "../webauthn/verify-registration.js";
 import { attestationChain } from "./attestation-chain.js";

@@ -1,8 +1,14 @@
 import type { Logger } from "pino";
-import type { Config } from "../config.js";
+import type { CallerPolicy } from "./policy.js";
+
+/** What decides who the callers are: the service's Config has this shape. */
+export interface CallerSetup {
+  readonly callers: CallerPolicy | undefined;
+  readonly tls: { readonly clientCaFile: string | undefined } | undefined;
+}
 
 /** Says loudly, at start, when callers are not (or not fully) authenticated. */
-export function warnAboutCallers(config: Config, logger: Logger): void {
+export function warnAboutCallers(config: CallerSetup, logger: Logger): void {
   const policy = config.callers;
   if (!policy) {
     if (!config.tls?.clientCaFile) {

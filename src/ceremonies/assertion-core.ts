@@ -1,5 +1,5 @@
-import { Caches, type CachedCredential } from "../cache.js";
-import type { TenantConfig } from "../config.js";
+import { Caches, type CachedCredential } from "./credential-cache.js";
+import type { TenantConfig } from "../tenants/tenant-config.js";
 import { mergeFacts, type AuditFacts, type CallContext } from "../audit/audit-event.js";
 import { enforceSignInPolicy } from "../attestation/enforce.js";
 import type { MdsCatalogSource } from "../attestation/mds-reloader.js";

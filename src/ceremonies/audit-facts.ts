@@ -1,5 +1,5 @@
 import type { AuditFacts } from "../audit/audit-event.js";
-import { Caches } from "../cache.js";
+import { Caches } from "./credential-cache.js";
 import type { Ceremony } from "../webauthn/ceremony.js";
 import type { CeremonyDeps } from "./deps.js";
 import { MAX_CREDENTIAL_ID_CHARS } from "../field-limits.js";

@@ -1,6 +1,6 @@
 import type { PublicKeyCredentialRequestOptionsJSON } from "@simplewebauthn/server";
-import { Caches } from "../cache.js";
-import type { TenantConfig } from "../config.js";
+import { Caches } from "./credential-cache.js";
+import type { TenantConfig } from "../tenants/tenant-config.js";
 import { mergeFacts, type CallContext } from "../audit/audit-event.js";
 import type { CredentialDescriptor, UserVerification } from "../webauthn/ceremony.js";
 import { atLeast } from "../webauthn/user-verification.js";

@@ -1,4 +1,4 @@
-import type { TenantConfig } from "../config.js";
+import type { TenantConfig } from "../tenants/tenant-config.js";
 import { unauthenticated } from "../errors.js";
 import { countChallenge } from "../telemetry/metrics.js";
 import type { SigningKey } from "../tokens/signing-key.js";

@@ -1,6 +1,6 @@
 import type { CallContext } from "../audit/audit-event.js";
-import { Caches } from "../cache.js";
-import type { TenantConfig } from "../config.js";
+import { Caches } from "./credential-cache.js";
+import type { TenantConfig } from "../tenants/tenant-config.js";
 import type { StoredCredential } from "../webauthn/ceremony.js";
 import { credentialOwner } from "./audit-facts.js";
 import type { CeremonyDeps } from "./deps.js";

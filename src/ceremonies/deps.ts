@@ -1,6 +1,6 @@
 import type { Logger } from "pino";
 import type { Auditor } from "../audit/auditor.js";
-import type { Caches } from "../cache.js";
+import type { Caches } from "./credential-cache.js";
 import type { BeginLimits } from "../limits/begin-limits.js";
 import type { Store } from "../store/index.js";
 import type { KeyRing } from "../tokens/key-ring.js";

@@ -4,8 +4,8 @@ import type {
   PublicKeyCredentialCreationOptionsJSON,
   ResidentKeyRequirement,
 } from "@simplewebauthn/server";
-import { Caches } from "../cache.js";
-import type { TenantConfig } from "../config.js";
+import { Caches } from "./credential-cache.js";
+import type { TenantConfig } from "../tenants/tenant-config.js";
 import type { AuditFacts, CallContext } from "../audit/audit-event.js";
 import type { Ceremony, StoredCredential, UserVerification } from "../webauthn/ceremony.js";
 import { atLeast } from "../webauthn/user-verification.js";

@@ -1,7 +1,7 @@
 import { LRUCache } from "lru-cache";
 import type { AuditEvent, AuditFacts, CallContext } from "../audit/audit-event.js";
 import { newSessionId } from "../audit/session-id.js";
-import type { TenantConfig } from "../config.js";
+import type { TenantConfig } from "../tenants/tenant-config.js";
 import { AuthError } from "../errors.js";
 import { MAX_SESSION_TTL_SECONDS } from "../lifetimes.js";
 import { issueSessionToken } from "../tokens/session-token.js";

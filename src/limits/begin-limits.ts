@@ -1,5 +1,5 @@
 import type { CallContext } from "../audit/audit-event.js";
-import type { TenantConfig } from "../config.js";
+import type { TenantConfig } from "../tenants/tenant-config.js";
 import { AuthError } from "../errors.js";
 import { countRateLimited } from "../telemetry/metrics.js";
 import type { CeremonyKind } from "../webauthn/ceremony.js";

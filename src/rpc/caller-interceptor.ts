@@ -5,7 +5,7 @@ import { type CallDecision, type CallerAuthorizer, GUARDED_SERVICES } from "../c
 import type { Auditor } from "../audit/auditor.js";
 import { AuthError } from "../errors.js";
 import { CheckRequestSchema } from "../gen/envoy/service/auth/v3/external_auth_pb.js";
-import type { Tenants } from "../tenants.js";
+import type { Tenants } from "../tenants/tenants.js";
 import { MAX_CREDENTIAL_ID_CHARS, MAX_USER_ID_BYTES } from "../field-limits.js";
 
 export interface CallerPolicyDeps {

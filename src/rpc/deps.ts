@@ -6,7 +6,7 @@ import type { RegistrationCeremony } from "../ceremonies/registration.js";
 import type { Sessions } from "../ceremonies/sessions.js";
 import type { ExtAuthzClientIp } from "../step-up/ext-authz-client-ip.js";
 import type { OperationVerifier } from "../step-up/verify-operation.js";
-import type { Tenants } from "../tenants.js";
+import type { Tenants } from "../tenants/tenants.js";
 import type { KeyRing } from "../tokens/key-ring.js";
 
 /** What the RPC handlers need, in one place: app.ts builds them, routes.ts hands them out. */

@@ -2,7 +2,7 @@ import { mergeFacts, type CallContext } from "../audit/audit-event.js";
 import type { AssertionCore } from "../ceremonies/assertion-core.js";
 import type { AuthenticationCeremony } from "../ceremonies/authentication.js";
 import type { CeremonyDeps } from "../ceremonies/deps.js";
-import type { TenantConfig } from "../config.js";
+import type { TenantConfig } from "../tenants/tenant-config.js";
 import { TokenRejected } from "../tokens/jwt.js";
 import { issueStepUpGrant, verifyStepUpGrant, type StepUpGrant } from "../tokens/step-up-grant.js";
 import type { Assurance } from "../tokens/verified-claims.js";

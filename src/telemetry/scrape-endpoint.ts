@@ -7,6 +7,13 @@ import type { TransportLimits } from "../transport/limits.js";
 /** The exporter's default path, which the chart's ServiceMonitor scrapes. */
 const METRICS_PATH = "/metrics";
 
+/** OTEL_EXPORTER_PROMETHEUS_HOST/PORT, served with the transport's connection limits. */
+export interface ScrapeEndpointSettings {
+  readonly host: string;
+  readonly port: number;
+  readonly limits: TransportLimits;
+}
+
 export interface ScrapeEndpoint {
   readonly exporter: PrometheusExporter;
   close(): Promise<void>;
@@ -16,7 +23,7 @@ export interface ScrapeEndpoint {
  * The Prometheus exporter, served by an http.Server of ours instead of its own, which takes no
  * options: the scrape port gets the service port's timeouts, header size and connection cap.
  */
-export function startScrapeEndpoint(settings: { readonly host: string; readonly port: number; readonly limits: TransportLimits }): ScrapeEndpoint {
+export function startScrapeEndpoint(settings: ScrapeEndpointSettings): ScrapeEndpoint {
   const exporter = new PrometheusExporter({ preventServerStart: true });
   const server = http.createServer((req, res) => {
     if ((req.url ?? "").split("?", 1)[0] === METRICS_PATH) return exporter.getMetricsRequestHandler(req, res);

@@ -3,8 +3,15 @@ import { AwsInstrumentation } from "@opentelemetry/instrumentation-aws-sdk";
 import { PeriodicExportingMetricReader, type IMetricReader } from "@opentelemetry/sdk-metrics";
 import { NodeSDK, resources } from "@opentelemetry/sdk-node";
 import type { SpanProcessor } from "@opentelemetry/sdk-trace-base";
-import type { TelemetrySettings } from "../config.js";
-import { type ScrapeEndpoint, startScrapeEndpoint } from "./scrape-endpoint.js";
+import { type ScrapeEndpoint, type ScrapeEndpointSettings, startScrapeEndpoint } from "./scrape-endpoint.js";
+
+/** Off (the default) starts no OpenTelemetry SDK at all. */
+export interface TelemetrySettings {
+  /** Export traces and metrics as the standard OTEL_* variables say (OTLP by default). */
+  readonly exportFromEnv: boolean;
+  /** A Prometheus scrape endpoint (OTEL_EXPORTER_PROMETHEUS_HOST/PORT, as the Helm chart sets them). */
+  readonly prometheus: ScrapeEndpointSettings | undefined;
+}
 
 export interface Telemetry {
   /** Flushes what is buffered and stops the exporters (the Prometheus endpoint too). */

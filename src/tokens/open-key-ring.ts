@@ -1,6 +1,5 @@
 import { KMSClient } from "@aws-sdk/client-kms";
 import type { Logger } from "pino";
-import type { Config } from "../config.js";
 import { KeyFileAudit, parseKeyFiles, readKeyDirectory, type KeyDecryptor } from "./key-files.js";
 import { KeyRing } from "./key-ring.js";
 import { KeyRingReloader } from "./key-ring-reloader.js";
@@ -12,6 +11,13 @@ export interface OpenedKeyRing {
   readonly reloader: KeyRingReloader;
 }
 
+/** The signing-key settings of the service's Config (SIGNING_KEY_FILE, SIGNING_KEYS_DIR, AWS_REGION for KMS). */
+export interface KeyRingSettings {
+  readonly signingKeyFile: string | undefined;
+  readonly signingKeys: { readonly dir: string | undefined; readonly reloadSeconds: number; readonly rotationDays: number };
+  readonly dynamodb: { readonly region: string };
+}
+
 /**
  * The key ring from SIGNING_KEYS_DIR (rotating: re-read every KEY_RELOAD_SECONDS), from
  * SIGNING_KEY_FILE (one fixed key), or, in the embedded development default, a generated key.
@@ -20,7 +26,7 @@ export interface OpenedKeyRing {
  * (region AWS_REGION, the default credential chain); the KMS client is made only when such a
  * file exists.
  */
-export async function openKeyRing(config: Config, logger: Logger): Promise<OpenedKeyRing> {
+export async function openKeyRing(config: KeyRingSettings, logger: Logger): Promise<OpenedKeyRing> {
   const { dir, reloadSeconds, rotationDays } = config.signingKeys;
   let load: () => Promise<SigningKey[]>;
   if (dir) {

@@ -10,7 +10,7 @@ import { createConnectTransport } from "@connectrpc/connect-node";
 import * as grpc from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { callerPolicySchema } from "../../src/callers/policy.js";
-import type { TenantConfig } from "../../src/config.js";
+import type { TenantConfig } from "../../src/tenants/tenant-config.js";
 import { AuditEventType, AuditOutcome } from "../../src/gen/authn/v1/audit_pb.js";
 import {
   AuthService,

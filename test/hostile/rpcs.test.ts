@@ -10,7 +10,7 @@ import { MAX_TOKEN_BYTES, undisplayableCharacter } from "../../src/field-limits.
 import { ErrorInfoSchema } from "../../src/gen/google/rpc/error_details_pb.js";
 import { Health, HealthCheckResponse_ServingStatus } from "../../src/gen/grpc/health/v1/health_pb.js";
 import { DEFAULT_BEGIN_LIMITS } from "../../src/limits/begin-limit-settings.js";
-import { DEFAULT_MAX_REQUEST_BYTES } from "../../src/request-size.js";
+import { DEFAULT_MAX_REQUEST_BYTES } from "../../src/transport/request-size.js";
 import { MAX_CREDENTIAL_JSON_BYTES } from "../../src/webauthn/credential-json.js";
 import { assertion, expectRpcError, register } from "../support/ceremonies.js";
 import { grpcJsClient, unary } from "../support/grpc-js-client.js";

@@ -9,7 +9,7 @@ import { Decision, DenyReason, type VerifyOperationResponse } from "../../src/ge
 import { createLogger } from "../../src/logger.js";
 import { tenantKey } from "../../src/store/keys.js";
 import { tableNames } from "../../src/store/tables.js";
-import { TenantsFileReloader } from "../../src/tenants-file-reloader.js";
+import { TenantsFileReloader } from "../../src/tenants/tenants-file-reloader.js";
 import { assertion, expectRpcError, register } from "../support/ceremonies.js";
 import { closeAll, ORIGIN, startTestService, TEST_TENANT, type TestService } from "../support/service.js";
 import { SoftAuthenticator } from "../support/soft-authenticator.js";

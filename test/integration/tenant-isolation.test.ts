@@ -6,7 +6,7 @@
 import { Code } from "@connectrpc/connect";
 import { decodeJwt } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { TenantConfig } from "../../src/config.js";
+import type { TenantConfig } from "../../src/tenants/tenant-config.js";
 import { AuditEventType, AuditOutcome } from "../../src/gen/authn/v1/audit_pb.js";
 import { Decision, DenyReason } from "../../src/gen/authn/v1/step_up_pb.js";
 import { UserVerificationRequirement } from "../../src/gen/authn/v1/auth_service_pb.js";

@@ -7,7 +7,7 @@ import type { Logger } from "pino";
 import { inject } from "vitest";
 import { startApp, type App, type AppOptions } from "../../src/app.js";
 import type { CallerPolicy } from "../../src/callers/policy.js";
-import type { TenantConfig } from "../../src/config.js";
+import type { TenantConfig } from "../../src/tenants/tenant-config.js";
 import { AuthService } from "../../src/gen/authn/v1/auth_service_pb.js";
 import { createLogger } from "../../src/logger.js";
 import { createDynamoClient } from "../../src/store/client.js";

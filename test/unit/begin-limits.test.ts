@@ -1,7 +1,7 @@
 import { Code } from "@connectrpc/connect";
 import { beforeEach, describe, expect, it } from "vitest";
 import type { CallContext } from "../../src/audit/audit-event.js";
-import type { TenantConfig } from "../../src/config.js";
+import type { TenantConfig } from "../../src/tenants/tenant-config.js";
 import { AuthError } from "../../src/errors.js";
 import { codeOf, toConnectError } from "../../src/rpc/connect-error.js";
 import { ErrorInfoSchema, RetryInfoSchema } from "../../src/gen/google/rpc/error_details_pb.js";

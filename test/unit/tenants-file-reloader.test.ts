@@ -5,9 +5,9 @@ import { Writable } from "node:stream";
 import pino from "pino";
 import { afterAll, beforeEach, describe, expect, it } from "vitest";
 import { CallerAuthorizer } from "../../src/callers/policy.js";
-import { readTenantsFile, tenantConfigsOf } from "../../src/tenants-file.js";
-import { TenantsFileReloader } from "../../src/tenants-file-reloader.js";
-import { Tenants } from "../../src/tenants.js";
+import { readTenantsFile, tenantConfigsOf } from "../../src/tenants/tenants-file.js";
+import { TenantsFileReloader } from "../../src/tenants/tenants-file-reloader.js";
+import { Tenants } from "../../src/tenants/tenants.js";
 
 const DEFAULTS = { challengeTtlSeconds: 300, sessionTtlSeconds: 3600 };
 const tenant = (id: string) => `  - {id: ${id}, rpId: ${id}.example, rpName: ${id}, origins: [https://${id}.example]}\n`;

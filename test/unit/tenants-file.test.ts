@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { ConfigError, loadConfig } from "../../src/config.js";
-import { parseTenantsFile } from "../../src/tenants-file.js";
+import { parseTenantsFile } from "../../src/tenants/tenants-file.js";
 import { SUPPORTED_ALGORITHMS } from "../../src/webauthn/algorithms.js";
 import { atLeast } from "../../src/webauthn/user-verification.js";
 

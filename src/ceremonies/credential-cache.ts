@@ -1,6 +1,6 @@
 import { LRUCache } from "lru-cache";
-import type { AssertionKey } from "./webauthn/assertion-key.js";
-import type { CredentialDescriptor } from "./webauthn/ceremony.js";
+import type { AssertionKey } from "../webauthn/assertion-key.js";
+import type { CredentialDescriptor } from "../webauthn/ceremony.js";
 
 /** A credential's immutable verification facts: safe to keep, whatever happens to the credential. */
 export interface CachedCredential {

@@ -1,8 +1,9 @@
 import type { Logger } from "pino";
-import { requireMetadataFor } from "./attestation/enforce.js";
-import type { CallerAuthorizer, CallerPolicy } from "./callers/policy.js";
-import { every, fileStamp } from "./file-poll.js";
-import { readTenantsFile, tenantConfigsOf, type TenantDefaults } from "./tenants-file.js";
+import { requireMetadataFor } from "../attestation/enforce.js";
+import type { CallerAuthorizer, CallerPolicy } from "../callers/policy.js";
+import { every, fileStamp } from "../file-poll.js";
+import type { TenantDefaults } from "./tenant-config.js";
+import { readTenantsFile, tenantConfigsOf } from "./tenants-file.js";
 import type { Tenants } from "./tenants.js";
 
 export interface TenantsFileReloaderOptions {

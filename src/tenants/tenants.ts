@@ -1,5 +1,5 @@
-import type { TenantConfig } from "./config.js";
-import { AuthError } from "./errors.js";
+import type { TenantConfig } from "./tenant-config.js";
+import { AuthError } from "../errors.js";
 
 /** Resolves a request's tenant field; empty selects the default tenant. */
 export class Tenants {

@@ -1,12 +1,12 @@
 import { readFileSync } from "node:fs";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
-import { attestationPolicySchema } from "./attestation/policy.js";
-import { type CallerPolicy, callerPolicySchema } from "./callers/policy.js";
-import type { TenantConfig } from "./config.js";
-import { MAX_CHALLENGE_TTL_SECONDS, MAX_SESSION_TTL_SECONDS } from "./lifetimes.js";
-import { SUPPORTED_ALGORITHMS } from "./webauthn/algorithms.js";
-import { assertionPolicySchema, DEFAULT_ASSERTION_POLICY } from "./webauthn/assertion-policy.js";
+import { attestationPolicySchema } from "../attestation/policy.js";
+import { type CallerPolicy, callerPolicySchema } from "../callers/policy.js";
+import type { TenantConfig, TenantDefaults } from "./tenant-config.js";
+import { MAX_CHALLENGE_TTL_SECONDS, MAX_SESSION_TTL_SECONDS } from "../lifetimes.js";
+import { SUPPORTED_ALGORITHMS } from "../webauthn/algorithms.js";
+import { assertionPolicySchema, DEFAULT_ASSERTION_POLICY } from "../webauthn/assertion-policy.js";
 
 /**
  * The tenants file (DYNAUTHN_CONFIG_FILE, docs/tenants-and-callers.md): relying parties and the
@@ -47,13 +47,6 @@ const algorithmSchema = z
   .number()
   .int()
   .refine((id) => SUPPORTED_ALGORITHMS.includes(id), `must be one of ${SUPPORTED_ALGORITHMS.join(", ")}`);
-
-export type UserVerificationPolicy = "required" | "preferred" | "discouraged";
-
-export interface TenantDefaults {
-  readonly challengeTtlSeconds: number;
-  readonly sessionTtlSeconds: number;
-}
 
 const tenantSchema = (defaults: TenantDefaults) =>
   z

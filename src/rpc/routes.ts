@@ -1,16 +1,16 @@
 import type { ConnectRouter, ServiceImpl } from "@connectrpc/connect";
-import { AuthService, file_authn_v1_auth_service } from "./gen/authn/v1/auth_service_pb.js";
-import { Authorization, file_envoy_service_auth_v3_external_auth } from "./gen/envoy/service/auth/v3/external_auth_pb.js";
-import { auditHandlers } from "./rpc/audit.js";
-import { authenticationHandlers } from "./rpc/authentication.js";
-import { credentialHandlers } from "./rpc/credentials.js";
-import { extAuthzHandlers } from "./rpc/ext-authz.js";
-import { type HealthState, healthRoutes } from "./rpc/health.js";
-import { reflectionRoutes } from "./rpc/reflection.js";
-import type { CeremonyHandlersDeps, StepUpHandlersDeps } from "./rpc/deps.js";
-import { registrationHandlers } from "./rpc/registration.js";
-import { sessionHandlers } from "./rpc/sessions.js";
-import { stepUpHandlers } from "./rpc/step-up.js";
+import { AuthService, file_authn_v1_auth_service } from "../gen/authn/v1/auth_service_pb.js";
+import { Authorization, file_envoy_service_auth_v3_external_auth } from "../gen/envoy/service/auth/v3/external_auth_pb.js";
+import { auditHandlers } from "./audit.js";
+import { authenticationHandlers } from "./authentication.js";
+import { credentialHandlers } from "./credentials.js";
+import { extAuthzHandlers } from "./ext-authz.js";
+import { type HealthState, healthRoutes } from "./health.js";
+import { reflectionRoutes } from "./reflection.js";
+import type { CeremonyHandlersDeps, StepUpHandlersDeps } from "./deps.js";
+import { registrationHandlers } from "./registration.js";
+import { sessionHandlers } from "./sessions.js";
+import { stepUpHandlers } from "./step-up.js";
 
 /** The one place services are wired to the router. */
 export function routes(

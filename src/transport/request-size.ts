@@ -1,4 +1,4 @@
-import { MAX_CREDENTIAL_JSON_BYTES } from "./webauthn/credential-json.js";
+import { MAX_CREDENTIAL_JSON_BYTES } from "../webauthn/credential-json.js";
 
 /** gRPC/Connect messages above this are refused by the transport before any handler runs. */
 export const DEFAULT_MAX_REQUEST_BYTES = 256 * 1024;

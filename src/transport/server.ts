@@ -6,11 +6,11 @@ import { Duplex } from "node:stream";
 import { type ConnectRouter, type ContextValues, createContextValues, type Interceptor } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { DEFAULT_MAX_REQUEST_BYTES } from "./request-size.js";
-import { CONNECTION, connectionOf } from "./rpc/connection.js";
-import { setHttp1Limits } from "./transport/http1-limits.js";
-import { enforceHttp2Limits, http2Options } from "./transport/http2-limits.js";
-import { DEFAULT_TRANSPORT_LIMITS, type TransportLimits } from "./transport/limits.js";
-import { enforceHandshakeDeadline, tlsOptions } from "./transport/tls-limits.js";
+import { CONNECTION, connectionOf } from "../rpc/connection.js";
+import { setHttp1Limits } from "./http1-limits.js";
+import { enforceHttp2Limits, http2Options } from "./http2-limits.js";
+import { DEFAULT_TRANSPORT_LIMITS, type TransportLimits } from "./limits.js";
+import { enforceHandshakeDeadline, tlsOptions } from "./tls-limits.js";
 
 /** The first bytes every HTTP/2 prior-knowledge connection sends (RFC 9113 §3.4). */
 const HTTP2_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");

@@ -1,0 +1,28 @@
+import type { AttestationPolicy } from "../attestation/policy.js";
+import type { AssertionPolicy } from "../webauthn/assertion-policy.js";
+
+/** The least user verification a tenant accepts. */
+export type UserVerificationPolicy = "required" | "preferred" | "discouraged";
+
+/** A relying party as the service uses it: from the environment (one tenant) or the tenants file. */
+export interface TenantConfig {
+  readonly id: string;
+  readonly rpId: string;
+  readonly rpName: string;
+  readonly origins: readonly string[];
+  readonly challengeTtlSeconds: number;
+  readonly sessionTtlSeconds: number;
+  readonly attestation: AttestationPolicy;
+  /** What a suspected clone or a flag that contradicts the credential's record does. */
+  readonly assertion: AssertionPolicy;
+  /** The least user verification the tenant accepts: requests asking for less are raised to it. */
+  readonly userVerification: UserVerificationPolicy;
+  /** COSE algorithm ids offered at registration and accepted when verifying it, in preference order. */
+  readonly algorithms: readonly number[];
+}
+
+/** The environment's lifetimes (CHALLENGE_TTL_SECONDS, SESSION_TTL_SECONDS), for tenants that set none. */
+export interface TenantDefaults {
+  readonly challengeTtlSeconds: number;
+  readonly sessionTtlSeconds: number;
+}

@@ -63,7 +63,6 @@ const KNOWN_UPWARD: readonly string[] = [
   "src/callers/policy.ts → src/gen/authn/v1/auth_service_pb.ts (domain → contract)",
   "src/callers/policy.ts → src/gen/envoy/service/auth/v3/external_auth_pb.ts (domain → contract)",
   "src/step-up/ext-authz-client-ip.ts → src/gen/envoy/service/auth/v3/attribute_context_pb.ts (domain → contract)",
-  // rpc → store: handlers that reach the audit store directly instead of through the domain.
   // store → domain: the audit store persists the audit module's event and parses its session ids.
   "src/store/audit-store.ts → src/audit/audit-event.ts (store → domain)",
   "src/store/audit-store.ts → src/audit/session-id.ts (store → domain)",

@@ -20,6 +20,7 @@ import {
 import type { TenantConfig, TenantDefaults } from "./tenants/tenant-config.js";
 import type { TelemetrySettings } from "./telemetry/sdk.js";
 import { DEFAULT_VERIFIED_TOKEN_CACHE_MAX } from "./tokens/verified-tokens.js";
+import { DEFAULT_AUDIT_RETENTION_DAYS } from "./store/audit-retention.js";
 import { SUPPORTED_ALGORITHMS } from "./webauthn/algorithms.js";
 import { DEFAULT_ASSERTION_POLICY } from "./webauthn/assertion-policy.js";
 
@@ -85,7 +86,7 @@ const envSchema = z.object({
   TLS_CLIENT_CA_FILE: optionalPath,
   CREDENTIAL_CACHE_TTL_SECONDS: seconds(0, 3600).default(30),
   VERIFIED_TOKEN_CACHE_MAX_ENTRIES: count.default(DEFAULT_VERIFIED_TOKEN_CACHE_MAX),
-  AUDIT_RETENTION_DAYS: seconds(1, 3650).default(400),
+  AUDIT_RETENTION_DAYS: seconds(1, 3650).default(DEFAULT_AUDIT_RETENTION_DAYS),
   SESSION_REVOCATION_STALENESS_SECONDS: seconds(0, 3600).default(30),
   SHUTDOWN_GRACE_SECONDS: seconds(0, 300).default(20),
   CRL_FETCH_TIMEOUT_MS: seconds(100, 30_000).default(2000),
@@ -128,64 +129,17 @@ const envSchema = z.object({
   OTEL_EXPORTER_PROMETHEUS_PORT: port.optional(),
 });
 
-export interface Config {
-  readonly port: number;
-  readonly host: string;
-  /** The default tenant: what an empty `tenant` field selects. */
-  readonly tenant: TenantConfig;
-  /** Every tenant, the default among them. */
-  readonly tenants: readonly TenantConfig[];
-  /** Who may call what (tenants file `callers`); undefined: every caller may call everything. */
-  readonly callers: CallerPolicy | undefined;
-  /** The tenants file, re-read every `reloadSeconds` (0 = never). */
-  readonly tenantsFile: { readonly path: string; readonly reloadSeconds: number; readonly defaults: TenantDefaults } | undefined;
-  readonly dynamodb: {
-    /** Undefined: start the embedded DynamoDB Local (or use AWS when credentials exist). */
-    readonly endpoint: string | undefined;
-    readonly embedded: boolean;
-    /** No AWS credentials configured: sign requests with dummy ones (DynamoDB Local). */
-    readonly localCredentials: boolean;
-    readonly region: string;
-    readonly tablePrefix: string;
-    readonly createTables: boolean;
-    readonly dataDir: string | undefined;
-  };
-  readonly signingKeyFile: string | undefined;
-  /** A directory of key files named by activation time (a key ring); reloaded every `reloadSeconds`. */
-  readonly signingKeys: {
-    readonly dir: string | undefined;
-    readonly reloadSeconds: number;
-    readonly rotationDays: number;
-  };
-  /** Page-token and decoy-id secrets, current first (src/server-secrets.ts). */
-  readonly serverSecretsFile: string | undefined;
-  readonly stepUp: StepUpSettings;
-  readonly tls: TlsSettings | undefined;
-  readonly credentialCacheTtlSeconds: number;
-  /** Verified session tokens and step-up grants remembered per replica (0: none). */
-  readonly verifiedTokenCacheMax: number;
-  readonly auditRetentionDays: number;
-  readonly sessionRevocationStalenessSeconds: number;
-  readonly shutdownGraceSeconds: number;
-  readonly crlFetchTimeoutMs: number;
-  readonly beginLimits: BeginLimitSettings;
-  readonly failureAudit: FailureAuditSettings;
-  /** The largest gRPC/Connect message the transport reads. */
-  readonly maxRequestBytes: number;
-  readonly transportLimits: TransportLimits;
-  /** The FIDO MDS3 BLOB (and optionally its root) for tenants that verify attestation; see docs/attestation.md. */
-  readonly mds:
-    | { readonly blobFile: string; readonly rootFile: string | undefined; readonly reloadSeconds: number }
-    | undefined;
-  readonly logLevel: string;
-  readonly telemetry: TelemetrySettings;
-}
+/**
+ * The service's settings. Derived from loadConfig's one mapping of the schema below, so a new
+ * variable is added in the schema (name, parsing, range, default) and in that mapping only.
+ */
+export type Config = ReturnType<typeof loadConfig>;
 
 export interface TlsSettings {
   readonly certFile: string;
   readonly keyFile: string;
   /** Set: clients must present a certificate issued by this CA (mTLS). */
-  readonly clientCaFile: string | undefined;
+  readonly clientCaFile?: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -271,7 +225,7 @@ function tenantsOf(
   return { tenant: defaultTenant, tenants, callers: file.callers };
 }
 
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
   const parsed = envSchema.safeParse(env);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((issue) => `  ${issue.path.join(".")}: ${issue.message}`);
@@ -316,12 +270,37 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     watchesPerConnection: e.HEALTH_WATCHES_PER_CONNECTION,
     watchesTotal: e.HEALTH_WATCHES_TOTAL,
   });
+  const tls: TlsSettings | undefined =
+    e.TLS_CERT_FILE && e.TLS_KEY_FILE
+      ? Object.freeze({ certFile: e.TLS_CERT_FILE, keyFile: e.TLS_KEY_FILE, clientCaFile: e.TLS_CLIENT_CA_FILE })
+      : undefined;
+  const stepUp: StepUpSettings = Object.freeze({
+    grantTtlSeconds: e.STEP_UP_GRANT_TTL_SECONDS,
+    evidenceHeader: e.STEP_UP_GRANT_HEADER,
+    extAuthzClientIp: Object.freeze({ from: e.EXT_AUTHZ_CLIENT_IP, xffTrustedHops: e.EXT_AUTHZ_XFF_TRUSTED_HOPS }),
+  });
+  const beginLimits: BeginLimitSettings = Object.freeze({
+    perCaller: e.BEGIN_LIMIT_PER_CALLER,
+    perUser: e.BEGIN_LIMIT_PER_USER,
+    perIp: e.BEGIN_LIMIT_PER_IP,
+    windowSeconds: e.BEGIN_LIMIT_WINDOW_SECONDS,
+    outstandingPerUser: e.BEGIN_LIMIT_OUTSTANDING_PER_USER,
+  });
+  const failureAudit: FailureAuditSettings = Object.freeze({
+    perSource: e.AUDIT_FAILURES_PER_SOURCE,
+    total: e.AUDIT_FAILURES_TOTAL,
+    windowSeconds: e.AUDIT_FAILURES_WINDOW_SECONDS,
+  });
   return Object.freeze({
     port: e.PORT,
     host: e.HOST,
+    /** The default tenant: what an empty `tenant` field selects. */
     tenant,
+    /** Every tenant, the default among them. */
     tenants,
+    /** Who may call what (tenants file `callers`); undefined: every caller may call everything. */
     callers,
+    /** The tenants file, re-read every `reloadSeconds` (0 = never). */
     tenantsFile: e.DYNAUTHN_CONFIG_FILE
       ? Object.freeze({
           path: e.DYNAUTHN_CONFIG_FILE,
@@ -330,8 +309,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         })
       : undefined,
     dynamodb: Object.freeze({
+      /** Undefined: start the embedded DynamoDB Local (or use AWS when credentials exist). */
       endpoint: e.DYNAMODB_ENDPOINT,
       embedded,
+      /** No AWS credentials configured: sign requests with dummy ones (DynamoDB Local). */
       // Dummy credentials only for DynamoDB Local on this machine, never for a remote endpoint.
       localCredentials: embedded || (!awsCredentials && isLoopback(e.DYNAMODB_ENDPOINT)),
       region: e.AWS_REGION,
@@ -340,41 +321,30 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       dataDir: e.DATA_DIR,
     }),
     signingKeyFile: e.SIGNING_KEY_FILE,
+    /** A directory of key files named by activation time (a key ring); reloaded every `reloadSeconds`. */
     signingKeys: Object.freeze({
       dir: e.SIGNING_KEYS_DIR,
       reloadSeconds: e.KEY_RELOAD_SECONDS,
       rotationDays: e.KEY_ROTATION_DAYS,
     }),
+    /** Page-token and decoy-id secrets, current first (src/server-secrets.ts). */
     serverSecretsFile: e.SERVER_SECRETS_FILE,
-    stepUp: Object.freeze({
-      grantTtlSeconds: e.STEP_UP_GRANT_TTL_SECONDS,
-      evidenceHeader: e.STEP_UP_GRANT_HEADER,
-      extAuthzClientIp: Object.freeze({ from: e.EXT_AUTHZ_CLIENT_IP, xffTrustedHops: e.EXT_AUTHZ_XFF_TRUSTED_HOPS }),
-    }),
-    tls:
-      e.TLS_CERT_FILE && e.TLS_KEY_FILE
-        ? Object.freeze({ certFile: e.TLS_CERT_FILE, keyFile: e.TLS_KEY_FILE, clientCaFile: e.TLS_CLIENT_CA_FILE })
-        : undefined,
+    stepUp,
+    tls,
     credentialCacheTtlSeconds: e.CREDENTIAL_CACHE_TTL_SECONDS,
+    /** Verified session tokens and step-up grants remembered per replica (0: none). */
     verifiedTokenCacheMax: e.VERIFIED_TOKEN_CACHE_MAX_ENTRIES,
     auditRetentionDays: e.AUDIT_RETENTION_DAYS,
+    /** How stale a token check's view of session revocation may be. */
     sessionRevocationStalenessSeconds: e.SESSION_REVOCATION_STALENESS_SECONDS,
     shutdownGraceSeconds: e.SHUTDOWN_GRACE_SECONDS,
     crlFetchTimeoutMs: e.CRL_FETCH_TIMEOUT_MS,
-    beginLimits: Object.freeze({
-      perCaller: e.BEGIN_LIMIT_PER_CALLER,
-      perUser: e.BEGIN_LIMIT_PER_USER,
-      perIp: e.BEGIN_LIMIT_PER_IP,
-      windowSeconds: e.BEGIN_LIMIT_WINDOW_SECONDS,
-      outstandingPerUser: e.BEGIN_LIMIT_OUTSTANDING_PER_USER,
-    }),
-    failureAudit: Object.freeze({
-      perSource: e.AUDIT_FAILURES_PER_SOURCE,
-      total: e.AUDIT_FAILURES_TOTAL,
-      windowSeconds: e.AUDIT_FAILURES_WINDOW_SECONDS,
-    }),
+    beginLimits,
+    failureAudit,
+    /** The largest gRPC/Connect message the transport reads. */
     maxRequestBytes: e.MAX_REQUEST_BYTES,
     transportLimits,
+    /** The FIDO MDS3 BLOB (and optionally its root) for tenants that verify attestation; see docs/attestation.md. */
     mds: e.MDS_BLOB_FILE
       ? Object.freeze({ blobFile: e.MDS_BLOB_FILE, rootFile: e.MDS_ROOT_CERT_FILE, reloadSeconds: e.MDS_RELOAD_SECONDS })
       : undefined,

@@ -44,27 +44,7 @@ async function main(config: Config): Promise<void> {
   mds?.start(config.mds?.reloadSeconds ?? 0);
 
   const app = await startApp(
-    {
-      dynamo,
-      tablePrefix: config.dynamodb.tablePrefix,
-      tenant: config.tenant,
-      tenants: config.tenants,
-      callers: config.callers,
-      keyRing: keys.ring,
-      serverSecrets,
-      logger,
-      credentialCacheTtlSeconds: config.credentialCacheTtlSeconds,
-      verifiedTokenCacheMax: config.verifiedTokenCacheMax,
-      auditRetentionDays: config.auditRetentionDays,
-      sessionRevocationStalenessSeconds: config.sessionRevocationStalenessSeconds,
-      tls: config.tls,
-      stepUp: config.stepUp,
-      beginLimits: config.beginLimits,
-      failureAudit: config.failureAudit,
-      maxRequestBytes: config.maxRequestBytes,
-      transportLimits: config.transportLimits,
-      mds: mds?.current,
-    },
+    { ...config, dynamo, tablePrefix: config.dynamodb.tablePrefix, keyRing: keys.ring, serverSecrets, logger, mds: mds?.current },
     config.port,
     config.host,
   );

@@ -4,7 +4,7 @@ import type { CallerPolicy } from "./policy.js";
 /** What decides who the callers are: the service's Config has this shape. */
 export interface CallerSetup {
   readonly callers: CallerPolicy | undefined;
-  readonly tls: { readonly clientCaFile: string | undefined } | undefined;
+  readonly tls: { readonly clientCaFile?: string | undefined } | undefined;
 }
 
 /** Says loudly, at start, when callers are not (or not fully) authenticated. */

@@ -1,5 +1,6 @@
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { AuditStore } from "./audit-store.js";
+import { DEFAULT_AUDIT_RETENTION_DAYS } from "./audit-retention.js";
 import { ChallengeStore } from "./challenge-store.js";
 import { CredentialStore } from "./credential-store.js";
 import { MdsSerialStore } from "./mds-serial-store.js";
@@ -15,7 +16,7 @@ export interface Store {
 }
 
 /** The only place that knows which table holds what. */
-export function createStore(client: DynamoDBClient, tablePrefix: string, auditRetentionDays = 400): Store {
+export function createStore(client: DynamoDBClient, tablePrefix: string, auditRetentionDays = DEFAULT_AUDIT_RETENTION_DAYS): Store {
   const names = tableNames(tablePrefix);
   return {
     audit: new AuditStore(client, names.audit, auditRetentionDays * 86_400),

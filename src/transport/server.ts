@@ -5,11 +5,10 @@ import net, { type AddressInfo, type Socket } from "node:net";
 import { Duplex } from "node:stream";
 import { type ConnectRouter, type ContextValues, createContextValues, type Interceptor } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
-import { DEFAULT_MAX_REQUEST_BYTES } from "./request-size.js";
 import { CONNECTION, connectionOf } from "../rpc/connection.js";
 import { setHttp1Limits } from "./http1-limits.js";
 import { enforceHttp2Limits, http2Options } from "./http2-limits.js";
-import { DEFAULT_TRANSPORT_LIMITS, type TransportLimits } from "./limits.js";
+import type { TransportLimits } from "./limits.js";
 import { enforceHandshakeDeadline, tlsOptions } from "./tls-limits.js";
 
 /** The first bytes every HTTP/2 prior-knowledge connection sends (RFC 9113 §3.4). */
@@ -24,9 +23,9 @@ export interface ServerOptions {
   /** Per-request context values (the caller identity), made from the Node request. */
   readonly contextValues?: (req: http.IncomingMessage | http2.Http2ServerRequest) => ContextValues;
   /** Messages above this are refused by the transport before any handler runs. */
-  readonly readMaxBytes?: number | undefined;
-  /** Timeouts, connections, streams and header sizes (default DEFAULT_TRANSPORT_LIMITS). */
-  readonly limits?: TransportLimits | undefined;
+  readonly readMaxBytes: number;
+  /** Timeouts, connections, streams and header sizes. */
+  readonly limits: TransportLimits;
 }
 
 export interface RunningServer {
@@ -42,11 +41,11 @@ export interface RunningServer {
  * share one Connect handler. With TLS, ALPN makes that choice instead.
  */
 export async function startServer(opts: ServerOptions, port: number, host: string): Promise<RunningServer> {
-  const limits = opts.limits ?? DEFAULT_TRANSPORT_LIMITS;
+  const { limits } = opts;
   const handler = connectNodeAdapter({
     routes: opts.routes,
     interceptors: opts.interceptors,
-    readMaxBytes: opts.readMaxBytes ?? DEFAULT_MAX_REQUEST_BYTES,
+    readMaxBytes: opts.readMaxBytes,
     fallback: httpRouter(opts.httpRoutes ?? {}),
     contextValues: (req) => (opts.contextValues?.(req) ?? createContextValues()).set(CONNECTION, connectionOf(req)),
   });

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startApp, type App } from "../../src/app.js";
 import { AuthService } from "../../src/gen/authn/v1/auth_service_pb.js";
 import { createLogger } from "../../src/logger.js";
-import { createTestTables, startTestService, TEST_TENANT, type TestService } from "../support/service.js";
+import { APP_DEFAULTS, createTestTables, startTestService, TEST_TENANT, type TestService } from "../support/service.js";
 import { generateSigningKey } from "../../src/tokens/signing-key.js";
 import { ephemeralServerSecrets } from "../../src/server-secrets.js";
 import { selfSignedLocalhost } from "../support/self-signed.js";
@@ -93,9 +93,11 @@ describe("TLS when a certificate is configured", () => {
     const { dynamo, tablePrefix } = await createTestTables();
     app = await startApp(
       {
+        ...APP_DEFAULTS,
         dynamo,
         tablePrefix,
         tenant: TEST_TENANT,
+        tenants: [],
         signingKey: await generateSigningKey(),
         serverSecrets: ephemeralServerSecrets(),
         logger: createLogger("silent"),

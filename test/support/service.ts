@@ -5,7 +5,8 @@ import type * as grpc from "@grpc/grpc-js";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import type { Logger } from "pino";
 import { inject } from "vitest";
-import { startApp, type App, type AppOptions } from "../../src/app.js";
+import { startApp, type App, type AppOptions, type AppSettings } from "../../src/app.js";
+import { loadConfig } from "../../src/config.js";
 import type { CallerPolicy } from "../../src/callers/policy.js";
 import type { TenantConfig } from "../../src/tenants/tenant-config.js";
 import { AuthService } from "../../src/gen/authn/v1/auth_service_pb.js";
@@ -25,6 +26,9 @@ import { generateSigningKey, type SigningKey } from "../../src/tokens/signing-ke
 import { ephemeralServerSecrets, type ServerSecrets } from "../../src/server-secrets.js";
 
 export const ORIGIN = "http://localhost:8080";
+
+/** The service's defaults, from the config schema (an empty environment); tests override what they test. */
+export const APP_DEFAULTS: AppSettings = loadConfig({});
 
 export const TEST_TENANT: TenantConfig = {
   id: "default",
@@ -94,7 +98,7 @@ export async function startTestService(
     tenants?: readonly TenantConfig[];
     callers?: CallerPolicy;
     tls?: AppOptions["tls"];
-    stepUp?: AppOptions["stepUp"];
+    stepUp?: Partial<AppOptions["stepUp"]>;
   } = {},
 ): Promise<TestService> {
   const { dynamo, tablePrefix } = shared ?? (await createTestTables());
@@ -105,21 +109,22 @@ export async function startTestService(
     {
       dynamo,
       tablePrefix,
+      ...APP_DEFAULTS,
       tenant: overrides.tenant ?? TEST_TENANT,
-      tenants: overrides.tenants,
+      tenants: overrides.tenants ?? [],
       callers: overrides.callers,
       tls: overrides.tls,
       ...(overrides.keyRing ? { keyRing: overrides.keyRing } : { signingKey }),
       serverSecrets,
       logger: overrides.logger ?? createLogger("silent"),
-      credentialCacheTtlSeconds: overrides.credentialCacheTtlSeconds ?? 30,
-      sessionRevocationStalenessSeconds: overrides.sessionRevocationStalenessSeconds,
+      credentialCacheTtlSeconds: overrides.credentialCacheTtlSeconds ?? APP_DEFAULTS.credentialCacheTtlSeconds,
+      sessionRevocationStalenessSeconds: overrides.sessionRevocationStalenessSeconds ?? APP_DEFAULTS.sessionRevocationStalenessSeconds,
       clock: clock.read,
-      beginLimits: overrides.beginLimits,
-      failureAudit: overrides.failureAudit,
-      maxRequestBytes: overrides.maxRequestBytes,
-      stepUp: overrides.stepUp,
-      transportLimits: overrides.transportLimits,
+      beginLimits: overrides.beginLimits ?? APP_DEFAULTS.beginLimits,
+      failureAudit: overrides.failureAudit ?? APP_DEFAULTS.failureAudit,
+      maxRequestBytes: overrides.maxRequestBytes ?? APP_DEFAULTS.maxRequestBytes,
+      stepUp: { ...APP_DEFAULTS.stepUp, ...overrides.stepUp },
+      transportLimits: overrides.transportLimits ?? APP_DEFAULTS.transportLimits,
       mds: overrides.mds && (() => overrides.mds),
     },
     0,

@@ -205,25 +205,35 @@ export interface DemoSites {
   close(): Promise<void>;
 }
 
-async function startDemoSites(): Promise<DemoSites> {
+/**
+ * A port picked free may be taken by another test file's listener before the BFF binds it (the
+ * origins must be known before dynauthn starts, so the BFFs cannot simply listen on port 0):
+ * such a start is undone and tried again on new ports.
+ */
+async function startDemoSites(attempts = 5): Promise<DemoSites> {
   const site = `http://localhost:${await freePort()}`;
   const foreign = `http://localhost:${await freePort()}`;
   const service = await startTestService(undefined, { tenant: { ...TEST_TENANT, origins: [site] } });
   const auth = createClient(AuthService, createGrpcTransport({ baseUrl: service.baseUrl }));
   const publicDir = fileURLToPath(new URL("../../demo/public/", import.meta.url));
-  const bffs = await Promise.all(
+  const started = await Promise.allSettled(
     [site, foreign].map((origin) =>
       startBff({ auth, jwksUrl: new URL("/.well-known/jwks.json", service.baseUrl), origin, publicDir }, "127.0.0.1"),
     ),
   );
-  return {
-    site,
-    foreign,
-    close: async () => {
-      await Promise.all(bffs.map((bff) => bff.close()));
-      await service.close();
-    },
+  const bffs = started.flatMap((result) => (result.status === "fulfilled" ? [result.value] : []));
+  const close = async () => {
+    await Promise.all(bffs.map((bff) => bff.close()));
+    await service.close();
   };
+  const failure = started.find((result) => result.status === "rejected");
+  if (failure) {
+    await close();
+    const portTaken = (failure.reason as NodeJS.ErrnoException).code === "EADDRINUSE";
+    if (portTaken && attempts > 1) return startDemoSites(attempts - 1);
+    throw failure.reason;
+  }
+  return { site, foreign, close };
 }
 
 function freePort(): Promise<number> {

@@ -16,12 +16,12 @@ import type { AttributeContext } from "../gen/envoy/service/auth/v3/attribute_co
  *   use_remote_address) appends the address it saw, so the one N from the right was written by
  *   the outermost trusted proxy, and nothing the client wrote to its left counts.
  */
+export const EXT_AUTHZ_CLIENT_IP_SOURCES = ["source", "x-envoy-external-address", "x-forwarded-for"] as const;
+
 export interface ExtAuthzClientIp {
-  readonly from: "source" | "x-envoy-external-address" | "x-forwarded-for";
+  readonly from: (typeof EXT_AUTHZ_CLIENT_IP_SOURCES)[number];
   readonly xffTrustedHops: number;
 }
-
-export const EXT_AUTHZ_CLIENT_IP_SOURCES = ["source", "x-envoy-external-address", "x-forwarded-for"] as const;
 
 /** The end user's address per `setting`; "" (not counted, not audited) when it is not one IP address. */
 export function extAuthzClientIp(setting: ExtAuthzClientIp, attributes: AttributeContext | undefined, headers: ReadonlyMap<string, string>): string {

@@ -9,7 +9,7 @@ import { createLogger } from "../../src/logger.js";
 import { APP_DEFAULTS, createTestTables, startTestService, TEST_TENANT, type TestService } from "../support/service.js";
 import { generateSigningKey } from "../../src/tokens/signing-key.js";
 import { ephemeralServerSecrets } from "../../src/server-secrets.js";
-import { selfSignedLocalhost } from "../support/self-signed.js";
+import { selfSignedLocalhost } from "../support/tls-pki.js";
 
 async function beginsAuthentication(transport: Transport): Promise<void> {
   const res = await createClient(AuthService, transport).beginAuthentication({});

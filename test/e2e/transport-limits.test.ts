@@ -28,7 +28,7 @@ import {
   SETTING,
   settingsOf,
 } from "../support/raw-http2.js";
-import { selfSignedLocalhost } from "../support/self-signed.js";
+import { selfSignedLocalhost } from "../support/tls-pki.js";
 import { closeAll, startTestService, type TestService } from "../support/service.js";
 
 const LIMITS: TransportLimits = {

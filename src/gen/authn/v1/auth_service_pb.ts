@@ -18,7 +18,40 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file authn/v1/auth_service.proto.
  */
 export const file_authn_v1_auth_service: GenFile = /*@__PURE__*/
-  fileDesc("ChthdXRobi92MS9hdXRoX3NlcnZpY2UucHJvdG8SCGF1dGhuLnYxIo4CChdSZWdpc3RyYXRpb25QcmVmZXJlbmNlcxJDChhhdXRoZW50aWNhdG9yX2F0dGFjaG1lbnQYASABKA4yIS5hdXRobi52MS5BdXRoZW50aWNhdG9yQXR0YWNobWVudBI2CgxyZXNpZGVudF9rZXkYAiABKA4yIC5hdXRobi52MS5SZXNpZGVudEtleVJlcXVpcmVtZW50EkAKEXVzZXJfdmVyaWZpY2F0aW9uGAMgASgOMiUuYXV0aG4udjEuVXNlclZlcmlmaWNhdGlvblJlcXVpcmVtZW50EjQKC2F0dGVzdGF0aW9uGAQgASgOMh8uYXV0aG4udjEuQXR0ZXN0YXRpb25Db252ZXlhbmNlIsUBChhCZWdpblJlZ2lzdHJhdGlvblJlcXVlc3QSDgoGdGVuYW50GAEgASgJEg8KB3VzZXJfaWQYAiABKAkSEQoJdXNlcl9uYW1lGAMgASgJEhQKDGRpc3BsYXlfbmFtZRgEIAEoCRI2CgtwcmVmZXJlbmNlcxgFIAEoCzIhLmF1dGhuLnYxLlJlZ2lzdHJhdGlvblByZWZlcmVuY2VzEicKBmNsaWVudBgKIAEoCzIXLmF1dGhuLnYxLkNsaWVudENvbnRleHQiYQoZQmVnaW5SZWdpc3RyYXRpb25SZXNwb25zZRIUCgxvcHRpb25zX2pzb24YASABKAkSLgoKZXhwaXJlc19hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAihgEKGUZpbmlzaFJlZ2lzdHJhdGlvblJlcXVlc3QSDgoGdGVuYW50GAEgASgJEhcKD2NyZWRlbnRpYWxfanNvbhgCIAEoCRIXCg9jcmVkZW50aWFsX25hbWUYAyABKAkSJwoGY2xpZW50GAogASgLMhcuYXV0aG4udjEuQ2xpZW50Q29udGV4dCJGChpGaW5pc2hSZWdpc3RyYXRpb25SZXNwb25zZRIoCgpjcmVkZW50aWFsGAEgASgLMhQuYXV0aG4udjEuQ3JlZGVudGlhbCLBAwoKQ3JlZGVudGlhbBIVCg1jcmVkZW50aWFsX2lkGAEgASgJEg8KB3VzZXJfaWQYAiABKAkSDAoEbmFtZRgDIAEoCRIOCgZhYWd1aWQYBCABKAkSGgoSYXR0ZXN0YXRpb25fZm9ybWF0GAUgASgJEhUKDXVzZXJfdmVyaWZpZWQYBiABKAgSFwoPYmFja3VwX2VsaWdpYmxlGAcgASgIEhEKCWJhY2tlZF91cBgIIAEoCBISCgp0cmFuc3BvcnRzGAkgAygJEi4KCmNyZWF0ZWRfYXQYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjAKDGxhc3RfdXNlZF9hdBgLIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKcmV2b2tlZF9hdBgMIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASGQoRcmV2b2NhdGlvbl9yZWFzb24YDSABKAkSNgoSY2xvbmVfc3VzcGVjdGVkX2F0GA4gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIVCg1wcm92aWRlcl9uYW1lGA8gASgJItABChpCZWdpbkF1dGhlbnRpY2F0aW9uUmVxdWVzdBIOCgZ0ZW5hbnQYASABKAkSDwoHdXNlcl9pZBgCIAEoCRJAChF1c2VyX3ZlcmlmaWNhdGlvbhgDIAEoDjIlLmF1dGhuLnYxLlVzZXJWZXJpZmljYXRpb25SZXF1aXJlbWVudBImCglvcGVyYXRpb24YBCABKAsyEy5hdXRobi52MS5PcGVyYXRpb24SJwoGY2xpZW50GAogASgLMhcuYXV0aG4udjEuQ2xpZW50Q29udGV4dCJjChtCZWdpbkF1dGhlbnRpY2F0aW9uUmVzcG9uc2USFAoMb3B0aW9uc19qc29uGAEgASgJEi4KCmV4cGlyZXNfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIi8KDUNsaWVudENvbnRleHQSCgoCaXAYASABKAkSEgoKdXNlcl9hZ2VudBgCIAEoCSJvChtGaW5pc2hBdXRoZW50aWNhdGlvblJlcXVlc3QSDgoGdGVuYW50GAEgASgJEhcKD2NyZWRlbnRpYWxfanNvbhgCIAEoCRInCgZjbGllbnQYAyABKAsyFy5hdXRobi52MS5DbGllbnRDb250ZXh0ItMBChxGaW5pc2hBdXRoZW50aWNhdGlvblJlc3BvbnNlEg8KB3VzZXJfaWQYASABKAkSFQoNY3JlZGVudGlhbF9pZBgCIAEoCRIVCg11c2VyX3ZlcmlmaWVkGAMgASgIEhUKDXNlc3Npb25fdG9rZW4YBCABKAkSLQoJYXV0aF90aW1lGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpleHBpcmVzX2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCI5ChZMaXN0Q3JlZGVudGlhbHNSZXF1ZXN0Eg4KBnRlbmFudBgBIAEoCRIPCgd1c2VyX2lkGAIgASgJIkQKF0xpc3RDcmVkZW50aWFsc1Jlc3BvbnNlEikKC2NyZWRlbnRpYWxzGAEgAygLMhQuYXV0aG4udjEuQ3JlZGVudGlhbCJfChdSZW5hbWVDcmVkZW50aWFsUmVxdWVzdBIOCgZ0ZW5hbnQYASABKAkSDwoHdXNlcl9pZBgCIAEoCRIVCg1jcmVkZW50aWFsX2lkGAMgASgJEgwKBG5hbWUYBCABKAkiRAoYUmVuYW1lQ3JlZGVudGlhbFJlc3BvbnNlEigKCmNyZWRlbnRpYWwYASABKAsyFC5hdXRobi52MS5DcmVkZW50aWFsImEKF1Jldm9rZUNyZWRlbnRpYWxSZXF1ZXN0Eg4KBnRlbmFudBgBIAEoCRIPCgd1c2VyX2lkGAIgASgJEhUKDWNyZWRlbnRpYWxfaWQYAyABKAkSDgoGcmVhc29uGAQgASgJIkQKGFJldm9rZUNyZWRlbnRpYWxSZXNwb25zZRIoCgpjcmVkZW50aWFsGAEgASgLMhQuYXV0aG4udjEuQ3JlZGVudGlhbCI0ChFEZWxldGVVc2VyUmVxdWVzdBIOCgZ0ZW5hbnQYASABKAkSDwoHdXNlcl9pZBgCIAEoCSJiChhDbGVhckNsb25lV2FybmluZ1JlcXVlc3QSDgoGdGVuYW50GAEgASgJEg8KB3VzZXJfaWQYAiABKAkSFQoNY3JlZGVudGlhbF9pZBgDIAEoCRIOCgZyZWFzb24YBCABKAkiRQoZQ2xlYXJDbG9uZVdhcm5pbmdSZXNwb25zZRIoCgpjcmVkZW50aWFsGAEgASgLMhQuYXV0aG4udjEuQ3JlZGVudGlhbCIxChJEZWxldGVVc2VyUmVzcG9uc2USGwoTZGVsZXRlZF9jcmVkZW50aWFscxgBIAEoBSqXAQoXQXV0aGVudGljYXRvckF0dGFjaG1lbnQSKAokQVVUSEVOVElDQVRPUl9BVFRBQ0hNRU5UX1VOU1BFQ0lGSUVEEAASJQohQVVUSEVOVElDQVRPUl9BVFRBQ0hNRU5UX1BMQVRGT1JNEAESKwonQVVUSEVOVElDQVRPUl9BVFRBQ0hNRU5UX0NST1NTX1BMQVRGT1JNEAIquwEKFlJlc2lkZW50S2V5UmVxdWlyZW1lbnQSKAokUkVTSURFTlRfS0VZX1JFUVVJUkVNRU5UX1VOU1BFQ0lGSUVEEAASKAokUkVTSURFTlRfS0VZX1JFUVVJUkVNRU5UX0RJU0NPVVJBR0VEEAESJgoiUkVTSURFTlRfS0VZX1JFUVVJUkVNRU5UX1BSRUZFUlJFRBACEiUKIVJFU0lERU5UX0tFWV9SRVFVSVJFTUVOVF9SRVFVSVJFRBADKtQBChtVc2VyVmVyaWZpY2F0aW9uUmVxdWlyZW1lbnQSLQopVVNFUl9WRVJJRklDQVRJT05fUkVRVUlSRU1FTlRfVU5TUEVDSUZJRUQQABItCilVU0VSX1ZFUklGSUNBVElPTl9SRVFVSVJFTUVOVF9ESVNDT1VSQUdFRBABEisKJ1VTRVJfVkVSSUZJQ0FUSU9OX1JFUVVJUkVNRU5UX1BSRUZFUlJFRBACEioKJlVTRVJfVkVSSUZJQ0FUSU9OX1JFUVVJUkVNRU5UX1JFUVVJUkVEEAMqzwEKFUF0dGVzdGF0aW9uQ29udmV5YW5jZRImCiJBVFRFU1RBVElPTl9DT05WRVlBTkNFX1VOU1BFQ0lGSUVEEAASHwobQVRURVNUQVRJT05fQ09OVkVZQU5DRV9OT05FEAESIwofQVRURVNUQVRJT05fQ09OVkVZQU5DRV9JTkRJUkVDVBACEiEKHUFUVEVTVEFUSU9OX0NPTlZFWUFOQ0VfRElSRUNUEAMSJQohQVRURVNUQVRJT05fQ09OVkVZQU5DRV9FTlRFUlBSSVNFEAQqqAoKC0Vycm9yUmVhc29uEhwKGEVSUk9SX1JFQVNPTl9VTlNQRUNJRklFRBAAEiIKHkVSUk9SX1JFQVNPTl9DSEFMTEVOR0VfSU5WQUxJRBABEiIKHkVSUk9SX1JFQVNPTl9DSEFMTEVOR0VfRVhQSVJFRBACEiAKHEVSUk9SX1JFQVNPTl9PUklHSU5fTUlTTUFUQ0gQAxIfChtFUlJPUl9SRUFTT05fUlBfSURfTUlTTUFUQ0gQBBImCiJFUlJPUl9SRUFTT05fQ1JPU1NfT1JJR0lOX1JFSkVDVEVEEAUSIgoeRVJST1JfUkVBU09OX1NJR05BVFVSRV9JTlZBTElEEAYSIwofRVJST1JfUkVBU09OX0NPVU5URVJfUkVHUkVTU0lPThAHEiMKH0VSUk9SX1JFQVNPTl9DUkVERU5USUFMX1VOS05PV04QCBIeChpFUlJPUl9SRUFTT05fVVNFUl9NSVNNQVRDSBAJEisKJ0VSUk9SX1JFQVNPTl9VU0VSX1ZFUklGSUNBVElPTl9SRVFVSVJFRBAKEicKI0VSUk9SX1JFQVNPTl9VU0VSX1BSRVNFTkNFX1JFUVVJUkVEEAsSJAogRVJST1JfUkVBU09OX0FUVEVTVEFUSU9OX0lOVkFMSUQQDBImCiJFUlJPUl9SRUFTT05fQUxHT1JJVEhNX1VOU1VQUE9SVEVEEA0SIwofRVJST1JfUkVBU09OX0NSRURFTlRJQUxfUkVWT0tFRBAOEiIKHkVSUk9SX1JFQVNPTl9DUkVERU5USUFMX0VYSVNUUxAPEh4KGkVSUk9SX1JFQVNPTl9GSUVMRF9JTlZBTElEEBASJQohRVJST1JfUkVBU09OX0NSRURFTlRJQUxfTUFMRk9STUVEEBESIgoeRVJST1JfUkVBU09OX1BBWUxPQURfVE9PX0xBUkdFEBISHwobRVJST1JfUkVBU09OX1RFTkFOVF9VTktOT1dOEBMSIgoeRVJST1JfUkVBU09OX1NUT1JFX1VOQVZBSUxBQkxFEBQSIAocRVJST1JfUkVBU09OX1NUT1JFX1RIUk9UVExFRBAVEhkKFUVSUk9SX1JFQVNPTl9JTlRFUk5BTBAWEioKJkVSUk9SX1JFQVNPTl9DTElFTlRfREFUQV9UWVBFX01JU01BVENIEBcSJQohRVJST1JfUkVBU09OX0NSRURFTlRJQUxfTk9UX0ZPVU5EEBgSIgoeRVJST1JfUkVBU09OX1NFU1NJT05fTk9UX0ZPVU5EEBkSHQoZRVJST1JfUkVBU09OX1JBVEVfTElNSVRFRBAaEiYKIkVSUk9SX1JFQVNPTl9BVFRFU1RBVElPTl9VTlRSVVNURUQQGxImCiJFUlJPUl9SRUFTT05fQVVUSEVOVElDQVRPUl9SRVZPS0VEEBwSIwofRVJST1JfUkVBU09OX0FBR1VJRF9OT1RfQUxMT1dFRBAdEigKJEVSUk9SX1JFQVNPTl9CQUNLVVBfRUxJR0lCTEVfUkVGVVNFRBAeEiMKH0VSUk9SX1JFQVNPTl9DQUxMRVJfTk9UX0FMTE9XRUQQHxIsCihFUlJPUl9SRUFTT05fQkFDS1VQX0VMSUdJQklMSVRZX01JU01BVENIECASKwonRVJST1JfUkVBU09OX0NSRURFTlRJQUxfQ0xPTkVfU1VTUEVDVEVEECESKwonRVJST1JfUkVBU09OX0NSRURFTlRJQUxfQUxSRUFEWV9SRVZPS0VEECIyuwoKC0F1dGhTZXJ2aWNlElwKEUJlZ2luUmVnaXN0cmF0aW9uEiIuYXV0aG4udjEuQmVnaW5SZWdpc3RyYXRpb25SZXF1ZXN0GiMuYXV0aG4udjEuQmVnaW5SZWdpc3RyYXRpb25SZXNwb25zZRJfChJGaW5pc2hSZWdpc3RyYXRpb24SIy5hdXRobi52MS5GaW5pc2hSZWdpc3RyYXRpb25SZXF1ZXN0GiQuYXV0aG4udjEuRmluaXNoUmVnaXN0cmF0aW9uUmVzcG9uc2USYgoTQmVnaW5BdXRoZW50aWNhdGlvbhIkLmF1dGhuLnYxLkJlZ2luQXV0aGVudGljYXRpb25SZXF1ZXN0GiUuYXV0aG4udjEuQmVnaW5BdXRoZW50aWNhdGlvblJlc3BvbnNlEmUKFEZpbmlzaEF1dGhlbnRpY2F0aW9uEiUuYXV0aG4udjEuRmluaXNoQXV0aGVudGljYXRpb25SZXF1ZXN0GiYuYXV0aG4udjEuRmluaXNoQXV0aGVudGljYXRpb25SZXNwb25zZRJWCg9MaXN0Q3JlZGVudGlhbHMSIC5hdXRobi52MS5MaXN0Q3JlZGVudGlhbHNSZXF1ZXN0GiEuYXV0aG4udjEuTGlzdENyZWRlbnRpYWxzUmVzcG9uc2USWQoQUmVuYW1lQ3JlZGVudGlhbBIhLmF1dGhuLnYxLlJlbmFtZUNyZWRlbnRpYWxSZXF1ZXN0GiIuYXV0aG4udjEuUmVuYW1lQ3JlZGVudGlhbFJlc3BvbnNlElkKEFJldm9rZUNyZWRlbnRpYWwSIS5hdXRobi52MS5SZXZva2VDcmVkZW50aWFsUmVxdWVzdBoiLmF1dGhuLnYxLlJldm9rZUNyZWRlbnRpYWxSZXNwb25zZRJHCgpEZWxldGVVc2VyEhsuYXV0aG4udjEuRGVsZXRlVXNlclJlcXVlc3QaHC5hdXRobi52MS5EZWxldGVVc2VyUmVzcG9uc2USXAoRQ2xlYXJDbG9uZVdhcm5pbmcSIi5hdXRobi52MS5DbGVhckNsb25lV2FybmluZ1JlcXVlc3QaIy5hdXRobi52MS5DbGVhckNsb25lV2FybmluZ1Jlc3BvbnNlElYKD0xpc3RBdWRpdEV2ZW50cxIgLmF1dGhuLnYxLkxpc3RBdWRpdEV2ZW50c1JlcXVlc3QaIS5hdXRobi52MS5MaXN0QXVkaXRFdmVudHNSZXNwb25zZRJNCgxMaXN0U2Vzc2lvbnMSHS5hdXRobi52MS5MaXN0U2Vzc2lvbnNSZXF1ZXN0Gh4uYXV0aG4udjEuTGlzdFNlc3Npb25zUmVzcG9uc2USUAoNUmV2b2tlU2Vzc2lvbhIeLmF1dGhuLnYxLlJldm9rZVNlc3Npb25SZXF1ZXN0Gh8uYXV0aG4udjEuUmV2b2tlU2Vzc2lvblJlc3BvbnNlElwKEVJldm9rZUFsbFNlc3Npb25zEiIuYXV0aG4udjEuUmV2b2tlQWxsU2Vzc2lvbnNSZXF1ZXN0GiMuYXV0aG4udjEuUmV2b2tlQWxsU2Vzc2lvbnNSZXNwb25zZRJWCg9WZXJpZnlPcGVyYXRpb24SIC5hdXRobi52MS5WZXJpZnlPcGVyYXRpb25SZXF1ZXN0GiEuYXV0aG4udjEuVmVyaWZ5T3BlcmF0aW9uUmVzcG9uc2USPgoHR2V0SndrcxIYLmF1dGhuLnYxLkdldEp3a3NSZXF1ZXN0GhkuYXV0aG4udjEuR2V0Sndrc1Jlc3BvbnNlYgZwcm90bzM", [file_authn_v1_audit, file_authn_v1_sessions, file_authn_v1_step_up, file_google_protobuf_timestamp]);
+  fileDesc("ChthdXRobi92MS9hdXRoX3NlcnZpY2UucHJvdG8SCGF1dGhuLnYxIjUKDUJyb3dzZXJTaWduYWwSDgoGbWV0aG9kGAEgASgJEhQKDG9wdGlvbnNfanNvbhgCIAEoCSKtAgoXUmVnaXN0cmF0aW9uUHJlZmVyZW5jZXMSQwoYYXV0aGVudGljYXRvcl9hdHRhY2htZW50GAEgASgOMiEuYXV0aG4udjEuQXV0aGVudGljYXRvckF0dGFjaG1lbnQSNgoMcmVzaWRlbnRfa2V5GAIgASgOMiAuYXV0aG4udjEuUmVzaWRlbnRLZXlSZXF1aXJlbWVudBJAChF1c2VyX3ZlcmlmaWNhdGlvbhgDIAEoDjIlLmF1dGhuLnYxLlVzZXJWZXJpZmljYXRpb25SZXF1aXJlbWVudBI0CgthdHRlc3RhdGlvbhgEIAEoDjIfLmF1dGhuLnYxLkF0dGVzdGF0aW9uQ29udmV5YW5jZRIdCgVoaW50cxgFIAMoDjIOLmF1dGhuLnYxLkhpbnQihAIKGEJlZ2luUmVnaXN0cmF0aW9uUmVxdWVzdBIOCgZ0ZW5hbnQYASABKAkSDwoHdXNlcl9pZBgCIAEoCRIRCgl1c2VyX25hbWUYAyABKAkSFAoMZGlzcGxheV9uYW1lGAQgASgJEjYKC3ByZWZlcmVuY2VzGAUgASgLMiEuYXV0aG4udjEuUmVnaXN0cmF0aW9uUHJlZmVyZW5jZXMSDwoHcHJvZmlsZRgGIAEoCRITCgtjb25kaXRpb25hbBgHIAEoCBIXCg9leHRlbnNpb25zX2pzb24YCCABKAkSJwoGY2xpZW50GAogASgLMhcuYXV0aG4udjEuQ2xpZW50Q29udGV4dCJhChlCZWdpblJlZ2lzdHJhdGlvblJlc3BvbnNlEhQKDG9wdGlvbnNfanNvbhgBIAEoCRIuCgpleHBpcmVzX2F0GAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCKGAQoZRmluaXNoUmVnaXN0cmF0aW9uUmVxdWVzdBIOCgZ0ZW5hbnQYASABKAkSFwoPY3JlZGVudGlhbF9qc29uGAIgASgJEhcKD2NyZWRlbnRpYWxfbmFtZRgDIAEoCRInCgZjbGllbnQYCiABKAsyFy5hdXRobi52MS5DbGllbnRDb250ZXh0Im8KGkZpbmlzaFJlZ2lzdHJhdGlvblJlc3BvbnNlEigKCmNyZWRlbnRpYWwYASABKAsyFC5hdXRobi52MS5DcmVkZW50aWFsEicKBnNpZ25hbBgCIAEoCzIXLmF1dGhuLnYxLkJyb3dzZXJTaWduYWwiqwUKCkNyZWRlbnRpYWwSFQoNY3JlZGVudGlhbF9pZBgBIAEoCRIPCgd1c2VyX2lkGAIgASgJEgwKBG5hbWUYAyABKAkSDgoGYWFndWlkGAQgASgJEhoKEmF0dGVzdGF0aW9uX2Zvcm1hdBgFIAEoCRIVCg11c2VyX3ZlcmlmaWVkGAYgASgIEhcKD2JhY2t1cF9lbGlnaWJsZRgHIAEoCBIRCgliYWNrZWRfdXAYCCABKAgSEgoKdHJhbnNwb3J0cxgJIAMoCRIuCgpjcmVhdGVkX2F0GAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIwCgxsYXN0X3VzZWRfYXQYCyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnJldm9rZWRfYXQYDCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhkKEXJldm9jYXRpb25fcmVhc29uGA0gASgJEjYKEmNsb25lX3N1c3BlY3RlZF9hdBgOIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFQoNcHJvdmlkZXJfbmFtZRgPIAEoCRIbChNwcm92aWRlcl9pY29uX2xpZ2h0GBAgASgJEhoKEnByb3ZpZGVyX2ljb25fZGFyaxgRIAEoCRIZCgxkaXNjb3ZlcmFibGUYEiABKAhIAIgBARIYCgtwcmZfZW5hYmxlZBgTIAEoCEgBiAEBEiEKFGxhcmdlX2Jsb2Jfc3VwcG9ydGVkGBQgASgISAKIAQESHQoVY3JlYXRlZF9jb25kaXRpb25hbGx5GBUgASgIQg8KDV9kaXNjb3ZlcmFibGVCDgoMX3ByZl9lbmFibGVkQhcKFV9sYXJnZV9ibG9iX3N1cHBvcnRlZCKZAgoaQmVnaW5BdXRoZW50aWNhdGlvblJlcXVlc3QSDgoGdGVuYW50GAEgASgJEg8KB3VzZXJfaWQYAiABKAkSQAoRdXNlcl92ZXJpZmljYXRpb24YAyABKA4yJS5hdXRobi52MS5Vc2VyVmVyaWZpY2F0aW9uUmVxdWlyZW1lbnQSJgoJb3BlcmF0aW9uGAQgASgLMhMuYXV0aG4udjEuT3BlcmF0aW9uEh0KBWhpbnRzGAUgAygOMg4uYXV0aG4udjEuSGludBIPCgdwcm9maWxlGAYgASgJEhcKD2V4dGVuc2lvbnNfanNvbhgHIAEoCRInCgZjbGllbnQYCiABKAsyFy5hdXRobi52MS5DbGllbnRDb250ZXh0ImMKG0JlZ2luQXV0aGVudGljYXRpb25SZXNwb25zZRIUCgxvcHRpb25zX2pzb24YASABKAkSLgoKZXhwaXJlc19hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiLwoNQ2xpZW50Q29udGV4dBIKCgJpcBgBIAEoCRISCgp1c2VyX2FnZW50GAIgASgJIm8KG0ZpbmlzaEF1dGhlbnRpY2F0aW9uUmVxdWVzdBIOCgZ0ZW5hbnQYASABKAkSFwoPY3JlZGVudGlhbF9qc29uGAIgASgJEicKBmNsaWVudBgDIAEoCzIXLmF1dGhuLnYxLkNsaWVudENvbnRleHQi0wEKHEZpbmlzaEF1dGhlbnRpY2F0aW9uUmVzcG9uc2USDwoHdXNlcl9pZBgBIAEoCRIVCg1jcmVkZW50aWFsX2lkGAIgASgJEhUKDXVzZXJfdmVyaWZpZWQYAyABKAgSFQoNc2Vzc2lvbl90b2tlbhgEIAEoCRItCglhdXRoX3RpbWUYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCmV4cGlyZXNfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIjkKFkxpc3RDcmVkZW50aWFsc1JlcXVlc3QSDgoGdGVuYW50GAEgASgJEg8KB3VzZXJfaWQYAiABKAkibQoXTGlzdENyZWRlbnRpYWxzUmVzcG9uc2USKQoLY3JlZGVudGlhbHMYASADKAsyFC5hdXRobi52MS5DcmVkZW50aWFsEicKBnNpZ25hbBgCIAEoCzIXLmF1dGhuLnYxLkJyb3dzZXJTaWduYWwiXwoXUmVuYW1lQ3JlZGVudGlhbFJlcXVlc3QSDgoGdGVuYW50GAEgASgJEg8KB3VzZXJfaWQYAiABKAkSFQoNY3JlZGVudGlhbF9pZBgDIAEoCRIMCgRuYW1lGAQgASgJIkQKGFJlbmFtZUNyZWRlbnRpYWxSZXNwb25zZRIoCgpjcmVkZW50aWFsGAEgASgLMhQuYXV0aG4udjEuQ3JlZGVudGlhbCJhChdSZXZva2VDcmVkZW50aWFsUmVxdWVzdBIOCgZ0ZW5hbnQYASABKAkSDwoHdXNlcl9pZBgCIAEoCRIVCg1jcmVkZW50aWFsX2lkGAMgASgJEg4KBnJlYXNvbhgEIAEoCSJtChhSZXZva2VDcmVkZW50aWFsUmVzcG9uc2USKAoKY3JlZGVudGlhbBgBIAEoCzIULmF1dGhuLnYxLkNyZWRlbnRpYWwSJwoGc2lnbmFsGAIgASgLMhcuYXV0aG4udjEuQnJvd3NlclNpZ25hbCI0ChFEZWxldGVVc2VyUmVxdWVzdBIOCgZ0ZW5hbnQYASABKAkSDwoHdXNlcl9pZBgCIAEoCSJiChhDbGVhckNsb25lV2FybmluZ1JlcXVlc3QSDgoGdGVuYW50GAEgASgJEg8KB3VzZXJfaWQYAiABKAkSFQoNY3JlZGVudGlhbF9pZBgDIAEoCRIOCgZyZWFzb24YBCABKAkiRQoZQ2xlYXJDbG9uZVdhcm5pbmdSZXNwb25zZRIoCgpjcmVkZW50aWFsGAEgASgLMhQuYXV0aG4udjEuQ3JlZGVudGlhbCJaChJEZWxldGVVc2VyUmVzcG9uc2USGwoTZGVsZXRlZF9jcmVkZW50aWFscxgBIAEoBRInCgZzaWduYWwYAiABKAsyFy5hdXRobi52MS5Ccm93c2VyU2lnbmFsIl0KEVVwZGF0ZVVzZXJSZXF1ZXN0Eg4KBnRlbmFudBgBIAEoCRIPCgd1c2VyX2lkGAIgASgJEhEKCXVzZXJfbmFtZRgDIAEoCRIUCgxkaXNwbGF5X25hbWUYBCABKAkidwoSVXBkYXRlVXNlclJlc3BvbnNlEg8KB3VzZXJfaWQYASABKAkSEQoJdXNlcl9uYW1lGAIgASgJEhQKDGRpc3BsYXlfbmFtZRgDIAEoCRInCgZzaWduYWwYBCABKAsyFy5hdXRobi52MS5Ccm93c2VyU2lnbmFsIioKGEdldFJlbGF0ZWRPcmlnaW5zUmVxdWVzdBIOCgZ0ZW5hbnQYASABKAkiUgoZR2V0UmVsYXRlZE9yaWdpbnNSZXNwb25zZRINCgVycF9pZBgBIAEoCRIPCgdvcmlnaW5zGAIgAygJEhUKDWRvY3VtZW50X2pzb24YAyABKAkiLAoaR2V0UGFzc2tleUVuZHBvaW50c1JlcXVlc3QSDgoGdGVuYW50GAEgASgJImMKG0dldFBhc3NrZXlFbmRwb2ludHNSZXNwb25zZRINCgVycF9pZBgBIAEoCRIOCgZlbnJvbGwYAiABKAkSDgoGbWFuYWdlGAMgASgJEhUKDWRvY3VtZW50X2pzb24YBCABKAkqlwEKF0F1dGhlbnRpY2F0b3JBdHRhY2htZW50EigKJEFVVEhFTlRJQ0FUT1JfQVRUQUNITUVOVF9VTlNQRUNJRklFRBAAEiUKIUFVVEhFTlRJQ0FUT1JfQVRUQUNITUVOVF9QTEFURk9STRABEisKJ0FVVEhFTlRJQ0FUT1JfQVRUQUNITUVOVF9DUk9TU19QTEFURk9STRACKrsBChZSZXNpZGVudEtleVJlcXVpcmVtZW50EigKJFJFU0lERU5UX0tFWV9SRVFVSVJFTUVOVF9VTlNQRUNJRklFRBAAEigKJFJFU0lERU5UX0tFWV9SRVFVSVJFTUVOVF9ESVNDT1VSQUdFRBABEiYKIlJFU0lERU5UX0tFWV9SRVFVSVJFTUVOVF9QUkVGRVJSRUQQAhIlCiFSRVNJREVOVF9LRVlfUkVRVUlSRU1FTlRfUkVRVUlSRUQQAyrUAQobVXNlclZlcmlmaWNhdGlvblJlcXVpcmVtZW50Ei0KKVVTRVJfVkVSSUZJQ0FUSU9OX1JFUVVJUkVNRU5UX1VOU1BFQ0lGSUVEEAASLQopVVNFUl9WRVJJRklDQVRJT05fUkVRVUlSRU1FTlRfRElTQ09VUkFHRUQQARIrCidVU0VSX1ZFUklGSUNBVElPTl9SRVFVSVJFTUVOVF9QUkVGRVJSRUQQAhIqCiZVU0VSX1ZFUklGSUNBVElPTl9SRVFVSVJFTUVOVF9SRVFVSVJFRBADKs8BChVBdHRlc3RhdGlvbkNvbnZleWFuY2USJgoiQVRURVNUQVRJT05fQ09OVkVZQU5DRV9VTlNQRUNJRklFRBAAEh8KG0FUVEVTVEFUSU9OX0NPTlZFWUFOQ0VfTk9ORRABEiMKH0FUVEVTVEFUSU9OX0NPTlZFWUFOQ0VfSU5ESVJFQ1QQAhIhCh1BVFRFU1RBVElPTl9DT05WRVlBTkNFX0RJUkVDVBADEiUKIUFUVEVTVEFUSU9OX0NPTlZFWUFOQ0VfRU5URVJQUklTRRAEKlwKBEhpbnQSFAoQSElOVF9VTlNQRUNJRklFRBAAEhUKEUhJTlRfU0VDVVJJVFlfS0VZEAESFgoSSElOVF9DTElFTlRfREVWSUNFEAISDwoLSElOVF9IWUJSSUQQAyqoCgoLRXJyb3JSZWFzb24SHAoYRVJST1JfUkVBU09OX1VOU1BFQ0lGSUVEEAASIgoeRVJST1JfUkVBU09OX0NIQUxMRU5HRV9JTlZBTElEEAESIgoeRVJST1JfUkVBU09OX0NIQUxMRU5HRV9FWFBJUkVEEAISIAocRVJST1JfUkVBU09OX09SSUdJTl9NSVNNQVRDSBADEh8KG0VSUk9SX1JFQVNPTl9SUF9JRF9NSVNNQVRDSBAEEiYKIkVSUk9SX1JFQVNPTl9DUk9TU19PUklHSU5fUkVKRUNURUQQBRIiCh5FUlJPUl9SRUFTT05fU0lHTkFUVVJFX0lOVkFMSUQQBhIjCh9FUlJPUl9SRUFTT05fQ09VTlRFUl9SRUdSRVNTSU9OEAcSIwofRVJST1JfUkVBU09OX0NSRURFTlRJQUxfVU5LTk9XThAIEh4KGkVSUk9SX1JFQVNPTl9VU0VSX01JU01BVENIEAkSKwonRVJST1JfUkVBU09OX1VTRVJfVkVSSUZJQ0FUSU9OX1JFUVVJUkVEEAoSJwojRVJST1JfUkVBU09OX1VTRVJfUFJFU0VOQ0VfUkVRVUlSRUQQCxIkCiBFUlJPUl9SRUFTT05fQVRURVNUQVRJT05fSU5WQUxJRBAMEiYKIkVSUk9SX1JFQVNPTl9BTEdPUklUSE1fVU5TVVBQT1JURUQQDRIjCh9FUlJPUl9SRUFTT05fQ1JFREVOVElBTF9SRVZPS0VEEA4SIgoeRVJST1JfUkVBU09OX0NSRURFTlRJQUxfRVhJU1RTEA8SHgoaRVJST1JfUkVBU09OX0ZJRUxEX0lOVkFMSUQQEBIlCiFFUlJPUl9SRUFTT05fQ1JFREVOVElBTF9NQUxGT1JNRUQQERIiCh5FUlJPUl9SRUFTT05fUEFZTE9BRF9UT09fTEFSR0UQEhIfChtFUlJPUl9SRUFTT05fVEVOQU5UX1VOS05PV04QExIiCh5FUlJPUl9SRUFTT05fU1RPUkVfVU5BVkFJTEFCTEUQFBIgChxFUlJPUl9SRUFTT05fU1RPUkVfVEhST1RUTEVEEBUSGQoVRVJST1JfUkVBU09OX0lOVEVSTkFMEBYSKgomRVJST1JfUkVBU09OX0NMSUVOVF9EQVRBX1RZUEVfTUlTTUFUQ0gQFxIlCiFFUlJPUl9SRUFTT05fQ1JFREVOVElBTF9OT1RfRk9VTkQQGBIiCh5FUlJPUl9SRUFTT05fU0VTU0lPTl9OT1RfRk9VTkQQGRIdChlFUlJPUl9SRUFTT05fUkFURV9MSU1JVEVEEBoSJgoiRVJST1JfUkVBU09OX0FUVEVTVEFUSU9OX1VOVFJVU1RFRBAbEiYKIkVSUk9SX1JFQVNPTl9BVVRIRU5USUNBVE9SX1JFVk9LRUQQHBIjCh9FUlJPUl9SRUFTT05fQUFHVUlEX05PVF9BTExPV0VEEB0SKAokRVJST1JfUkVBU09OX0JBQ0tVUF9FTElHSUJMRV9SRUZVU0VEEB4SIwofRVJST1JfUkVBU09OX0NBTExFUl9OT1RfQUxMT1dFRBAfEiwKKEVSUk9SX1JFQVNPTl9CQUNLVVBfRUxJR0lCSUxJVFlfTUlTTUFUQ0gQIBIrCidFUlJPUl9SRUFTT05fQ1JFREVOVElBTF9DTE9ORV9TVVNQRUNURUQQIRIrCidFUlJPUl9SRUFTT05fQ1JFREVOVElBTF9BTFJFQURZX1JFVk9LRUQQIjLGDAoLQXV0aFNlcnZpY2USXAoRQmVnaW5SZWdpc3RyYXRpb24SIi5hdXRobi52MS5CZWdpblJlZ2lzdHJhdGlvblJlcXVlc3QaIy5hdXRobi52MS5CZWdpblJlZ2lzdHJhdGlvblJlc3BvbnNlEl8KEkZpbmlzaFJlZ2lzdHJhdGlvbhIjLmF1dGhuLnYxLkZpbmlzaFJlZ2lzdHJhdGlvblJlcXVlc3QaJC5hdXRobi52MS5GaW5pc2hSZWdpc3RyYXRpb25SZXNwb25zZRJiChNCZWdpbkF1dGhlbnRpY2F0aW9uEiQuYXV0aG4udjEuQmVnaW5BdXRoZW50aWNhdGlvblJlcXVlc3QaJS5hdXRobi52MS5CZWdpbkF1dGhlbnRpY2F0aW9uUmVzcG9uc2USZQoURmluaXNoQXV0aGVudGljYXRpb24SJS5hdXRobi52MS5GaW5pc2hBdXRoZW50aWNhdGlvblJlcXVlc3QaJi5hdXRobi52MS5GaW5pc2hBdXRoZW50aWNhdGlvblJlc3BvbnNlElYKD0xpc3RDcmVkZW50aWFscxIgLmF1dGhuLnYxLkxpc3RDcmVkZW50aWFsc1JlcXVlc3QaIS5hdXRobi52MS5MaXN0Q3JlZGVudGlhbHNSZXNwb25zZRJZChBSZW5hbWVDcmVkZW50aWFsEiEuYXV0aG4udjEuUmVuYW1lQ3JlZGVudGlhbFJlcXVlc3QaIi5hdXRobi52MS5SZW5hbWVDcmVkZW50aWFsUmVzcG9uc2USWQoQUmV2b2tlQ3JlZGVudGlhbBIhLmF1dGhuLnYxLlJldm9rZUNyZWRlbnRpYWxSZXF1ZXN0GiIuYXV0aG4udjEuUmV2b2tlQ3JlZGVudGlhbFJlc3BvbnNlEkcKCkRlbGV0ZVVzZXISGy5hdXRobi52MS5EZWxldGVVc2VyUmVxdWVzdBocLmF1dGhuLnYxLkRlbGV0ZVVzZXJSZXNwb25zZRJcChFDbGVhckNsb25lV2FybmluZxIiLmF1dGhuLnYxLkNsZWFyQ2xvbmVXYXJuaW5nUmVxdWVzdBojLmF1dGhuLnYxLkNsZWFyQ2xvbmVXYXJuaW5nUmVzcG9uc2USVgoPTGlzdEF1ZGl0RXZlbnRzEiAuYXV0aG4udjEuTGlzdEF1ZGl0RXZlbnRzUmVxdWVzdBohLmF1dGhuLnYxLkxpc3RBdWRpdEV2ZW50c1Jlc3BvbnNlEk0KDExpc3RTZXNzaW9ucxIdLmF1dGhuLnYxLkxpc3RTZXNzaW9uc1JlcXVlc3QaHi5hdXRobi52MS5MaXN0U2Vzc2lvbnNSZXNwb25zZRJQCg1SZXZva2VTZXNzaW9uEh4uYXV0aG4udjEuUmV2b2tlU2Vzc2lvblJlcXVlc3QaHy5hdXRobi52MS5SZXZva2VTZXNzaW9uUmVzcG9uc2USXAoRUmV2b2tlQWxsU2Vzc2lvbnMSIi5hdXRobi52MS5SZXZva2VBbGxTZXNzaW9uc1JlcXVlc3QaIy5hdXRobi52MS5SZXZva2VBbGxTZXNzaW9uc1Jlc3BvbnNlElYKD1ZlcmlmeU9wZXJhdGlvbhIgLmF1dGhuLnYxLlZlcmlmeU9wZXJhdGlvblJlcXVlc3QaIS5hdXRobi52MS5WZXJpZnlPcGVyYXRpb25SZXNwb25zZRJHCgpVcGRhdGVVc2VyEhsuYXV0aG4udjEuVXBkYXRlVXNlclJlcXVlc3QaHC5hdXRobi52MS5VcGRhdGVVc2VyUmVzcG9uc2USXAoRR2V0UmVsYXRlZE9yaWdpbnMSIi5hdXRobi52MS5HZXRSZWxhdGVkT3JpZ2luc1JlcXVlc3QaIy5hdXRobi52MS5HZXRSZWxhdGVkT3JpZ2luc1Jlc3BvbnNlEmIKE0dldFBhc3NrZXlFbmRwb2ludHMSJC5hdXRobi52MS5HZXRQYXNza2V5RW5kcG9pbnRzUmVxdWVzdBolLmF1dGhuLnYxLkdldFBhc3NrZXlFbmRwb2ludHNSZXNwb25zZRI+CgdHZXRKd2tzEhguYXV0aG4udjEuR2V0Sndrc1JlcXVlc3QaGS5hdXRobi52MS5HZXRKd2tzUmVzcG9uc2ViBnByb3RvMw", [file_authn_v1_audit, file_authn_v1_sessions, file_authn_v1_step_up, file_google_protobuf_timestamp]);
+
+/**
+ * BrowserSignal is a WebAuthn Signal API call for the browser to make, so the passkey provider
+ * can hide or update what it shows: in the browser,
+ * `await PublicKeyCredential[signal.method]?.(JSON.parse(signal.optionsJson))`.
+ *
+ * @generated from message authn.v1.BrowserSignal
+ */
+export type BrowserSignal = Message<"authn.v1.BrowserSignal"> & {
+  /**
+   * The PublicKeyCredential static method: "signalUnknownCredential",
+   * "signalAllAcceptedCredentials" or "signalCurrentUserDetails".
+   *
+   * @generated from field: string method = 1;
+   */
+  method: string;
+
+  /**
+   * Its argument as JSON: {rpId, credentialId}; {rpId, userId, allAcceptedCredentialIds}; or
+   * {rpId, userId, name, displayName}. userId is the WebAuthn user handle (base64url), never the
+   * caller's user id.
+   *
+   * @generated from field: string options_json = 2;
+   */
+  optionsJson: string;
+};
+
+/**
+ * Describes the message authn.v1.BrowserSignal.
+ * Use `create(BrowserSignalSchema)` to create a new message.
+ */
+export const BrowserSignalSchema: GenMessage<BrowserSignal> = /*@__PURE__*/
+  messageDesc(file_authn_v1_auth_service, 0);
 
 /**
  * RegistrationPreferences are the caller's wishes for the authenticator; unset fields take the
@@ -54,6 +87,14 @@ export type RegistrationPreferences = Message<"authn.v1.RegistrationPreferences"
    * @generated from field: authn.v1.AttestationConveyance attestation = 4;
    */
   attestation: AttestationConveyance;
+
+  /**
+   * Which kinds of authenticator the browser should offer, in order (Level 3 hints); they replace
+   * the profile's hints.
+   *
+   * @generated from field: repeated authn.v1.Hint hints = 5;
+   */
+  hints: Hint[];
 };
 
 /**
@@ -61,7 +102,7 @@ export type RegistrationPreferences = Message<"authn.v1.RegistrationPreferences"
  * Use `create(RegistrationPreferencesSchema)` to create a new message.
  */
 export const RegistrationPreferencesSchema: GenMessage<RegistrationPreferences> = /*@__PURE__*/
-  messageDesc(file_authn_v1_auth_service, 0);
+  messageDesc(file_authn_v1_auth_service, 1);
 
 /**
  * BeginRegistrationRequest names the user who enrols a passkey.
@@ -99,11 +140,39 @@ export type BeginRegistrationRequest = Message<"authn.v1.BeginRegistrationReques
   displayName: string;
 
   /**
-   * Optional authenticator preferences.
+   * Optional authenticator preferences; they override the profile's.
    *
    * @generated from field: authn.v1.RegistrationPreferences preferences = 5;
    */
   preferences?: RegistrationPreferences | undefined;
+
+  /**
+   * Optional name of one of the tenant's ceremony profiles (user verification, timeout, hints,
+   * attachment, algorithms); empty uses the tenant's defaults. An unknown name is FIELD_INVALID.
+   *
+   * @generated from field: string profile = 6;
+   */
+  profile: string;
+
+  /**
+   * Conditional create (automatic passkey upgrade): the browser will call
+   * `navigator.credentials.create({mediation: "conditional"})` for a user who just signed in
+   * another way. Sealed into the challenge: only such a ceremony's finish accepts an attestation
+   * without user presence (UP=0), as browsers send it; audited as conditional.
+   *
+   * @generated from field: bool conditional = 7;
+   */
+  conditional: boolean;
+
+  /**
+   * Optional WebAuthn extension inputs as an AuthenticationExtensionsClientInputsJSON object.
+   * Accepted: {"credProps": true}, {"prf": {}} (or with "eval" salts, base64url, at most 64 bytes
+   * each) and {"largeBlob": {"support": "required"|"preferred"}}. Any other member or shape is
+   * FIELD_INVALID. credProps is always requested.
+   *
+   * @generated from field: string extensions_json = 8;
+   */
+  extensionsJson: string;
 
   /**
    * Optional facts about the end user's client, carried into the finish's audit event.
@@ -118,7 +187,7 @@ export type BeginRegistrationRequest = Message<"authn.v1.BeginRegistrationReques
  * Use `create(BeginRegistrationRequestSchema)` to create a new message.
  */
 export const BeginRegistrationRequestSchema: GenMessage<BeginRegistrationRequest> = /*@__PURE__*/
-  messageDesc(file_authn_v1_auth_service, 1);
+  messageDesc(file_authn_v1_auth_service, 2);
 
 /**
  * BeginRegistrationResponse carries the options for the browser.
@@ -148,7 +217,7 @@ export type BeginRegistrationResponse = Message<"authn.v1.BeginRegistrationRespo
  * Use `create(BeginRegistrationResponseSchema)` to create a new message.
  */
 export const BeginRegistrationResponseSchema: GenMessage<BeginRegistrationResponse> = /*@__PURE__*/
-  messageDesc(file_authn_v1_auth_service, 2);
+  messageDesc(file_authn_v1_auth_service, 3);
 
 /**
  * FinishRegistrationRequest carries the browser's attestation.
@@ -190,7 +259,7 @@ export type FinishRegistrationRequest = Message<"authn.v1.FinishRegistrationRequ
  * Use `create(FinishRegistrationRequestSchema)` to create a new message.
  */
 export const FinishRegistrationRequestSchema: GenMessage<FinishRegistrationRequest> = /*@__PURE__*/
-  messageDesc(file_authn_v1_auth_service, 3);
+  messageDesc(file_authn_v1_auth_service, 4);
 
 /**
  * FinishRegistrationResponse describes the stored credential.
@@ -204,6 +273,13 @@ export type FinishRegistrationResponse = Message<"authn.v1.FinishRegistrationRes
    * @generated from field: authn.v1.Credential credential = 1;
    */
   credential?: Credential | undefined;
+
+  /**
+   * signalAllAcceptedCredentials with the user's usable credentials, the new one included.
+   *
+   * @generated from field: authn.v1.BrowserSignal signal = 2;
+   */
+  signal?: BrowserSignal | undefined;
 };
 
 /**
@@ -211,7 +287,7 @@ export type FinishRegistrationResponse = Message<"authn.v1.FinishRegistrationRes
  * Use `create(FinishRegistrationResponseSchema)` to create a new message.
  */
 export const FinishRegistrationResponseSchema: GenMessage<FinishRegistrationResponse> = /*@__PURE__*/
-  messageDesc(file_authn_v1_auth_service, 4);
+  messageDesc(file_authn_v1_auth_service, 5);
 
 /**
  * Credential is a registered passkey as the service knows it.
@@ -328,6 +404,52 @@ export type Credential = Message<"authn.v1.Credential"> & {
    * @generated from field: string provider_name = 15;
    */
   providerName: string;
+
+  /**
+   * The provider's icon for light backgrounds as a data: URI (MDS or the community list); empty
+   * when unknown.
+   *
+   * @generated from field: string provider_icon_light = 16;
+   */
+  providerIconLight: string;
+
+  /**
+   * The provider's icon for dark backgrounds as a data: URI; empty when unknown.
+   *
+   * @generated from field: string provider_icon_dark = 17;
+   */
+  providerIconDark: string;
+
+  /**
+   * Whether the credential is discoverable (the credProps extension's rk); unset when the
+   * browser did not say.
+   *
+   * @generated from field: optional bool discoverable = 18;
+   */
+  discoverable?: boolean | undefined;
+
+  /**
+   * Whether the credential supports the PRF extension (the registration's prf.enabled); unset
+   * when not requested or not reported. The service never sees PRF outputs.
+   *
+   * @generated from field: optional bool prf_enabled = 19;
+   */
+  prfEnabled?: boolean | undefined;
+
+  /**
+   * Whether the authenticator supports largeBlob storage for this credential; unset when not
+   * requested or not reported.
+   *
+   * @generated from field: optional bool large_blob_supported = 20;
+   */
+  largeBlobSupported?: boolean | undefined;
+
+  /**
+   * Whether the credential was created by conditional create (automatic passkey upgrade).
+   *
+   * @generated from field: bool created_conditionally = 21;
+   */
+  createdConditionally: boolean;
 };
 
 /**
@@ -335,7 +457,7 @@ export type Credential = Message<"authn.v1.Credential"> & {
  * Use `create(CredentialSchema)` to create a new message.
  */
 export const CredentialSchema: GenMessage<Credential> = /*@__PURE__*/
-  messageDesc(file_authn_v1_auth_service, 5);
+  messageDesc(file_authn_v1_auth_service, 6);
 
 /**
  * BeginAuthenticationRequest starts a sign-in ceremony.
@@ -375,6 +497,32 @@ export type BeginAuthenticationRequest = Message<"authn.v1.BeginAuthenticationRe
   operation?: Operation | undefined;
 
   /**
+   * Which kinds of authenticator the browser should offer, in order (Level 3 hints); they replace
+   * the profile's hints.
+   *
+   * @generated from field: repeated authn.v1.Hint hints = 5;
+   */
+  hints: Hint[];
+
+  /**
+   * Optional name of one of the tenant's ceremony profiles; empty uses the tenant's defaults. An
+   * unknown name is FIELD_INVALID.
+   *
+   * @generated from field: string profile = 6;
+   */
+  profile: string;
+
+  /**
+   * Optional WebAuthn extension inputs as an AuthenticationExtensionsClientInputsJSON object.
+   * Accepted: {"prf": {"eval": {"first": salt, "second"?: salt}}} (base64url salts, at most 64
+   * bytes each) and {"largeBlob": {"read": true}}. Any other member or shape is FIELD_INVALID.
+   * Extension outputs in the assertion (PRF results, blobs) are dropped unread and never logged.
+   *
+   * @generated from field: string extensions_json = 7;
+   */
+  extensionsJson: string;
+
+  /**
    * Optional facts about the end user's client, carried into the finish's audit event.
    *
    * @generated from field: authn.v1.ClientContext client = 10;
@@ -387,7 +535,7 @@ export type BeginAuthenticationRequest = Message<"authn.v1.BeginAuthenticationRe
  * Use `create(BeginAuthenticationRequestSchema)` to create a new message.
  */
 export const BeginAuthenticationRequestSchema: GenMessage<BeginAuthenticationRequest> = /*@__PURE__*/
-  messageDesc(file_authn_v1_auth_service, 6);
+  messageDesc(file_authn_v1_auth_service, 7);
 
 /**
  * BeginAuthenticationResponse carries the options for the browser.
@@ -416,7 +564,7 @@ export type BeginAuthenticationResponse = Message<"authn.v1.BeginAuthenticationR
  * Use `create(BeginAuthenticationResponseSchema)` to create a new message.
  */
 export const BeginAuthenticationResponseSchema: GenMessage<BeginAuthenticationResponse> = /*@__PURE__*/
-  messageDesc(file_authn_v1_auth_service, 7);
+  messageDesc(file_authn_v1_auth_service, 8);
 
 /**
  * ClientContext is what the caller knows about the end user's client, for risk and audit.
@@ -444,7 +592,7 @@ export type ClientContext = Message<"authn.v1.ClientContext"> & {
  * Use `create(ClientContextSchema)` to create a new message.
  */
 export const ClientContextSchema: GenMessage<ClientContext> = /*@__PURE__*/
-  messageDesc(file_authn_v1_auth_service, 8);
+  messageDesc(file_authn_v1_auth_service, 9);
 
 /**
  * FinishAuthenticationRequest carries the browser's assertion.
@@ -479,7 +627,7 @@ export type FinishAuthenticationRequest = Message<"authn.v1.FinishAuthentication
  * Use `create(FinishAuthenticationRequestSchema)` to create a new message.
  */
 export const FinishAuthenticationRequestSchema: GenMessage<FinishAuthenticationRequest> = /*@__PURE__*/
-  messageDesc(file_authn_v1_auth_service, 9);
+  messageDesc(file_authn_v1_auth_service, 10);
 
 /**
  * FinishAuthenticationResponse identifies the signed-in user and carries a session token.
@@ -536,7 +684,7 @@ export type FinishAuthenticationResponse = Message<"authn.v1.FinishAuthenticatio
  * Use `create(FinishAuthenticationResponseSchema)` to create a new message.
  */
 export const FinishAuthenticationResponseSchema: GenMessage<FinishAuthenticationResponse> = /*@__PURE__*/
-  messageDesc(file_authn_v1_auth_service, 10);
+  messageDesc(file_authn_v1_auth_service, 11);
 
 /**
  * ListCredentialsRequest names the user whose credentials to list.
@@ -564,7 +712,7 @@ export type ListCredentialsRequest = Message<"authn.v1.ListCredentialsRequest"> 
  * Use `create(ListCredentialsRequestSchema)` to create a new message.
  */
 export const ListCredentialsRequestSchema: GenMessage<ListCredentialsRequest> = /*@__PURE__*/
-  messageDesc(file_authn_v1_auth_service, 11);
+  messageDesc(file_authn_v1_auth_service, 12);
 
 /**
  * ListCredentialsResponse holds the user's credentials.
@@ -578,6 +726,14 @@ export type ListCredentialsResponse = Message<"authn.v1.ListCredentialsResponse"
    * @generated from field: repeated authn.v1.Credential credentials = 1;
    */
   credentials: Credential[];
+
+  /**
+   * signalAllAcceptedCredentials with the user's usable (unrevoked) credentials; unset for a user
+   * without a WebAuthn user handle.
+   *
+   * @generated from field: authn.v1.BrowserSignal signal = 2;
+   */
+  signal?: BrowserSignal | undefined;
 };
 
 /**
@@ -585,7 +741,7 @@ export type ListCredentialsResponse = Message<"authn.v1.ListCredentialsResponse"
  * Use `create(ListCredentialsResponseSchema)` to create a new message.
  */
 export const ListCredentialsResponseSchema: GenMessage<ListCredentialsResponse> = /*@__PURE__*/
-  messageDesc(file_authn_v1_auth_service, 12);
+  messageDesc(file_authn_v1_auth_service, 13);
 
 /**
  * RenameCredentialRequest names a credential and its new label.
@@ -632,7 +788,7 @@ export type RenameCredentialRequest = Message<"authn.v1.RenameCredentialRequest"
  * Use `create(RenameCredentialRequestSchema)` to create a new message.
  */
 export const RenameCredentialRequestSchema: GenMessage<RenameCredentialRequest> = /*@__PURE__*/
-  messageDesc(file_authn_v1_auth_service, 13);
+  messageDesc(file_authn_v1_auth_service, 14);
 
 /**
  * RenameCredentialResponse is the renamed credential.
@@ -653,7 +809,7 @@ export type RenameCredentialResponse = Message<"authn.v1.RenameCredentialRespons
  * Use `create(RenameCredentialResponseSchema)` to create a new message.
  */
 export const RenameCredentialResponseSchema: GenMessage<RenameCredentialResponse> = /*@__PURE__*/
-  messageDesc(file_authn_v1_auth_service, 14);
+  messageDesc(file_authn_v1_auth_service, 15);
 
 /**
  * RevokeCredentialRequest names the credential to revoke.
@@ -695,7 +851,7 @@ export type RevokeCredentialRequest = Message<"authn.v1.RevokeCredentialRequest"
  * Use `create(RevokeCredentialRequestSchema)` to create a new message.
  */
 export const RevokeCredentialRequestSchema: GenMessage<RevokeCredentialRequest> = /*@__PURE__*/
-  messageDesc(file_authn_v1_auth_service, 15);
+  messageDesc(file_authn_v1_auth_service, 16);
 
 /**
  * RevokeCredentialResponse is the revoked credential.
@@ -709,6 +865,13 @@ export type RevokeCredentialResponse = Message<"authn.v1.RevokeCredentialRespons
    * @generated from field: authn.v1.Credential credential = 1;
    */
   credential?: Credential | undefined;
+
+  /**
+   * signalAllAcceptedCredentials with the user's remaining usable credentials.
+   *
+   * @generated from field: authn.v1.BrowserSignal signal = 2;
+   */
+  signal?: BrowserSignal | undefined;
 };
 
 /**
@@ -716,7 +879,7 @@ export type RevokeCredentialResponse = Message<"authn.v1.RevokeCredentialRespons
  * Use `create(RevokeCredentialResponseSchema)` to create a new message.
  */
 export const RevokeCredentialResponseSchema: GenMessage<RevokeCredentialResponse> = /*@__PURE__*/
-  messageDesc(file_authn_v1_auth_service, 16);
+  messageDesc(file_authn_v1_auth_service, 17);
 
 /**
  * DeleteUserRequest names the user to erase.
@@ -744,7 +907,7 @@ export type DeleteUserRequest = Message<"authn.v1.DeleteUserRequest"> & {
  * Use `create(DeleteUserRequestSchema)` to create a new message.
  */
 export const DeleteUserRequestSchema: GenMessage<DeleteUserRequest> = /*@__PURE__*/
-  messageDesc(file_authn_v1_auth_service, 17);
+  messageDesc(file_authn_v1_auth_service, 18);
 
 /**
  * ClearCloneWarningRequest names the credential whose clone suspicion an administrator clears.
@@ -786,7 +949,7 @@ export type ClearCloneWarningRequest = Message<"authn.v1.ClearCloneWarningReques
  * Use `create(ClearCloneWarningRequestSchema)` to create a new message.
  */
 export const ClearCloneWarningRequestSchema: GenMessage<ClearCloneWarningRequest> = /*@__PURE__*/
-  messageDesc(file_authn_v1_auth_service, 18);
+  messageDesc(file_authn_v1_auth_service, 19);
 
 /**
  * ClearCloneWarningResponse is the credential after the change.
@@ -807,7 +970,7 @@ export type ClearCloneWarningResponse = Message<"authn.v1.ClearCloneWarningRespo
  * Use `create(ClearCloneWarningResponseSchema)` to create a new message.
  */
 export const ClearCloneWarningResponseSchema: GenMessage<ClearCloneWarningResponse> = /*@__PURE__*/
-  messageDesc(file_authn_v1_auth_service, 19);
+  messageDesc(file_authn_v1_auth_service, 20);
 
 /**
  * DeleteUserResponse says what was erased.
@@ -821,6 +984,14 @@ export type DeleteUserResponse = Message<"authn.v1.DeleteUserResponse"> & {
    * @generated from field: int32 deleted_credentials = 1;
    */
   deletedCredentials: number;
+
+  /**
+   * signalAllAcceptedCredentials with no accepted credentials, so the browser's provider hides
+   * every passkey of the erased user; unset when the user was unknown.
+   *
+   * @generated from field: authn.v1.BrowserSignal signal = 2;
+   */
+  signal?: BrowserSignal | undefined;
 };
 
 /**
@@ -828,7 +999,210 @@ export type DeleteUserResponse = Message<"authn.v1.DeleteUserResponse"> & {
  * Use `create(DeleteUserResponseSchema)` to create a new message.
  */
 export const DeleteUserResponseSchema: GenMessage<DeleteUserResponse> = /*@__PURE__*/
-  messageDesc(file_authn_v1_auth_service, 20);
+  messageDesc(file_authn_v1_auth_service, 21);
+
+/**
+ * UpdateUserRequest names a user and the new names the authenticator shows.
+ *
+ * @generated from message authn.v1.UpdateUserRequest
+ */
+export type UpdateUserRequest = Message<"authn.v1.UpdateUserRequest"> & {
+  /**
+   * Relying party (tenant) id; empty selects the default tenant.
+   *
+   * @generated from field: string tenant = 1;
+   */
+  tenant: string;
+
+  /**
+   * The user's id.
+   *
+   * @generated from field: string user_id = 2;
+   */
+  userId: string;
+
+  /**
+   * The new account name, e.g. an email address (1–256 bytes).
+   *
+   * @generated from field: string user_name = 3;
+   */
+  userName: string;
+
+  /**
+   * The new human-friendly name; defaults to user_name (at most 256 bytes).
+   *
+   * @generated from field: string display_name = 4;
+   */
+  displayName: string;
+};
+
+/**
+ * Describes the message authn.v1.UpdateUserRequest.
+ * Use `create(UpdateUserRequestSchema)` to create a new message.
+ */
+export const UpdateUserRequestSchema: GenMessage<UpdateUserRequest> = /*@__PURE__*/
+  messageDesc(file_authn_v1_auth_service, 22);
+
+/**
+ * UpdateUserResponse is the user after the change.
+ *
+ * @generated from message authn.v1.UpdateUserResponse
+ */
+export type UpdateUserResponse = Message<"authn.v1.UpdateUserResponse"> & {
+  /**
+   * The user's id.
+   *
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+
+  /**
+   * The account name now recorded.
+   *
+   * @generated from field: string user_name = 2;
+   */
+  userName: string;
+
+  /**
+   * The display name now recorded.
+   *
+   * @generated from field: string display_name = 3;
+   */
+  displayName: string;
+
+  /**
+   * signalCurrentUserDetails with the new names.
+   *
+   * @generated from field: authn.v1.BrowserSignal signal = 4;
+   */
+  signal?: BrowserSignal | undefined;
+};
+
+/**
+ * Describes the message authn.v1.UpdateUserResponse.
+ * Use `create(UpdateUserResponseSchema)` to create a new message.
+ */
+export const UpdateUserResponseSchema: GenMessage<UpdateUserResponse> = /*@__PURE__*/
+  messageDesc(file_authn_v1_auth_service, 23);
+
+/**
+ * GetRelatedOriginsRequest names the tenant.
+ *
+ * @generated from message authn.v1.GetRelatedOriginsRequest
+ */
+export type GetRelatedOriginsRequest = Message<"authn.v1.GetRelatedOriginsRequest"> & {
+  /**
+   * Relying party (tenant) id; empty selects the default tenant.
+   *
+   * @generated from field: string tenant = 1;
+   */
+  tenant: string;
+};
+
+/**
+ * Describes the message authn.v1.GetRelatedOriginsRequest.
+ * Use `create(GetRelatedOriginsRequestSchema)` to create a new message.
+ */
+export const GetRelatedOriginsRequestSchema: GenMessage<GetRelatedOriginsRequest> = /*@__PURE__*/
+  messageDesc(file_authn_v1_auth_service, 24);
+
+/**
+ * GetRelatedOriginsResponse is the tenant's related origins document.
+ *
+ * @generated from message authn.v1.GetRelatedOriginsResponse
+ */
+export type GetRelatedOriginsResponse = Message<"authn.v1.GetRelatedOriginsResponse"> & {
+  /**
+   * The RP ID whose `/.well-known/webauthn` this is.
+   *
+   * @generated from field: string rp_id = 1;
+   */
+  rpId: string;
+
+  /**
+   * The origins that may use this RP ID besides its own (WebAuthn Level 3 §5.11).
+   *
+   * @generated from field: repeated string origins = 2;
+   */
+  origins: string[];
+
+  /**
+   * The document exactly as served: {"origins": [...]}.
+   *
+   * @generated from field: string document_json = 3;
+   */
+  documentJson: string;
+};
+
+/**
+ * Describes the message authn.v1.GetRelatedOriginsResponse.
+ * Use `create(GetRelatedOriginsResponseSchema)` to create a new message.
+ */
+export const GetRelatedOriginsResponseSchema: GenMessage<GetRelatedOriginsResponse> = /*@__PURE__*/
+  messageDesc(file_authn_v1_auth_service, 25);
+
+/**
+ * GetPasskeyEndpointsRequest names the tenant.
+ *
+ * @generated from message authn.v1.GetPasskeyEndpointsRequest
+ */
+export type GetPasskeyEndpointsRequest = Message<"authn.v1.GetPasskeyEndpointsRequest"> & {
+  /**
+   * Relying party (tenant) id; empty selects the default tenant.
+   *
+   * @generated from field: string tenant = 1;
+   */
+  tenant: string;
+};
+
+/**
+ * Describes the message authn.v1.GetPasskeyEndpointsRequest.
+ * Use `create(GetPasskeyEndpointsRequestSchema)` to create a new message.
+ */
+export const GetPasskeyEndpointsRequestSchema: GenMessage<GetPasskeyEndpointsRequest> = /*@__PURE__*/
+  messageDesc(file_authn_v1_auth_service, 26);
+
+/**
+ * GetPasskeyEndpointsResponse is the tenant's passkey endpoints document.
+ *
+ * @generated from message authn.v1.GetPasskeyEndpointsResponse
+ */
+export type GetPasskeyEndpointsResponse = Message<"authn.v1.GetPasskeyEndpointsResponse"> & {
+  /**
+   * The RP ID whose `/.well-known/passkey-endpoints` this is.
+   *
+   * @generated from field: string rp_id = 1;
+   */
+  rpId: string;
+
+  /**
+   * Where a user creates a passkey; empty when the tenant names none.
+   *
+   * @generated from field: string enroll = 2;
+   */
+  enroll: string;
+
+  /**
+   * Where a user manages passkeys; empty when the tenant names none.
+   *
+   * @generated from field: string manage = 3;
+   */
+  manage: string;
+
+  /**
+   * The document exactly as served: {"enroll": ..., "manage": ...}.
+   *
+   * @generated from field: string document_json = 4;
+   */
+  documentJson: string;
+};
+
+/**
+ * Describes the message authn.v1.GetPasskeyEndpointsResponse.
+ * Use `create(GetPasskeyEndpointsResponseSchema)` to create a new message.
+ */
+export const GetPasskeyEndpointsResponseSchema: GenMessage<GetPasskeyEndpointsResponse> = /*@__PURE__*/
+  messageDesc(file_authn_v1_auth_service, 27);
 
 /**
  * AuthenticatorAttachment mirrors WebAuthn's AuthenticatorAttachment.
@@ -994,6 +1368,48 @@ export enum AttestationConveyance {
  */
 export const AttestationConveyanceSchema: GenEnum<AttestationConveyance> = /*@__PURE__*/
   enumDesc(file_authn_v1_auth_service, 3);
+
+/**
+ * Hint mirrors WebAuthn Level 3's PublicKeyCredentialHint: which kind of authenticator the
+ * browser should offer first.
+ *
+ * @generated from enum authn.v1.Hint
+ */
+export enum Hint {
+  /**
+   * Never sent.
+   *
+   * @generated from enum value: HINT_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * "security-key": a roaming security key.
+   *
+   * @generated from enum value: HINT_SECURITY_KEY = 1;
+   */
+  SECURITY_KEY = 1,
+
+  /**
+   * "client-device": the platform authenticator of the device in use.
+   *
+   * @generated from enum value: HINT_CLIENT_DEVICE = 2;
+   */
+  CLIENT_DEVICE = 2,
+
+  /**
+   * "hybrid": a phone or other device over the hybrid transport (QR code).
+   *
+   * @generated from enum value: HINT_HYBRID = 3;
+   */
+  HYBRID = 3,
+}
+
+/**
+ * Describes the enum authn.v1.Hint.
+ */
+export const HintSchema: GenEnum<Hint> = /*@__PURE__*/
+  enumDesc(file_authn_v1_auth_service, 4);
 
 /**
  * ErrorReason lists the values of google.rpc.ErrorInfo.reason (without the `ERROR_REASON_`
@@ -1265,7 +1681,7 @@ export enum ErrorReason {
  * Describes the enum authn.v1.ErrorReason.
  */
 export const ErrorReasonSchema: GenEnum<ErrorReason> = /*@__PURE__*/
-  enumDesc(file_authn_v1_auth_service, 4);
+  enumDesc(file_authn_v1_auth_service, 5);
 
 /**
  * AuthService registers passkeys and signs users in with them (WebAuthn Level 3).
@@ -1435,6 +1851,40 @@ export const AuthService: GenService<{
     methodKind: "unary";
     input: typeof VerifyOperationRequestSchema;
     output: typeof VerifyOperationResponseSchema;
+  },
+  /**
+   * UpdateUser changes the names the authenticator shows for a user (recorded at
+   * BeginRegistration) and returns the `signalCurrentUserDetails` payload for the browser.
+   * Audited (USER_UPDATED). NOT_FOUND for a user who never began a registration.
+   *
+   * @generated from rpc authn.v1.AuthService.UpdateUser
+   */
+  updateUser: {
+    methodKind: "unary";
+    input: typeof UpdateUserRequestSchema;
+    output: typeof UpdateUserResponseSchema;
+  },
+  /**
+   * GetRelatedOrigins returns the tenant's WebAuthn related origins document (the body of
+   * `https://{rp_id}/.well-known/webauthn`, also served as plain HTTP GET on the same port).
+   *
+   * @generated from rpc authn.v1.AuthService.GetRelatedOrigins
+   */
+  getRelatedOrigins: {
+    methodKind: "unary";
+    input: typeof GetRelatedOriginsRequestSchema;
+    output: typeof GetRelatedOriginsResponseSchema;
+  },
+  /**
+   * GetPasskeyEndpoints returns the tenant's passkey endpoints document (the body of
+   * `https://{rp_id}/.well-known/passkey-endpoints`, also served as plain HTTP GET).
+   *
+   * @generated from rpc authn.v1.AuthService.GetPasskeyEndpoints
+   */
+  getPasskeyEndpoints: {
+    methodKind: "unary";
+    input: typeof GetPasskeyEndpointsRequestSchema;
+    output: typeof GetPasskeyEndpointsResponseSchema;
   },
   /**
    * GetJwks returns the public keys that verify session tokens and step-up grants (also served as

@@ -5,10 +5,12 @@ import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { chromium, type Browser, type CDPSession, type Page } from "playwright-core";
 import { afterAll, beforeAll, expect } from "vitest";
-import { startBff } from "../../demo/bff.js";
+import { startBff, type BffOptions } from "../../demo/bff.js";
+import { DEMO_PROFILES } from "../../demo/tenant.js";
 import { AuthService } from "../../src/gen/authn/v1/auth_service_pb.js";
 import { CHROMIUM_ADVICE, chromiumExecutable } from "./chromium.js";
-import { startTestService, TEST_TENANT } from "./service.js";
+import type { TenantConfig } from "../../src/tenants/tenant-config.js";
+import { startTestService, TEST_TENANT, type TestService } from "./service.js";
 
 /** Flags that work on these machines (no sandbox for root, no GPU, no network chatter). */
 const LAUNCH_ARGS = [
@@ -27,10 +29,10 @@ const SCREENSHOT_DIR = "test-results/screenshots";
  * Headless Chromium; playwright gives each launch a fresh temporary user-data dir. A browser that
  * cannot start here fails with what to do about it.
  */
-async function launchChromium(): Promise<Browser> {
+export async function launchChromium(extraArgs: readonly string[] = []): Promise<Browser> {
   const chromiumFile = await chromiumExecutable();
   try {
-    return await chromium.launch({ executablePath: chromiumFile.path, args: LAUNCH_ARGS, headless: true });
+    return await chromium.launch({ executablePath: chromiumFile.path, args: [...LAUNCH_ARGS, ...extraArgs], headless: true });
   } catch (cause) {
     throw new Error(
       `Chromium from ${chromiumFile.source} (${chromiumFile.path}) did not start: the browser end-to-end suite cannot run. ` +
@@ -43,25 +45,35 @@ async function launchChromium(): Promise<Browser> {
 /** The CDP WebAuthn.VirtualAuthenticatorOptions this suite uses. */
 export interface AuthenticatorOptions {
   readonly protocol: "ctap2";
+  /** CTAP 2.1 for the PRF (hmac-secret) and largeBlob extensions. */
+  readonly ctap2Version: "ctap2_1";
   readonly transport: "internal" | "usb";
   readonly hasResidentKey: boolean;
   readonly hasUserVerification: boolean;
   readonly isUserVerified: boolean;
   readonly automaticPresenceSimulation: boolean;
+  readonly hasPrf: boolean;
+  readonly hasLargeBlob: boolean;
 }
 
-/** A phone or laptop's built-in authenticator: resident keys, biometrics that always succeed. */
+/**
+ * A phone or laptop's built-in authenticator: resident keys, biometrics that always succeed, the
+ * PRF and largeBlob extensions (as passkey providers have them).
+ */
 export const PLATFORM_AUTHENTICATOR: AuthenticatorOptions = {
   protocol: "ctap2",
+  ctap2Version: "ctap2_1",
   transport: "internal",
   hasResidentKey: true,
   hasUserVerification: true,
   isUserVerified: true,
   automaticPresenceSimulation: true,
+  hasPrf: true,
+  hasLargeBlob: true,
 };
 
-/** A roaming USB security key with a PIN. */
-export const SECURITY_KEY: AuthenticatorOptions = { ...PLATFORM_AUTHENTICATOR, transport: "usb" };
+/** A roaming USB security key with a PIN and neither extension. */
+export const SECURITY_KEY: AuthenticatorOptions = { ...PLATFORM_AUTHENTICATOR, transport: "usb", hasPrf: false, hasLargeBlob: false };
 
 /** An authenticator that can only test presence (no PIN, no biometrics). */
 export const PRESENCE_ONLY_AUTHENTICATOR: AuthenticatorOptions = {
@@ -126,8 +138,14 @@ export class DemoPage {
     await this.cdp.send("WebAuthn.setAutomaticPresenceSimulation", { authenticatorId, enabled });
   }
 
+  /** The credentials an authenticator holds now (a signal may have removed or renamed some). */
   async credentials(authenticatorId: string) {
     return (await this.cdp.send("WebAuthn.getCredentials", { authenticatorId })).credentials;
+  }
+
+  /** Puts a credential into an authenticator, e.g. one a browser kept that the site forgot. */
+  async addCredential(authenticatorId: string, credential: VirtualCredential): Promise<void> {
+    await this.cdp.send("WebAuthn.addCredential", { authenticatorId, credential });
   }
 
   async signUp(username: string): Promise<void> {
@@ -170,16 +188,23 @@ export class DemoPage {
   }
 
   /** The passkeys table as the user sees it, oldest first. */
-  async passkeyRows(): Promise<{ name: string; transports: string; used: boolean; status: string }[]> {
+  async passkeyRows(): Promise<PasskeyRow[]> {
     const rows = await this.page.locator("#passkeys tr").evaluateAll((trs) =>
       trs.map((tr) => [...tr.querySelectorAll("td")].map((td) => td.textContent ?? "")),
     );
-    return rows.map(([name = "", transports = "", , lastUsed, status = ""]) => ({
+    return rows.map(([provider = "", name = "", transports = "", features = "", , lastUsed, status = ""]) => ({
+      provider,
       name,
       transports,
+      features,
       used: lastUsed !== "never",
       status,
     }));
+  }
+
+  /** What the page says it told the browser (Signal API), newest first. */
+  async signalsNoted(): Promise<string[]> {
+    return this.page.locator("#signals li").allTextContents();
   }
 
   async screenshot(name: string): Promise<void> {
@@ -192,17 +217,69 @@ export class DemoPage {
   }
 }
 
+/** A credential as a CDP virtual authenticator holds it (private key included). */
+export type VirtualCredential = Awaited<ReturnType<DemoPage["credentials"]>>[number];
+
+/** A row of the passkeys table. */
+export interface PasskeyRow {
+  readonly provider: string;
+  readonly name: string;
+  readonly transports: string;
+  /** What the browser reported at registration: "discoverable · PRF · large blob", ... */
+  readonly features: string;
+  readonly used: boolean;
+  readonly status: string;
+}
+
 /** Page states settle in well under a second; the margin is for a busy 2-core machine. */
 const POLL = { timeout: 10_000, interval: 50 };
+
+/** What the demo BFFs print: a test reads the one-time codes there, as the user would. */
+export class DemoLog {
+  readonly lines: string[] = [];
+  readonly write = (line: string): void => {
+    this.lines.push(line);
+  };
+
+  /** The last code printed for `username`. */
+  codeFor(username: string): string {
+    const printed = this.lines.findLast((line) => line.startsWith(`one-time code for ${username}: `));
+    if (printed === undefined) throw new Error(`no one-time code for ${username} in the demo's log`);
+    return /: (\d{6}) /.exec(printed)![1]!;
+  }
+}
+
+/** What every suite's sites have: the allowed origin the pages open, the service, the log. */
+export interface Sites {
+  readonly site: string;
+  readonly service: TestService;
+  readonly log: DemoLog;
+  close(): Promise<void>;
+}
 
 /**
  * dynauthn plus the demo BFF at an allowed origin (`site`) and a second copy of the demo on
  * another localhost port that dynauthn does not allow (`foreign`), both calling it over gRPC.
+ * The tenant has the demo's profiles (demo/tenant.ts), as `npm run demo` gives it.
  */
-export interface DemoSites {
-  readonly site: string;
+export interface DemoSites extends Sites {
   readonly foreign: string;
-  close(): Promise<void>;
+}
+
+/** The demo's tenant at `origins`, with the demo's Level 3 settings (`npm run demo` writes the same). */
+export function demoTenant(overrides: Partial<TenantConfig> & Pick<TenantConfig, "origins">): TenantConfig {
+  return { ...TEST_TENANT, profiles: new Map(Object.entries(DEMO_PROFILES)), ...overrides };
+}
+
+/** The demo's BFF for `origin`, calling `service` over gRPC like `npm run demo`'s. */
+export function demoBffOptions(service: TestService, origin: string, log: DemoLog): BffOptions {
+  return {
+    auth: createClient(AuthService, createGrpcTransport({ baseUrl: service.baseUrl })),
+    jwksUrl: new URL("/.well-known/jwks.json", service.baseUrl),
+    origin,
+    publicDir: fileURLToPath(new URL("../../demo/public/", import.meta.url)),
+    log: log.write,
+  };
 }
 
 /**
@@ -213,14 +290,9 @@ export interface DemoSites {
 async function startDemoSites(attempts = 5): Promise<DemoSites> {
   const site = `http://localhost:${await freePort()}`;
   const foreign = `http://localhost:${await freePort()}`;
-  const service = await startTestService(undefined, { tenant: { ...TEST_TENANT, origins: [site] } });
-  const auth = createClient(AuthService, createGrpcTransport({ baseUrl: service.baseUrl }));
-  const publicDir = fileURLToPath(new URL("../../demo/public/", import.meta.url));
-  const started = await Promise.allSettled(
-    [site, foreign].map((origin) =>
-      startBff({ auth, jwksUrl: new URL("/.well-known/jwks.json", service.baseUrl), origin, publicDir }, "127.0.0.1"),
-    ),
-  );
+  const service = await startTestService(undefined, { tenant: demoTenant({ origins: [site] }) });
+  const log = new DemoLog();
+  const started = await Promise.allSettled([site, foreign].map((origin) => startBff(demoBffOptions(service, origin, log), "127.0.0.1")));
   const bffs = started.flatMap((result) => (result.status === "fulfilled" ? [result.value] : []));
   const close = async () => {
     await Promise.all(bffs.map((bff) => bff.close()));
@@ -233,7 +305,7 @@ async function startDemoSites(attempts = 5): Promise<DemoSites> {
     if (portTaken && attempts > 1) return startDemoSites(attempts - 1);
     throw failure.reason;
   }
-  return { site, foreign, close };
+  return { site, foreign, service, log, close };
 }
 
 function freePort(): Promise<number> {
@@ -252,22 +324,38 @@ function freePort(): Promise<number> {
  * `open` opens the demo at the allowed origin in a new tab and context.
  */
 export function useDemoSuite() {
+  return useBrowserSuite(() => startDemoSites());
+}
+
+/**
+ * For a test file: sites and a Chromium, started before its cases and stopped after. A browser
+ * that needs to know the sites (`launchArgs`, e.g. host mappings) starts after them, else both
+ * start at once.
+ */
+export function useBrowserSuite<S extends Sites>(start: () => Promise<S>, launchArgs?: (sites: S) => string[]) {
   let browser: Promise<Browser> | undefined;
-  let sites: DemoSites | undefined;
+  let sites: S | undefined;
   beforeAll(async () => {
     // A browser that does not start fails each case, in `open`: thrown from this hook it would
     // fail the file but report its cases as skipped.
-    browser = launchChromium();
-    [, sites] = await Promise.all([browser.catch(() => undefined), startDemoSites()]);
+    if (launchArgs) {
+      sites = await start();
+      browser = launchChromium(launchArgs(sites));
+      await browser.catch(() => undefined);
+    } else {
+      browser = launchChromium();
+      [, sites] = await Promise.all([browser.catch(() => undefined), start()]);
+    }
   });
   afterAll(async () => {
     await browser?.then((started) => started.close(), () => undefined);
     await sites?.close();
   });
   return {
-    get sites(): DemoSites {
+    get sites(): S {
       return sites!;
     },
-    open: async (opts: { conditionalUi?: boolean } = {}) => DemoPage.open(await browser!, sites!.site, opts),
+    /** Opens `url` (the allowed site by default) in a new tab and context. */
+    open: async (opts: { conditionalUi?: boolean; url?: string } = {}) => DemoPage.open(await browser!, opts.url ?? sites!.site, opts),
   };
 }

@@ -24,10 +24,11 @@ const profileSchema = z
   })
   .strict();
 
-export const profilesSchema = z.record(z.string().regex(PROFILE_NAME_PATTERN, PROFILE_NAME_MESSAGE), profileSchema);
+/** Names are checked in checkProfiles: a record's key schema reports only "Invalid key in record". */
+export const profilesSchema = z.record(z.string(), profileSchema);
 
 /**
- * What a profile can only state against its tenant: its algorithms are among the tenant's, and
+ * A profile's name, and what a profile can only state against its tenant: its algorithms are among the tenant's, and
  * its browser timeout is no longer than the challenge lives. A profile's userVerification below
  * the tenant's floor is not refused: it is raised to the floor, as a request's is.
  */
@@ -36,6 +37,7 @@ export function checkProfiles(
   ctx: z.RefinementCtx,
 ): void {
   for (const [name, profile] of Object.entries(tenant.profiles)) {
+    if (!PROFILE_NAME_PATTERN.test(name)) ctx.addIssue({ code: "custom", path: ["profiles", name], message: PROFILE_NAME_MESSAGE });
     profile.algorithms?.forEach((alg, i) => {
       if (!tenant.algorithms.includes(alg)) {
         ctx.addIssue({ code: "custom", path: ["profiles", name, "algorithms", i], message: "must be one of the tenant's algorithms" });

@@ -23,7 +23,7 @@ export interface CeremonyProfile {
   readonly algorithms?: readonly number[] | undefined;
 }
 
-/** What a request asks for itself: each field set overrides the profile's (request hints replace them). */
+/** What a request asks for itself: each field set overrides the profile's (see ceremonyChoices). */
 export interface CeremonyRequest {
   readonly profile?: CeremonyProfile | undefined;
   readonly userVerification?: UserVerification | undefined;
@@ -54,10 +54,16 @@ export interface CeremonyChoices {
   readonly sealedAlgorithms: readonly number[] | undefined;
 }
 
+/**
+ * Each field of the request overrides the profile's, except user verification: the profile's is a
+ * floor like the tenant's (a request may ask for more, never less), so a caller that always sends
+ * PREFERRED does not undo an "admin" profile's REQUIRED.
+ */
 export function ceremonyChoices(tenant: CeremonyDefaults, request: CeremonyRequest): CeremonyChoices {
   const profile = request.profile ?? {};
+  const floor = atLeast(tenant.userVerification, profile.userVerification ?? tenant.userVerification);
   return {
-    userVerification: atLeast(tenant.userVerification, request.userVerification ?? profile.userVerification ?? "preferred"),
+    userVerification: atLeast(floor, request.userVerification ?? profile.userVerification ?? "preferred"),
     timeoutMs: (profile.timeoutSeconds ?? tenant.challengeTtlSeconds) * 1000,
     hints: request.hints?.length ? request.hints : (profile.hints ?? []),
     attachment: request.attachment ?? profile.attachment,

@@ -64,3 +64,11 @@ describe("sealed challenges", () => {
     expect(openChallenge([key], challenge)?.ceremony).toEqual({ ...worst, challenge, beganBy: { caller: "", clientIp: "", clientUserAgent: "" } });
   });
 });
+
+describe("sealed challenges of profiles", () => {
+  it("carry a profile's algorithms, and none when the tenant's list applies", () => {
+    const registration: CeremonyFields = { ...ceremony, kind: "registration", operationDigest: undefined, algorithms: [-7, -257] };
+    expect(openChallenge([key], sealChallenge(key, registration))?.ceremony.algorithms).toEqual([-7, -257]);
+    expect(openChallenge([key], sealChallenge(key, ceremony))?.ceremony.algorithms).toBeUndefined();
+  });
+});

@@ -23,14 +23,12 @@ export interface CeremonyProfile {
   readonly algorithms?: readonly number[] | undefined;
 }
 
-/** What a request asks for itself: each field set overrides the profile's (see ceremonyChoices). */
-export interface CeremonyRequest {
+/**
+ * The profile a request names and what it asks for itself (empty hints: none asked for); each
+ * field set overrides the profile's (see ceremonyChoices).
+ */
+export interface CeremonyRequest extends Pick<CeremonyProfile, "userVerification" | "hints" | "attachment" | "residentKey"> {
   readonly profile?: CeremonyProfile | undefined;
-  readonly userVerification?: UserVerification | undefined;
-  /** Empty: none asked for. */
-  readonly hints?: readonly Hint[] | undefined;
-  readonly attachment?: AuthenticatorAttachment | undefined;
-  readonly residentKey?: ResidentKeyRequirement | undefined;
 }
 
 /** The tenant settings a ceremony's choices start from. */

@@ -57,6 +57,7 @@ describe("sealed challenges", () => {
       ...ceremony,
       userId: "\u0001".repeat(128), // 128 bytes, six characters each in JSON
       userHandle: randomBytes(32).toString("base64url"),
+      algorithms: [-8, -7, -257, -35, -36, -37], // a profile naming every supported algorithm
       beganBy: { caller: "\u0001".repeat(512), clientIp: "\u0001".repeat(64), clientUserAgent: "\u0001".repeat(1024) },
     };
     const challenge = sealChallenge(key, worst);

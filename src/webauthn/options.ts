@@ -24,7 +24,12 @@ function descriptors(credentials: readonly CredentialDescriptor[]): PublicKeyCre
   }));
 }
 
-/** Level 3 `hints`, left out when there are none (older browsers ignore the member anyway). */
+/**
+ * Level 3 `hints`, left out when there are none (older browsers ignore the member anyway). Built
+ * here: @simplewebauthn/server 14's generate*Options take no list (registration one
+ * preferredAuthenticatorType, which also forces the attachment; authentication none), though its
+ * JSON types carry `hints`.
+ */
 function hintsOf(hints: readonly Hint[] = []): { hints?: Hint[] } {
   return hints.length ? { hints: [...hints] } : {};
 }

@@ -2,8 +2,8 @@ import type { PublicKeyCredentialRequestOptionsJSON } from "@simplewebauthn/serv
 import { Caches } from "./credential-cache.js";
 import type { TenantConfig } from "../tenants/tenant-config.js";
 import { mergeFacts, type CallContext } from "../audit/audit-event.js";
-import type { CredentialDescriptor, UserVerification } from "../webauthn/ceremony.js";
-import { atLeast } from "../webauthn/user-verification.js";
+import type { CredentialDescriptor } from "../webauthn/ceremony.js";
+import { ceremonyChoices, type CeremonyRequest } from "../webauthn/ceremony-profile.js";
 import { decoyCredentials } from "../webauthn/decoy-credentials.js";
 import { requestOptions } from "../webauthn/options.js";
 import { countCacheLookup } from "../telemetry/metrics.js";
@@ -42,12 +42,13 @@ export class AuthenticationCeremony {
   async begin(
     tenant: TenantConfig,
     userId: string | undefined,
-    requestedUserVerification: UserVerification,
+    /** User verification and hints asked for, and the profile (attachment, resident key and algorithms do not apply). */
+    request: CeremonyRequest,
     call: CallContext,
     operationDigest?: string,
   ): Promise<BeginResult<PublicKeyCredentialRequestOptionsJSON>> {
     this.deps.limits.admit(tenant, operationDigest ? "step-up" : "authentication", userId, call);
-    const userVerification = atLeast(tenant.userVerification, requestedUserVerification);
+    const { userVerification, timeoutMs, hints } = ceremonyChoices(tenant, request);
     const allowCredentials = userId === undefined ? [] : await this.allowCredentials(tenant, userId);
     // With an operation the challenge is bound to it: only VerifyOperation accepts the assertion.
     const { challenge, expiresAt } = beginCeremony(this.deps, tenant, {
@@ -61,9 +62,10 @@ export class AuthenticationCeremony {
     const options = requestOptions({
       rpId: tenant.rpId,
       challenge,
-      timeoutMs: tenant.challengeTtlSeconds * 1000,
+      timeoutMs,
       allowCredentials,
       userVerification,
+      hints,
     });
     return { options, expiresAt };
   }

@@ -1,13 +1,9 @@
-import type {
-  AttestationConveyancePreference,
-  AuthenticatorAttachment,
-  PublicKeyCredentialCreationOptionsJSON,
-  ResidentKeyRequirement,
-} from "@simplewebauthn/server";
+import type { AttestationConveyancePreference, PublicKeyCredentialCreationOptionsJSON } from "@simplewebauthn/server";
 import { Caches } from "./credential-cache.js";
 import type { TenantConfig } from "../tenants/tenant-config.js";
 import type { AuditFacts, CallContext } from "../audit/audit-event.js";
-import type { Ceremony, StoredCredential, UserVerification } from "../webauthn/ceremony.js";
+import type { Ceremony, StoredCredential } from "../webauthn/ceremony.js";
+import { allowedAlgorithms, ceremonyChoices, type CeremonyRequest } from "../webauthn/ceremony-profile.js";
 import { atLeast } from "../webauthn/user-verification.js";
 import { preflightRegistration } from "../webauthn/preflight.js";
 import { creationOptions, newUserHandle } from "../webauthn/options.js";
@@ -28,13 +24,11 @@ export interface AttestationTrust {
   readonly providerNames: ProviderNames;
 }
 
-export interface BeginRegistrationInput {
+/** The profile and preferences (CeremonyRequest) besides the user and the attestation asked for. */
+export interface BeginRegistrationInput extends CeremonyRequest {
   readonly userId: string;
   readonly userName: string;
   readonly displayName: string;
-  readonly attachment: AuthenticatorAttachment | undefined;
-  readonly residentKey: ResidentKeyRequirement;
-  readonly userVerification: UserVerification;
   readonly attestation: AttestationConveyancePreference;
 }
 
@@ -65,14 +59,15 @@ export class RegistrationCeremony {
   ): Promise<BeginResult<PublicKeyCredentialCreationOptionsJSON>> {
     this.deps.limits.admit(tenant, "registration", input.userId, call);
     const { store, clock } = this.deps;
-    const userVerification = atLeast(tenant.userVerification, input.userVerification);
+    const choices = ceremonyChoices(tenant, input);
     const userHandle = await store.users.ensureHandle(tenant.id, input.userId, newUserHandle(), clock());
     const existing = await store.credentials.listForUser(tenant.id, input.userId);
     const { challenge, expiresAt } = beginCeremony(this.deps, tenant, {
       kind: "registration",
       userId: input.userId,
       userHandle,
-      userVerification,
+      userVerification: choices.userVerification,
+      algorithms: choices.sealedAlgorithms,
       beganBy: call,
     });
     const options = creationOptions({
@@ -82,13 +77,14 @@ export class RegistrationCeremony {
       userHandle,
       userName: input.userName,
       displayName: input.displayName,
-      timeoutMs: tenant.challengeTtlSeconds * 1000,
-      algorithms: tenant.algorithms,
+      timeoutMs: choices.timeoutMs,
+      algorithms: choices.algorithms,
       excludeCredentials: existing,
-      attachment: input.attachment,
-      residentKey: input.residentKey,
-      userVerification,
+      attachment: choices.attachment,
+      residentKey: choices.residentKey,
+      userVerification: choices.userVerification,
       attestation: conveyanceFor(tenant.attestation, input.attestation),
+      hints: choices.hints,
     });
     return { options, expiresAt };
   }
@@ -101,13 +97,14 @@ export class RegistrationCeremony {
       const ceremony = await consumeCeremony(this.deps, tenant, clientData.challenge, "registration");
       facts = { ...facts, ...beginFacts(ceremony) };
       // The tenant as configured now decides, over what was sealed at begin: a floor raised by a
-      // reload since then applies to this ceremony too (origins, algorithms and attestation likewise).
+      // reload since then applies to this ceremony too (origins, algorithms and attestation likewise);
+      // what its profile demanded was sealed, so it holds even if a reload changed the profile.
       const userVerification = atLeast(tenant.userVerification, ceremony.userVerification);
       const verified = await inSpan("webauthn.verify_registration", () =>
         verifyRegistration(
           json,
           { challenge: ceremony.challenge, origins: tenant.origins, rpId: tenant.rpId },
-          registrationPolicy(userVerification, tenant.algorithms),
+          registrationPolicy(userVerification, allowedAlgorithms(tenant.algorithms, ceremony.algorithms)),
         ),
       );
       facts = {

@@ -5,7 +5,8 @@ import {
   BeginAuthenticationResponseSchema,
   FinishAuthenticationResponseSchema,
 } from "../gen/authn/v1/auth_service_pb.js";
-import { callContextOf, sized, toTimestamp, userVerificationOf } from "./fields.js";
+import { callContextOf, hintsOf, sized, toTimestamp, userVerificationOf } from "./fields.js";
+import { profileOf } from "../tenants/ceremony-profiles.js";
 import { boundOperationDigest } from "./step-up.js";
 import type { CeremonyHandlersDeps } from "./deps.js";
 import { MAX_USER_ID_BYTES } from "../field-limits.js";
@@ -21,7 +22,7 @@ export function authenticationHandlers({ tenants, authentication }: CeremonyHand
       const result = await authentication.begin(
         tenant,
         userId,
-        userVerificationOf(req.userVerification),
+        { profile: profileOf(tenant, req.profile), userVerification: userVerificationOf(req.userVerification), hints: hintsOf(req.hints) },
         callContextOf(ctx, req.client),
         boundOperationDigest(req.operation),
       );

@@ -3,10 +3,12 @@ import { invalidField } from "../errors.js";
 import {
   AttestationConveyance,
   AuthenticatorAttachment,
+  Hint,
   ResidentKeyRequirement,
   UserVerificationRequirement,
 } from "../gen/authn/v1/auth_service_pb.js";
 import type { UserVerification } from "../webauthn/ceremony.js";
+import type { Hint as HintName } from "../webauthn/ceremony-profile.js";
 import type { HandlerContext } from "@connectrpc/connect";
 import type { CallContext } from "../audit/audit-event.js";
 import { CALLER } from "../callers/caller-context.js";
@@ -89,18 +91,38 @@ export function truncateUtf8(value: string, maxBytes: number): string {
   return value.slice(0, read);
 }
 
-export function userVerificationOf(value: UserVerificationRequirement): UserVerification {
+/** Unspecified: whatever the profile or the tenant says (preferred when neither does). */
+export function userVerificationOf(value: UserVerificationRequirement, field = "user_verification"): UserVerification | undefined {
   switch (value) {
     case UserVerificationRequirement.REQUIRED:
       return "required";
     case UserVerificationRequirement.DISCOURAGED:
       return "discouraged";
     case UserVerificationRequirement.PREFERRED:
-    case UserVerificationRequirement.UNSPECIFIED:
       return "preferred";
+    case UserVerificationRequirement.UNSPECIFIED:
+      return undefined;
     default:
-      throw invalidField("user_verification", "unknown value");
+      throw invalidField(field, "unknown value");
   }
+}
+
+const HINT_NAMES: ReadonlyMap<Hint, HintName> = new Map([
+  [Hint.SECURITY_KEY, "security-key"],
+  [Hint.CLIENT_DEVICE, "client-device"],
+  [Hint.HYBRID, "hybrid"],
+]);
+
+/** Level 3 hints in the order given; unspecified, unknown or repeated ones are refused. */
+export function hintsOf(values: readonly Hint[], field = "hints"): HintName[] {
+  const names: HintName[] = [];
+  for (const value of values) {
+    const name = HINT_NAMES.get(value);
+    if (!name) throw invalidField(field, "each must be SECURITY_KEY, CLIENT_DEVICE or HYBRID");
+    if (names.includes(name)) throw invalidField(field, "must not repeat a hint");
+    names.push(name);
+  }
+  return names;
 }
 
 export function attachmentOf(value: AuthenticatorAttachment): "platform" | "cross-platform" | undefined {
@@ -116,15 +138,17 @@ export function attachmentOf(value: AuthenticatorAttachment): "platform" | "cros
   }
 }
 
-export function residentKeyOf(value: ResidentKeyRequirement): "discouraged" | "preferred" | "required" {
+/** Unspecified: whatever the profile says (required when it does not). */
+export function residentKeyOf(value: ResidentKeyRequirement): "discouraged" | "preferred" | "required" | undefined {
   switch (value) {
     case ResidentKeyRequirement.DISCOURAGED:
       return "discouraged";
     case ResidentKeyRequirement.PREFERRED:
       return "preferred";
     case ResidentKeyRequirement.REQUIRED:
-    case ResidentKeyRequirement.UNSPECIFIED:
       return "required";
+    case ResidentKeyRequirement.UNSPECIFIED:
+      return undefined;
     default:
       throw invalidField("preferences.resident_key", "unknown value");
   }

@@ -7,7 +7,8 @@ import {
 } from "../gen/authn/v1/auth_service_pb.js";
 import { credentialMessage } from "./credential-message.js";
 import type { CeremonyHandlersDeps } from "./deps.js";
-import { attachmentOf, attestationOf, callContextOf, displayText, residentKeyOf, sized, toTimestamp, userVerificationOf } from "./fields.js";
+import { attachmentOf, attestationOf, callContextOf, displayText, hintsOf, residentKeyOf, sized, toTimestamp, userVerificationOf } from "./fields.js";
+import { profileOf } from "../tenants/ceremony-profiles.js";
 import { MAX_LABEL_BYTES, MAX_TEXT_BYTES, MAX_USER_ID_BYTES } from "../field-limits.js";
 
 type RegistrationHandlers = Pick<ServiceImpl<typeof AuthService>, "beginRegistration" | "finishRegistration">;
@@ -23,9 +24,11 @@ export function registrationHandlers({ tenants, registration, providerNames }: C
         userId: sized("user_id", req.userId, 1, MAX_USER_ID_BYTES),
         userName,
         displayName: displayText("display_name", req.displayName, 0, MAX_TEXT_BYTES) || userName,
+        profile: profileOf(tenant, req.profile),
         attachment: attachmentOf(prefs?.authenticatorAttachment ?? 0),
         residentKey: residentKeyOf(prefs?.residentKey ?? 0),
-        userVerification: userVerificationOf(prefs?.userVerification ?? 0),
+        userVerification: userVerificationOf(prefs?.userVerification ?? 0, "preferences.user_verification"),
+        hints: hintsOf(prefs?.hints ?? [], "preferences.hints"),
         attestation: attestationOf(prefs?.attestation ?? 0),
       }, callContextOf(ctx, req.client));
       return create(BeginRegistrationResponseSchema, {

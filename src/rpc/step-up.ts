@@ -21,6 +21,7 @@ import { INSUFFICIENT_USER_AUTHENTICATION } from "../step-up/www-authenticate.js
 import { JWKS_MAX_AGE_SECONDS, jwksJson } from "../tokens/jwks.js";
 import type { StepUpHandlersDeps } from "./deps.js";
 import { callContextOf, displayText, sized, toTimestamp } from "./fields.js";
+import { profileOf } from "../tenants/ceremony-profiles.js";
 import {
   MAX_ACR_VALUE_BYTES,
   MAX_ACR_VALUES,
@@ -43,6 +44,7 @@ export function stepUpHandlers({ tenants, verifier, keys, clock }: StepUpHandler
         operation: operationOf(req.operation),
         requirement: requirementOf(req.requirement),
         evidence: evidenceOf(req.evidence),
+        profile: profileOf(tenant, req.profile),
         call: callContextOf(ctx),
       });
       return verifyOperationResponse(verdict);

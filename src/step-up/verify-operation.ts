@@ -3,6 +3,7 @@ import type { AssertionCore } from "../ceremonies/assertion-core.js";
 import type { AuthenticationCeremony } from "../ceremonies/authentication.js";
 import type { CeremonyDeps } from "../ceremonies/deps.js";
 import type { TenantConfig } from "../tenants/tenant-config.js";
+import type { CeremonyProfile } from "../webauthn/ceremony-profile.js";
 import { TokenRejected } from "../tokens/jwt.js";
 import { issueStepUpGrant, verifyStepUpGrant, type StepUpGrant } from "../tokens/step-up-grant.js";
 import type { Assurance } from "../tokens/verified-claims.js";
@@ -25,6 +26,8 @@ export interface VerifyOperationInput {
   readonly operation: Operation;
   readonly requirement: Requirement;
   readonly evidence: Evidence;
+  /** The tenant's ceremony profile for the challenge of a STEP_UP_REQUIRED answer, if one is named. */
+  readonly profile?: CeremonyProfile | undefined;
   readonly call: CallContext;
 }
 
@@ -173,7 +176,8 @@ export class OperationVerifier {
     const begun = await this.authentication.begin(
       tenant,
       userId,
-      req.requireUserVerification ? "required" : "preferred",
+      // The requirement's UV overrides the profile's; without one the profile (or tenant) decides.
+      { profile: input.profile, userVerification: req.requireUserVerification ? "required" : undefined },
       input.call,
       digest,
     );

@@ -1,5 +1,6 @@
 import type { AttestationPolicy } from "../attestation/policy.js";
 import type { AssertionPolicy } from "../webauthn/assertion-policy.js";
+import type { CeremonyProfile } from "../webauthn/ceremony-profile.js";
 
 /** The least user verification a tenant accepts. */
 export type UserVerificationPolicy = "required" | "preferred" | "discouraged";
@@ -19,6 +20,8 @@ export interface TenantConfig {
   readonly userVerification: UserVerificationPolicy;
   /** COSE algorithm ids offered at registration and accepted when verifying it, in preference order. */
   readonly algorithms: readonly number[];
+  /** Named ceremony profiles a request selects with `profile`; none when absent. */
+  readonly profiles?: ReadonlyMap<string, CeremonyProfile>;
 }
 
 /** The environment's lifetimes (CHALLENGE_TTL_SECONDS, SESSION_TTL_SECONDS), for tenants that set none. */

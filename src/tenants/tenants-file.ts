@@ -4,6 +4,7 @@ import { z } from "zod";
 import { attestationPolicySchema } from "../attestation/policy.js";
 import { type CallerPolicy, callerPolicySchema } from "../callers/policy.js";
 import type { TenantConfig, TenantDefaults } from "./tenant-config.js";
+import { checkProfiles, profileMapOf, profilesSchema } from "./ceremony-profiles.js";
 import { MAX_CHALLENGE_TTL_SECONDS, MAX_SESSION_TTL_SECONDS } from "../lifetimes.js";
 import { SUPPORTED_ALGORITHMS } from "../webauthn/algorithms.js";
 import { assertionPolicySchema, DEFAULT_ASSERTION_POLICY } from "../webauthn/assertion-policy.js";
@@ -65,8 +66,10 @@ const tenantSchema = (defaults: TenantDefaults) =>
       assertion: assertionPolicySchema.default(DEFAULT_ASSERTION_POLICY),
       challengeTtlSeconds: z.number().int().min(10).max(MAX_CHALLENGE_TTL_SECONDS).default(defaults.challengeTtlSeconds),
       sessionTtlSeconds: z.number().int().min(60).max(MAX_SESSION_TTL_SECONDS).default(defaults.sessionTtlSeconds),
+      profiles: profilesSchema.default({}),
     })
-    .strict();
+    .strict()
+    .superRefine(checkProfiles);
 
 const fileSchema = (defaults: TenantDefaults) =>
   z
@@ -116,6 +119,7 @@ export function tenantConfigsOf(file: TenantsFile): { readonly defaultTenant: Te
         algorithms: Object.freeze([...t.algorithms]),
         attestation: Object.freeze({ ...t.attestation }),
         assertion: Object.freeze({ ...t.assertion }),
+        profiles: profileMapOf(t.profiles),
       }),
     ),
   );

@@ -16,6 +16,8 @@ export interface Ceremony {
   readonly userVerification: UserVerification;
   /** Step-up only: the operation digest (base64url) the challenge is bound to. */
   readonly operationDigest?: string | undefined;
+  /** Registration with a profile that names algorithms: finish accepts only these (COSE ids). */
+  readonly algorithms?: readonly number[] | undefined;
   readonly createdAt: number;
   readonly expiresAt: number;
   /** Who began it, for the finish's audit event: caller identity and the end user's client. */

@@ -9,6 +9,7 @@ import type {
 } from "@simplewebauthn/server";
 import { randomBytes } from "node:crypto";
 import type { CredentialDescriptor, UserVerification } from "./ceremony.js";
+import type { Hint } from "./ceremony-profile.js";
 
 /** A random WebAuthn user handle (WebAuthn §14.6.1: no PII, at most 64 bytes). */
 export function newUserHandle(): string {
@@ -21,6 +22,16 @@ function descriptors(credentials: readonly CredentialDescriptor[]): PublicKeyCre
     type: "public-key",
     ...(c.transports.length ? { transports: c.transports as AuthenticatorTransport[] } : {}),
   }));
+}
+
+/**
+ * Level 3 `hints`, left out when there are none (older browsers ignore the member anyway). Built
+ * here: @simplewebauthn/server 14's generate*Options take no list (registration one
+ * preferredAuthenticatorType, which also forces the attachment; authentication none), though its
+ * JSON types carry `hints`.
+ */
+function hintsOf(hints: readonly Hint[] = []): { hints?: Hint[] } {
+  return hints.length ? { hints: [...hints] } : {};
 }
 
 export interface CreationOptionsInput {
@@ -37,6 +48,7 @@ export interface CreationOptionsInput {
   readonly residentKey: ResidentKeyRequirement;
   readonly userVerification: UserVerification;
   readonly attestation: AttestationConveyancePreference;
+  readonly hints?: readonly Hint[];
 }
 
 /** PublicKeyCredentialCreationOptionsJSON, as parseCreationOptionsFromJSON() accepts it. */
@@ -55,6 +67,7 @@ export function creationOptions(i: CreationOptionsInput): PublicKeyCredentialCre
       userVerification: i.userVerification,
     },
     attestation: i.attestation,
+    ...hintsOf(i.hints),
     extensions: { credProps: true },
   };
 }
@@ -65,6 +78,7 @@ export interface RequestOptionsInput {
   readonly timeoutMs: number;
   readonly allowCredentials: readonly CredentialDescriptor[];
   readonly userVerification: UserVerification;
+  readonly hints?: readonly Hint[];
 }
 
 /** PublicKeyCredentialRequestOptionsJSON; no allowCredentials means a discoverable ceremony. */
@@ -75,5 +89,6 @@ export function requestOptions(i: RequestOptionsInput): PublicKeyCredentialReque
     timeout: i.timeoutMs,
     userVerification: i.userVerification,
     allowCredentials: descriptors(i.allowCredentials),
+    ...hintsOf(i.hints),
   };
 }

@@ -54,6 +54,8 @@ type Payload = [
   caller: string,
   clientIp: string,
   clientUserAgent: string,
+  // Absent from challenges sealed before profiles existed.
+  algorithms?: readonly number[] | null,
 ];
 
 function toPayload(c: CeremonyFields): Payload {
@@ -69,11 +71,12 @@ function toPayload(c: CeremonyFields): Payload {
     c.beganBy.caller,
     c.beganBy.clientIp,
     c.beganBy.clientUserAgent.slice(0, MAX_USER_AGENT),
+    c.algorithms ?? null,
   ];
 }
 
 function fromPayload(p: Payload, challenge: string): Ceremony {
-  const [kind, tenant, userId, userHandle, userVerification, operationDigest, createdAt, expiresAt, caller, clientIp, ua] = p;
+  const [kind, tenant, userId, userHandle, userVerification, operationDigest, createdAt, expiresAt, caller, clientIp, ua, algorithms] = p;
   return {
     kind,
     tenant,
@@ -82,6 +85,7 @@ function fromPayload(p: Payload, challenge: string): Ceremony {
     userHandle: userHandle ?? undefined,
     userVerification,
     operationDigest: operationDigest ?? undefined,
+    algorithms: algorithms ?? undefined,
     createdAt,
     expiresAt,
     beganBy: { caller, clientIp, clientUserAgent: ua },

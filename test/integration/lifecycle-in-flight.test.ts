@@ -308,6 +308,25 @@ describe("tenants file reloads against work in flight", () => {
     await expectRpcError(svc.connect.finishRegistration({ credentialJson }), Code.Unauthenticated, "USER_VERIFICATION_REQUIRED");
   });
 
+  it("a removed or loosened ceremony profile: what it demanded at begin (user verification, algorithms) still holds at finish", async () => {
+    const strict = "profiles: {strict: {userVerification: required, algorithms: [-7]}}";
+    await reloadWith(strict);
+    const uv = await svc.connect.beginRegistration({ userId: "profile-reload", userName: "p", profile: "strict" });
+    const alg = await svc.connect.beginRegistration({ userId: "profile-reload", userName: "p", profile: "strict" });
+    const uvLater = await svc.connect.beginRegistration({ userId: "profile-reload", userName: "p", profile: "strict" });
+    await reloadWith("profiles: {strict: {userVerification: discouraged}}");
+    const noUv = (optionsJson: string) => JSON.stringify(new SoftAuthenticator({ userVerification: false }).create(optionsJson, ORIGIN));
+    await expectRpcError(svc.connect.finishRegistration({ credentialJson: noUv(uv.optionsJson) }), Code.Unauthenticated, "USER_VERIFICATION_REQUIRED");
+    await reloadWith("sessionTtlSeconds: 3600");
+    await expectRpcError(svc.connect.beginRegistration({ userId: "profile-reload", userName: "p", profile: "strict" }), Code.InvalidArgument, "FIELD_INVALID");
+    await expectRpcError(svc.connect.finishRegistration({ credentialJson: noUv(uvLater.optionsJson) }), Code.Unauthenticated, "USER_VERIFICATION_REQUIRED");
+    // A browser offering EdDSA anyway (the tenant accepts it): the sealed [-7] still decides.
+    const offered = JSON.parse(alg.optionsJson);
+    offered.pubKeyCredParams.push({ alg: -8, type: "public-key" });
+    const eddsa = JSON.stringify(new SoftAuthenticator({ alg: -8 }).create(offered, ORIGIN));
+    await expectRpcError(svc.connect.finishRegistration({ credentialJson: eddsa }), Code.Unauthenticated, "ALGORITHM_UNSUPPORTED");
+  });
+
   it("a shortened challenge lifetime: a ceremony begun before keeps the expiry it was issued with", async () => {
     await reloadWith("challengeTtlSeconds: 300");
     const begun = await svc.connect.beginRegistration({ userId: "challenge-ttl", userName: "c" });

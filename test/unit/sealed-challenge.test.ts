@@ -57,10 +57,19 @@ describe("sealed challenges", () => {
       ...ceremony,
       userId: "\u0001".repeat(128), // 128 bytes, six characters each in JSON
       userHandle: randomBytes(32).toString("base64url"),
+      algorithms: [-8, -7, -257, -35, -36, -37], // a profile naming every supported algorithm
       beganBy: { caller: "\u0001".repeat(512), clientIp: "\u0001".repeat(64), clientUserAgent: "\u0001".repeat(1024) },
     };
     const challenge = sealChallenge(key, worst);
     expect(challenge.length).toBeLessThanOrEqual(MAX_CHALLENGE_CHARS);
     expect(openChallenge([key], challenge)?.ceremony).toEqual({ ...worst, challenge, beganBy: { caller: "", clientIp: "", clientUserAgent: "" } });
+  });
+});
+
+describe("sealed challenges of profiles", () => {
+  it("carry a profile's algorithms, and none when the tenant's list applies", () => {
+    const registration: CeremonyFields = { ...ceremony, kind: "registration", operationDigest: undefined, algorithms: [-7, -257] };
+    expect(openChallenge([key], sealChallenge(key, registration))?.ceremony.algorithms).toEqual([-7, -257]);
+    expect(openChallenge([key], sealChallenge(key, ceremony))?.ceremony.algorithms).toBeUndefined();
   });
 });

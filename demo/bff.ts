@@ -6,7 +6,7 @@ import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, type Client } from "@connectrpc/connect";
 import { AuthService, Hint, UserVerificationRequirement, type BrowserSignal } from "../src/gen/authn/v1/auth_service_pb.js";
 import { DenyReason, type OperationSchema } from "../src/gen/authn/v1/step_up_pb.js";
-import { field, HttpError, readJson, sendDocument, sendError, sendJson, sendStatic, type Headers } from "./http.js";
+import { field, HttpError, nameField, readJson, sendDocument, sendError, sendJson, sendStatic, type Headers } from "./http.js";
 import { OneTimeCodes } from "./one-time-codes.js";
 import { passkeyView } from "./passkey-view.js";
 import { createSessions, type Session } from "./session.js";
@@ -130,13 +130,13 @@ export function createBff(opts: BffOptions): (req: IncomingMessage, res: ServerR
     // The stand-in for a password: the code goes to the log. The answer is the same for every
     // name, so it says nothing about who has an account.
     "POST /api/code/send": async ({ body }) => {
-      const username = field(body, "username");
+      const username = nameField(body, "username");
       opts.log(`one-time code for ${username}: ${codes.issue(username)} (valid 5 minutes, once)`);
       return { body: { sent: true } };
     },
 
     "POST /api/code/signin": async ({ body }) => {
-      const username = field(body, "username");
+      const username = nameField(body, "username");
       if (!codes.redeem(username, field(body, "code"))) throw new HttpError(401, "CODE_INVALID", "wrong or expired code");
       const userId = users.idForCodeSignIn(username);
       return { body: { username }, headers: { "set-cookie": await sessions.codeCookies(userId) } };
@@ -163,7 +163,7 @@ export function createBff(opts: BffOptions): (req: IncomingMessage, res: ServerR
     // names. A user who never began a registration has no record there, and no passkey to update.
     "POST /api/account/name": async (call) => {
       const { userId } = signedIn(call);
-      const name = field(call.body, "name");
+      const name = nameField(call.body, "name");
       const displayName = typeof call.body.displayName === "string" && call.body.displayName.trim() ? call.body.displayName.trim() : name;
       if (!users.rename(userId, name, displayName)) throw new HttpError(409, "USERNAME_TAKEN", `${name} is taken`);
       const updated = await auth.updateUser({ userId, userName: name, displayName }).catch((err: unknown) => {

@@ -49,6 +49,16 @@ export function field(body: Record<string, unknown>, name: string): string {
 
 export type Headers = Record<string, string | string[]>;
 
+/** Names the BFF prints or stores itself: one line, printable, short. */
+const NAME = /^[^\p{Cc}\p{Cf}\p{Zl}\p{Zp}]{1,64}$/u;
+
+/** A required user name field: 1–64 characters, no control or format characters (one log line). */
+export function nameField(body: Record<string, unknown>, name: string): string {
+  const value = field(body, name);
+  if (!NAME.test(value)) throw new HttpError(400, "FIELD_INVALID", `${name} must be 1-64 printable characters`);
+  return value;
+}
+
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Headers = {}): void {
   res.writeHead(status, { "content-type": "application/json", "cache-control": "no-store", ...headers });
   res.end(JSON.stringify(body));

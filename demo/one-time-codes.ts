@@ -6,6 +6,9 @@ const CODE_TTL_MS = 5 * 60_000;
 /** Wrong guesses that end a code: 5 tries at 10^6 codes leave a guesser 1 chance in 200,000. */
 const MAX_ATTEMPTS = 5;
 
+/** Codes kept at once; beyond it the oldest goes, so requests for made-up names cannot fill memory. */
+const MAX_PENDING = 10_000;
+
 interface Pending {
   readonly digest: Buffer;
   readonly expiresAt: number;
@@ -25,6 +28,8 @@ export class OneTimeCodes {
   /** A fresh code for `username`, replacing any earlier one. */
   issue(username: string): string {
     const code = String(randomInt(0, 1_000_000)).padStart(6, "0");
+    this.pending.delete(username);
+    if (this.pending.size >= MAX_PENDING) this.pending.delete(this.pending.keys().next().value!);
     this.pending.set(username, { digest: digest(code), expiresAt: this.now() + CODE_TTL_MS, attempts: 0 });
     return code;
   }

@@ -158,18 +158,20 @@ export function createBff(opts: BffOptions): (req: IncomingMessage, res: ServerR
       return { body: { passkey: passkeyView(credential!), signal: signalView(signal) } };
     },
 
-    // The user renames themself: the product's directory first (the name must be free), then
-    // dynauthn's record, whose signalCurrentUserDetails lets the passkey provider show the new
-    // names. A user who never began a registration has no record there, and no passkey to update.
+    // The user renames themself: dynauthn's record first (it checks the names and answers with
+    // the signalCurrentUserDetails that lets the passkey provider show them), then the product's
+    // directory. A user who never began a registration has no record there, and no passkey.
     "POST /api/account/name": async (call) => {
       const { userId } = signedIn(call);
       const name = nameField(call.body, "name");
       const displayName = typeof call.body.displayName === "string" && call.body.displayName.trim() ? call.body.displayName.trim() : name;
-      if (!users.rename(userId, name, displayName)) throw new HttpError(409, "USERNAME_TAKEN", `${name} is taken`);
+      const taken = () => new HttpError(409, "USERNAME_TAKEN", `${name} is taken`);
+      if (!users.isFreeFor(userId, name)) throw taken();
       const updated = await auth.updateUser({ userId, userName: name, displayName }).catch((err: unknown) => {
         if (ConnectError.from(err).code === Code.NotFound) return undefined;
         throw err;
       });
+      if (!users.rename(userId, name, displayName)) throw taken();
       return { body: { username: name, displayName, signal: signalView(updated?.signal) } };
     },
 

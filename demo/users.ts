@@ -62,11 +62,16 @@ export class UserDirectory {
     return this.byId.get(userId)?.name;
   }
 
+  /** Whether `userId` may take `name`: nobody else has it. */
+  isFreeFor(userId: string, name: string): boolean {
+    const holder = this.byName.get(name);
+    return holder === undefined || holder.id === userId;
+  }
+
   /** Renames a user; false when another account has the name. */
   rename(userId: string, name: string, displayName: string): boolean {
     const account = this.byId.get(userId);
-    const holder = this.byName.get(name);
-    if (!account || (holder !== undefined && holder !== account)) return false;
+    if (!account || !this.isFreeFor(userId, name)) return false;
     this.byName.delete(account.name);
     account.name = name;
     account.displayName = displayName;

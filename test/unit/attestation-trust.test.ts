@@ -4,7 +4,6 @@ import { chainProblem } from "../../src/attestation/cert-chain.js";
 import { conveyanceFor } from "../../src/attestation/conveyance.js";
 import { buildCatalog, type MdsCatalog, type RawEntry } from "../../src/attestation/mds-catalog.js";
 import { attestationPolicySchema, type AttestationPolicy } from "../../src/attestation/policy.js";
-import { ProviderNames } from "../../src/attestation/provider-names.js";
 import { REFUSED_STATUSES, signInVerdict, trustVerdict, type AttestedAuthenticator } from "../../src/attestation/trust-policy.js";
 import { aaguidExtension, issue, mdsEntry, rootCa, type Issued } from "../support/attestation-pki.js";
 
@@ -145,21 +144,6 @@ describe("attestation conveyance", () => {
     expect(conveyanceFor(policy(), "none")).toBe("none");
     expect(conveyanceFor(direct(), "none")).toBe("direct");
     expect(conveyanceFor(policy({ conveyance: "enterprise" }), "indirect")).toBe("enterprise");
-  });
-});
-
-describe("provider names", () => {
-  it("names passkey providers and keys from the community list, MDS descriptions first", () => {
-    const names = new ProviderNames();
-    expect(names.nameOf("fbfc3007-154e-4ecc-8c0b-6e020557d7bd")).toBe("Apple Passwords");
-    expect(names.nameOf("EA9B8D66-4D01-1D21-3CE4-B6B48CB575D4")).toBe("Google Password Manager");
-    expect(names.nameOf("00000000-0000-0000-0000-000000000000")).toBe("");
-    expect(names.nameOf("12345678-0000-4000-8000-000000000000")).toBe("");
-    expect(names.nameOf("constructor")).toBe("");
-    const mds = catalog({ aaguid: "fbfc3007-154e-4ecc-8c0b-6e020557d7bd", description: "From MDS" });
-    const withMds = new ProviderNames(() => mds);
-    expect(withMds.nameOf("fbfc3007-154e-4ecc-8c0b-6e020557d7bd")).toBe("From MDS");
-    expect(withMds.nameOf("ea9b8d66-4d01-1d21-3ce4-b6b48cb575d4")).toBe("Google Password Manager");
   });
 });
 

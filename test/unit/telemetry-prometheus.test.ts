@@ -2,7 +2,7 @@ import net from "node:net";
 import { afterAll, describe, expect, it, vi } from "vitest";
 import { loadConfig } from "../../src/config.js";
 import { startTelemetry } from "../../src/telemetry/sdk.js";
-import { DEFAULT_TRANSPORT_LIMITS } from "../../src/transport/limits.js";
+import { DEFAULT_TRANSPORT_LIMITS } from "../../src/server-limits/transport-limits.js";
 
 async function freePort(): Promise<number> {
   const server = net.createServer();

@@ -1,11 +1,11 @@
-import type { PublicKeyCredentialRequestOptionsJSON } from "@simplewebauthn/server";
 import { Caches } from "./credential-cache.js";
 import type { TenantConfig } from "../tenants/tenant-config.js";
 import { mergeFacts, type CallContext } from "../audit/audit-event.js";
 import type { CredentialDescriptor, UserVerification } from "../webauthn/ceremony.js";
 import { atLeast } from "../webauthn/user-verification.js";
 import { decoyCredentials } from "../webauthn/decoy-credentials.js";
-import { requestOptions } from "../webauthn/options.js";
+import { requestOptions, type RequestOptionsJSON } from "../webauthn/options.js";
+import type { AuthenticationExtensionInputs } from "../webauthn/extensions.js";
 import { countCacheLookup } from "../telemetry/metrics.js";
 import type { AcceptedAssertion, AssertionCore } from "./assertion-core.js";
 import { beginCeremony } from "./challenges.js";
@@ -45,7 +45,8 @@ export class AuthenticationCeremony {
     requestedUserVerification: UserVerification,
     call: CallContext,
     operationDigest?: string,
-  ): Promise<BeginResult<PublicKeyCredentialRequestOptionsJSON>> {
+    extensions?: AuthenticationExtensionInputs,
+  ): Promise<BeginResult<RequestOptionsJSON>> {
     this.deps.limits.admit(tenant, operationDigest ? "step-up" : "authentication", userId, call);
     const userVerification = atLeast(tenant.userVerification, requestedUserVerification);
     const allowCredentials = userId === undefined ? [] : await this.allowCredentials(tenant, userId);
@@ -64,6 +65,7 @@ export class AuthenticationCeremony {
       timeoutMs: tenant.challengeTtlSeconds * 1000,
       allowCredentials,
       userVerification,
+      extensions,
     });
     return { options, expiresAt };
   }

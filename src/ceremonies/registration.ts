@@ -1,16 +1,12 @@
-import type {
-  AttestationConveyancePreference,
-  AuthenticatorAttachment,
-  PublicKeyCredentialCreationOptionsJSON,
-  ResidentKeyRequirement,
-} from "@simplewebauthn/server";
+import type { AttestationConveyancePreference, AuthenticatorAttachment, ResidentKeyRequirement } from "@simplewebauthn/server";
 import { Caches } from "./credential-cache.js";
 import type { TenantConfig } from "../tenants/tenant-config.js";
 import type { AuditFacts, CallContext } from "../audit/audit-event.js";
 import type { Ceremony, StoredCredential, UserVerification } from "../webauthn/ceremony.js";
 import { atLeast } from "../webauthn/user-verification.js";
 import { preflightRegistration } from "../webauthn/preflight.js";
-import { creationOptions, newUserHandle } from "../webauthn/options.js";
+import { creationOptions, newUserHandle, type CreationOptionsJSON } from "../webauthn/options.js";
+import type { RegistrationExtensionFacts, RegistrationExtensionInputs } from "../webauthn/extensions.js";
 import { beginCeremony, consumeCeremony } from "./challenges.js";
 import { registrationPolicy, verifyRegistration, type VerifiedRegistration } from "../webauthn/verify-registration.js";
 import { inSpan } from "../telemetry/spans.js";
@@ -36,6 +32,9 @@ export interface BeginRegistrationInput {
   readonly residentKey: ResidentKeyRequirement;
   readonly userVerification: UserVerification;
   readonly attestation: AttestationConveyancePreference;
+  /** Conditional create (automatic passkey upgrade): sealed, so only its finish accepts UP=0. */
+  readonly conditional: boolean;
+  readonly extensions: RegistrationExtensionInputs;
 }
 
 export interface BeginResult<T> {
@@ -62,7 +61,7 @@ export class RegistrationCeremony {
     tenant: TenantConfig,
     input: BeginRegistrationInput,
     call: CallContext,
-  ): Promise<BeginResult<PublicKeyCredentialCreationOptionsJSON>> {
+  ): Promise<BeginResult<CreationOptionsJSON>> {
     this.deps.limits.admit(tenant, "registration", input.userId, call);
     const { store, clock } = this.deps;
     const userVerification = atLeast(tenant.userVerification, input.userVerification);
@@ -74,6 +73,7 @@ export class RegistrationCeremony {
       userHandle,
       userVerification,
       beganBy: call,
+      conditional: input.conditional,
     });
     const options = creationOptions({
       rpId: tenant.rpId,
@@ -89,6 +89,7 @@ export class RegistrationCeremony {
       residentKey: input.residentKey,
       userVerification,
       attestation: conveyanceFor(tenant.attestation, input.attestation),
+      extensions: input.extensions,
     });
     return { options, expiresAt };
   }
@@ -96,7 +97,7 @@ export class RegistrationCeremony {
   async finish(tenant: TenantConfig, credentialJson: string, name: string, call: CallContext): Promise<StoredCredential> {
     let facts: AuditFacts = {};
     try {
-      const { json, clientData } = preflightRegistration(credentialJson, tenant);
+      const { json, clientData, extensions } = preflightRegistration(credentialJson, tenant);
       facts = { credentialId: json.id };
       const ceremony = await consumeCeremony(this.deps, tenant, clientData.challenge, "registration");
       facts = { ...facts, ...beginFacts(ceremony) };
@@ -107,7 +108,7 @@ export class RegistrationCeremony {
         verifyRegistration(
           json,
           { challenge: ceremony.challenge, origins: tenant.origins, rpId: tenant.rpId },
-          registrationPolicy(userVerification, tenant.algorithms),
+          registrationPolicy(userVerification, tenant.algorithms, ceremony.conditional === true),
         ),
       );
       facts = {
@@ -117,7 +118,7 @@ export class RegistrationCeremony {
         details: { ...facts.details, provider_name: this.trust.providerNames.nameOf(verified.aaguid) },
       };
       enforceAttestationPolicy(tenant.attestation, verified, this.trust.mds(), new Date(this.deps.clock()));
-      return await this.store(tenant, ceremony, verified, name, call, facts);
+      return await this.store(tenant, ceremony, verified, extensions, name, call, facts);
     } catch (err) {
       await this.deps.auditor.failure("registration", tenant, call, { credentialId: credentialIdHint(credentialJson), ...facts }, err);
       throw err;
@@ -128,6 +129,7 @@ export class RegistrationCeremony {
     tenant: TenantConfig,
     ceremony: Ceremony,
     verified: VerifiedRegistration,
+    extensions: RegistrationExtensionFacts,
     name: string,
     call: CallContext,
     facts: AuditFacts,
@@ -152,6 +154,8 @@ export class RegistrationCeremony {
       lastUsedAt: undefined,
       revokedAt: undefined,
       revocationReason: undefined,
+      ...extensions,
+      createdConditionally: ceremony.conditional === true,
     };
     const ownerUpdate = store.users.addCredential(tenant.id, credential.userId, credential.userHandle, credential.credentialId);
     await this.deps.auditor.success(

@@ -9,6 +9,7 @@ import { callContextOf, sized, toTimestamp, userVerificationOf } from "./fields.
 import { boundOperationDigest } from "./step-up.js";
 import type { CeremonyHandlersDeps } from "./deps.js";
 import { MAX_USER_ID_BYTES } from "../field-limits.js";
+import { authenticationExtensions } from "../webauthn/extensions.js";
 
 type AuthenticationHandlers = Pick<ServiceImpl<typeof AuthService>, "beginAuthentication" | "finishAuthentication">;
 
@@ -24,6 +25,7 @@ export function authenticationHandlers({ tenants, authentication }: CeremonyHand
         userVerificationOf(req.userVerification),
         callContextOf(ctx, req.client),
         boundOperationDigest(req.operation),
+        authenticationExtensions(req.extensionsJson),
       );
       return create(BeginAuthenticationResponseSchema, {
         optionsJson: JSON.stringify(result.options),

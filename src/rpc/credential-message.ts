@@ -21,5 +21,9 @@ export function credentialMessage(c: StoredCredential, providerNames: ProviderNa
     revocationReason: c.revocationReason ?? "",
     cloneSuspectedAt: optionalTimestamp(c.cloneSuspectedAt),
     providerName: providerNames.nameOf(c.aaguid),
+    discoverable: c.discoverable,
+    prfEnabled: c.prfEnabled,
+    largeBlobSupported: c.largeBlobSupported,
+    createdConditionally: c.createdConditionally ?? false,
   });
 }

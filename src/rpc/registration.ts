@@ -9,6 +9,7 @@ import { credentialMessage } from "./credential-message.js";
 import type { CeremonyHandlersDeps } from "./deps.js";
 import { attachmentOf, attestationOf, callContextOf, displayText, residentKeyOf, sized, toTimestamp, userVerificationOf } from "./fields.js";
 import { MAX_LABEL_BYTES, MAX_TEXT_BYTES, MAX_USER_ID_BYTES } from "../field-limits.js";
+import { registrationExtensions } from "../webauthn/extensions.js";
 
 type RegistrationHandlers = Pick<ServiceImpl<typeof AuthService>, "beginRegistration" | "finishRegistration">;
 
@@ -27,6 +28,8 @@ export function registrationHandlers({ tenants, registration, providerNames }: C
         residentKey: residentKeyOf(prefs?.residentKey ?? 0),
         userVerification: userVerificationOf(prefs?.userVerification ?? 0),
         attestation: attestationOf(prefs?.attestation ?? 0),
+        conditional: req.conditional,
+        extensions: registrationExtensions(req.extensionsJson),
       }, callContextOf(ctx, req.client));
       return create(BeginRegistrationResponseSchema, {
         optionsJson: JSON.stringify(result.options),

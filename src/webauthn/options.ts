@@ -9,6 +9,11 @@ import type {
 } from "@simplewebauthn/server";
 import { randomBytes } from "node:crypto";
 import type { CredentialDescriptor, UserVerification } from "./ceremony.js";
+import type { AuthenticationExtensionInputs, RegistrationExtensionInputs } from "./extensions.js";
+
+/** The library's options types take PRF salts as bytes; in JSON they are base64url, as here. */
+export type CreationOptionsJSON = Omit<PublicKeyCredentialCreationOptionsJSON, "extensions"> & { extensions: RegistrationExtensionInputs };
+export type RequestOptionsJSON = Omit<PublicKeyCredentialRequestOptionsJSON, "extensions"> & { extensions?: AuthenticationExtensionInputs };
 
 /** A random WebAuthn user handle (WebAuthn §14.6.1: no PII, at most 64 bytes). */
 export function newUserHandle(): string {
@@ -37,10 +42,11 @@ export interface CreationOptionsInput {
   readonly residentKey: ResidentKeyRequirement;
   readonly userVerification: UserVerification;
   readonly attestation: AttestationConveyancePreference;
+  readonly extensions: RegistrationExtensionInputs;
 }
 
 /** PublicKeyCredentialCreationOptionsJSON, as parseCreationOptionsFromJSON() accepts it. */
-export function creationOptions(i: CreationOptionsInput): PublicKeyCredentialCreationOptionsJSON {
+export function creationOptions(i: CreationOptionsInput): CreationOptionsJSON {
   return {
     rp: { id: i.rpId, name: i.rpName },
     user: { id: i.userHandle, name: i.userName, displayName: i.displayName },
@@ -55,7 +61,7 @@ export function creationOptions(i: CreationOptionsInput): PublicKeyCredentialCre
       userVerification: i.userVerification,
     },
     attestation: i.attestation,
-    extensions: { credProps: true },
+    extensions: i.extensions,
   };
 }
 
@@ -65,15 +71,17 @@ export interface RequestOptionsInput {
   readonly timeoutMs: number;
   readonly allowCredentials: readonly CredentialDescriptor[];
   readonly userVerification: UserVerification;
+  readonly extensions?: AuthenticationExtensionInputs | undefined;
 }
 
 /** PublicKeyCredentialRequestOptionsJSON; no allowCredentials means a discoverable ceremony. */
-export function requestOptions(i: RequestOptionsInput): PublicKeyCredentialRequestOptionsJSON {
+export function requestOptions(i: RequestOptionsInput): RequestOptionsJSON {
   return {
     rpId: i.rpId,
     challenge: i.challenge,
     timeout: i.timeoutMs,
     userVerification: i.userVerification,
     allowCredentials: descriptors(i.allowCredentials),
+    ...(i.extensions && Object.keys(i.extensions).length ? { extensions: i.extensions } : {}),
   };
 }

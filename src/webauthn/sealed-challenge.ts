@@ -54,10 +54,12 @@ type Payload = [
   caller: string,
   clientIp: string,
   clientUserAgent: string,
+  /** 1 for conditional create; absent otherwise, so other challenges stay as small as before. */
+  conditional?: 1,
 ];
 
 function toPayload(c: CeremonyFields): Payload {
-  return [
+  const payload: Payload = [
     c.kind,
     c.tenant,
     c.userId ?? null,
@@ -70,10 +72,12 @@ function toPayload(c: CeremonyFields): Payload {
     c.beganBy.clientIp,
     c.beganBy.clientUserAgent.slice(0, MAX_USER_AGENT),
   ];
+  if (c.conditional) payload.push(1);
+  return payload;
 }
 
 function fromPayload(p: Payload, challenge: string): Ceremony {
-  const [kind, tenant, userId, userHandle, userVerification, operationDigest, createdAt, expiresAt, caller, clientIp, ua] = p;
+  const [kind, tenant, userId, userHandle, userVerification, operationDigest, createdAt, expiresAt, caller, clientIp, ua, conditional] = p;
   return {
     kind,
     tenant,
@@ -85,6 +89,7 @@ function fromPayload(p: Payload, challenge: string): Ceremony {
     createdAt,
     expiresAt,
     beganBy: { caller, clientIp, clientUserAgent: ua },
+    ...(conditional === 1 ? { conditional: true } : {}),
   };
 }
 

@@ -52,12 +52,32 @@ function parseInputs<T>(json: string, schema: z.ZodType<T>): T {
   }
   const parsed = schema.safeParse(value);
   if (!parsed.success) {
-    // The path and zod's message name what is wrong without quoting the value (a salt is no
-    // secret, but the message reaches logs and callers).
     const issue = parsed.error.issues[0];
-    throw invalidField(FIELD, `${issue?.path.join(".") || "value"}: ${issue?.message ?? "invalid"}`);
+    throw invalidField(FIELD, `${issue?.path.join(".") || "value"}: ${issue ? issueText(issue) : "invalid"}`);
   }
   return parsed.data;
+}
+
+/**
+ * A fixed text per kind of problem: zod's own messages quote unknown keys, which the caller wrote
+ * and which reach logs and the caller's error. Paths name only members the schemas know (a strict
+ * object refuses at its own path), and the refinements' messages are this file's.
+ */
+function issueText(issue: z.core.$ZodIssue): string {
+  switch (issue.code) {
+    case "unrecognized_keys":
+      return "unknown member";
+    case "invalid_type":
+      return `must be ${issue.expected}`;
+    case "invalid_value":
+      return "value not accepted";
+    case "too_big":
+      return "too long";
+    case "custom":
+      return issue.message;
+    default:
+      return "invalid";
+  }
 }
 
 /** BeginRegistration's extensions_json ("" for none); credProps is always requested. */

@@ -24,5 +24,9 @@ export function credentialMessage(c: StoredCredential, providerNames: ProviderNa
     providerName: providerNames.nameOf(c.aaguid),
     providerIconLight: icons.light,
     providerIconDark: icons.dark,
+    discoverable: c.discoverable,
+    prfEnabled: c.prfEnabled,
+    largeBlobSupported: c.largeBlobSupported,
+    createdConditionally: c.createdConditionally ?? false,
   });
 }

@@ -25,6 +25,10 @@ export const MAX_USER_AGENT_BYTES = 1024;
 export const MAX_TOKEN_BYTES = 8192;
 /** An audit page token: a sealed position (the last key of a page, at most ≈ 2.5 KB) and its MAC. */
 export const MAX_PAGE_TOKEN_BYTES = 4096;
+/** A Begin call's extensions_json: the accepted inputs with two PRF salts fit in well under 1 KiB. */
+export const MAX_EXTENSIONS_JSON_BYTES = 1024;
+/** A PRF salt, decoded (WebAuthn PRF salts are usually 32 bytes). */
+export const MAX_PRF_SALT_BYTES = 64;
 /** An operation's payload digest, in bytes (a SHA-512 digest fits). */
 export const MAX_PAYLOAD_DIGEST_BYTES = 64;
 

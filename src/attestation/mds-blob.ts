@@ -36,6 +36,8 @@ const payloadSchema = z.object({
       metadataStatement: z
         .object({
           description: z.string().default(""),
+          // Read as unknown: an odd icon is a finding (mds-catalog.ts), never a refused BLOB.
+          icon: z.unknown().optional(),
           attestationRootCertificates: z.array(z.string()).default([]),
         })
         .optional(),

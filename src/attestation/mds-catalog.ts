@@ -1,6 +1,7 @@
 import { createHash, type X509Certificate } from "node:crypto";
 import { certificateFromBase64, chainProblem } from "./cert-chain.js";
 import { condemnsCertificate, MDS3_STATUSES } from "./mds-status.js";
+import { providerIconProblem } from "./provider-icon.js";
 
 /** One MDS status report; `status` is e.g. FIDO_CERTIFIED_L1, REVOKED, ATTESTATION_KEY_COMPROMISE. */
 export interface MdsStatusReport {
@@ -14,6 +15,8 @@ export interface MdsStatusReport {
 export interface MdsEntry {
   readonly aaguid: string;
   readonly description: string;
+  /** The statement's icon as a data: URI that passed providerIconProblem; "" when none did. */
+  readonly icon: string;
   readonly attestationRoots: readonly X509Certificate[];
   readonly statusReports: readonly MdsStatusReport[];
 }
@@ -49,7 +52,7 @@ export interface MdsCatalog {
 export interface RawEntry {
   readonly aaguid?: string | undefined;
   readonly aaid?: string | undefined;
-  readonly metadataStatement?: { readonly description: string; readonly attestationRootCertificates: readonly string[] } | undefined;
+  readonly metadataStatement?: { readonly description: string; readonly icon?: unknown; readonly attestationRootCertificates: readonly string[] } | undefined;
   readonly statusReports: readonly { readonly status: string; readonly effectiveDate?: string | undefined; readonly certificate?: string | undefined }[];
 }
 
@@ -81,6 +84,7 @@ function merge(a: MdsEntry, b: MdsEntry): MdsEntry {
   return {
     aaguid: a.aaguid,
     description: a.description || b.description,
+    icon: a.icon || b.icon,
     attestationRoots: a.attestationRoots.filter((r) => inB.has(r.fingerprint256)),
     statusReports: [...a.statusReports, ...b.statusReports],
   };
@@ -125,6 +129,7 @@ export function buildCatalog(no: number, nextUpdate: Date, rawEntries: readonly 
     const entry: MdsEntry = {
       aaguid,
       description: raw.metadataStatement?.description ?? "",
+      icon: acceptedIcon(raw.metadataStatement?.icon, aaguid, findings),
       attestationRoots: (raw.metadataStatement?.attestationRootCertificates ?? []).flatMap((der) => parsed(der, `entry ${aaguid} root`, findings)),
       statusReports,
     };
@@ -133,6 +138,15 @@ export function buildCatalog(no: number, nextUpdate: Date, rawEntries: readonly 
     entries.set(aaguid, earlier ? merge(earlier, entry) : entry);
   }
   return { no, nextUpdate, entries, condemned, roots: sharedRoots(entries), findings };
+}
+
+/** The statement's icon if it is one the service may pass on; a refused one is a finding. */
+function acceptedIcon(icon: unknown, aaguid: string, findings: string[]): string {
+  if (icon === undefined) return "";
+  const problem = typeof icon === "string" ? providerIconProblem(icon) : "icon is not a string";
+  if (typeof icon === "string" && problem === undefined) return icon;
+  findings.push(`entry ${aaguid}: ${problem}; not shown`);
+  return "";
 }
 
 /** The first certificate of the chain (leaf or intermediate) that a status report condemns, by certificate or by key. */

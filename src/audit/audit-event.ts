@@ -1,50 +1,10 @@
 import { randomUUID } from "node:crypto";
 import { trace } from "@opentelemetry/api";
+import type { AuditEvent, AuditEventType, CallContext, SessionFacts } from "../store/audit-record.js";
 
-/** What happened; mirrors authn.v1.AuditEventType. */
-export type AuditEventType =
-  | "registration"
-  | "authentication"
-  | "step_up"
-  | "credential_renamed"
-  | "credential_revoked"
-  | "user_erased"
-  | "clone_suspected"
-  | "clone_warning_cleared"
-  | "signing_key_rotated"
-  | "session_revoked"
-  | "call_denied";
-
-/** Who is calling and for which end user: what every event records about the request. */
-export interface CallContext {
-  /** The calling service's identity (mTLS or mesh, src/callers); empty when not identified. */
-  readonly caller: string;
-  readonly clientIp: string;
-  readonly clientUserAgent: string;
-}
-
-/** A successful sign-in's event is also its session record. */
-export interface SessionFacts {
-  readonly sessionId: string;
-  readonly expiresAt: number;
-  readonly revokedAt?: number | undefined;
-}
-
-export interface AuditEvent extends CallContext {
-  readonly eventId: string;
-  readonly time: number;
-  readonly type: AuditEventType;
-  readonly outcome: "success" | "failure";
-  readonly reason: string;
-  readonly tenant: string;
-  readonly userId: string;
-  readonly credentialId: string;
-  readonly aaguid: string;
-  readonly traceId: string;
-  readonly ceremonyBeganAt: number | undefined;
-  readonly session: SessionFacts | undefined;
-  readonly details: Readonly<Record<string, string>>;
-}
+// The event's shape is the trail's record, so it lives with the store that keeps it (the store
+// imports nothing above it); rpc, which may not import the store, and the domain name it from here.
+export type { AuditEvent, AuditEventType, CallContext, SessionFacts } from "../store/audit-record.js";
 
 /** What a caller knows about an event; session facts are not among them: `Auditor.sessionOpened` alone writes those. */
 export type AuditFacts = Partial<Omit<AuditEvent, "eventId" | "time" | "type" | "outcome" | "tenant" | "session" | keyof CallContext>>;

@@ -1,23 +1,11 @@
 import picomatch from "picomatch";
-import type { DescMethod, DescService } from "@bufbuild/protobuf";
 import { z } from "zod";
-import { AuthService } from "../gen/authn/v1/auth_service_pb.js";
-import { Authorization } from "../gen/envoy/service/auth/v3/external_auth_pb.js";
+import { AUTH_SERVICE, EXT_AUTHZ_SERVICE, GUARDED_PROCEDURES } from "./guarded-procedures.js";
 
 /**
  * Which calling service may call which RPC for which tenant (the `callers` block of the tenants
  * file). Health and reflection are never guarded: probes and grpcurl need them.
  */
-
-/** The services the policy guards, by full name. */
-export const GUARDED_SERVICES: ReadonlySet<string> = new Set([AuthService.typeName, Authorization.typeName]);
-
-/** Every guarded procedure, `authn.v1.AuthService/BeginRegistration` style. */
-export const GUARDED_PROCEDURES: readonly string[] = [AuthService, Authorization].flatMap((s) => s.methods.map((m) => procedureOf(s, m)));
-
-function procedureOf(service: DescService, method: DescMethod): string {
-  return `${service.typeName}/${method.name}`;
-}
 
 /**
  * The only RPCs an anonymous call may ever make in a configured deployment, whatever
@@ -27,11 +15,11 @@ function procedureOf(service: DescService, method: DescMethod): string {
  * anonymous callers until it is added here (test/unit/caller-policy.test.ts classifies every RPC).
  */
 export const ANONYMOUS_MAY_CALL: ReadonlySet<string> = new Set([
-  procedureOf(AuthService, AuthService.method.beginAuthentication),
-  procedureOf(AuthService, AuthService.method.finishAuthentication),
-  procedureOf(AuthService, AuthService.method.verifyOperation),
-  procedureOf(AuthService, AuthService.method.getJwks),
-  procedureOf(Authorization, Authorization.method.check),
+  `${AUTH_SERVICE}/BeginAuthentication`,
+  `${AUTH_SERVICE}/FinishAuthentication`,
+  `${AUTH_SERVICE}/VerifyOperation`,
+  `${AUTH_SERVICE}/GetJwks`,
+  `${EXT_AUTHZ_SERVICE}/Check`,
 ]);
 
 /** The guarded RPCs no anonymous call may make. */

@@ -10,6 +10,7 @@ export function beginFacts(ceremony: Ceremony): AuditFacts {
   if (ceremony.beganBy.caller) details.begin_caller = ceremony.beganBy.caller;
   if (ceremony.beganBy.clientIp) details.begin_client_ip = ceremony.beganBy.clientIp;
   if (ceremony.beganBy.clientUserAgent) details.begin_client_user_agent = ceremony.beganBy.clientUserAgent;
+  if (ceremony.conditional) details.conditional = "true";
   return { userId: ceremony.userId, ceremonyBeganAt: ceremony.createdAt, details };
 }
 

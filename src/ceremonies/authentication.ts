@@ -1,11 +1,11 @@
-import type { PublicKeyCredentialRequestOptionsJSON } from "@simplewebauthn/server";
 import { Caches } from "./credential-cache.js";
 import type { TenantConfig } from "../tenants/tenant-config.js";
 import { mergeFacts, type CallContext } from "../audit/audit-event.js";
 import type { CredentialDescriptor } from "../webauthn/ceremony.js";
 import { ceremonyChoices, type CeremonyRequest } from "../webauthn/ceremony-profile.js";
 import { decoyCredentials } from "../webauthn/decoy-credentials.js";
-import { requestOptions } from "../webauthn/options.js";
+import { requestOptions, type RequestOptionsJSON } from "../webauthn/options.js";
+import type { AuthenticationExtensionInputs } from "../webauthn/extensions.js";
 import { countCacheLookup } from "../telemetry/metrics.js";
 import type { AcceptedAssertion, AssertionCore } from "./assertion-core.js";
 import { beginCeremony } from "./challenges.js";
@@ -46,7 +46,8 @@ export class AuthenticationCeremony {
     request: CeremonyRequest,
     call: CallContext,
     operationDigest?: string,
-  ): Promise<BeginResult<PublicKeyCredentialRequestOptionsJSON>> {
+    extensions?: AuthenticationExtensionInputs,
+  ): Promise<BeginResult<RequestOptionsJSON>> {
     this.deps.limits.admit(tenant, operationDigest ? "step-up" : "authentication", userId, call);
     const { userVerification, timeoutMs, hints } = ceremonyChoices(tenant, request);
     const allowCredentials = userId === undefined ? [] : await this.allowCredentials(tenant, userId);
@@ -66,6 +67,7 @@ export class AuthenticationCeremony {
       allowCredentials,
       userVerification,
       hints,
+      extensions,
     });
     return { options, expiresAt };
   }

@@ -21,7 +21,7 @@ function sealKeyFor(key: SigningKey): SealKey {
 export function beginCeremony(
   deps: CeremonyDeps,
   tenant: TenantConfig,
-  fields: Pick<Ceremony, "kind" | "userId" | "userHandle" | "userVerification" | "beganBy" | "operationDigest" | "algorithms">,
+  fields: Pick<Ceremony, "kind" | "userId" | "userHandle" | "userVerification" | "beganBy" | "operationDigest" | "algorithms" | "conditional">,
 ): Ceremony {
   const createdAt = deps.clock();
   const ceremony: CeremonyFields = {

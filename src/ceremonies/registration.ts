@@ -1,4 +1,4 @@
-import type { AttestationConveyancePreference, PublicKeyCredentialCreationOptionsJSON } from "@simplewebauthn/server";
+import type { AttestationConveyancePreference } from "@simplewebauthn/server";
 import { Caches } from "./credential-cache.js";
 import type { TenantConfig } from "../tenants/tenant-config.js";
 import type { AuditFacts, CallContext } from "../audit/audit-event.js";
@@ -6,7 +6,8 @@ import type { Ceremony, StoredCredential } from "../webauthn/ceremony.js";
 import { allowedAlgorithms, ceremonyChoices, type CeremonyRequest } from "../webauthn/ceremony-profile.js";
 import { atLeast } from "../webauthn/user-verification.js";
 import { preflightRegistration } from "../webauthn/preflight.js";
-import { creationOptions, newUserHandle } from "../webauthn/options.js";
+import { creationOptions, newUserHandle, type CreationOptionsJSON } from "../webauthn/options.js";
+import type { RegistrationExtensionFacts, RegistrationExtensionInputs } from "../webauthn/extensions.js";
 import { beginCeremony, consumeCeremony } from "./challenges.js";
 import { registrationPolicy, verifyRegistration, type VerifiedRegistration } from "../webauthn/verify-registration.js";
 import { inSpan } from "../telemetry/spans.js";
@@ -30,6 +31,9 @@ export interface BeginRegistrationInput extends CeremonyRequest {
   readonly userName: string;
   readonly displayName: string;
   readonly attestation: AttestationConveyancePreference;
+  /** Conditional create (automatic passkey upgrade): sealed, so only its finish accepts UP=0. */
+  readonly conditional: boolean;
+  readonly extensions: RegistrationExtensionInputs;
 }
 
 export interface BeginResult<T> {
@@ -56,7 +60,7 @@ export class RegistrationCeremony {
     tenant: TenantConfig,
     input: BeginRegistrationInput,
     call: CallContext,
-  ): Promise<BeginResult<PublicKeyCredentialCreationOptionsJSON>> {
+  ): Promise<BeginResult<CreationOptionsJSON>> {
     this.deps.limits.admit(tenant, "registration", input.userId, call);
     const { store, clock } = this.deps;
     const choices = ceremonyChoices(tenant, input);
@@ -69,6 +73,7 @@ export class RegistrationCeremony {
       userVerification: choices.userVerification,
       algorithms: choices.sealedAlgorithms,
       beganBy: call,
+      conditional: input.conditional,
     });
     const options = creationOptions({
       rpId: tenant.rpId,
@@ -85,6 +90,7 @@ export class RegistrationCeremony {
       userVerification: choices.userVerification,
       attestation: conveyanceFor(tenant.attestation, input.attestation),
       hints: choices.hints,
+      extensions: input.extensions,
     });
     return { options, expiresAt };
   }
@@ -92,7 +98,7 @@ export class RegistrationCeremony {
   async finish(tenant: TenantConfig, credentialJson: string, name: string, call: CallContext): Promise<StoredCredential> {
     let facts: AuditFacts = {};
     try {
-      const { json, clientData } = preflightRegistration(credentialJson, tenant);
+      const { json, clientData, extensions } = preflightRegistration(credentialJson, tenant);
       facts = { credentialId: json.id };
       const ceremony = await consumeCeremony(this.deps, tenant, clientData.challenge, "registration");
       facts = { ...facts, ...beginFacts(ceremony) };
@@ -104,7 +110,7 @@ export class RegistrationCeremony {
         verifyRegistration(
           json,
           { challenge: ceremony.challenge, origins: tenant.origins, rpId: tenant.rpId },
-          registrationPolicy(userVerification, allowedAlgorithms(tenant.algorithms, ceremony.algorithms)),
+          registrationPolicy(userVerification, allowedAlgorithms(tenant.algorithms, ceremony.algorithms), ceremony.conditional === true),
         ),
       );
       facts = {
@@ -114,7 +120,7 @@ export class RegistrationCeremony {
         details: { ...facts.details, provider_name: this.trust.providerNames.nameOf(verified.aaguid) },
       };
       enforceAttestationPolicy(tenant.attestation, verified, this.trust.mds(), new Date(this.deps.clock()));
-      return await this.store(tenant, ceremony, verified, name, call, facts);
+      return await this.store(tenant, ceremony, verified, extensions, name, call, facts);
     } catch (err) {
       await this.deps.auditor.failure("registration", tenant, call, { credentialId: credentialIdHint(credentialJson), ...facts }, err);
       throw err;
@@ -125,6 +131,7 @@ export class RegistrationCeremony {
     tenant: TenantConfig,
     ceremony: Ceremony,
     verified: VerifiedRegistration,
+    extensions: RegistrationExtensionFacts,
     name: string,
     call: CallContext,
     facts: AuditFacts,
@@ -149,6 +156,8 @@ export class RegistrationCeremony {
       lastUsedAt: undefined,
       revokedAt: undefined,
       revocationReason: undefined,
+      ...extensions,
+      createdConditionally: ceremony.conditional === true,
     };
     const ownerUpdate = store.users.addCredential(tenant.id, credential.userId, credential.userHandle, credential.credentialId);
     await this.deps.auditor.success(

@@ -1,6 +1,6 @@
 import { LRUCache } from "lru-cache";
 import type { AuditEvent, AuditFacts, CallContext } from "../audit/audit-event.js";
-import { newSessionId } from "../audit/session-id.js";
+import { newSessionId, parseSessionId } from "../audit/session-id.js";
 import type { TenantConfig } from "../tenants/tenant-config.js";
 import { AuthError } from "../errors.js";
 import { MAX_SESSION_TTL_SECONDS } from "../lifetimes.js";
@@ -78,7 +78,7 @@ export class Sessions {
   }
 
   async revoke(tenant: TenantConfig, sessionId: string, call: CallContext): Promise<AuditEvent> {
-    const session = await this.deps.store.audit.findSession(tenant.id, sessionId);
+    const session = await this.find(tenant.id, sessionId);
     if (!session?.session) throw new AuthError("SESSION_NOT_FOUND", "no such session");
     const now = this.deps.clock();
     if (await this.deps.store.audit.revokeSession(session, now)) {
@@ -132,9 +132,15 @@ export class Sessions {
     const key = `${tenant}\0${sessionId}`;
     const cached = this.revokedCache.get(key);
     if (cached !== undefined) return cached;
-    const session = await this.deps.store.audit.findSession(tenant, sessionId);
+    const session = await this.find(tenant, sessionId);
     const revoked = session?.session === undefined || session.session.revokedAt !== undefined;
     this.revokedCache.set(key, revoked);
     return revoked;
+  }
+
+  /** The sign-in event a session id names; undefined for an id that names none (not one of ours). */
+  private async find(tenant: string, sessionId: string): Promise<AuditEvent | undefined> {
+    const at = parseSessionId(sessionId);
+    return at ? this.deps.store.audit.findSession(tenant, at, sessionId) : undefined;
   }
 }

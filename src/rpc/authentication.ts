@@ -10,6 +10,7 @@ import { profileOf } from "../tenants/ceremony-profiles.js";
 import { boundOperationDigest } from "./step-up.js";
 import type { CeremonyHandlersDeps } from "./deps.js";
 import { MAX_USER_ID_BYTES } from "../field-limits.js";
+import { authenticationExtensions } from "../webauthn/extensions.js";
 
 type AuthenticationHandlers = Pick<ServiceImpl<typeof AuthService>, "beginAuthentication" | "finishAuthentication">;
 
@@ -25,6 +26,7 @@ export function authenticationHandlers({ tenants, authentication }: CeremonyHand
         { profile: profileOf(tenant, req.profile), userVerification: userVerificationOf(req.userVerification), hints: hintsOf(req.hints) },
         callContextOf(ctx, req.client),
         boundOperationDigest(req.operation),
+        authenticationExtensions(req.extensionsJson),
       );
       return create(BeginAuthenticationResponseSchema, {
         optionsJson: JSON.stringify(result.options),

@@ -1,7 +1,8 @@
 import type { Interceptor } from "@connectrpc/connect";
 import type { Logger } from "pino";
 import { CALLER, CALLER_REJECTED } from "../callers/caller-context.js";
-import { type CallDecision, type CallerAuthorizer, GUARDED_SERVICES } from "../callers/policy.js";
+import { GUARDED_SERVICES } from "../callers/guarded-procedures.js";
+import type { CallDecision, CallerAuthorizer } from "../callers/policy.js";
 import type { Auditor } from "../audit/auditor.js";
 import { AuthError } from "../errors.js";
 import { CheckRequestSchema } from "../gen/envoy/service/auth/v3/external_auth_pb.js";

@@ -5,6 +5,7 @@ import type { ProviderNames } from "../attestation/provider-names.js";
 import { optionalTimestamp, toTimestamp } from "./fields.js";
 
 export function credentialMessage(c: StoredCredential, providerNames: ProviderNames): Credential {
+  const icons = providerNames.iconsOf(c.aaguid);
   return create(CredentialSchema, {
     credentialId: c.credentialId,
     userId: c.userId,
@@ -21,5 +22,11 @@ export function credentialMessage(c: StoredCredential, providerNames: ProviderNa
     revocationReason: c.revocationReason ?? "",
     cloneSuspectedAt: optionalTimestamp(c.cloneSuspectedAt),
     providerName: providerNames.nameOf(c.aaguid),
+    providerIconLight: icons.light,
+    providerIconDark: icons.dark,
+    discoverable: c.discoverable,
+    prfEnabled: c.prfEnabled,
+    largeBlobSupported: c.largeBlobSupported,
+    createdConditionally: c.createdConditionally ?? false,
   });
 }

@@ -3,7 +3,7 @@ import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { Code, type ServiceImpl } from "@connectrpc/connect";
 import { AuthError, invalidField } from "../errors.js";
 import { HeaderValueOption_HeaderAppendAction, type HeaderValueOptionSchema } from "../gen/envoy/config/core/v3/base_pb.js";
-import type { AttributeContext_HttpRequest } from "../gen/envoy/service/auth/v3/attribute_context_pb.js";
+import type { AttributeContext, AttributeContext_HttpRequest } from "../gen/envoy/service/auth/v3/attribute_context_pb.js";
 import { type Authorization, type CheckResponse, CheckResponseSchema } from "../gen/envoy/service/auth/v3/external_auth_pb.js";
 import { StatusCode } from "../gen/envoy/type/v3/http_status_pb.js";
 import { extAuthzClientIp } from "../step-up/ext-authz-client-ip.js";
@@ -51,7 +51,7 @@ export function extAuthzHandlers(deps: StepUpHandlersDeps): Pick<ServiceImpl<typ
           operation: operationOf(ext, http),
           requirement: requirementOf(ext),
           evidence,
-          call: boundedCallContext(callContextOf(ctx).caller, extAuthzClientIp(clientIpFrom, req.attributes, headers), headers.get("user-agent")),
+          call: boundedCallContext(callContextOf(ctx).caller, extAuthzClientIp(clientIpFrom, sourceAddressOf(req.attributes), headers), headers.get("user-agent")),
         });
         return checkResponse(verdict, evidence, evidenceHeader);
       } catch (err) {
@@ -81,6 +81,12 @@ function knownExtensions(ext: Record<string, string>): Record<string, string> {
  * same way, names in any case: a repeated header is one value joined with ',' in order, so a
  * second `authorization` line makes no bearer token rather than one of the two picked.
  */
+/** The remote address of Envoy's downstream connection (attributes.source), "" when not a socket address. */
+function sourceAddressOf(attributes: AttributeContext | undefined): string {
+  const address = attributes?.source?.address?.address;
+  return address?.case === "socketAddress" ? address.value.address : "";
+}
+
 function headersOf(http: AttributeContext_HttpRequest | undefined): Map<string, string> {
   const raw = http?.headerMap?.headers;
   const lines: [string, string][] =

@@ -3,7 +3,7 @@ import { Code, ConnectError, type ConnectRouter, type ServiceImpl } from "@conne
 import { AuthError } from "../errors.js";
 import { toConnectError } from "./connect-error.js";
 import { Health, HealthCheckResponse_ServingStatus as Status } from "../gen/grpc/health/v1/health_pb.js";
-import { DEFAULT_TRANSPORT_LIMITS, type TransportLimits } from "../transport/limits.js";
+import { DEFAULT_TRANSPORT_LIMITS, type TransportLimits } from "../server-limits/transport-limits.js";
 import { CONNECTION } from "./connection.js";
 
 export type WatchLimits = Pick<TransportLimits, "watchesPerConnection" | "watchesTotal">;

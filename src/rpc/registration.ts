@@ -10,6 +10,7 @@ import type { CeremonyHandlersDeps } from "./deps.js";
 import { attachmentOf, attestationOf, callContextOf, displayText, hintsOf, residentKeyOf, sized, toTimestamp, userVerificationOf } from "./fields.js";
 import { profileOf } from "../tenants/ceremony-profiles.js";
 import { MAX_LABEL_BYTES, MAX_TEXT_BYTES, MAX_USER_ID_BYTES } from "../field-limits.js";
+import { registrationExtensions } from "../webauthn/extensions.js";
 
 type RegistrationHandlers = Pick<ServiceImpl<typeof AuthService>, "beginRegistration" | "finishRegistration">;
 
@@ -30,6 +31,8 @@ export function registrationHandlers({ tenants, registration, providerNames }: C
         userVerification: userVerificationOf(prefs?.userVerification ?? 0, "preferences.user_verification"),
         hints: hintsOf(prefs?.hints ?? [], "preferences.hints"),
         attestation: attestationOf(prefs?.attestation ?? 0),
+        conditional: req.conditional,
+        extensions: registrationExtensions(req.extensionsJson),
       }, callContextOf(ctx, req.client));
       return create(BeginRegistrationResponseSchema, {
         optionsJson: JSON.stringify(result.options),

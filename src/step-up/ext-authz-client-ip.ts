@@ -1,5 +1,4 @@
 import ipaddr from "ipaddr.js";
-import type { AttributeContext } from "../gen/envoy/service/auth/v3/attribute_context_pb.js";
 
 /**
  * Where ext_authz Check takes the end user's address from (the audit trail's client IP and the
@@ -23,13 +22,15 @@ export interface ExtAuthzClientIp {
   readonly xffTrustedHops: number;
 }
 
-/** The end user's address per `setting`; "" (not counted, not audited) when it is not one IP address. */
-export function extAuthzClientIp(setting: ExtAuthzClientIp, attributes: AttributeContext | undefined, headers: ReadonlyMap<string, string>): string {
+/**
+ * The end user's address per `setting`; "" (not counted, not audited) when it is not one IP
+ * address. `sourceAddress` is attributes.source's socket address as rpc/ext-authz.ts reads it
+ * from the request ("" when it has none).
+ */
+export function extAuthzClientIp(setting: ExtAuthzClientIp, sourceAddress: string, headers: ReadonlyMap<string, string>): string {
   switch (setting.from) {
-    case "source": {
-      const address = attributes?.source?.address?.address;
-      return ipOrEmpty(address?.case === "socketAddress" ? address.value.address : "");
-    }
+    case "source":
+      return ipOrEmpty(sourceAddress);
     case "x-envoy-external-address":
       return ipOrEmpty(headers.get("x-envoy-external-address") ?? "");
     case "x-forwarded-for": {

@@ -1,7 +1,7 @@
-import type { PublicKeyCredentialRequestOptionsJSON } from "@simplewebauthn/server";
 import type { AuditFacts } from "../audit/audit-event.js";
 import { AuthError, statusOf, type Reason } from "../errors.js";
 import type { Requirement } from "./requirement.js";
+import type { RequestOptionsJSON } from "../webauthn/options.js";
 
 /** Why an operation is denied; mirrors authn.v1.DenyReason. */
 export type DenyReason =
@@ -34,7 +34,7 @@ export interface StepUpNeeded {
   readonly decision: "step_up";
   readonly requirement: Requirement;
   readonly wwwAuthenticate: string;
-  readonly options: PublicKeyCredentialRequestOptionsJSON;
+  readonly options: RequestOptionsJSON;
   /** Epoch ms: when the bound challenge stops being accepted. */
   readonly expiresAt: number;
 }

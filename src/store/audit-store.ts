@@ -6,13 +6,12 @@ import {
   type DynamoDBClient,
   type TransactWriteItem,
 } from "@aws-sdk/client-dynamodb";
-import type { AuditEvent, AuditEventType } from "../audit/audit-event.js";
+import type { AuditEvent, AuditEventType } from "./audit-record.js";
 import { tenantKey } from "./keys.js";
 import { optionalNumber } from "./attributes.js";
 import { queryAll } from "./query-all.js";
 import { isConditionFailure, storeCall } from "./store-errors.js";
 import { TTL_ATTRIBUTE } from "./tables.js";
-import { parseSessionId } from "../audit/session-id.js";
 
 type Item = Record<string, AttributeValue>;
 
@@ -226,12 +225,11 @@ export class AuditStore {
   }
 
   /**
-   * A sign-in by its session id (the token's jti), which names the user and the sign-in time: one
-   * strongly consistent read of that instant in the user's partition, so a revocation is seen at once.
+   * A sign-in by its session id (the token's jti) and the user and sign-in time that id names
+   * (src/audit/session-id.ts): one strongly consistent read of that instant in the user's
+   * partition, so a revocation is seen at once.
    */
-  async findSession(tenant: string, sessionId: string): Promise<AuditEvent | undefined> {
-    const at = parseSessionId(sessionId);
-    if (!at) return undefined;
+  async findSession(tenant: string, at: { readonly userId: string; readonly time: number }, sessionId: string): Promise<AuditEvent | undefined> {
     const out = await storeCall(() =>
       this.client.send(
         new QueryCommand({

@@ -12,7 +12,7 @@ import {
 import { AuthError, unauthenticated } from "../errors.js";
 import type { CredentialDescriptor, StoredCredential } from "../webauthn/ceremony.js";
 import { tenantKey } from "./keys.js";
-import { optionalNumber } from "./attributes.js";
+import { boolAttribute, optionalBool, optionalNumber } from "./attributes.js";
 import { queryAll } from "./query-all.js";
 import { isConditionFailure, storeCall } from "./store-errors.js";
 import { CREDENTIALS_BY_USER_INDEX } from "./tables.js";
@@ -35,6 +35,11 @@ function toItem(c: StoredCredential): Item {
     bs: { BOOL: c.backedUp },
     name: { S: c.name },
     createdAt: { N: String(c.createdAt) },
+    // Extension outputs (client-reported, informational) only when reported; conditional create only when true.
+    ...boolAttribute("rk", c.discoverable),
+    ...boolAttribute("prf", c.prfEnabled),
+    ...boolAttribute("lbs", c.largeBlobSupported),
+    ...boolAttribute("cc", c.createdConditionally || undefined),
   };
 }
 
@@ -59,6 +64,10 @@ function fromItem(tenant: string, item: Item): StoredCredential {
     revokedAt: optionalNumber(item.revokedAt),
     revocationReason: item.revocationReason?.S,
     cloneSuspectedAt: optionalNumber(item.cloneSuspectedAt),
+    discoverable: optionalBool(item.rk),
+    prfEnabled: optionalBool(item.prf),
+    largeBlobSupported: optionalBool(item.lbs),
+    createdConditionally: item.cc?.BOOL ?? false,
   };
 }
 

@@ -1,8 +1,8 @@
 import http from "node:http";
 import { diag } from "@opentelemetry/api";
 import { PrometheusExporter } from "@opentelemetry/exporter-prometheus";
-import { setHttp1Limits } from "../transport/http1-limits.js";
-import type { TransportLimits } from "../transport/limits.js";
+import { setHttp1Limits } from "../server-limits/http1-limits.js";
+import type { TransportLimits } from "../server-limits/transport-limits.js";
 
 /** The exporter's default path, which the chart's ServiceMonitor scrapes. */
 const METRICS_PATH = "/metrics";

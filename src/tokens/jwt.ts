@@ -34,7 +34,7 @@ export interface JwtContent {
  * A compact JWS signed by `key`, with its kid and alg in the header and `iss` dynauthn. Signed
  * with node:crypto directly (one synchronous sign, ES256 as the JWS raw r‖s form) rather than
  * jose's SignJWT, which goes through WebCrypto and its thread pool at about 3× the CPU; jose still
- * verifies every token (verifyJwt), and test/unit/jwt-sign.test.ts checks the two agree.
+ * verifies every token (verifyJwt), and test/unit/jwt.test.ts checks the two agree.
  */
 export async function signJwt(key: SigningKey, content: JwtContent): Promise<string> {
   const header = { alg: key.alg, kid: key.kid, typ: content.typ };

@@ -1,5 +1,5 @@
 import http2 from "node:http2";
-import { HTTP2_MAX_SESSION_MEMORY_MIB, type TransportLimits } from "./limits.js";
+import { HTTP2_MAX_SESSION_MEMORY_MIB, type TransportLimits } from "../server-limits/transport-limits.js";
 
 /** The HTTP/2 options every server of the port is created with. */
 export function http2Options(limits: TransportLimits): http2.ServerOptions {

@@ -6,9 +6,9 @@ import { Duplex } from "node:stream";
 import { type ConnectRouter, type ContextValues, createContextValues, type Interceptor } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { CONNECTION, connectionOf } from "../rpc/connection.js";
-import { setHttp1Limits } from "./http1-limits.js";
+import { setHttp1Limits } from "../server-limits/http1-limits.js";
 import { enforceHttp2Limits, http2Options } from "./http2-limits.js";
-import type { TransportLimits } from "./limits.js";
+import type { TransportLimits } from "../server-limits/transport-limits.js";
 import { enforceHandshakeDeadline, tlsOptions } from "./tls-limits.js";
 
 /** The first bytes every HTTP/2 prior-knowledge connection sends (RFC 9113 §3.4). */

@@ -1,7 +1,7 @@
 import { constants } from "node:crypto";
 import type { Socket } from "node:net";
 import type tls from "node:tls";
-import type { TransportLimits } from "./limits.js";
+import type { TransportLimits } from "../server-limits/transport-limits.js";
 
 /** The TLS options every TLS server of the port is created with. */
 export function tlsOptions(limits: TransportLimits): tls.TlsOptions {

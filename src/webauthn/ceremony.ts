@@ -18,6 +18,8 @@ export interface Ceremony {
   readonly operationDigest?: string | undefined;
   /** Registration with a profile that names algorithms: finish accepts only these (COSE ids). */
   readonly algorithms?: readonly number[] | undefined;
+  /** Registration only: conditional create, whose attestation may come without user presence. */
+  readonly conditional?: boolean | undefined;
   readonly createdAt: number;
   readonly expiresAt: number;
   /** Who began it, for the finish's audit event: caller identity and the end user's client. */
@@ -45,6 +47,12 @@ export interface StoredCredential {
   readonly revocationReason: string | undefined;
   /** Set when a signature counter went backwards (a cloned authenticator is suspected). */
   readonly cloneSuspectedAt?: number | undefined;
+  /** Registration extension outputs as the client reported them (unsigned, informational); undefined: not reported. */
+  readonly discoverable?: boolean | undefined;
+  readonly prfEnabled?: boolean | undefined;
+  readonly largeBlobSupported?: boolean | undefined;
+  /** Registered by conditional create (automatic passkey upgrade). */
+  readonly createdConditionally?: boolean | undefined;
 }
 
 /** What an allowCredentials / excludeCredentials entry needs. */

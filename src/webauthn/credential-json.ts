@@ -3,12 +3,18 @@ import { decodeAttestationObject, isoBase64URL, parseAuthenticatorData } from "@
 import { z } from "zod";
 import { AuthError } from "../errors.js";
 import { MAX_CREDENTIAL_ID_CHARS } from "../field-limits.js";
+import { registrationExtensionFacts, type RegistrationExtensionFacts } from "./extensions.js";
 
 /** A browser's credential JSON is a few KiB; TPM and Android attestations stay well below this. */
 export const MAX_CREDENTIAL_JSON_BYTES = 64 * 1024;
 
 const base64url = z.string().min(1).refine((s) => isoBase64URL.isBase64URL(s), "must be base64url");
 
+/**
+ * clientExtensionResults must be an object; what the service reads of it is taken out in the
+ * parse functions below and the rest (PRF results, largeBlob blobs) is dropped there, so no later
+ * code, log or audit event can see it.
+ */
 const common = {
   id: base64url.max(MAX_CREDENTIAL_ID_CHARS),
   rawId: base64url.max(MAX_CREDENTIAL_ID_CHARS),
@@ -73,22 +79,26 @@ function decoded<T>(what: string, decode: () => T): T {
 }
 
 export interface ParsedRegistration {
+  /** clientExtensionResults emptied: `extensions` is all the service keeps of them. */
   readonly json: RegistrationResponseJSON;
   readonly authData: ReturnType<typeof parseAuthenticatorData>;
+  readonly extensions: RegistrationExtensionFacts;
 }
 
 export function parseRegistrationJson(json: string): ParsedRegistration {
-  const parsed = parseJson(json, registrationSchema) as RegistrationResponseJSON;
+  const received = parseJson(json, registrationSchema) as RegistrationResponseJSON;
+  const parsed: RegistrationResponseJSON = { ...received, clientExtensionResults: {} };
   if (parsed.id !== parsed.rawId) throw malformed("id and rawId differ");
   const authData = decoded("attestationObject", () => {
     const attestation = decodeAttestationObject(isoBase64URL.toBuffer(parsed.response.attestationObject));
     return parseAuthenticatorData(attestation.get("authData"));
   });
   if (!authData.credentialID || !authData.credentialPublicKey) throw malformed("attestationObject has no attested credential");
-  return { json: parsed, authData };
+  return { json: parsed, authData, extensions: registrationExtensionFacts(received.clientExtensionResults) };
 }
 
 export interface ParsedAuthentication {
+  /** clientExtensionResults emptied: the service reads nothing of an assertion's (PRF results, blobs). */
   readonly json: AuthenticationResponseJSON;
   readonly authData: ReturnType<typeof parseAuthenticatorData>;
   /** The raw bytes `authData` was parsed from: what the assertion signature covers. */
@@ -99,7 +109,7 @@ export interface ParsedAuthentication {
 }
 
 export function parseAuthenticationJson(json: string): ParsedAuthentication {
-  const parsed = parseJson(json, authenticationSchema) as AuthenticationResponseJSON;
+  const parsed: AuthenticationResponseJSON = { ...(parseJson(json, authenticationSchema) as AuthenticationResponseJSON), clientExtensionResults: {} };
   if (parsed.id !== parsed.rawId) throw malformed("id and rawId differ");
   const { response } = parsed;
   const authenticatorData = decoded("authenticatorData", () => isoBase64URL.toBuffer(response.authenticatorData));

@@ -10,6 +10,11 @@ import type {
 import { randomBytes } from "node:crypto";
 import type { CredentialDescriptor, UserVerification } from "./ceremony.js";
 import type { Hint } from "./ceremony-profile.js";
+import type { AuthenticationExtensionInputs, RegistrationExtensionInputs } from "./extensions.js";
+
+/** The library's options types take PRF salts as bytes; in JSON they are base64url, as here. */
+export type CreationOptionsJSON = Omit<PublicKeyCredentialCreationOptionsJSON, "extensions"> & { extensions: RegistrationExtensionInputs };
+export type RequestOptionsJSON = Omit<PublicKeyCredentialRequestOptionsJSON, "extensions"> & { extensions?: AuthenticationExtensionInputs };
 
 /** A random WebAuthn user handle (WebAuthn §14.6.1: no PII, at most 64 bytes). */
 export function newUserHandle(): string {
@@ -49,10 +54,11 @@ export interface CreationOptionsInput {
   readonly userVerification: UserVerification;
   readonly attestation: AttestationConveyancePreference;
   readonly hints?: readonly Hint[];
+  readonly extensions: RegistrationExtensionInputs;
 }
 
 /** PublicKeyCredentialCreationOptionsJSON, as parseCreationOptionsFromJSON() accepts it. */
-export function creationOptions(i: CreationOptionsInput): PublicKeyCredentialCreationOptionsJSON {
+export function creationOptions(i: CreationOptionsInput): CreationOptionsJSON {
   return {
     rp: { id: i.rpId, name: i.rpName },
     user: { id: i.userHandle, name: i.userName, displayName: i.displayName },
@@ -68,7 +74,7 @@ export function creationOptions(i: CreationOptionsInput): PublicKeyCredentialCre
     },
     attestation: i.attestation,
     ...hintsOf(i.hints),
-    extensions: { credProps: true },
+    extensions: i.extensions,
   };
 }
 
@@ -79,10 +85,11 @@ export interface RequestOptionsInput {
   readonly allowCredentials: readonly CredentialDescriptor[];
   readonly userVerification: UserVerification;
   readonly hints?: readonly Hint[];
+  readonly extensions?: AuthenticationExtensionInputs | undefined;
 }
 
 /** PublicKeyCredentialRequestOptionsJSON; no allowCredentials means a discoverable ceremony. */
-export function requestOptions(i: RequestOptionsInput): PublicKeyCredentialRequestOptionsJSON {
+export function requestOptions(i: RequestOptionsInput): RequestOptionsJSON {
   return {
     rpId: i.rpId,
     challenge: i.challenge,
@@ -90,5 +97,6 @@ export function requestOptions(i: RequestOptionsInput): PublicKeyCredentialReque
     userVerification: i.userVerification,
     allowCredentials: descriptors(i.allowCredentials),
     ...hintsOf(i.hints),
+    ...(i.extensions && Object.keys(i.extensions).length ? { extensions: i.extensions } : {}),
   };
 }

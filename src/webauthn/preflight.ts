@@ -3,6 +3,7 @@ import { AuthError } from "../errors.js";
 import { parseAssertion, type ParsedAssertion } from "./assertion.js";
 import { checkClientData, checkRpIdHash, parseClientData, type ClientData } from "./client-data.js";
 import { parseRegistrationJson } from "./credential-json.js";
+import type { RegistrationExtensionFacts } from "./extensions.js";
 
 /** Where a ceremony must have happened: the tenant's RP ID and allowed origins. */
 export interface RelyingParty {
@@ -19,12 +20,15 @@ export interface Preflighted<T> {
  * The checks that need no stored state, run before a challenge is consumed, so malformed input,
  * a phishing origin, a foreign RP ID or the wrong ceremony type change nothing.
  */
-export function preflightRegistration(credentialJson: string, rp: RelyingParty): Preflighted<RegistrationResponseJSON> {
-  const { json, authData } = parseRegistrationJson(credentialJson);
+export function preflightRegistration(
+  credentialJson: string,
+  rp: RelyingParty,
+): Preflighted<RegistrationResponseJSON> & { readonly extensions: RegistrationExtensionFacts } {
+  const { json, authData, extensions } = parseRegistrationJson(credentialJson);
   const clientData = parseClientData(json.response.clientDataJSON);
   checkClientData(clientData, { type: "webauthn.create", origins: rp.origins });
   checkRpIdHash(authData.rpIdHash, rp.rpId);
-  return { json, clientData };
+  return { json, clientData, extensions };
 }
 
 /**

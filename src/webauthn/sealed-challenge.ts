@@ -56,10 +56,12 @@ type Payload = [
   clientUserAgent: string,
   // Absent from challenges sealed before profiles existed.
   algorithms?: readonly number[] | null,
+  /** 1 for conditional create; absent otherwise, so other challenges stay as small as before. */
+  conditional?: 1,
 ];
 
 function toPayload(c: CeremonyFields): Payload {
-  return [
+  const payload: Payload = [
     c.kind,
     c.tenant,
     c.userId ?? null,
@@ -73,10 +75,12 @@ function toPayload(c: CeremonyFields): Payload {
     c.beganBy.clientUserAgent.slice(0, MAX_USER_AGENT),
     c.algorithms ?? null,
   ];
+  if (c.conditional) payload.push(1);
+  return payload;
 }
 
 function fromPayload(p: Payload, challenge: string): Ceremony {
-  const [kind, tenant, userId, userHandle, userVerification, operationDigest, createdAt, expiresAt, caller, clientIp, ua, algorithms] = p;
+  const [kind, tenant, userId, userHandle, userVerification, operationDigest, createdAt, expiresAt, caller, clientIp, ua, algorithms, conditional] = p;
   return {
     kind,
     tenant,
@@ -89,6 +93,7 @@ function fromPayload(p: Payload, challenge: string): Ceremony {
     createdAt,
     expiresAt,
     beganBy: { caller, clientIp, clientUserAgent: ua },
+    ...(conditional === 1 ? { conditional: true } : {}),
   };
 }
 

@@ -14,15 +14,21 @@ export interface RegistrationPolicy {
   readonly enforceSafetyNetCts: boolean;
 }
 
-/** A tenant's registration policy: the ceremony's user verification and the tenant's algorithms. */
+/**
+ * A tenant's registration policy: the ceremony's user verification, the tenant's algorithms, and
+ * whether the ceremony was begun as conditional create (browsers then send UP=0). User
+ * verification stays enforced for conditional create too: WebAuthn L3 §5.1.3 has the client
+ * collect it or fail with ConstraintError when it is required.
+ */
 export function registrationPolicy(
   userVerification: UserVerification,
   algorithms: readonly number[] = SUPPORTED_ALGORITHMS,
+  conditional = false,
 ): RegistrationPolicy {
   return {
     algorithms,
     requireUserVerification: userVerification === "required",
-    requireUserPresence: true,
+    requireUserPresence: !conditional,
     enforceSafetyNetCts: true,
   };
 }

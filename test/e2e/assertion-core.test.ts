@@ -1,6 +1,5 @@
 import { create } from "@bufbuild/protobuf";
-import { Code, ConnectError } from "@connectrpc/connect";
-import type { ServiceError } from "@grpc/grpc-js";
+import { Code } from "@connectrpc/connect";
 import { decodeJwt } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AuditEventType, AuditOutcome, type AuditEvent } from "../../src/gen/authn/v1/audit_pb.js";
@@ -13,8 +12,7 @@ import {
 import { Decision, DenyReason, VerifyOperationRequestSchema, type VerifyOperationResponse } from "../../src/gen/authn/v1/step_up_pb.js";
 import { createStore, type Store } from "../../src/store/index.js";
 import { assertion, expectRpcError, register } from "../support/ceremonies.js";
-import { ErrorInfoSchema } from "../../src/gen/google/rpc/error_details_pb.js";
-import { grpcErrorDetails, unary } from "../support/grpc-js-client.js";
+import { grpcCall } from "../support/grpc-js-client.js";
 import { ORIGIN, startTestService, TEST_TENANT, type TestService } from "../support/service.js";
 import { SoftAuthenticator, type CeremonyOverrides } from "../support/soft-authenticator.js";
 import { signedInUser, transfer, type VerifyRequest } from "../support/step-up.js";
@@ -26,14 +24,6 @@ interface Transport {
   finish(svc: TestService, credentialJson: string): Promise<FinishAuthenticationResponse>;
   verify(svc: TestService, req: VerifyRequest): Promise<VerifyOperationResponse>;
   clearCloneWarning(svc: TestService, req: { userId: string; credentialId: string; reason: string }): Promise<ClearCloneWarningResponse>;
-}
-
-/** A grpc-js call whose refusal is rethrown as the ConnectError it carries (code and ErrorInfo), for expectRpcError. */
-function grpcCall<Res>(svc: TestService, method: string, request: unknown): Promise<Res> {
-  return unary<Res>(svc.grpc, method, request).catch((err: ServiceError) => {
-    const details = grpcErrorDetails(err, ErrorInfoSchema).map((value) => ({ desc: ErrorInfoSchema, value }));
-    throw new ConnectError(err.details, err.code as number as Code, undefined, details);
-  });
 }
 
 const TRANSPORTS: [string, Transport][] = [

@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ErrorInfoSchema } from "../../src/gen/google/rpc/error_details_pb.js";
 import { Health } from "../../src/gen/grpc/health/v1/health_pb.js";
 import { DEFAULT_MAX_REQUEST_BYTES } from "../../src/transport/request-size.js";
-import type { TransportLimits } from "../../src/transport/limits.js";
+import type { TransportLimits } from "../../src/server-limits/transport-limits.js";
 import {
   EMPTY_GRPC_MESSAGE,
   FLAG,

@@ -199,6 +199,31 @@ describe("hostile input at every RPC", () => {
     expect(undisplayableCharacter(stored)).toBeUndefined();
   });
 
+  it("hostile extensions_json at both Begins is FIELD_INVALID, echoes nothing, and leaves the service serving", async () => {
+    const marker = "ECHO-ME";
+    const hostile = [
+      "[".repeat(500) + "]".repeat(500), // deep nesting within the size limit
+      `{"__proto__":{"credProps":true},"${marker}":1}`,
+      '{"constructor":{"prototype":{"credProps":true}}}',
+      '{"credProps":true,"credProps":false}', // the last duplicate wins in JSON.parse, and false is refused
+      `{"prf":{"eval":{"first":"${"A".repeat(200_000)}"}}}`, // far over the size limit
+      `{"prf":{"eval":{"first":"${marker}\u0000"}}}`,
+      '{"largeBlob":{"support":"required","read":true}}',
+      "1e999",
+    ];
+    for (const extensionsJson of hostile) {
+      for (const call of [
+        () => svc.connect.beginRegistration({ userId: "ext-hostile", userName: "e@example.com", extensionsJson }),
+        () => svc.connect.beginAuthentication({ extensionsJson }),
+      ]) {
+        const err = await expectRpcError(call(), Code.InvalidArgument, "FIELD_INVALID");
+        expect(err.rawMessage).not.toMatch(LEAK);
+        expect(err.rawMessage).not.toContain(marker);
+      }
+    }
+    expect((await svc.connect.beginAuthentication({ extensionsJson: '{"largeBlob":{"read":true}}' })).optionsJson).toContain("largeBlob");
+  });
+
   it("a very long id in every RPC that takes one is INVALID_ARGUMENT", async () => {
     const long = "u".repeat(40_000); // several fields of it stay under the 256 KiB transport limit
     for (const method of AuthService.methods) {

@@ -156,6 +156,14 @@ export function mdsEntry(
   };
 }
 
+/** A 1×1 PNG as the data: URI an MDS statement's `icon` holds. */
+export const PNG_ICON = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==";
+
+/** `entry` (an mdsEntry) whose metadata statement has `icon`. */
+export function withIcon(entry: Record<string, unknown>, icon: unknown): Record<string, unknown> {
+  return { ...entry, metadataStatement: { ...(entry["metadataStatement"] as object), icon } };
+}
+
 /** A BLOB JWT signed ES256 by `signer`, whose x5c is `chain` (leaf first). */
 export async function signBlob(
   payload: { readonly no: number; readonly nextUpdate: string; readonly entries: readonly unknown[] },

@@ -2,7 +2,9 @@ import * as grpc from "@grpc/grpc-js";
 import { fromBinary, toBinary, type DescService, type Message } from "@bufbuild/protobuf";
 import type { GenMessage } from "@bufbuild/protobuf/codegenv2";
 import { anyUnpack } from "@bufbuild/protobuf/wkt";
+import { Code, ConnectError } from "@connectrpc/connect";
 import { StatusSchema } from "../../src/gen/google/rpc/status_pb.js";
+import { ErrorInfoSchema } from "../../src/gen/google/rpc/error_details_pb.js";
 
 /** A grpc-js client for `service`, (de)serializing with its protobuf-es schemas. */
 export function grpcJsClient<C extends grpc.Client>(
@@ -43,4 +45,12 @@ export function grpcErrorDetails<T extends Message>(err: grpc.ServiceError, sche
   if (bin === undefined) return [];
   const status = fromBinary(StatusSchema, typeof bin === "string" ? Buffer.from(bin, "base64") : bin);
   return status.details.flatMap((detail) => anyUnpack(detail, schema) ?? []);
+}
+
+/** A grpc-js call whose refusal is rethrown as the ConnectError it carries (code and ErrorInfo), for expectRpcError. */
+export function grpcCall<Res>(svc: { readonly grpc: grpc.Client }, method: string, request: unknown): Promise<Res> {
+  return unary<Res>(svc.grpc, method, request).catch((err: grpc.ServiceError) => {
+    const details = grpcErrorDetails(err, ErrorInfoSchema).map((value) => ({ desc: ErrorInfoSchema, value }));
+    throw new ConnectError(err.details, err.code as number as Code, undefined, details);
+  });
 }

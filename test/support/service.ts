@@ -21,7 +21,7 @@ import { DEFAULT_ATTESTATION_POLICY } from "../../src/attestation/policy.js";
 import { DEFAULT_ASSERTION_POLICY } from "../../src/webauthn/assertion-policy.js";
 import type { MdsCatalog } from "../../src/attestation/mds-blob.js";
 import { SUPPORTED_ALGORITHMS } from "../../src/webauthn/algorithms.js";
-import type { TransportLimits } from "../../src/transport/limits.js";
+import type { TransportLimits } from "../../src/server-limits/transport-limits.js";
 import { generateSigningKey, type SigningKey } from "../../src/tokens/signing-key.js";
 import { ephemeralServerSecrets, type ServerSecrets } from "../../src/server-secrets.js";
 

@@ -6,7 +6,7 @@
  * it with no test-only shortcuts. Per-call overrides let attack tests tamper with one field
  * while everything else stays honest.
  */
-import { constants, createHash, createPublicKey, generateKeyPairSync, randomBytes, sign, type KeyObject } from "node:crypto";
+import { constants, createHash, createHmac, createPublicKey, generateKeyPairSync, randomBytes, sign, type KeyObject } from "node:crypto";
 import { encodeCBOR, type CBORType } from "@levischuck/tiny-cbor";
 import type {
   AuthenticationResponseJSON,
@@ -27,6 +27,10 @@ export interface SoftAuthenticatorOptions {
   /** Full (basic) packed attestation: an ES256 (P-256) attestation key and its x5c chain, leaf first. */
   attestationCertificate?: { readonly privateKey: KeyObject; readonly x5c: readonly Buffer[] };
   transports?: string[]; // default ["internal"]
+  /** Extension support, reported when the options ask: credProps rk (default true), prf (default false), largeBlob (default false). */
+  discoverable?: boolean;
+  prf?: boolean;
+  largeBlob?: boolean;
 }
 
 /** Per-call tampering knobs used by attack tests; each defaults to the honest value. */
@@ -43,6 +47,17 @@ export interface CeremonyOverrides {
   userVerified?: boolean; // UV flag for this call
   backupEligible?: boolean; // BE (and BS) flags for this call, instead of the authenticator's
   attestedCredentialData?: boolean; // (get) sets AT and appends AAGUID, credential id and key, as only a registration should
+  /** (create) As create({mediation: "conditional"}): UP=0 and, unless userVerified says otherwise, UV=0 (WebAuthn L3 §5.1.3). */
+  conditional?: boolean;
+  /** Replaces the clientExtensionResults the authenticator would report (hostile shapes, planted values). */
+  clientExtensionResults?: Record<string, unknown>;
+}
+
+/** The extension inputs the soft authenticator acts on, as they appear in options JSON. */
+interface ExtensionInputs {
+  credProps?: boolean;
+  prf?: { eval?: { first: string; second?: string } };
+  largeBlob?: { support?: string; read?: boolean };
 }
 
 interface StoredCredential {
@@ -52,6 +67,8 @@ interface StoredCredential {
   rpId: string;
   userHandle: string; // base64url
   counter: number;
+  prfSecret: Buffer; // the credential's PRF (hmac-secret) key
+  largeBlob: Buffer; // what a largeBlob read returns
 }
 
 const FLAG_UP = 0x01;
@@ -62,6 +79,8 @@ const FLAG_AT = 0x40;
 
 export class SoftAuthenticator {
   readonly #opts: Required<Omit<SoftAuthenticatorOptions, "attestationCertificate">>;
+  /** The last PRF outputs reported (base64url), so tests can look for them where they must never be. */
+  readonly prfOutputs: string[] = [];
   readonly #attestationCertificate: SoftAuthenticatorOptions["attestationCertificate"];
   readonly #credentials: StoredCredential[] = [];
 
@@ -74,6 +93,9 @@ export class SoftAuthenticator {
       counter: opts.counter ?? "increment",
       attestation: opts.attestation ?? "none",
       transports: opts.transports ?? ["internal"],
+      discoverable: opts.discoverable ?? true,
+      prf: opts.prf ?? false,
+      largeBlob: opts.largeBlob ?? false,
     };
     this.#attestationCertificate = opts.attestationCertificate;
     if (this.#opts.attestation === "packed" && !opts.attestationCertificate) throw new Error("packed attestation needs attestationCertificate");
@@ -103,7 +125,8 @@ export class SoftAuthenticator {
 
     const { publicKey, privateKey } = generateKeys(alg);
     const credId = randomBytes(32);
-    const authData = this.#authData(overrides.rpId ?? rpId, FLAG_AT, overrides.counter ?? 0, overrides, attestedCredentialData(this.#opts.aaguid, credId, alg, publicKey));
+    const flagOverrides = overrides.conditional ? { userPresent: false, userVerified: false, ...overrides } : overrides;
+    const authData = this.#authData(overrides.rpId ?? rpId, FLAG_AT, overrides.counter ?? 0, flagOverrides, attestedCredentialData(this.#opts.aaguid, credId, alg, publicKey));
     const clientDataJSON = clientData("webauthn.create", opts.challenge, origin, overrides);
 
     const attStmt = new Map<string, CBORType>();
@@ -126,7 +149,8 @@ export class SoftAuthenticator {
     );
 
     const id = credId.toString("base64url");
-    this.#credentials.push({ id, privateKey, alg, rpId, userHandle: opts.user.id, counter: 0 });
+    const stored: StoredCredential = { id, privateKey, alg, rpId, userHandle: opts.user.id, counter: 0, prfSecret: randomBytes(32), largeBlob: randomBytes(32) };
+    this.#credentials.push(stored);
     return {
       id,
       rawId: id,
@@ -139,7 +163,7 @@ export class SoftAuthenticator {
         publicKeyAlgorithm: alg,
         publicKey: publicKey.export({ type: "spki", format: "der" }).toString("base64url"),
       },
-      clientExtensionResults: {},
+      clientExtensionResults: overrides.clientExtensionResults ?? this.#createOutputs(opts.extensions as ExtensionInputs | undefined, stored),
       authenticatorAttachment: this.#attachment(),
     };
   }
@@ -171,7 +195,7 @@ export class SoftAuthenticator {
         signature: signWith(cred.alg, cred.privateKey, authData, clientDataJSON).toString("base64url"),
         ...(userHandle === null ? {} : { userHandle }),
       },
-      clientExtensionResults: {},
+      clientExtensionResults: overrides.clientExtensionResults ?? this.#getOutputs(opts.extensions as ExtensionInputs | undefined, cred),
       authenticatorAttachment: this.#attachment(),
     };
   }
@@ -186,6 +210,36 @@ export class SoftAuthenticator {
     const cred = this.#credentials.find((c) => c.id === credentialId);
     if (!cred) throw new Error(`no stored credential ${credentialId}`);
     other.#credentials.push({ ...cred });
+  }
+
+  /** What a browser reports for the extensions a create() asked for. */
+  #createOutputs(ext: ExtensionInputs | undefined, cred: StoredCredential): Record<string, unknown> {
+    const { discoverable, prf, largeBlob } = this.#opts;
+    return {
+      ...(ext?.credProps ? { credProps: { rk: discoverable } } : {}),
+      ...(ext?.prf ? { prf: { enabled: prf, ...(prf && ext.prf.eval ? { results: this.#prf(cred, ext.prf.eval) } : {}) } } : {}),
+      ...(ext?.largeBlob?.support ? { largeBlob: { supported: largeBlob } } : {}),
+    };
+  }
+
+  /** What a browser reports for the extensions a get() asked for: PRF results and a largeBlob read. */
+  #getOutputs(ext: ExtensionInputs | undefined, cred: StoredCredential): Record<string, unknown> {
+    const { prf, largeBlob } = this.#opts;
+    return {
+      ...(ext?.prf?.eval && prf ? { prf: { results: this.#prf(cred, ext.prf.eval) } } : {}),
+      ...(ext?.largeBlob?.read && largeBlob ? { largeBlob: { blob: cred.largeBlob.toString("base64url") } } : {}),
+    };
+  }
+
+  /** PRF as CTAP2 hmac-secret computes it: HMAC-SHA-256 over SHA-256("WebAuthn PRF" ‖ 0x00 ‖ salt). */
+  #prf(cred: StoredCredential, salts: { first: string; second?: string }): { first: string; second?: string } {
+    const evaluate = (salt: string) => {
+      const input = sha256(Buffer.concat([Buffer.from("WebAuthn PRF\0"), Buffer.from(salt, "base64url")]));
+      const output = createHmac("sha256", cred.prfSecret).update(input).digest("base64url");
+      this.prfOutputs.push(output);
+      return output;
+    };
+    return { first: evaluate(salts.first), ...(salts.second === undefined ? {} : { second: evaluate(salts.second) }) };
   }
 
   #pick(rpId: string, allowed: string[], forcedId: string | undefined): StoredCredential {

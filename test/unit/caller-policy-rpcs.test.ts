@@ -2,7 +2,8 @@ import { readdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type { DescService } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
-import { ANONYMOUS_MAY_CALL, CallerAuthorizer, callerPolicySchema, GUARDED_SERVICES } from "../../src/callers/policy.js";
+import { GUARDED_PROCEDURES, GUARDED_SERVICES } from "../../src/callers/guarded-procedures.js";
+import { ANONYMOUS_MAY_CALL, CallerAuthorizer, callerPolicySchema } from "../../src/callers/policy.js";
 
 /**
  * Who may ever call each RPC the server has descriptors for (every service in src/gen):
@@ -53,6 +54,12 @@ describe("who may ever call each RPC", () => {
   it("every RPC of every generated service is classified, and nothing else is", () => {
     expect(procedures.length).toBeGreaterThan(15);
     expect(procedures.map((p) => p.procedure).sort()).toEqual(Object.keys(CLASSIFIED).sort());
+  });
+
+  it("the caller policy's written-out list of guarded RPCs is every method of the guarded generated services", () => {
+    const guarded = procedures.filter((p) => GUARDED_SERVICES.has(p.service)).map((p) => p.procedure);
+    expect([...GUARDED_PROCEDURES].sort()).toEqual(guarded.sort());
+    for (const service of GUARDED_SERVICES) expect(procedures.some((p) => p.service === service), service).toBe(true);
   });
 
   it.each(procedures)("$procedure", ({ service, procedure }) => {

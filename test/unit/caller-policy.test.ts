@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { firstUriSan, peerCertificateIdentity } from "../../src/callers/identity.js";
-import { ANONYMOUS_MAY_CALL, CallerAuthorizer, callerPolicySchema, GUARDED_PROCEDURES } from "../../src/callers/policy.js";
+import { GUARDED_PROCEDURES } from "../../src/callers/guarded-procedures.js";
+import { ANONYMOUS_MAY_CALL, CallerAuthorizer, callerPolicySchema } from "../../src/callers/policy.js";
 
 const ACCOUNTS = "spiffe://cluster.local/ns/accounts/sa/account-service";
 const GATEWAY = "spiffe://cluster.local/ns/edge/sa/gateway";

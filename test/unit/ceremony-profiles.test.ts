@@ -101,6 +101,7 @@ describe("hints in the options JSON", () => {
     residentKey: "required",
     userVerification: "preferred",
     attestation: "none",
+    extensions: { credProps: true },
   } as const;
   const request = { rpId: "example.com", challenge: "c", timeoutMs: 1000, allowCredentials: [], userVerification: "preferred" } as const;
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ConfigError, loadConfig, requireOperatorSecrets } from "../../src/config.js";
-import { DEFAULT_TRANSPORT_LIMITS } from "../../src/transport/limits.js";
+import { DEFAULT_TRANSPORT_LIMITS } from "../../src/server-limits/transport-limits.js";
 
 describe("loadConfig", () => {
   it("gives the embedded development defaults with an empty environment", () => {

@@ -23,6 +23,16 @@ describe("sealed challenges", () => {
     expect(Buffer.from(opened!.nonce, "base64url")).toHaveLength(12);
   });
 
+  it("carry conditional create, and only when set (other challenges keep their size)", () => {
+    const registration: CeremonyFields = { ...ceremony, kind: "registration", operationDigest: undefined, userHandle: "aGFuZGxl" };
+    const conditional = sealChallenge(key, { ...registration, conditional: true });
+    expect(openChallenge([key], conditional)?.ceremony.conditional).toBe(true);
+    const plain = sealChallenge(key, registration);
+    expect(openChallenge([key], plain)?.ceremony).not.toHaveProperty("conditional");
+    expect(sealChallenge(key, { ...registration, conditional: false })).toHaveLength(plain.length);
+    expect(conditional.length).toBeGreaterThan(plain.length);
+  });
+
   it("are fresh each time: a new nonce, so a new consumed-marker key", () => {
     const a = openChallenge([key], sealChallenge(key, ceremony))!;
     const b = openChallenge([key], sealChallenge(key, ceremony))!;

@@ -23,6 +23,8 @@ describe("Sessions.open: one instant for the session id, the token and the sign-
   let sessions: Sessions;
   let auditor: Auditor;
   const written: AuditEvent[] = [];
+  /** The store's read of the sign-in event an id names, located as Sessions locates it. */
+  const findSession = (sessionId: string) => store.audit.findSession(TEST_TENANT.id, parseSessionId(sessionId)!, sessionId);
 
   beforeAll(async () => {
     const { dynamo, tablePrefix } = await createTestTables();
@@ -50,7 +52,7 @@ describe("Sessions.open: one instant for the session id, the token and the sign-
           expect(event.time).toBe(authTime);
           expect(event.session).toEqual({ sessionId: opened.sessionId, expiresAt: opened.expiresAt });
           expect(decodeJwt(opened.token)).toMatchObject({ jti: opened.sessionId, sub: userId, auth_time: Math.floor(authTime / 1000) });
-          const found = await store.audit.findSession(TEST_TENANT.id, opened.sessionId);
+          const found = await findSession(opened.sessionId);
           expect(found).toMatchObject({ eventId: event.eventId, time: authTime, session: { sessionId: opened.sessionId } });
           expect(await sessions.isRevoked(TEST_TENANT.id, opened.sessionId)).toBe(false);
         },
@@ -64,7 +66,7 @@ describe("Sessions.open: one instant for the session id, the token and the sign-
     const sessionId = newSessionId("bob", authTime);
     const event = await auditor.sessionOpened(TEST_TENANT, CALL, { userId: "bob" }, { sessionId, expiresAt: NOW });
     expect(event.time).toBe(authTime);
-    expect((await store.audit.findSession(TEST_TENANT.id, sessionId))?.eventId).toBe(event.eventId);
+    expect((await findSession(sessionId))?.eventId).toBe(event.eventId);
     await expect(auditor.sessionOpened(TEST_TENANT, CALL, { userId: "bob" }, { sessionId: "not-an-id", expiresAt: NOW })).rejects.toThrow();
   });
 
@@ -73,6 +75,6 @@ describe("Sessions.open: one instant for the session id, the token and the sign-
     const smuggled = { userId: "carol", session: { sessionId, expiresAt: NOW + 600_000 } };
     await auditor.success("credential_renamed", TEST_TENANT, CALL, smuggled as never);
     expect(written.at(-1)).toMatchObject({ type: "credential_renamed", session: undefined });
-    expect(await store.audit.findSession(TEST_TENANT.id, sessionId)).toBeUndefined();
+    expect(await findSession(sessionId)).toBeUndefined();
   });
 });

@@ -133,4 +133,27 @@ describe("SoftAuthenticator", () => {
       expect.objectContaining({ name: "NotSupportedError" }),
     );
   });
+
+  it("conditional create sends UP=0 and UV=0, which the library accepts only without requireUserPresence", async () => {
+    const options = await generateRegistrationOptions({ rpName: "t", rpID, userName: "carol", supportedAlgorithmIDs });
+    const response = new SoftAuthenticator().create(options, origin, { conditional: true });
+    const expected = { response, expectedChallenge: options.challenge, expectedOrigin: origin, expectedRPID: rpID, supportedAlgorithmIDs };
+    await expect(verifyRegistrationResponse({ ...expected, requireUserVerification: false })).rejects.toThrow(/user presence|not present/i);
+    const accepted = await verifyRegistrationResponse({ ...expected, requireUserVerification: false, requireUserPresence: false });
+    expect(accepted.registrationInfo?.userVerified).toBe(false);
+  });
+
+  it("reports the extension outputs asked for; PRF is a stable function of credential and salt", async () => {
+    const auth = new SoftAuthenticator({ prf: true, largeBlob: true, discoverable: false });
+    const salt = Buffer.alloc(32, 3).toString("base64url");
+    const options = await generateRegistrationOptions({ rpName: "t", rpID, userName: "dave", supportedAlgorithmIDs });
+    const created = auth.create({ ...options, extensions: { credProps: true, prf: {}, largeBlob: { support: "preferred" } } }, origin);
+    expect(created.clientExtensionResults).toEqual({ credProps: { rk: false }, prf: { enabled: true }, largeBlob: { supported: true } });
+    expect(new SoftAuthenticator().create({ ...options, extensions: undefined }, origin).clientExtensionResults).toEqual({});
+    const get = (first: string) =>
+      auth.get({ challenge: "Y2g", rpId: rpID, allowCredentials: [{ id: created.id, type: "public-key" }], extensions: { prf: { eval: { first } } } }, origin)
+        .clientExtensionResults as unknown as { prf: { results: { first: string } } };
+    expect(get(salt).prf.results.first).toBe(get(salt).prf.results.first);
+    expect(get(salt).prf.results.first).not.toBe(get("").prf.results.first);
+  });
 });

@@ -17,6 +17,7 @@ describe("options", () => {
       residentKey: "required",
       userVerification: "required",
       attestation: "none",
+      extensions: { credProps: true },
     });
     expect(options).toEqual({
       rp: { id: "example.com", name: "Example" },

@@ -1,7 +1,8 @@
 /**
  * Every server-level limit of the listening port, in one place so that any server the port hands
- * connections to (HTTP/1.1, HTTP/2, TLS) reads the same values. config.ts reads them from the
- * environment; like begin-limit-settings.ts this file loads nothing else.
+ * connections to (HTTP/1.1, HTTP/2, TLS) reads the same values, and the Prometheus scrape port
+ * (telemetry/) too: so it lives below both. config.ts reads them from the environment; like
+ * begin-limit-settings.ts this file loads nothing else.
  */
 export interface TransportLimits {
   /**

@@ -1,6 +1,6 @@
 import type http from "node:http";
 import type http2 from "node:http2";
-import { connectionsCheckingIntervalMs, type TransportLimits } from "./limits.js";
+import { connectionsCheckingIntervalMs, type TransportLimits } from "./transport-limits.js";
 
 /**
  * Sets the HTTP/1.1 limits on `server`: an http.Server, or an HTTP/2 TLS server with allowHTTP1

@@ -21,7 +21,7 @@ let root: Issued;
 let dir: string;
 beforeAll(async () => {
   root = await rootCa("Path root");
-  dir = mkdtempSync(join(tmpdir(), "cert-path-"));
+  dir = mkdtempSync(join(tmpdir(), "cert-chain-"));
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -146,5 +146,27 @@ describe("certificate path validation (RFC 5280 §6.1)", () => {
     expectRefused(await chainUnder(root, [{}], { extensions: [unknown] }), root.cert, /unsupported critical extension 1\.3\.6\.1\.4\.1\.99999\.1/);
     const harmless = new x509.Extension("1.3.6.1.4.1.99999.1", false, new Uint8Array([5, 0]));
     expectAccepted(await chainUnder(root, [{}], { extensions: [harmless] }), root.cert);
+  });
+});
+
+describe("anchors and expiry", () => {
+  let leafChain: X509Certificate[];
+  beforeAll(async () => {
+    const batch = await issue(root, "Test batch CA", { ca: true });
+    leafChain = [(await issue(batch, "attestation leaf")).cert, batch.cert];
+  });
+
+  it("accepts an anchor in the chain or one that issues its top; refuses a path that lacks its intermediate", () => {
+    expect(chainProblem(leafChain, [root.cert], AT)).toBeUndefined();
+    expect(chainProblem(leafChain, [leafChain[1]!], AT)).toBeUndefined();
+    expect(chainProblem(leafChain.slice(0, 1), [root.cert], AT)).toMatch(/does not lead to a trust anchor/);
+    // A leaf listed as an anchor is trusted as such (MDS lists CAs; this documents the rule).
+    expect(chainProblem(leafChain, [leafChain[0]!], AT)).toBeUndefined();
+  });
+
+  it("refuses a chain whose anchor has expired", async () => {
+    const oldRoot = await rootCa("old root", { notAfter: new Date("2026-01-01T00:00:00Z") });
+    const chain = [(await issue(oldRoot, "leaf")).cert];
+    expect(chainProblem(chain, [oldRoot.cert], AT)).toMatch(/the trust anchor \(CN=old root\) is not valid/);
   });
 });

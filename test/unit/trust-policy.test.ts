@@ -1,10 +1,7 @@
 import type { X509Certificate } from "node:crypto";
 import { beforeAll, describe, expect, it } from "vitest";
-import { chainProblem } from "../../src/attestation/cert-chain.js";
-import { conveyanceFor } from "../../src/attestation/conveyance.js";
 import { buildCatalog, type MdsCatalog, type RawEntry } from "../../src/attestation/mds-catalog.js";
 import { attestationPolicySchema, type AttestationPolicy } from "../../src/attestation/policy.js";
-import { ProviderNames } from "../../src/attestation/provider-names.js";
 import { REFUSED_STATUSES, signInVerdict, trustVerdict, type AttestedAuthenticator } from "../../src/attestation/trust-policy.js";
 import { aaguidExtension, issue, mdsEntry, rootCa, type Issued } from "../support/attestation-pki.js";
 
@@ -120,46 +117,6 @@ describe("sign-in verdict", () => {
 
   it("a tenant with conveyance none never consults MDS at sign-in", () => {
     expect(signInVerdict(policy(), AAGUID, reported("USER_KEY_REMOTE_COMPROMISE"))).toEqual({ ok: true });
-  });
-});
-
-describe("certificate chains", () => {
-  it("accepts an anchor in the chain or one that issues its top; refuses a path that lacks its intermediate", () => {
-    expect(chainProblem(leafChain, [root.cert], AT)).toBeUndefined();
-    expect(chainProblem(leafChain, [leafChain[1]!], AT)).toBeUndefined();
-    expect(chainProblem(leafChain.slice(0, 1), [root.cert], AT)).toMatch(/does not lead to a trust anchor/);
-    // A leaf listed as an anchor is trusted as such (MDS lists CAs; this documents the rule).
-    expect(chainProblem(leafChain, [leafChain[0]!], AT)).toBeUndefined();
-  });
-
-  it("refuses a chain whose anchor has expired", async () => {
-    const oldRoot = await rootCa("old root", { notAfter: new Date("2026-01-01T00:00:00Z") });
-    const chain = [(await issue(oldRoot, "leaf")).cert];
-    expect(chainProblem(chain, [oldRoot.cert], AT)).toMatch(/the trust anchor \(CN=old root\) is not valid/);
-  });
-});
-
-describe("attestation conveyance", () => {
-  it("the request chooses under none; a verifying tenant's conveyance wins", () => {
-    expect(conveyanceFor(policy(), "direct")).toBe("direct");
-    expect(conveyanceFor(policy(), "none")).toBe("none");
-    expect(conveyanceFor(direct(), "none")).toBe("direct");
-    expect(conveyanceFor(policy({ conveyance: "enterprise" }), "indirect")).toBe("enterprise");
-  });
-});
-
-describe("provider names", () => {
-  it("names passkey providers and keys from the community list, MDS descriptions first", () => {
-    const names = new ProviderNames();
-    expect(names.nameOf("fbfc3007-154e-4ecc-8c0b-6e020557d7bd")).toBe("Apple Passwords");
-    expect(names.nameOf("EA9B8D66-4D01-1D21-3CE4-B6B48CB575D4")).toBe("Google Password Manager");
-    expect(names.nameOf("00000000-0000-0000-0000-000000000000")).toBe("");
-    expect(names.nameOf("12345678-0000-4000-8000-000000000000")).toBe("");
-    expect(names.nameOf("constructor")).toBe("");
-    const mds = catalog({ aaguid: "fbfc3007-154e-4ecc-8c0b-6e020557d7bd", description: "From MDS" });
-    const withMds = new ProviderNames(() => mds);
-    expect(withMds.nameOf("fbfc3007-154e-4ecc-8c0b-6e020557d7bd")).toBe("From MDS");
-    expect(withMds.nameOf("ea9b8d66-4d01-1d21-3ce4-b6b48cb575d4")).toBe("Google Password Manager");
   });
 });
 

@@ -1,6 +1,26 @@
 import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
+import { verifyMdsBlob } from "../../src/attestation/mds-blob.js";
+import type { MdsCatalog } from "../../src/attestation/mds-catalog.js";
+import { mdsEntry, mdsSigningPki, signBlob, withIcon } from "../support/attestation-pki.js";
 import { PLATFORM_AUTHENTICATOR, SECURITY_KEY, useDemoSuite, type DemoPage } from "../support/browser.js";
+
+/**
+ * The AAGUID of Chromium's virtual platform authenticator, which it keeps under attestation
+ * "none" (a virtual USB key's is zeroed, as for every roaming authenticator).
+ */
+const VIRTUAL_PLATFORM_AAGUID = "01020304-0506-0708-0102-030405060708";
+const PROVIDER_NAME = "Chromium virtual authenticator";
+const PROVIDER_ICON = `data:image/svg+xml;base64,${Buffer.from(
+  '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 20 20"><circle cx="10" cy="10" r="9" fill="#2f5bea"/></svg>',
+).toString("base64")}`;
+
+/** A FIDO MDS catalog (test-signed BLOB) that names the virtual platform authenticator, with an icon. */
+async function virtualAuthenticatorMds(): Promise<MdsCatalog> {
+  const pki = await mdsSigningPki();
+  const entries = [withIcon(mdsEntry(VIRTUAL_PLATFORM_AAGUID, PROVIDER_NAME, []), PROVIDER_ICON)];
+  return verifyMdsBlob(await signBlob({ no: 1, nextUpdate: "2060-01-01", entries }, pki.signer, pki.chain), [pki.root.cert], new Date());
+}
 
 /**
  * WebAuthn Level 3 in the demo, driven in Chromium: signals the page passes on (observed in the
@@ -8,7 +28,7 @@ import { PLATFORM_AUTHENTICATOR, SECURITY_KEY, useDemoSuite, type DemoPage } fro
  * conditional create, hints and the step-up profile, extensions in the passkey list.
  */
 describe("demo in Chromium: WebAuthn Level 3", () => {
-  const suite = useDemoSuite();
+  const suite = useDemoSuite({ mds: virtualAuthenticatorMds });
 
   /** A user signed up and signed in with the platform passkey. */
   async function signedIn(username: string) {
@@ -26,7 +46,7 @@ describe("demo in Chromium: WebAuthn Level 3", () => {
     return (await answer).json();
   }
 
-  it("extensions and hints: the passkey list shows what each authenticator reported (credProps, PRF, largeBlob)", async () => {
+  it("extensions, hints, provider: the passkey list shows what each authenticator reported (credProps, PRF, largeBlob) and who made it", async () => {
     const { demo, platform } = await signedIn("ada");
     await demo.setPresence(platform, false);
     await demo.addAuthenticator(SECURITY_KEY);
@@ -39,9 +59,18 @@ describe("demo in Chromium: WebAuthn Level 3", () => {
     expect(begun.options.extensions).toMatchObject({ credProps: true, prf: {}, largeBlob: { support: "preferred" } });
 
     expect(await demo.passkeyRows()).toEqual([
-      expect.objectContaining({ name: "This device", features: "discoverable · PRF · large blob" }),
-      expect.objectContaining({ name: "Security key", features: "discoverable" }),
+      expect.objectContaining({ provider: PROVIDER_NAME, name: "This device", features: "discoverable · PRF · large blob" }),
+      expect.objectContaining({ provider: "unknown provider", name: "Security key", features: "discoverable" }),
     ]);
+    // The icon is an image element whose source is dynauthn's data: URI; the key has none.
+    const icons = await demo.page.locator("#passkeys tr").evaluateAll((rows) => rows.map((row) => row.querySelector("img")?.src ?? null));
+    expect(icons).toEqual([PROVIDER_ICON, null]);
+    // ... and it decoded: the page's CSP lets data: images through.
+    const decoded = await demo.page.locator("#passkeys img").evaluate((img) => {
+      const image = img as unknown as { complete: boolean; naturalWidth: number };
+      return image.complete && image.naturalWidth > 0;
+    });
+    expect(decoded).toBe(true);
     await demo.screenshot("08-level3-extensions");
     await demo.close();
   });

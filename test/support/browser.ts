@@ -9,6 +9,7 @@ import { startBff, type BffOptions } from "../../demo/bff.js";
 import { DEMO_PROFILES } from "../../demo/tenant.js";
 import { AuthService } from "../../src/gen/authn/v1/auth_service_pb.js";
 import { CHROMIUM_ADVICE, chromiumExecutable } from "./chromium.js";
+import type { MdsCatalog } from "../../src/attestation/mds-catalog.js";
 import type { TenantConfig } from "../../src/tenants/tenant-config.js";
 import { startTestService, TEST_TENANT, type TestService } from "./service.js";
 
@@ -282,15 +283,20 @@ export function demoBffOptions(service: TestService, origin: string, log: DemoLo
   };
 }
 
+/** What a suite's dynauthn has beyond the demo's tenant: a FIDO MDS catalog (provider names, icons). */
+interface DemoSitesOptions {
+  readonly mds?: MdsCatalog;
+}
+
 /**
  * A port picked free may be taken by another test file's listener before the BFF binds it (the
  * origins must be known before dynauthn starts, so the BFFs cannot simply listen on port 0):
  * such a start is undone and tried again on new ports.
  */
-async function startDemoSites(attempts = 5): Promise<DemoSites> {
+async function startDemoSites(opts: DemoSitesOptions, attempts = 5): Promise<DemoSites> {
   const site = `http://localhost:${await freePort()}`;
   const foreign = `http://localhost:${await freePort()}`;
-  const service = await startTestService(undefined, { tenant: demoTenant({ origins: [site] }) });
+  const service = await startTestService(undefined, { tenant: demoTenant({ origins: [site] }), ...opts });
   const log = new DemoLog();
   const started = await Promise.allSettled([site, foreign].map((origin) => startBff(demoBffOptions(service, origin, log), "127.0.0.1")));
   const bffs = started.flatMap((result) => (result.status === "fulfilled" ? [result.value] : []));
@@ -302,7 +308,7 @@ async function startDemoSites(attempts = 5): Promise<DemoSites> {
   if (failure) {
     await close();
     const portTaken = (failure.reason as NodeJS.ErrnoException).code === "EADDRINUSE";
-    if (portTaken && attempts > 1) return startDemoSites(attempts - 1);
+    if (portTaken && attempts > 1) return startDemoSites(opts, attempts - 1);
     throw failure.reason;
   }
   return { site, foreign, service, log, close };
@@ -323,8 +329,8 @@ function freePort(): Promise<number> {
  * For a test file: Chromium and the demo sites, started before its cases and stopped after.
  * `open` opens the demo at the allowed origin in a new tab and context.
  */
-export function useDemoSuite() {
-  return useBrowserSuite(() => startDemoSites());
+export function useDemoSuite(opts: { readonly mds?: () => Promise<MdsCatalog> } = {}) {
+  return useBrowserSuite(async () => startDemoSites(opts.mds ? { mds: await opts.mds() } : {}));
 }
 
 /**

@@ -314,7 +314,7 @@ async function startDemoSites(opts: DemoSitesOptions, attempts = 5): Promise<Dem
   return { site, foreign, service, log, close };
 }
 
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once("error", reject);

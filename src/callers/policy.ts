@@ -21,7 +21,8 @@ function procedureOf(service: DescService, method: DescMethod): string {
 
 /**
  * The only RPCs an anonymous call may ever make in a configured deployment, whatever
- * `callers.anonymous` says: sign-in, step-up, the public keys, and ext_authz's Check. Everything
+ * `callers.anonymous` says: sign-in, step-up, the public keys, the public well-known documents and
+ * ext_authz's Check. Everything
  * else (enrolling a passkey on someone's account, managing credentials, sessions, the audit
  * trail) needs an identified caller. An allow list, so an RPC added later stays closed to
  * anonymous callers until it is added here (test/unit/caller-policy.test.ts classifies every RPC).
@@ -31,6 +32,9 @@ export const ANONYMOUS_MAY_CALL: ReadonlySet<string> = new Set([
   procedureOf(AuthService, AuthService.method.finishAuthentication),
   procedureOf(AuthService, AuthService.method.verifyOperation),
   procedureOf(AuthService, AuthService.method.getJwks),
+  // Public documents (served to any browser at https://{rpId}/.well-known/...).
+  procedureOf(AuthService, AuthService.method.getRelatedOrigins),
+  procedureOf(AuthService, AuthService.method.getPasskeyEndpoints),
   procedureOf(Authorization, Authorization.method.check),
 ]);
 

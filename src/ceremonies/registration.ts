@@ -9,7 +9,7 @@ import type { TenantConfig } from "../tenants/tenant-config.js";
 import type { AuditFacts, CallContext } from "../audit/audit-event.js";
 import type { Ceremony, StoredCredential, UserVerification } from "../webauthn/ceremony.js";
 import { atLeast } from "../webauthn/user-verification.js";
-import { preflightRegistration } from "../webauthn/preflight.js";
+import { acceptedOrigins, preflightRegistration } from "../webauthn/preflight.js";
 import { creationOptions, newUserHandle } from "../webauthn/options.js";
 import { beginCeremony, consumeCeremony } from "./challenges.js";
 import { registrationPolicy, verifyRegistration, type VerifiedRegistration } from "../webauthn/verify-registration.js";
@@ -106,7 +106,7 @@ export class RegistrationCeremony {
       const verified = await inSpan("webauthn.verify_registration", () =>
         verifyRegistration(
           json,
-          { challenge: ceremony.challenge, origins: tenant.origins, rpId: tenant.rpId },
+          { challenge: ceremony.challenge, origins: acceptedOrigins(tenant), rpId: tenant.rpId },
           registrationPolicy(userVerification, tenant.algorithms),
         ),
       );

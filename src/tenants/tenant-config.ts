@@ -1,5 +1,6 @@
 import type { AttestationPolicy } from "../attestation/policy.js";
 import type { AssertionPolicy } from "../webauthn/assertion-policy.js";
+import type { PasskeyEndpoints } from "./well-known.js";
 
 /** The least user verification a tenant accepts. */
 export type UserVerificationPolicy = "required" | "preferred" | "discouraged";
@@ -10,6 +11,13 @@ export interface TenantConfig {
   readonly rpId: string;
   readonly rpName: string;
   readonly origins: readonly string[];
+  /**
+   * Origins on other sites that use this RP ID (WebAuthn Level 3 §5.11): accepted like `origins`
+   * and published at /.well-known/webauthn. Absent or empty: none.
+   */
+  readonly relatedOrigins?: readonly string[] | undefined;
+  /** Published at /.well-known/passkey-endpoints; absent: no document. */
+  readonly passkeyEndpoints?: PasskeyEndpoints | undefined;
   readonly challengeTtlSeconds: number;
   readonly sessionTtlSeconds: number;
   readonly attestation: AttestationPolicy;

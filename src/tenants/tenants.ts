@@ -32,6 +32,15 @@ export class Tenants {
     throw new AuthError("TENANT_UNKNOWN", "tenant: not configured", { field: "tenant" });
   }
 
+  /**
+   * The tenant whose RP ID is `rpId` (lower-case). Tenants that share an RP ID agree on what its
+   * well-known documents say (the tenants file refuses them otherwise), so the first one serves.
+   */
+  byRpId(rpId: string): TenantConfig | undefined {
+    for (const tenant of this.#byId.values()) if (tenant.rpId === rpId) return tenant;
+    return undefined;
+  }
+
   all(): readonly TenantConfig[] {
     return [...this.#byId.values()];
   }

@@ -8,6 +8,13 @@ import { parseRegistrationJson } from "./credential-json.js";
 export interface RelyingParty {
   readonly rpId: string;
   readonly origins: readonly string[];
+  /** Origins on other sites that use this RP ID (WebAuthn Level 3 §5.11): accepted like `origins`. */
+  readonly relatedOrigins?: readonly string[] | undefined;
+}
+
+/** Every clientDataJSON.origin the relying party accepts; the RP ID hash stays its own RP ID's. */
+export function acceptedOrigins(rp: RelyingParty): readonly string[] {
+  return rp.relatedOrigins?.length ? [...rp.origins, ...rp.relatedOrigins] : rp.origins;
 }
 
 export interface Preflighted<T> {
@@ -22,7 +29,7 @@ export interface Preflighted<T> {
 export function preflightRegistration(credentialJson: string, rp: RelyingParty): Preflighted<RegistrationResponseJSON> {
   const { json, authData } = parseRegistrationJson(credentialJson);
   const clientData = parseClientData(json.response.clientDataJSON);
-  checkClientData(clientData, { type: "webauthn.create", origins: rp.origins });
+  checkClientData(clientData, { type: "webauthn.create", origins: acceptedOrigins(rp) });
   checkRpIdHash(authData.rpIdHash, rp.rpId);
   return { json, clientData };
 }
@@ -37,7 +44,7 @@ export function preflightAuthentication(credentialJson: string, rp: RelyingParty
   if (assertion.authData.flags.at) {
     throw new AuthError("CREDENTIAL_MALFORMED", "credential_json: an assertion carries no attested credential data", { field: "credential_json" });
   }
-  checkClientData(assertion.clientData, { type: "webauthn.get", origins: rp.origins });
+  checkClientData(assertion.clientData, { type: "webauthn.get", origins: acceptedOrigins(rp) });
   checkRpIdHash(assertion.authData.rpIdHash, rp.rpId);
   return assertion;
 }

@@ -18,8 +18,8 @@ export const MAX_RELATED_ORIGIN_LABELS = 5;
 
 /**
  * The registrable origin label of a host, or undefined where a browser has none: IP addresses,
- * localhost, a public suffix itself, and names under no suffix the list knows (Chromium treats
- * unknown top-level domains as having no registrable domain).
+ * localhost, a public suffix itself; and names under no suffix the list knows, where browsers
+ * differ (unknown top-level domains): refusing those is the safe side.
  */
 export function registrableOriginLabel(host: string): string | undefined {
   const name = parse(host, { allowPrivateDomains: true });

@@ -1,5 +1,9 @@
+import { mkdtempSync, rmSync, utimesSync, writeFileSync } from "node:fs";
+import { request as httpRequest } from "node:http";
 import http2 from "node:http2";
 import net from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { status as GrpcStatus, type ServiceError } from "@grpc/grpc-js";
@@ -7,7 +11,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AuditEventType, AuditOutcome } from "../../src/gen/authn/v1/audit_pb.js";
 import { AuthService, type GetPasskeyEndpointsResponse, type GetRelatedOriginsResponse } from "../../src/gen/authn/v1/auth_service_pb.js";
 import { Decision, DenyReason } from "../../src/gen/authn/v1/step_up_pb.js";
+import { createLogger } from "../../src/logger.js";
 import type { TenantConfig } from "../../src/tenants/tenant-config.js";
+import { readTenantsFile, tenantConfigsOf } from "../../src/tenants/tenants-file.js";
+import { TenantsFileReloader } from "../../src/tenants/tenants-file-reloader.js";
 import { PASSKEY_ENDPOINTS_PATH, RELATED_ORIGINS_PATH } from "../../src/tenants/well-known.js";
 import { expectRpcError } from "../support/ceremonies.js";
 import { ErrorInfoSchema } from "../../src/gen/google/rpc/error_details_pb.js";
@@ -39,6 +46,25 @@ async function rawStatus(address: string, head: string): Promise<number> {
   let text = "";
   for await (const chunk of socket) text += String(chunk);
   return Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1]);
+}
+
+/** A request with this Host over HTTP/1.1 (Node's client sends the Host given). */
+function httpGet(
+  svc: TestService,
+  path: string,
+  host: string,
+  init: { method?: string; headers?: Record<string, string> } = {},
+): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
+  const [hostname, port] = svc.address.split(":");
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ hostname, port, path, method: init.method ?? "GET", headers: { host, ...init.headers } }, (res) => {
+      let body = "";
+      res.on("data", (c) => (body += String(c)));
+      res.on("end", () => resolve({ status: res.statusCode!, headers: res.headers, body }));
+    });
+    req.on("error", reject);
+    req.end();
+  });
 }
 
 /** How a Connect or a grpc-js call failed: [STATUS, ErrorInfo reason]. */
@@ -91,7 +117,7 @@ describe("related origins and passkey endpoints", () => {
       const foreign = authenticator.get(begin.optionsJson, "https://evil.example.net");
       expect(await refusal(finishAuthentication({ tenant: "shop", credentialJson: JSON.stringify(foreign) }))).toEqual(["UNAUTHENTICATED", "ORIGIN_MISMATCH"]);
       // Cross-origin iframe rules are unchanged: a related origin framed by another site is refused.
-      const framed = authenticator.get(begin.optionsJson, RELATED[1]!, { crossOrigin: true, topOrigin: "https://evil.example.net" });
+      const framed = authenticator.get(begin.optionsJson, RELATED[1]!, { crossOrigin: true });
       expect(await refusal(finishAuthentication({ tenant: "shop", credentialJson: JSON.stringify(framed) }))).toEqual(["UNAUTHENTICATED", "CROSS_ORIGIN_REJECTED"]);
       // One tenant's related origin is nothing to another tenant.
       const other = await svc.connect.beginRegistration({ tenant: "plain", userId, userName: userId });
@@ -127,20 +153,7 @@ describe("related origins and passkey endpoints", () => {
   });
 
   describe("GET /.well-known/webauthn and /.well-known/passkey-endpoints", () => {
-    /** A GET with this Host over HTTP/1.1 (Node's client sends the Host given). */
-    const get = (path: string, host: string, init: RequestInit = {}) =>
-      new Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }>((resolve, reject) => {
-        const [hostname, port] = svc.address.split(":");
-        import("node:http").then(({ request }) => {
-          const req = request({ hostname, port, path, method: init.method ?? "GET", headers: { host, ...(init.headers as Record<string, string>) } }, (res) => {
-            let body = "";
-            res.on("data", (c) => (body += String(c)));
-            res.on("end", () => resolve({ status: res.statusCode!, headers: res.headers, body }));
-          });
-          req.on("error", reject);
-          req.end();
-        }, reject);
-      });
+    const get = (path: string, host: string, init: { method?: string; headers?: Record<string, string> } = {}) => httpGet(svc, path, host, init);
 
     it("serves the tenant whose RP ID is the Host: the documents, application/json, cacheable, with an ETag", async () => {
       const related = await get(RELATED_ORIGINS_PATH, "example.com");
@@ -239,5 +252,61 @@ describe("related origins and passkey endpoints", () => {
       await expectRpcError(svc.connect.getRelatedOrigins({ tenant: "nobody" }), Code.InvalidArgument, "TENANT_UNKNOWN");
       await expectRpcError(svc.connect.getPasskeyEndpoints({ tenant: "nobody" }), Code.InvalidArgument, "TENANT_UNKNOWN");
     });
+  });
+});
+
+describe("a tenants-file reload changes the documents served and the origins accepted", () => {
+  const dir = mkdtempSync(join(tmpdir(), "dynauthn-well-known-"));
+  const path = join(dir, "dynauthn.yaml");
+  const DEFAULTS = { challengeTtlSeconds: 300, sessionTtlSeconds: 600 };
+  let version = 0;
+  const write = (relatedOrigins: readonly string[], endpoints: string) => {
+    writeFileSync(path, `tenants:\n  - {id: shop, rpId: example.com, rpName: Shop, origins: [https://example.com], relatedOrigins: ${JSON.stringify(relatedOrigins)}${endpoints}}\n`);
+    const t = new Date(Date.UTC(2026, 0, 1) + ++version * 1000);
+    utimesSync(path, t, t);
+  };
+  let svc: TestService;
+  let reloader: TenantsFileReloader;
+
+  beforeAll(async () => {
+    write(["https://example.co.uk"], ", passkeyEndpoints: {manage: 'https://example.com/passkeys'}");
+    const { defaultTenant } = tenantConfigsOf(readTenantsFile(path, DEFAULTS));
+    svc = await startTestService(undefined, { tenant: defaultTenant });
+    reloader = new TenantsFileReloader({ path, defaults: DEFAULTS, tenants: svc.app.tenants, authorizer: undefined, hasMetadata: false, logger: createLogger("silent") });
+    await reloader.start(0);
+  });
+  afterAll(async () => {
+    reloader?.stop();
+    await svc?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const served = async (wellKnownPath: string) => {
+    const res = await httpGet(svc, wellKnownPath, "example.com");
+    return res.status === 200 ? res.body : res.status;
+  };
+  const registersFrom = async (origin: string) => {
+    const begin = await svc.connect.beginRegistration({ userId: `u-${origin}-${version}`, userName: "u" });
+    const credentialJson = JSON.stringify(new SoftAuthenticator().create(begin.optionsJson, origin));
+    return (await refusal(svc.connect.finishRegistration({ credentialJson })))[1] ?? "accepted";
+  };
+
+  it("serves the new documents at once; a reload that breaks the label limit keeps the running ones", async () => {
+    expect(await served(RELATED_ORIGINS_PATH)).toBe('{"origins":["https://example.co.uk"]}');
+    expect(await served(PASSKEY_ENDPOINTS_PATH)).toBe('{"manage":"https://example.com/passkeys"}');
+    expect(await registersFrom("https://example.co.uk")).toBe("accepted");
+
+    write(["https://examplerewards.com"], "");
+    expect(await reloader.reload()).toBe(true);
+    expect(await served(RELATED_ORIGINS_PATH)).toBe('{"origins":["https://examplerewards.com"]}');
+    expect(await served(PASSKEY_ENDPOINTS_PATH)).toBe(404);
+    expect(await svc.connect.getPasskeyEndpoints({})).toMatchObject({ documentJson: "" });
+    expect(await registersFrom("https://example.co.uk")).toBe("ORIGIN_MISMATCH");
+    expect(await registersFrom("https://examplerewards.com")).toBe("accepted");
+
+    write(["a", "b", "c", "d", "e", "f"].map((l) => `https://${l}shop.com`), "");
+    expect(await reloader.reload()).toBe(false);
+    expect(await served(RELATED_ORIGINS_PATH)).toBe('{"origins":["https://examplerewards.com"]}');
+    expect((await svc.connect.getRelatedOrigins({})).origins).toEqual(["https://examplerewards.com"]);
   });
 });

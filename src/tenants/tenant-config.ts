@@ -1,6 +1,11 @@
 import type { AttestationPolicy } from "../attestation/policy.js";
 import type { AssertionPolicy } from "../webauthn/assertion-policy.js";
-import type { PasskeyEndpoints } from "./well-known.js";
+
+/** Where a user creates (enroll) and manages (manage) passkeys; both optional, `{}` only says "passkeys supported". */
+export interface PasskeyEndpoints {
+  readonly enroll?: string | undefined;
+  readonly manage?: string | undefined;
+}
 
 /** The least user verification a tenant accepts. */
 export type UserVerificationPolicy = "required" | "preferred" | "discouraged";

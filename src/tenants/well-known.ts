@@ -16,12 +16,6 @@ export const PASSKEY_ENDPOINTS_PATH = "/.well-known/passkey-endpoints";
 /** How long browsers and the front may cache a document; a tenants-file reload shows after at most this. */
 export const WELL_KNOWN_MAX_AGE_SECONDS = 300;
 
-/** Where a user creates (enroll) and manages (manage) passkeys; both optional, `{}` only says "passkeys supported". */
-export interface PasskeyEndpoints {
-  readonly enroll?: string | undefined;
-  readonly manage?: string | undefined;
-}
-
 /** An absolute https URL without a user name or password (it is published to every browser). */
 export function isPublicHttpsUrl(value: string): boolean {
   try {

@@ -1,5 +1,8 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { loadConfig } from "../../src/config.js";
+import { ConfigError, loadConfig } from "../../src/config.js";
 import { MAX_RELATED_ORIGIN_LABELS, registrableOriginLabel } from "../../src/tenants/related-origins.js";
 import { parseTenantsFile } from "../../src/tenants/tenants-file.js";
 import { passkeyEndpointsDocument, relatedOriginsDocument } from "../../src/tenants/well-known.js";
@@ -94,6 +97,18 @@ describe("relatedOrigins in the tenants file", () => {
 
   it("refuses related origins for an RP ID that browsers never fetch a document for", () => {
     expect(refusal(file(["https://example.de"], "", "localhost"))).toContain("tenants[shop].relatedOrigins: the RP ID localhost has no registrable domain");
+  });
+
+  it("a start with such a file stops with a ConfigError naming the field", () => {
+    const dir = mkdtempSync(join(tmpdir(), "dynauthn-related-"));
+    try {
+      const path = join(dir, "dynauthn.yaml");
+      writeFileSync(path, file(["https://127.0.0.1"]));
+      expect(() => loadConfig({ DYNAUTHN_CONFIG_FILE: path })).toThrow(ConfigError);
+      expect(() => loadConfig({ DYNAUTHN_CONFIG_FILE: path })).toThrow(/tenants\[shop\]\.relatedOrigins\[0\]: has no registrable domain/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("tenants that share an RP ID serve one document, so they must agree on it", () => {

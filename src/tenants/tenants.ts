@@ -5,6 +5,7 @@ import { AuthError } from "../errors.js";
 export class Tenants {
   #default!: TenantConfig;
   #byId!: ReadonlyMap<string, TenantConfig>;
+  #byRpId!: ReadonlyMap<string, TenantConfig>;
 
   /** `others` are the further tenants of a tenants file; the default is among them or not. */
   constructor(defaultTenant: TenantConfig, others: readonly TenantConfig[] = []) {
@@ -14,6 +15,8 @@ export class Tenants {
   /** A reloaded tenants file: calls resolved from now on see the new tenants. */
   replace(defaultTenant: TenantConfig, others: readonly TenantConfig[]): void {
     this.#byId = new Map([...others, defaultTenant].map((t) => [t.id, t]));
+    // Reversed so that the first tenant of an RP ID wins; they agree on its documents anyway.
+    this.#byRpId = new Map([...this.#byId.values()].reverse().map((t) => [t.rpId, t]));
     this.#default = defaultTenant;
   }
 
@@ -37,8 +40,7 @@ export class Tenants {
    * well-known documents say (the tenants file refuses them otherwise), so the first one serves.
    */
   byRpId(rpId: string): TenantConfig | undefined {
-    for (const tenant of this.#byId.values()) if (tenant.rpId === rpId) return tenant;
-    return undefined;
+    return this.#byRpId.get(rpId);
   }
 
   all(): readonly TenantConfig[] {

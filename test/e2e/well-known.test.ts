@@ -183,6 +183,9 @@ describe("related origins and passkey endpoints", () => {
           expect([path, method, res.status, res.headers.allow]).toEqual([path, method, 405, "GET, HEAD"]);
         }
       }
+      // Forwarding headers are never read: a front that rewrites Host gets no document.
+      const forwarded = await get(RELATED_ORIGINS_PATH, "dynauthn.internal.svc", { headers: { "x-forwarded-host": "example.com", forwarded: "host=example.com" } });
+      expect(forwarded.status).toBe(404);
       for (const path of [`${RELATED_ORIGINS_PATH}/`, "/.well-known/%77ebauthn", "//.well-known/webauthn", "/.well-known/WEBAUTHN"]) {
         expect([path, (await get(path, "example.com")).status]).toEqual([path, 404]);
       }

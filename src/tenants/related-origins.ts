@@ -1,4 +1,5 @@
 import { parse } from "tldts";
+import type { z } from "zod";
 
 /**
  * Related origins (WebAuthn Level 3 §5.11): web origins on other sites that use a tenant's RP ID.
@@ -83,4 +84,14 @@ export function relatedOriginsIssues(rpId: string, origins: readonly string[], r
     });
   }
   return issues;
+}
+
+/** The tenants file's check of a tenant's `relatedOrigins` (paths relative to the tenant). */
+export function checkRelatedOrigins(
+  tenant: { readonly rpId: string; readonly origins: readonly string[]; readonly relatedOrigins?: readonly string[] | undefined },
+  ctx: z.RefinementCtx,
+): void {
+  for (const issue of relatedOriginsIssues(tenant.rpId, tenant.origins, tenant.relatedOrigins ?? [])) {
+    ctx.addIssue({ code: "custom", path: issue.index === undefined ? ["relatedOrigins"] : ["relatedOrigins", issue.index], message: issue.message });
+  }
 }

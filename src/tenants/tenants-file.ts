@@ -7,7 +7,7 @@ import type { TenantConfig, TenantDefaults } from "./tenant-config.js";
 import { MAX_CHALLENGE_TTL_SECONDS, MAX_SESSION_TTL_SECONDS } from "../lifetimes.js";
 import { SUPPORTED_ALGORITHMS } from "../webauthn/algorithms.js";
 import { assertionPolicySchema, DEFAULT_ASSERTION_POLICY } from "../webauthn/assertion-policy.js";
-import { isHttpsOrigin, relatedOriginsIssues } from "./related-origins.js";
+import { checkRelatedOrigins, isHttpsOrigin } from "./related-origins.js";
 import { isPublicHttpsUrl } from "./well-known.js";
 
 /**
@@ -83,11 +83,7 @@ const tenantSchema = (defaults: TenantDefaults) =>
       passkeyEndpoints: z.object({ enroll: passkeyEndpointUrlSchema.optional(), manage: passkeyEndpointUrlSchema.optional() }).strict().optional(),
     })
     .strict()
-    .superRefine((t, ctx) => {
-      for (const issue of relatedOriginsIssues(t.rpId, t.origins, t.relatedOrigins ?? [])) {
-        ctx.addIssue({ code: "custom", path: issue.index === undefined ? ["relatedOrigins"] : ["relatedOrigins", issue.index], message: issue.message });
-      }
-    });
+    .superRefine(checkRelatedOrigins);
 
 /** The part of a tenant its RP ID's well-known documents show: one per RP ID. */
 const wellKnownOf = (t: TenantFileEntry) => JSON.stringify([t.relatedOrigins ?? [], t.passkeyEndpoints ?? null]);

@@ -34,6 +34,7 @@ import { JWKS_PATH, jwksHttpHandler } from "./tokens/jwks.js";
 import { KeyRing } from "./tokens/key-ring.js";
 import type { SigningKey } from "./tokens/signing-key.js";
 import { Tenants } from "./tenants/tenants.js";
+import { wellKnownRoutes } from "./tenants/well-known.js";
 
 /**
  * The Config values the app reads, with the Config's types and defaults: main.ts passes its
@@ -146,7 +147,7 @@ export async function startApp(opts: AppOptions, port: number, host: string): Pr
         health,
         { tenants, verifier, keys, clock: deps.clock, evidenceHeader: opts.stepUp.evidenceHeader, extAuthzClientIp: opts.stepUp.extAuthzClientIp },
       ),
-      httpRoutes: { [JWKS_PATH]: jwksHttpHandler(keys, deps.clock) },
+      httpRoutes: { [JWKS_PATH]: jwksHttpHandler(keys, deps.clock), ...wellKnownRoutes(tenants) },
       // Telemetry outermost: its span covers the error interceptor's logging and sees its ConnectError.
       // The caller policy innermost: its refusals are logged and mapped like any other.
       interceptors: [

@@ -10,6 +10,8 @@ import { MAX_CHALLENGE_TTL_SECONDS, MAX_GRANT_TTL_SECONDS, MAX_SESSION_TTL_SECON
 import { DEFAULT_TRANSPORT_LIMITS as TRANSPORT, type TransportLimits } from "./server-limits/transport-limits.js";
 import {
   isWebOrigin,
+  passkeyEndpointUrlSchema,
+  relatedOriginSchema,
   RP_ID_PATTERN,
   readTenantsFile,
   TENANT_ID_MESSAGE,
@@ -18,6 +20,7 @@ import {
   TenantsFileError,
 } from "./tenants/tenants-file.js";
 import type { TenantConfig, TenantDefaults } from "./tenants/tenant-config.js";
+import { relatedOriginsIssues } from "./tenants/related-origins.js";
 import type { TelemetrySettings } from "./telemetry/sdk.js";
 import { DEFAULT_VERIFIED_TOKEN_CACHE_MAX } from "./tokens/verified-tokens.js";
 import { DEFAULT_AUDIT_RETENTION_DAYS } from "./store/audit-retention.js";
@@ -37,6 +40,11 @@ const flag = z.enum(["true", "false"]).transform((v) => v === "true");
 const optionalPath = z.string().min(1).optional();
 
 const origin = z.string().refine(isWebOrigin, "must be an origin such as https://app.example.com (scheme, host, optional port; no path)");
+const commaList = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((v) => v.split(",").map((s) => s.trim()).filter(Boolean));
 
 const envSchema = z.object({
   PORT: port.default(50051),
@@ -46,16 +54,17 @@ const envSchema = z.object({
     .regex(RP_ID_PATTERN, "must be a registrable domain such as example.com or localhost")
     .default("localhost"),
   RP_NAME: z.string().min(1).max(128).default("dynauthn"),
-  RP_ORIGINS: z
-    .string()
-    .default("http://localhost:8080")
-    .transform((v) => v.split(",").map((s) => s.trim()).filter(Boolean))
-    .pipe(z.array(origin).min(1)),
+  RP_ORIGINS: commaList("http://localhost:8080").pipe(z.array(origin).min(1)),
+  /** Origins on other sites that use RP_ID (WebAuthn Level 3 related origins), served at /.well-known/webauthn. */
+  RP_RELATED_ORIGINS: commaList("").pipe(z.array(relatedOriginSchema)),
+  /** The passkey endpoints document (/.well-known/passkey-endpoints): served when either is set. */
+  PASSKEY_ENROLL_URL: passkeyEndpointUrlSchema.optional(),
+  PASSKEY_MANAGE_URL: passkeyEndpointUrlSchema.optional(),
   TENANT_ID: z
     .string()
     .regex(TENANT_ID_PATTERN, TENANT_ID_MESSAGE)
     .default("default"),
-  /** The tenants file (tenants and caller policy); replaces RP_ID, RP_NAME, RP_ORIGINS and TENANT_ID. */
+  /** The tenants file (tenants and caller policy); replaces RP_ID, RP_NAME, RP_ORIGINS, RP_RELATED_ORIGINS, PASSKEY_*_URL and TENANT_ID. */
   DYNAUTHN_CONFIG_FILE: optionalPath,
   CONFIG_RELOAD_SECONDS: seconds(0, 86_400).default(30),
   DYNAMODB_ENDPOINT: z.url().optional(),
@@ -189,7 +198,8 @@ function telemetrySettings(e: z.infer<typeof envSchema>, limits: TransportLimits
 
 /**
  * Without a tenants file the environment defines the one (default) tenant. With one, the file
- * defines every tenant and RP_ID, RP_NAME, RP_ORIGINS and TENANT_ID are ignored;
+ * defines every tenant and RP_ID, RP_NAME, RP_ORIGINS, RP_RELATED_ORIGINS, PASSKEY_ENROLL_URL,
+ * PASSKEY_MANAGE_URL and TENANT_ID are ignored;
  * CHALLENGE_TTL_SECONDS and SESSION_TTL_SECONDS are the defaults of tenants that set none.
  */
 function tenantsOf(
@@ -201,11 +211,19 @@ function tenantsOf(
   callers: CallerPolicy | undefined;
 } {
   if (!e.DYNAUTHN_CONFIG_FILE) {
+    const issues = relatedOriginsIssues(e.RP_ID, e.RP_ORIGINS, e.RP_RELATED_ORIGINS);
+    if (issues.length > 0) {
+      const at = (index: number | undefined) => (index === undefined ? "" : ` ${e.RP_RELATED_ORIGINS[index]}`);
+      throw new ConfigError(`invalid configuration:\n${issues.map((i) => `  RP_RELATED_ORIGINS:${at(i.index)} ${i.message}`).join("\n")}`);
+    }
+    const endpoints = { enroll: e.PASSKEY_ENROLL_URL, manage: e.PASSKEY_MANAGE_URL };
     const tenant: TenantConfig = Object.freeze({
       id: e.TENANT_ID,
       rpId: e.RP_ID,
       rpName: e.RP_NAME,
       origins: Object.freeze([...e.RP_ORIGINS]),
+      relatedOrigins: Object.freeze([...e.RP_RELATED_ORIGINS]),
+      passkeyEndpoints: endpoints.enroll || endpoints.manage ? Object.freeze(endpoints) : undefined,
       ...defaults,
       attestation: DEFAULT_ATTESTATION_POLICY,
       assertion: DEFAULT_ASSERTION_POLICY,

@@ -9,7 +9,8 @@ import { AUTH_SERVICE, EXT_AUTHZ_SERVICE, GUARDED_PROCEDURES } from "./guarded-p
 
 /**
  * The only RPCs an anonymous call may ever make in a configured deployment, whatever
- * `callers.anonymous` says: sign-in, step-up, the public keys, and ext_authz's Check. Everything
+ * `callers.anonymous` says: sign-in, step-up, the public keys, the public well-known documents and
+ * ext_authz's Check. Everything
  * else (enrolling a passkey on someone's account, managing credentials, sessions, the audit
  * trail) needs an identified caller. An allow list, so an RPC added later stays closed to
  * anonymous callers until it is added here (test/unit/caller-policy.test.ts classifies every RPC).
@@ -19,6 +20,9 @@ export const ANONYMOUS_MAY_CALL: ReadonlySet<string> = new Set([
   `${AUTH_SERVICE}/FinishAuthentication`,
   `${AUTH_SERVICE}/VerifyOperation`,
   `${AUTH_SERVICE}/GetJwks`,
+  // Public documents (served to any browser at https://{rpId}/.well-known/...).
+  `${AUTH_SERVICE}/GetRelatedOrigins`,
+  `${AUTH_SERVICE}/GetPasskeyEndpoints`,
   `${EXT_AUTHZ_SERVICE}/Check`,
 ]);
 

@@ -11,7 +11,7 @@ import { parseAssertionKey } from "../webauthn/assertion-key.js";
 import { flagsVerdict } from "../webauthn/assertion-policy.js";
 import { assuranceOf, type AssuranceClaims } from "../webauthn/assurance.js";
 import type { Ceremony } from "../webauthn/ceremony.js";
-import { preflightAuthentication } from "../webauthn/preflight.js";
+import { acceptedOrigins, preflightAuthentication } from "../webauthn/preflight.js";
 import type { VerifiedAssertion } from "../webauthn/assertion.js";
 import { verifyAuthentication } from "../webauthn/verify-authentication.js";
 import { beginFacts, credentialIdHint } from "./audit-facts.js";
@@ -95,7 +95,7 @@ export class AssertionCore {
           parsed,
           {
             challenge: ceremony.challenge,
-            origins: tenant.origins,
+            origins: acceptedOrigins(tenant),
             rpId: tenant.rpId,
             // The tenant's floor as it is now, too: a reload may have raised it since the Begin.
             requireUserVerification:

@@ -5,7 +5,7 @@ import type { AuditFacts, CallContext } from "../audit/audit-event.js";
 import type { Ceremony, StoredCredential } from "../webauthn/ceremony.js";
 import { allowedAlgorithms, ceremonyChoices, type CeremonyRequest } from "../webauthn/ceremony-profile.js";
 import { atLeast } from "../webauthn/user-verification.js";
-import { preflightRegistration } from "../webauthn/preflight.js";
+import { acceptedOrigins, preflightRegistration } from "../webauthn/preflight.js";
 import { creationOptions, newUserHandle, type CreationOptionsJSON } from "../webauthn/options.js";
 import type { RegistrationExtensionFacts, RegistrationExtensionInputs } from "../webauthn/extensions.js";
 import { beginCeremony, consumeCeremony } from "./challenges.js";
@@ -109,7 +109,7 @@ export class RegistrationCeremony {
       const verified = await inSpan("webauthn.verify_registration", () =>
         verifyRegistration(
           json,
-          { challenge: ceremony.challenge, origins: tenant.origins, rpId: tenant.rpId },
+          { challenge: ceremony.challenge, origins: acceptedOrigins(tenant), rpId: tenant.rpId },
           registrationPolicy(userVerification, allowedAlgorithms(tenant.algorithms, ceremony.algorithms), ceremony.conditional === true),
         ),
       );

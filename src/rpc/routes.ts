@@ -11,6 +11,7 @@ import type { CeremonyHandlersDeps, StepUpHandlersDeps } from "./deps.js";
 import { registrationHandlers } from "./registration.js";
 import { sessionHandlers } from "./sessions.js";
 import { stepUpHandlers } from "./step-up.js";
+import { wellKnownHandlers } from "./well-known.js";
 
 /** The one place services are wired to the router. */
 export function routes(
@@ -29,10 +30,9 @@ export function routes(
       ...auditHandlers(deps),
       ...sessionHandlers(deps),
       ...stepUpHandlers(stepUp),
+      ...wellKnownHandlers(deps),
       // Contract landed ahead of its handlers (issue 16, being built on branches).
       updateUser: notYet,
-      getRelatedOrigins: notYet,
-      getPasskeyEndpoints: notYet,
     } satisfies ServiceImpl<typeof AuthService>);
     router.service(Authorization, extAuthzHandlers(stepUp) satisfies ServiceImpl<typeof Authorization>);
     health_(router);

@@ -2,6 +2,12 @@ import type { AttestationPolicy } from "../attestation/policy.js";
 import type { AssertionPolicy } from "../webauthn/assertion-policy.js";
 import type { CeremonyProfile } from "../webauthn/ceremony-profile.js";
 
+/** Where a user creates (enroll) and manages (manage) passkeys; both optional, `{}` only says "passkeys supported". */
+export interface PasskeyEndpoints {
+  readonly enroll?: string | undefined;
+  readonly manage?: string | undefined;
+}
+
 /** The least user verification a tenant accepts. */
 export type UserVerificationPolicy = "required" | "preferred" | "discouraged";
 
@@ -11,6 +17,13 @@ export interface TenantConfig {
   readonly rpId: string;
   readonly rpName: string;
   readonly origins: readonly string[];
+  /**
+   * Origins on other sites that use this RP ID (WebAuthn Level 3 §5.11): accepted like `origins`
+   * and published at /.well-known/webauthn. Absent or empty: none.
+   */
+  readonly relatedOrigins?: readonly string[] | undefined;
+  /** Published at /.well-known/passkey-endpoints; absent: no document. */
+  readonly passkeyEndpoints?: PasskeyEndpoints | undefined;
   readonly challengeTtlSeconds: number;
   readonly sessionTtlSeconds: number;
   readonly attestation: AttestationPolicy;

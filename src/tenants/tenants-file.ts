@@ -8,6 +8,8 @@ import { checkProfiles, profileMapOf, profilesSchema } from "./ceremony-profiles
 import { MAX_CHALLENGE_TTL_SECONDS, MAX_SESSION_TTL_SECONDS } from "../lifetimes.js";
 import { SUPPORTED_ALGORITHMS } from "../webauthn/algorithms.js";
 import { assertionPolicySchema, DEFAULT_ASSERTION_POLICY } from "../webauthn/assertion-policy.js";
+import { checkRelatedOrigins, isHttpsOrigin } from "./related-origins.js";
+import { isPublicHttpsUrl } from "./well-known.js";
 
 /**
  * The tenants file (DYNAUTHN_CONFIG_FILE, docs/tenants-and-callers.md): relying parties and the
@@ -43,6 +45,18 @@ const originSchema = z
     "must be a web origin such as https://app.example.com or android:apk-key-hash:<43 base64url characters>",
   );
 
+/** A related origin (WebAuthn Level 3 §5.11): the browser runs the ceremony there, so https only. */
+export const relatedOriginSchema = z
+  .string()
+  .refine(isHttpsOrigin, "must be an https origin such as https://example.co.uk (scheme, host, optional port; no path)");
+
+/** A passkey endpoint URL, stored as the URL standard serialises it. */
+export const passkeyEndpointUrlSchema = z
+  .string()
+  .max(2048)
+  .refine(isPublicHttpsUrl, "must be an absolute https URL without user name or password")
+  .transform((v) => new URL(v).href);
+
 /** COSE algorithm ids this service can verify (src/webauthn/algorithms.ts). */
 const algorithmSchema = z
   .number()
@@ -67,9 +81,15 @@ const tenantSchema = (defaults: TenantDefaults) =>
       challengeTtlSeconds: z.number().int().min(10).max(MAX_CHALLENGE_TTL_SECONDS).default(defaults.challengeTtlSeconds),
       sessionTtlSeconds: z.number().int().min(60).max(MAX_SESSION_TTL_SECONDS).default(defaults.sessionTtlSeconds),
       profiles: profilesSchema.default({}),
+      relatedOrigins: z.array(relatedOriginSchema).optional(),
+      passkeyEndpoints: z.object({ enroll: passkeyEndpointUrlSchema.optional(), manage: passkeyEndpointUrlSchema.optional() }).strict().optional(),
     })
     .strict()
-    .superRefine(checkProfiles);
+    .superRefine(checkProfiles)
+    .superRefine(checkRelatedOrigins);
+
+/** The part of a tenant its RP ID's well-known documents show: one per RP ID. */
+const wellKnownOf = (t: TenantFileEntry) => JSON.stringify([t.relatedOrigins ?? [], t.passkeyEndpoints ?? null]);
 
 const fileSchema = (defaults: TenantDefaults) =>
   z
@@ -81,9 +101,20 @@ const fileSchema = (defaults: TenantDefaults) =>
     .strict()
     .superRefine((file, ctx) => {
       const seen = new Set<string>();
+      const byRpId = new Map<string, TenantFileEntry>();
       file.tenants.forEach((t, i) => {
         if (seen.has(t.id)) ctx.addIssue({ code: "custom", path: ["tenants", i, "id"], message: `duplicate tenant id ${t.id}` });
         seen.add(t.id);
+        // https://{rpId}/.well-known/... is one document, whichever tenant the request meant.
+        const first = byRpId.get(t.rpId);
+        if (first && wellKnownOf(first) !== wellKnownOf(t)) {
+          ctx.addIssue({
+            code: "custom",
+            path: ["tenants", i, "relatedOrigins"],
+            message: `must equal tenant ${first.id}'s relatedOrigins and passkeyEndpoints: both use RP ID ${t.rpId}, which serves one document`,
+          });
+        }
+        if (!first) byRpId.set(t.rpId, t);
       });
       if (file.defaultTenant !== undefined && !seen.has(file.defaultTenant)) {
         ctx.addIssue({ code: "custom", path: ["defaultTenant"], message: `names no tenant in this file` });
@@ -116,6 +147,8 @@ export function tenantConfigsOf(file: TenantsFile): { readonly defaultTenant: Te
       Object.freeze({
         ...t,
         origins: Object.freeze([...t.origins]),
+        relatedOrigins: Object.freeze([...(t.relatedOrigins ?? [])]),
+        passkeyEndpoints: t.passkeyEndpoints && Object.freeze({ ...t.passkeyEndpoints }),
         algorithms: Object.freeze([...t.algorithms]),
         attestation: Object.freeze({ ...t.attestation }),
         assertion: Object.freeze({ ...t.assertion }),

@@ -5,6 +5,7 @@ import { AuthError } from "../errors.js";
 export class Tenants {
   #default!: TenantConfig;
   #byId!: ReadonlyMap<string, TenantConfig>;
+  #byRpId!: ReadonlyMap<string, TenantConfig>;
 
   /** `others` are the further tenants of a tenants file; the default is among them or not. */
   constructor(defaultTenant: TenantConfig, others: readonly TenantConfig[] = []) {
@@ -14,6 +15,8 @@ export class Tenants {
   /** A reloaded tenants file: calls resolved from now on see the new tenants. */
   replace(defaultTenant: TenantConfig, others: readonly TenantConfig[]): void {
     this.#byId = new Map([...others, defaultTenant].map((t) => [t.id, t]));
+    // Reversed so that the first tenant of an RP ID wins; they agree on its documents anyway.
+    this.#byRpId = new Map([...this.#byId.values()].reverse().map((t) => [t.rpId, t]));
     this.#default = defaultTenant;
   }
 
@@ -30,6 +33,14 @@ export class Tenants {
     const tenant = this.#byId.get(this.idOf(id));
     if (tenant) return tenant;
     throw new AuthError("TENANT_UNKNOWN", "tenant: not configured", { field: "tenant" });
+  }
+
+  /**
+   * The tenant whose RP ID is `rpId` (lower-case). Tenants that share an RP ID agree on what its
+   * well-known documents say (the tenants file refuses them otherwise), so the first one serves.
+   */
+  byRpId(rpId: string): TenantConfig | undefined {
+    return this.#byRpId.get(rpId);
   }
 
   all(): readonly TenantConfig[] {

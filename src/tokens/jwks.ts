@@ -1,5 +1,4 @@
-import { createHash } from "node:crypto";
-import type { IncomingHttpHeaders, OutgoingHttpHeaders } from "node:http";
+import { jsonDocumentHandler } from "../http/document.js";
 import type { KeyRing } from "./key-ring.js";
 
 /** Where the JWK Set is served as plain HTTP on the service's port. */
@@ -18,38 +17,10 @@ export function jwksJson(ring: KeyRing, now: number): string {
   return JSON.stringify(ring.jwks(now));
 }
 
-/** What the handler uses of Node's HTTP/1.1 and HTTP/2 compatibility request and response. */
-interface Request {
-  readonly method?: string | undefined;
-  readonly headers: IncomingHttpHeaders;
-}
-interface Response {
-  writeHead(status: number, headers: OutgoingHttpHeaders): unknown;
-  end(): unknown;
-  end(body: string): unknown;
-}
-
 /**
  * `GET /.well-known/jwks.json` with Cache-Control and an ETag (a conditional GET gets 304), for
  * verifiers that fetch JWKS over HTTP (jose, Envoy's jwt_authn, API gateways).
  */
-export function jwksHttpHandler(ring: KeyRing, clock: () => number): (req: Request, res: Response) => void {
-  return (req, res) => {
-    if (req.method !== "GET" && req.method !== "HEAD") {
-      res.writeHead(405, { allow: "GET, HEAD" });
-      res.end();
-      return;
-    }
-    const body = jwksJson(ring, clock());
-    const etag = `"${createHash("sha256").update(body).digest("base64url").slice(0, 27)}"`;
-    const headers = { "cache-control": `public, max-age=${JWKS_MAX_AGE_SECONDS}`, etag };
-    if (req.headers["if-none-match"] === etag) {
-      res.writeHead(304, headers);
-      res.end();
-      return;
-    }
-    res.writeHead(200, { ...headers, "content-type": "application/jwk-set+json" });
-    if (req.method === "HEAD") res.end();
-    else res.end(body);
-  };
+export function jwksHttpHandler(ring: KeyRing, clock: () => number) {
+  return jsonDocumentHandler({ contentType: "application/jwk-set+json", maxAgeSeconds: JWKS_MAX_AGE_SECONDS, body: () => jwksJson(ring, clock()) });
 }

@@ -9,6 +9,13 @@ import type { RegistrationExtensionFacts } from "./extensions.js";
 export interface RelyingParty {
   readonly rpId: string;
   readonly origins: readonly string[];
+  /** Origins on other sites that use this RP ID (WebAuthn Level 3 §5.11): accepted like `origins`. */
+  readonly relatedOrigins?: readonly string[] | undefined;
+}
+
+/** Every clientDataJSON.origin the relying party accepts; the RP ID hash stays its own RP ID's. */
+export function acceptedOrigins(rp: RelyingParty): readonly string[] {
+  return rp.relatedOrigins?.length ? [...rp.origins, ...rp.relatedOrigins] : rp.origins;
 }
 
 export interface Preflighted<T> {
@@ -26,7 +33,7 @@ export function preflightRegistration(
 ): Preflighted<RegistrationResponseJSON> & { readonly extensions: RegistrationExtensionFacts } {
   const { json, authData, extensions } = parseRegistrationJson(credentialJson);
   const clientData = parseClientData(json.response.clientDataJSON);
-  checkClientData(clientData, { type: "webauthn.create", origins: rp.origins });
+  checkClientData(clientData, { type: "webauthn.create", origins: acceptedOrigins(rp) });
   checkRpIdHash(authData.rpIdHash, rp.rpId);
   return { json, clientData, extensions };
 }
@@ -41,7 +48,7 @@ export function preflightAuthentication(credentialJson: string, rp: RelyingParty
   if (assertion.authData.flags.at) {
     throw new AuthError("CREDENTIAL_MALFORMED", "credential_json: an assertion carries no attested credential data", { field: "credential_json" });
   }
-  checkClientData(assertion.clientData, { type: "webauthn.get", origins: rp.origins });
+  checkClientData(assertion.clientData, { type: "webauthn.get", origins: acceptedOrigins(rp) });
   checkRpIdHash(assertion.authData.rpIdHash, rp.rpId);
   return assertion;
 }

@@ -219,6 +219,11 @@ describe("helm/dynauthn", () => {
     const env = containerEnv(renders.production);
     const config = loadConfig({ ...env, AWS_WEB_IDENTITY_TOKEN_FILE: "/token" });
     expect(config.tenant).toMatchObject({ id: "example", rpId: "example.com", origins: ["https://example.com", "https://app.example.com"] });
+    expect(config.tenant).toMatchObject({
+      relatedOrigins: ["https://example.co.uk"],
+      passkeyEndpoints: { enroll: "https://example.com/account/passkeys/new", manage: "https://example.com/account/passkeys" },
+    });
+    expect(containerEnv(renders.default)).not.toHaveProperty("RP_RELATED_ORIGINS");
     expect(config.dynamodb).toMatchObject({ region: "eu-west-1", tablePrefix: "prod-dynauthn-" });
     // Set only when given, and 0 is a value ("never cache"), not "unset".
     expect(config).toMatchObject({ credentialCacheTtlSeconds: 0, auditRetentionDays: 400 });
@@ -267,6 +272,7 @@ describe("helm/dynauthn", () => {
         ["admin", "admin.example.com", "required"],
       ]);
       expect(config.tenant.id).toBe("notes");
+      expect(config.tenant).toMatchObject({ relatedOrigins: ["https://notes.example.co.uk"], passkeyEndpoints: { manage: "https://notes.example.com/account/passkeys" } });
       expect(config.tenants[1]!.attestation).toMatchObject({ conveyance: "direct", allowBackupEligible: false });
       expect(config.callers?.rules.map((r) => r.identity)).toHaveLength(2);
       // Without the CA the same policy is refused: the chart cannot deploy it without mTLS by accident.

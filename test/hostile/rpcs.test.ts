@@ -236,6 +236,22 @@ describe("hostile input at every RPC", () => {
     }
   });
 
+  it("GetRelatedOrigins / GetPasskeyEndpoints: a hostile tenant field is TENANT_UNKNOWN and names nothing", async () => {
+    const hostile = ["__proto__", "constructor", "toString", "../default", "default\u0000", " default", "DEFAULT", "t".repeat(40_000), ...Object.values(UNICODE_TRICK_IDS)];
+    for (const tenant of hostile) {
+      for (const call of [svc.connect.getRelatedOrigins({ tenant }), svc.connect.getPasskeyEndpoints({ tenant })]) {
+        const reason = await call.then(
+          () => "answered",
+          // Lone surrogates are not UTF-8: the framework refuses them before the handler.
+          (e: unknown) => cleanRefusal(Promise.reject(e), [Code.InvalidArgument], "framework"),
+        );
+        expect([tenant.slice(0, 20), reason]).toEqual([tenant.slice(0, 20), expect.stringMatching(/^(TENANT_UNKNOWN|)$/)]);
+      }
+    }
+    // The default tenant (no documents configured here) answers with empty ones.
+    await expect(svc.connect.getRelatedOrigins({})).resolves.toMatchObject({ rpId: "localhost", origins: [], documentJson: "" });
+  });
+
   // Known defect (not ours to fix here): garbage application/proto bodies get HTTP 500 "internal"
   // from @connectrpc/connect's binary parser, where 400 invalid_argument is right; so this asserts
   // an error status without leaks for binary bodies and a 4xx for the JSON and wrong-type ones.

@@ -28,6 +28,8 @@ const CLASSIFIED: Readonly<Record<string, "open" | "anonymous" | "identified">> 
   "authn.v1.AuthService/ListAuditEvents": "identified",
   "authn.v1.AuthService/VerifyOperation": "anonymous",
   "authn.v1.AuthService/GetJwks": "anonymous",
+  "authn.v1.AuthService/GetRelatedOrigins": "anonymous",
+  "authn.v1.AuthService/GetPasskeyEndpoints": "anonymous",
   "envoy.service.auth.v3.Authorization/Check": "anonymous",
   "grpc.health.v1.Health/Check": "open",
   "grpc.health.v1.Health/Watch": "open",

@@ -35,6 +35,7 @@ const LAYER_OF: Record<string, Layer> = {
   "file-poll.ts": "base", // file stamps and polling, for the reloaders of tenants, keys and the MDS BLOB
   "field-limits.ts": "base", // request field sizes, read by rpc, audit and webauthn alike
   "server-limits": "base", // every listening server's limits: the service port, health's Watch, the scrape port
+  http: "base", // public JSON documents over plain HTTP GET (JWKS, well-known) and the request's host
 };
 
 type Layer = "wiring" | "rpc" | "domain" | "pure" | "store" | "errors" | "contract" | "base";

@@ -65,6 +65,8 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{/* config.* keys rendered only when set, and their environment variables. */}}
 {{- define "dynauthn.optionalConfig" -}}
 dynamodbEndpoint: DYNAMODB_ENDPOINT
+passkeyEnrollUrl: PASSKEY_ENROLL_URL
+passkeyManageUrl: PASSKEY_MANAGE_URL
 challengeTtlSeconds: CHALLENGE_TTL_SECONDS
 sessionTtlSeconds: SESSION_TTL_SECONDS
 credentialCacheTtlSeconds: CREDENTIAL_CACHE_TTL_SECONDS

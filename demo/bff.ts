@@ -29,6 +29,8 @@ export interface BffOptions {
   readonly publicDir: string;
   /** Where the one-time codes go: the demo's log stands in for the mail a product would send. */
   readonly log: (line: string) => void;
+  /** The product's users, shared by the BFFs of its several sites (related origins); else its own. */
+  readonly users?: UserDirectory;
 }
 
 interface Reply {
@@ -55,7 +57,7 @@ const HINTS: Record<string, Hint> = {
 
 export function createBff(opts: BffOptions): (req: IncomingMessage, res: ServerResponse) => void {
   const { auth } = opts;
-  const users = new UserDirectory();
+  const users = opts.users ?? new UserDirectory();
   const codes = new OneTimeCodes();
   const sessions = createSessions(opts.jwksUrl);
   const signedIn = (call: Call): Session => {

@@ -2,6 +2,7 @@ import { createHash, X509Certificate } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { startBff, type StartedBff } from "../../demo/bff.js";
 import { demoWellKnown } from "../../demo/tenant.js";
+import { UserDirectory } from "../../demo/users.js";
 import { DemoLog, demoBffOptions, demoTenant, PLATFORM_AUTHENTICATOR, useBrowserSuite, type Sites } from "../support/browser.js";
 import { startTestService } from "../support/service.js";
 import { createTestPki } from "../support/tls-pki.js";
@@ -35,10 +36,12 @@ async function startRelatedSites(): Promise<RelatedSites> {
     tenant: demoTenant({ rpId: hosts[0]!, origins: [SITE], ...demoWellKnown(new URL(SITE), [RELATED]) }),
   });
   const log = new DemoLog();
+  // One product on three sites: their BFFs share its user directory.
+  const users = new UserDirectory();
   const bffs: StartedBff[] = [];
   const ports = new Map<string, number>();
   for (const origin of [SITE, RELATED, UNLISTED]) {
-    const bff = await startBff(demoBffOptions(service, origin, log), "127.0.0.1", { key: leaf.key, cert: Buffer.concat([leaf.cert, pki.ca]), port: 0 });
+    const bff = await startBff(demoBffOptions(service, origin, log, users), "127.0.0.1", { key: leaf.key, cert: Buffer.concat([leaf.cert, pki.ca]), port: 0 });
     bffs.push(bff);
     ports.set(new URL(origin).hostname, bff.port);
   }

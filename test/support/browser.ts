@@ -7,6 +7,7 @@ import { chromium, type Browser, type CDPSession, type Page } from "playwright-c
 import { afterAll, beforeAll, expect } from "vitest";
 import { startBff, type BffOptions } from "../../demo/bff.js";
 import { DEMO_PROFILES } from "../../demo/tenant.js";
+import type { UserDirectory } from "../../demo/users.js";
 import { AuthService } from "../../src/gen/authn/v1/auth_service_pb.js";
 import { CHROMIUM_ADVICE, chromiumExecutable } from "./chromium.js";
 import type { MdsCatalog } from "../../src/attestation/mds-catalog.js";
@@ -273,8 +274,9 @@ export function demoTenant(overrides: Partial<TenantConfig> & Pick<TenantConfig,
 }
 
 /** The demo's BFF for `origin`, calling `service` over gRPC like `npm run demo`'s. */
-export function demoBffOptions(service: TestService, origin: string, log: DemoLog): BffOptions {
+export function demoBffOptions(service: TestService, origin: string, log: DemoLog, users?: UserDirectory): BffOptions {
   return {
+    ...(users ? { users } : {}),
     auth: createClient(AuthService, createGrpcTransport({ baseUrl: service.baseUrl })),
     jwksUrl: new URL("/.well-known/jwks.json", service.baseUrl),
     origin,

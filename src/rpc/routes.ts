@@ -30,7 +30,6 @@ export function routes(
       ...sessionHandlers(deps),
       ...stepUpHandlers(stepUp),
       // Contract landed ahead of its handlers (issue 16, being built on branches).
-      updateUser: notYet,
       getRelatedOrigins: notYet,
       getPasskeyEndpoints: notYet,
     } satisfies ServiceImpl<typeof AuthService>);

@@ -22,14 +22,17 @@ export class CredentialLifecycle {
 
   /**
    * The user's credentials, revoked ones included, and the signalAllAcceptedCredentials call
-   * naming the usable ones; no signal for a user with no credential (none to take a handle from).
+   * naming the usable ones. The newest credential carries the user's current handle (an erase and
+   * a new start give a new one); a user with none is asked for its handle (one read, then only),
+   * so that a passkey whose registration never finished is hidden too. No signal for a user
+   * without a record.
    */
   async list(tenant: TenantConfig, userId: string): Promise<{ readonly credentials: StoredCredential[]; readonly signal: BrowserSignal | undefined }> {
-    const credentials = await this.deps.store.credentials.allForUser(tenant.id, userId);
-    // The newest credential carries the user's current handle (an erase and a new start give a new one).
-    const newest = credentials.at(-1);
+    const { store } = this.deps;
+    const credentials = await store.credentials.allForUser(tenant.id, userId);
+    const userHandle = credentials.at(-1)?.userHandle ?? (await store.users.handleOf(tenant.id, userId));
     const usable = credentials.filter((c) => c.revokedAt === undefined).map((c) => c.credentialId);
-    return { credentials, signal: newest && allAcceptedCredentialsSignal(tenant.rpId, newest.userHandle, usable) };
+    return { credentials, signal: userHandle === undefined ? undefined : allAcceptedCredentialsSignal(tenant.rpId, userHandle, usable) };
   }
 
   /** Who owns a credential id (the credential record, cached or read): undefined when no one does. */

@@ -1,4 +1,4 @@
-import { DeleteItemCommand, UpdateItemCommand, type AttributeValue, type DynamoDBClient, type TransactWriteItem } from "@aws-sdk/client-dynamodb";
+import { DeleteItemCommand, GetItemCommand, UpdateItemCommand, type AttributeValue, type DynamoDBClient, type TransactWriteItem } from "@aws-sdk/client-dynamodb";
 import { tenantKey } from "./keys.js";
 import { isConditionFailure, storeCall } from "./store-errors.js";
 import { AuthError } from "../errors.js";
@@ -37,6 +37,16 @@ export class UserStore {
       ),
     );
     return out.Attributes?.userHandle?.S ?? candidateHandle;
+  }
+
+  /** The user's handle (strongly consistent); undefined when there is no record. */
+  async handleOf(tenant: string, userId: string): Promise<string | undefined> {
+    const out = await storeCall(() =>
+      this.client.send(
+        new GetItemCommand({ TableName: this.table, Key: { pk: { S: tenantKey(tenant, userId) } }, ProjectionExpression: "userHandle", ConsistentRead: true }),
+      ),
+    );
+    return out.Item?.userHandle?.S;
   }
 
   /**

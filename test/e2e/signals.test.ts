@@ -107,6 +107,16 @@ describe("Signal API payloads", () => {
     expect((await svc.connect.listCredentials({ userId: "nobody-here" })).signal).toBeUndefined();
   });
 
+  it("ListCredentials of a user whose registration never finished signals an empty list, so an orphaned passkey is hidden", async () => {
+    const begin = await svc.connect.beginRegistration({ userId: "unfinished", userName: "u" });
+    const listed = await svc.connect.listCredentials({ userId: "unfinished" });
+    expect(listed.credentials).toEqual([]);
+    expect(call(listed.signal)).toEqual({
+      method: "signalAllAcceptedCredentials",
+      options: { rpId: "localhost", userId: JSON.parse(begin.optionsJson).user.id, allAcceptedCredentialIds: [] },
+    });
+  });
+
   it("DeleteUser returns signalAllAcceptedCredentials with an empty list under the erased user's handle; unset for an unknown user", async () => {
     const { userHandle } = await enrol(new SoftAuthenticator(), "leaver");
     const erased = await svc.connect.deleteUser({ userId: "leaver" });

@@ -127,6 +127,39 @@ describe("Signal API payloads", () => {
     expect(unknown.signal).toBeUndefined();
   });
 
+  it("costs: FinishRegistration 3 DynamoDB requests (one Query more for its signal), a sign-in still 3, RevokeCredential one Query more", async () => {
+    const sent: string[] = [];
+    const count = async (run: () => Promise<unknown>) => {
+      sent.length = 0;
+      await run();
+      return [...sent];
+    };
+    svc.dynamo.middlewareStack.add(
+      (next, context) => async (args) => {
+        sent.push(context.commandName ?? "?");
+        return next(args);
+      },
+      { step: "initialize", name: "countSignalRequests" },
+    );
+    try {
+      const authenticator = new SoftAuthenticator();
+      await enrol(authenticator, "counted");
+      const begin = await svc.connect.beginRegistration({ userId: "counted", userName: "c" });
+      const second = JSON.stringify(new SoftAuthenticator().create(begin.optionsJson, ORIGIN));
+      expect(await count(() => svc.connect.finishRegistration({ credentialJson: second }))).toEqual(["PutItemCommand", "QueryCommand", "TransactWriteItemsCommand"]);
+      await svc.connect.finishAuthentication({ credentialJson: await assertion(svc, authenticator, "counted") }); // warms the credential cache
+      const signIn = await assertion(svc, authenticator, "counted");
+      expect(await count(() => svc.connect.finishAuthentication({ credentialJson: signIn }))).toEqual(["PutItemCommand", "UpdateItemCommand", "PutItemCommand"]);
+      const credentialId = authenticator.credentialIds()[0]!;
+      // The signal's Query comes first; the other is the credential's live sessions (README, requests per RPC).
+      const revoke = await count(() => svc.connect.revokeCredential({ userId: "counted", credentialId, reason: "r" }));
+      expect([revoke[0], revoke.filter((name) => name === "QueryCommand").length]).toEqual(["QueryCommand", 2]);
+      expect(await count(() => svc.connect.updateUser({ userId: "counted", userName: "n" }))).toEqual(["UpdateItemCommand", "PutItemCommand"]);
+    } finally {
+      svc.dynamo.middlewareStack.remove("countSignalRequests");
+    }
+  });
+
   describe("FinishAuthentication refused as CREDENTIAL_UNKNOWN", () => {
     /** An honest assertion of `authenticator` whose credential id is replaced by `id`. */
     async function withId(authenticator: SoftAuthenticator, userId: string | undefined, id: string): Promise<string> {

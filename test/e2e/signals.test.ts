@@ -13,10 +13,12 @@ import { callerPolicySchema } from "../../src/callers/policy.js";
 import { AuditEventType, AuditOutcome } from "../../src/gen/authn/v1/audit_pb.js";
 import {
   BrowserSignalSchema,
+  DeleteUserRequestSchema,
   FinishAuthenticationRequestSchema,
   ListCredentialsRequestSchema,
   UpdateUserRequestSchema,
   type BrowserSignal,
+  type DeleteUserResponse,
   type ListCredentialsResponse,
   type UpdateUserResponse,
 } from "../../src/gen/authn/v1/auth_service_pb.js";
@@ -125,6 +127,10 @@ describe("Signal API payloads", () => {
     const unknown = await svc.connect.deleteUser({ userId: "leaver" });
     expect(unknown.deletedCredentials).toBe(0);
     expect(unknown.signal).toBeUndefined();
+
+    const other = await enrol(new SoftAuthenticator(), "leaver-grpc");
+    const overGrpc = await unary<DeleteUserResponse>(svc.grpc, "deleteUser", create(DeleteUserRequestSchema, { userId: "leaver-grpc" }));
+    expect(call(overGrpc.signal)).toEqual({ method: "signalAllAcceptedCredentials", options: { rpId: "localhost", userId: other.userHandle, allAcceptedCredentialIds: [] } });
   });
 
   it("costs: FinishRegistration 3 DynamoDB requests (one Query more for its signal), a sign-in still 3, RevokeCredential one Query more", async () => {

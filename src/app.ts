@@ -122,7 +122,7 @@ export async function startApp(opts: AppOptions, port: number, host: string): Pr
   const tokens = new VerifiedTokens(keys, opts.verifiedTokenCacheMax);
   const callerAuthorizer = opts.callers ? new CallerAuthorizer(opts.callers) : undefined;
   const assertions = new AssertionCore(deps, mds);
-  const authentication = new AuthenticationCeremony(deps, assertions, sessions);
+  const authentication = new AuthenticationCeremony(deps, assertions, sessions, (rpId) => tenants.all().filter((t) => t.rpId === rpId));
   const verifier = new OperationVerifier({ ...deps, grantTtlSeconds: opts.stepUp.grantTtlSeconds, revocations: sessions, tokens }, authentication, assertions);
   observeSigningKeyAge(keys, deps.clock);
   if (opts.mds) observeMdsBlobFreshness(opts.mds, deps.clock);

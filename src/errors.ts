@@ -41,6 +41,7 @@ const STATUS_OF_REASON: Record<Reason, Status> = {
   CREDENTIAL_NOT_FOUND: "not_found",
   CREDENTIAL_ALREADY_REVOKED: "failed_precondition",
   SESSION_NOT_FOUND: "not_found",
+  USER_NOT_FOUND: "not_found",
   FIELD_INVALID: "invalid_argument",
   CREDENTIAL_MALFORMED: "invalid_argument",
   PAYLOAD_TOO_LARGE: "invalid_argument",
@@ -70,6 +71,8 @@ export class AuthError extends Error {
     readonly metadata: Record<string, string> = {},
     /** When set, the error carries a google.rpc.RetryInfo: retry after this many milliseconds. */
     readonly retryDelayMs?: number,
+    /** When set, the error carries an authn.v1.BrowserSignal: a Signal API call for the browser (webauthn/signals.ts). */
+    readonly signal?: { readonly method: string; readonly optionsJson: string },
   ) {
     super(message);
   }

@@ -12,6 +12,9 @@ import { beginCeremony } from "./challenges.js";
 import type { CeremonyDeps } from "./deps.js";
 import type { BeginResult } from "./registration.js";
 import type { Sessions } from "./sessions.js";
+import { AuthError } from "../errors.js";
+import { unknownCredentialSignal } from "../webauthn/signals.js";
+import { credentialIdHint, credentialOwner } from "./audit-facts.js";
 
 export interface SignIn {
   readonly userId: string;
@@ -27,7 +30,8 @@ export interface SignIn {
  * for a user's credential list on a miss. FinishAuthentication: 3 (the challenge's consumed
  * marker and the conditional counter update, both in AssertionCore, then the audit event that is
  * also the session record), plus one GetItem when the credential is not cached, plus a
- * best-effort failure event when refused.
+ * best-effort failure event when refused, plus, for CREDENTIAL_UNKNOWN only, one GetItem per
+ * other tenant sharing the RP ID (none in the usual one-tenant-per-RP-ID setup).
  */
 export class AuthenticationCeremony {
 
@@ -37,6 +41,8 @@ export class AuthenticationCeremony {
     private readonly assertions: AssertionCore,
     /** Opens the session an accepted sign-in earns. */
     private readonly sessions: Pick<Sessions, "open">,
+    /** The tenants configured now with this RP ID (the browser knows passkeys by RP ID alone). */
+    private readonly tenantsOfRpId: (rpId: string) => readonly TenantConfig[],
   ) {}
 
   async begin(
@@ -86,10 +92,33 @@ export class AuthenticationCeremony {
   }
 
   async finish(tenant: TenantConfig, credentialJson: string, call: CallContext): Promise<SignIn> {
-    return this.assertions.accept(tenant, { kind: "authentication", credentialJson }, call, {
-      accepted: (assertion) => this.signIn(tenant, assertion, call),
-      refused: (facts, err) => this.deps.auditor.failure("authentication", tenant, call, facts, err),
-    });
+    try {
+      return await this.assertions.accept(tenant, { kind: "authentication", credentialJson }, call, {
+        accepted: (assertion) => this.signIn(tenant, assertion, call),
+        refused: (facts, err) => this.deps.auditor.failure("authentication", tenant, call, facts, err),
+      });
+    } catch (err) {
+      throw await this.withUnknownCredentialSignal(tenant, credentialJson, err);
+    }
+  }
+
+  /**
+   * A CREDENTIAL_UNKNOWN refusal (no such credential in this tenant: never registered, or deleted)
+   * carries signalUnknownCredential, so the browser's provider hides the dead passkey; but only when
+   * no other tenant of the same RP ID has the id either, since hiding a passkey another tenant still
+   * accepts would break its sign-in there. A lookup that fails sends no signal (it cannot tell).
+   * Every other refusal (revoked, another user's, a bad signature) has a credential that exists,
+   * and never gets one. The id is the one the browser's own response named (preflight checked its
+   * shape before the lookup), the RP ID is the tenant's: the signal tells the caller nothing new.
+   */
+  private async withUnknownCredentialSignal(tenant: TenantConfig, credentialJson: string, err: unknown): Promise<unknown> {
+    if (!(err instanceof AuthError) || err.reason !== "CREDENTIAL_UNKNOWN") return err;
+    const credentialId = credentialIdHint(credentialJson);
+    if (!credentialId) return err;
+    const others = this.tenantsOfRpId(tenant.rpId).filter((t) => t.id !== tenant.id);
+    const owners = await Promise.all(others.map((t) => credentialOwner(this.deps, t.id, credentialId).catch(() => "unknown: lookup failed")));
+    if (owners.some((owner) => owner !== undefined)) return err;
+    return new AuthError(err.reason, err.message, err.metadata, err.retryDelayMs, unknownCredentialSignal(tenant.rpId, credentialId));
   }
 
   /** Opens the session the accepted assertion earns (Sessions.open writes its event). */

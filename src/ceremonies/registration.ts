@@ -17,6 +17,7 @@ import { conveyanceFor } from "../attestation/conveyance.js";
 import { enforceAttestationPolicy } from "../attestation/enforce.js";
 import type { MdsCatalogSource } from "../attestation/mds-reloader.js";
 import type { ProviderNames } from "../attestation/provider-names.js";
+import { allAcceptedCredentialsSignal, type BrowserSignal } from "../webauthn/signals.js";
 
 /** What registration needs to apply tenants' attestation policies. */
 export interface AttestationTrust {
@@ -41,13 +42,21 @@ export interface BeginResult<T> {
   readonly expiresAt: number;
 }
 
+/** A registered credential and the signalAllAcceptedCredentials call that names it among the user's others. */
+export interface Registered {
+  readonly credential: StoredCredential;
+  readonly signal: BrowserSignal;
+}
+
 /**
- * BeginRegistration: 2 DynamoDB requests (user handle get-or-create, the user's credentials for
- * excludeCredentials; the challenge is sealed, not stored). FinishRegistration: 2 (the
- * challenge's consumed marker; one transaction that puts the credential and its audit event, so
- * neither exists without the other, and records the credential on the user on the condition that
- * the user still has the handle sealed in the challenge: an erase voids every registration begun
- * before it), plus a best-effort failure event when refused.
+ * BeginRegistration: 2 DynamoDB requests (user handle get-or-create, which also records the
+ * names, the user's credentials for excludeCredentials; the challenge is sealed, not stored).
+ * FinishRegistration: 3 (the challenge's consumed marker; the user's usable credentials for the
+ * signal, read before the write so that its failure leaves nothing behind; one transaction that
+ * puts the credential and its audit event, so neither exists without the other, and records the
+ * credential on the user on the condition that the user still has the handle sealed in the
+ * challenge: an erase voids every registration begun before it), plus a best-effort failure
+ * event when refused.
  */
 export class RegistrationCeremony {
 
@@ -63,8 +72,9 @@ export class RegistrationCeremony {
   ): Promise<BeginResult<CreationOptionsJSON>> {
     this.deps.limits.admit(tenant, "registration", input.userId, call);
     const { store, clock } = this.deps;
+    const names = { userName: input.userName, displayName: input.displayName };
     const choices = ceremonyChoices(tenant, input);
-    const userHandle = await store.users.ensureHandle(tenant.id, input.userId, newUserHandle(), clock());
+    const userHandle = await store.users.ensureHandle(tenant.id, input.userId, newUserHandle(), names, clock());
     const existing = await store.credentials.listForUser(tenant.id, input.userId);
     const { challenge, expiresAt } = beginCeremony(this.deps, tenant, {
       kind: "registration",
@@ -95,7 +105,7 @@ export class RegistrationCeremony {
     return { options, expiresAt };
   }
 
-  async finish(tenant: TenantConfig, credentialJson: string, name: string, call: CallContext): Promise<StoredCredential> {
+  async finish(tenant: TenantConfig, credentialJson: string, name: string, call: CallContext): Promise<Registered> {
     let facts: AuditFacts = {};
     try {
       const { json, clientData, extensions } = preflightRegistration(credentialJson, tenant);
@@ -120,7 +130,11 @@ export class RegistrationCeremony {
         details: { ...facts.details, provider_name: this.trust.providerNames.nameOf(verified.aaguid) },
       };
       enforceAttestationPolicy(tenant.attestation, verified, this.trust.mds(), new Date(this.deps.clock()));
-      return await this.store(tenant, ceremony, verified, extensions, name, call, facts);
+      // The by-user index is eventually consistent: the new credential is added, never read back.
+      const others = await this.deps.store.credentials.listForUser(tenant.id, ceremony.userId ?? "");
+      const credential = await this.store(tenant, ceremony, verified, extensions, name, call, facts);
+      const accepted = new Set([...others.map((c) => c.id), credential.credentialId]);
+      return { credential, signal: allAcceptedCredentialsSignal(tenant.rpId, credential.userHandle, [...accepted]) };
     } catch (err) {
       await this.deps.auditor.failure("registration", tenant, call, { credentialId: credentialIdHint(credentialJson), ...facts }, err);
       throw err;

@@ -3,6 +3,10 @@ import { create } from "@bufbuild/protobuf";
 import { durationFromMs } from "@bufbuild/protobuf/wkt";
 import { AuthError, statusOf, type Reason, type Status } from "../errors.js";
 import { ErrorInfoSchema, RetryInfoSchema } from "../gen/google/rpc/error_details_pb.js";
+import { BrowserSignalSchema } from "../gen/authn/v1/auth_service_pb.js";
+
+/** A google.rpc.Status detail as ConnectError takes it. */
+type DetailMessage = NonNullable<ConstructorParameters<typeof ConnectError>[3]>[number];
 
 /** ErrorInfo.domain of every error the service returns. */
 export const ERROR_DOMAIN = "dynauthn.dev";
@@ -40,10 +44,9 @@ export function toConnectError(err: unknown): ConnectError {
       metadata: authError.metadata,
     }),
   };
-  const { retryDelayMs } = authError;
-  const details =
-    retryDelayMs === undefined
-      ? [errorInfo]
-      : [errorInfo, { desc: RetryInfoSchema, value: create(RetryInfoSchema, { retryDelay: durationFromMs(retryDelayMs) }) }];
+  const { retryDelayMs, signal } = authError;
+  const details: DetailMessage[] = [errorInfo];
+  if (retryDelayMs !== undefined) details.push({ desc: RetryInfoSchema, value: create(RetryInfoSchema, { retryDelay: durationFromMs(retryDelayMs) }) });
+  if (signal !== undefined) details.push({ desc: BrowserSignalSchema, value: create(BrowserSignalSchema, signal) });
   return new ConnectError(authError.message, codeOf(authError.reason), undefined, details);
 }

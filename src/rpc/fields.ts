@@ -12,7 +12,8 @@ import type { Hint as HintName } from "../webauthn/ceremony-profile.js";
 import type { HandlerContext } from "@connectrpc/connect";
 import type { CallContext } from "../audit/audit-event.js";
 import { CALLER } from "../callers/caller-context.js";
-import { MAX_CLIENT_IP_BYTES, MAX_USER_AGENT_BYTES, replaceUndisplayable, undisplayableCharacter } from "../field-limits.js";
+import { MAX_CLIENT_IP_BYTES, MAX_TEXT_BYTES, MAX_USER_AGENT_BYTES, replaceUndisplayable, undisplayableCharacter } from "../field-limits.js";
+import type { UserNames } from "../webauthn/ceremony.js";
 
 /** Checks a string field's UTF-8 size; `min` 0 makes it optional. */
 export function sized(field: string, value: string, min: number, max: number): string {
@@ -31,6 +32,12 @@ export function displayText(field: string, value: string, min: number, max: numb
   const found = undisplayableCharacter(value);
   if (found) throw invalidField(field, `must not contain control, format (bidi) or separator characters (${found})`);
   return value;
+}
+
+/** BeginRegistration's and UpdateUser's names: user_name required, display_name defaulting to it. */
+export function userNamesOf(req: { userName: string; displayName: string }): UserNames {
+  const userName = displayText("user_name", req.userName, 1, MAX_TEXT_BYTES);
+  return { userName, displayName: displayText("display_name", req.displayName, 0, MAX_TEXT_BYTES) || userName };
 }
 
 export const toTimestamp = timestampFromMs;

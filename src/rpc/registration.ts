@@ -7,9 +7,9 @@ import {
 } from "../gen/authn/v1/auth_service_pb.js";
 import { credentialMessage } from "./credential-message.js";
 import type { CeremonyHandlersDeps } from "./deps.js";
-import { attachmentOf, attestationOf, callContextOf, displayText, hintsOf, residentKeyOf, sized, toTimestamp, userVerificationOf } from "./fields.js";
+import { attachmentOf, attestationOf, callContextOf, displayText, hintsOf, residentKeyOf, sized, toTimestamp, userNamesOf, userVerificationOf } from "./fields.js";
 import { profileOf } from "../tenants/ceremony-profiles.js";
-import { MAX_LABEL_BYTES, MAX_TEXT_BYTES, MAX_USER_ID_BYTES } from "../field-limits.js";
+import { MAX_LABEL_BYTES, MAX_USER_ID_BYTES } from "../field-limits.js";
 import { registrationExtensions } from "../webauthn/extensions.js";
 
 type RegistrationHandlers = Pick<ServiceImpl<typeof AuthService>, "beginRegistration" | "finishRegistration">;
@@ -19,12 +19,10 @@ export function registrationHandlers({ tenants, registration, providerNames }: C
   return {
     async beginRegistration(req, ctx) {
       const tenant = tenants.resolve(req.tenant);
-      const userName = displayText("user_name", req.userName, 1, MAX_TEXT_BYTES);
       const prefs = req.preferences;
       const result = await registration.begin(tenant, {
         userId: sized("user_id", req.userId, 1, MAX_USER_ID_BYTES),
-        userName,
-        displayName: displayText("display_name", req.displayName, 0, MAX_TEXT_BYTES) || userName,
+        ...userNamesOf(req),
         profile: profileOf(tenant, req.profile),
         attachment: attachmentOf(prefs?.authenticatorAttachment ?? 0),
         residentKey: residentKeyOf(prefs?.residentKey ?? 0),
@@ -43,8 +41,8 @@ export function registrationHandlers({ tenants, registration, providerNames }: C
     async finishRegistration(req, ctx) {
       const tenant = tenants.resolve(req.tenant);
       const name = displayText("credential_name", req.credentialName, 0, MAX_LABEL_BYTES);
-      const c = await registration.finish(tenant, sized("credential_json", req.credentialJson, 1, Infinity), name, callContextOf(ctx, req.client));
-      return create(FinishRegistrationResponseSchema, { credential: credentialMessage(c, providerNames) });
+      const { credential, signal } = await registration.finish(tenant, sized("credential_json", req.credentialJson, 1, Infinity), name, callContextOf(ctx, req.client));
+      return create(FinishRegistrationResponseSchema, { credential: credentialMessage(credential, providerNames), signal });
     },
   };
 }

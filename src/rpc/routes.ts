@@ -1,4 +1,4 @@
-import { Code, ConnectError, type ConnectRouter, type ServiceImpl } from "@connectrpc/connect";
+import type { ConnectRouter, ServiceImpl } from "@connectrpc/connect";
 import { AuthService, file_authn_v1_auth_service } from "../gen/authn/v1/auth_service_pb.js";
 import { Authorization, file_envoy_service_auth_v3_external_auth } from "../gen/envoy/service/auth/v3/external_auth_pb.js";
 import { auditHandlers } from "./audit.js";
@@ -31,15 +31,9 @@ export function routes(
       ...sessionHandlers(deps),
       ...stepUpHandlers(stepUp),
       ...wellKnownHandlers(deps),
-      // Contract landed ahead of its handlers (issue 16, being built on branches).
-      updateUser: notYet,
     } satisfies ServiceImpl<typeof AuthService>);
     router.service(Authorization, extAuthzHandlers(stepUp) satisfies ServiceImpl<typeof Authorization>);
     health_(router);
     reflection(router);
   };
 }
-
-const notYet = (): never => {
-  throw new ConnectError("not implemented yet", Code.Unimplemented);
-};

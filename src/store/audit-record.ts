@@ -11,6 +11,7 @@ export type AuditEventType =
   | "credential_renamed"
   | "credential_revoked"
   | "user_erased"
+  | "user_updated"
   | "clone_suspected"
   | "clone_warning_cleared"
   | "signing_key_rotated"

@@ -60,3 +60,9 @@ export interface CredentialDescriptor {
   readonly id: string;
   readonly transports: readonly string[];
 }
+
+/** The names a user's passkeys show: the account name (user.name) and the display name. */
+export interface UserNames {
+  readonly userName: string;
+  readonly displayName: string;
+}

@@ -4,7 +4,7 @@ import { createConnectTransport } from "@connectrpc/connect-node";
 import { Metadata, status as GrpcStatus, type ServiceError } from "@grpc/grpc-js";
 import { decodeJwt } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { AuthService } from "../../src/gen/authn/v1/auth_service_pb.js";
+import { AuthService, BrowserSignalSchema } from "../../src/gen/authn/v1/auth_service_pb.js";
 import { Authorization, CheckRequestSchema } from "../../src/gen/envoy/service/auth/v3/external_auth_pb.js";
 import { MAX_TOKEN_BYTES, undisplayableCharacter } from "../../src/field-limits.js";
 import { ErrorInfoSchema } from "../../src/gen/google/rpc/error_details_pb.js";
@@ -107,6 +107,19 @@ describe("hostile input at every RPC", () => {
     },
   );
 
+  it("FinishAuthentication: a hostile credential id gets a signalUnknownCredential only when well-formed, echoing exactly that id and the tenant's RP ID", async () => {
+    const unicodeTricks = Object.values(UNICODE_TRICK_IDS);
+    for (const id of [...Object.values(hostileBase64(authenticator.credentialIds()[0]!)), ...unicodeTricks, "A".repeat(2000)]) {
+      const begin = await svc.connect.beginAuthentication({ userId });
+      const hostile = { ...authenticator.get(begin.optionsJson, ORIGIN), id, rawId: id };
+      const err = ConnectError.from(await svc.connect.finishAuthentication({ credentialJson: JSON.stringify(hostile) }).catch((e: unknown) => e));
+      const reason = err.findDetails(ErrorInfoSchema)[0]?.reason;
+      const signals = err.findDetails(BrowserSignalSchema).map((s) => [s.method, JSON.parse(s.optionsJson)]);
+      expect([id, reason, signals]).toEqual([id, reason, reason === "CREDENTIAL_UNKNOWN" ? [["signalUnknownCredential", { rpId: "localhost", credentialId: id }]] : []]);
+      if (reason === "CREDENTIAL_UNKNOWN") expect(id).toMatch(/^[A-Za-z0-9_-]+$/);
+    }
+  });
+
   it("FinishRegistration: CBOR with wrong types, deep nesting and huge declared lengths is CREDENTIAL_MALFORMED", async () => {
     const begin = await svc.connect.beginRegistration({ userId: "cbor", userName: "c" });
     const honest = new SoftAuthenticator().create(begin.optionsJson, ORIGIN);
@@ -171,6 +184,8 @@ describe("hostile input at every RPC", () => {
       "VerifyOperation operation.name": (text) => svc.connect.verifyOperation({ sessionToken: session, operation: operation(text, "") }),
       "BeginAuthentication operation.display_text": (text) => svc.connect.beginAuthentication({ userId, operation: operation("payments.transfer", text) }),
       "RevokeCredential reason": (text) => svc.connect.revokeCredential({ userId: "text-owner", credentialId: "not-a-credential", reason: text }),
+      "UpdateUser user_name": (text) => svc.connect.updateUser({ userId: "text-owner", userName: text }),
+      "UpdateUser display_name": (text) => svc.connect.updateUser({ userId: "text-owner", userName: "n", displayName: text }),
     };
     for (const [field, call] of Object.entries(fields)) {
       for (const [name, text] of Object.entries(HOSTILE_DISPLAY_TEXT)) {

@@ -195,7 +195,7 @@ describe("attacks on the ceremonies", () => {
     const stored = (await store.credentials.get("default", credentialId))!;
     /** Each user exists, so that only the credential id's uniqueness can refuse the write. */
     const ownerUpdate = async (userId: string, credentialId: string) => {
-      const handle = await store.users.ensureHandle("default", userId, `handle-${userId}`, Date.now());
+      const handle = await store.users.ensureHandle("default", userId, `handle-${userId}`, { userName: userId, displayName: userId }, Date.now());
       return store.users.addCredential("default", userId, handle, credentialId);
     };
     const takeovers = await Promise.allSettled(

@@ -22,6 +22,7 @@ const CLASSIFIED: Readonly<Record<string, "open" | "anonymous" | "identified">> 
   "authn.v1.AuthService/RevokeCredential": "identified",
   "authn.v1.AuthService/ClearCloneWarning": "identified",
   "authn.v1.AuthService/DeleteUser": "identified",
+  "authn.v1.AuthService/UpdateUser": "identified",
   "authn.v1.AuthService/ListSessions": "identified",
   "authn.v1.AuthService/RevokeSession": "identified",
   "authn.v1.AuthService/RevokeAllSessions": "identified",

@@ -2,7 +2,8 @@ import { Code } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
 import { AuthError } from "../../src/errors.js";
 import { codeOf, toConnectError } from "../../src/rpc/connect-error.js";
-import { ErrorReason } from "../../src/gen/authn/v1/auth_service_pb.js";
+import { BrowserSignalSchema, ErrorReason } from "../../src/gen/authn/v1/auth_service_pb.js";
+import { unknownCredentialSignal } from "../../src/webauthn/signals.js";
 import { ErrorInfoSchema } from "../../src/gen/google/rpc/error_details_pb.js";
 import { fromLibraryError } from "../../src/webauthn/library-errors.js";
 
@@ -11,6 +12,14 @@ describe("toConnectError", () => {
     const err = toConnectError(new AuthError("COUNTER_REGRESSION", "counter did not advance"));
     expect(err.code).toBe(Code.Unauthenticated);
     expect(err.findDetails(ErrorInfoSchema)[0]).toMatchObject({ reason: "COUNTER_REGRESSION", domain: "dynauthn.dev" });
+  });
+
+  it("carries a Signal API call as an authn.v1.BrowserSignal detail beside the ErrorInfo, and none when the error has none", () => {
+    const signal = unknownCredentialSignal("example.com", "AAEC");
+    const err = toConnectError(new AuthError("CREDENTIAL_UNKNOWN", "unknown credential", {}, undefined, signal));
+    expect(err.findDetails(ErrorInfoSchema)[0]?.reason).toBe("CREDENTIAL_UNKNOWN");
+    expect(err.findDetails(BrowserSignalSchema).map((s) => ({ method: s.method, optionsJson: s.optionsJson }))).toEqual([signal]);
+    expect(toConnectError(new AuthError("CREDENTIAL_UNKNOWN", "unknown credential")).findDetails(BrowserSignalSchema)).toEqual([]);
   });
 
   it("turns unknown errors into a bare INTERNAL without their message or stack", () => {

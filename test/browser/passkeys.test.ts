@@ -108,15 +108,15 @@ describe("demo in Chromium: passkeys", () => {
     // the revoked passkey from this browser's authenticator, and kept the security key's.
     expect(await demo.credentials(platform)).toEqual([]);
     expect(await demo.credentials(key)).toHaveLength(1);
-    // A browser that missed the signal (offline, another browser) still holds the key.
-    await demo.addCredential(platform, revokedKey!);
     // The session was made by the revoked passkey: VerifyOperation (the sensitive action) refuses it.
     await demo.page.getByRole("button", { name: "Delete all notes" }).click();
     await demo.expectStatus("Refused: SESSION_REVOKED");
 
-    // BeginAuthentication for "fay" no longer lists it in allowCredentials, so the revoked device
-    // (which still holds the key) tries the usernameless way: dynauthn refuses the assertion.
+    // A browser that missed the signal (offline, another browser) still holds the key. Since
+    // BeginAuthentication for "fay" no longer lists it in allowCredentials, it tries the
+    // usernameless way: dynauthn refuses the assertion.
     await demo.signOut();
+    await demo.addCredential(platform, revokedKey!);
     await demo.setPresence(platform, true);
     await demo.page.getByRole("button", { name: "Sign in with a passkey (no username)" }).click();
     await demo.expectStatus("Refused: CREDENTIAL_REVOKED");

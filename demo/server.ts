@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -23,7 +23,8 @@ const LISTENING = /^dynauthn listening on (http:\/\/\S+) /;
 const mainJs = fileURLToPath(new URL("../src/main.js", import.meta.url));
 const publicDir = fileURLToPath(new URL("../../../demo/public/", import.meta.url));
 
-const tenantsFile = join(mkdtempSync(join(tmpdir(), "dynauthn-demo-")), "tenants.json");
+const tenantsDir = mkdtempSync(join(tmpdir(), "dynauthn-demo-"));
+const tenantsFile = join(tenantsDir, "tenants.json");
 writeFileSync(
   tenantsFile,
   JSON.stringify({
@@ -88,6 +89,7 @@ const stop = async () => {
   service.kill("SIGTERM");
   await bff.close();
   await new Promise((resolve) => service.once("exit", resolve));
+  rmSync(tenantsDir, { recursive: true, force: true });
   process.exit(0);
 };
 process.once("SIGINT", () => void stop());

@@ -177,6 +177,8 @@ async function render() {
   document.body.dataset.state = session.signedIn ? "signed-in" : "signed-out";
   if (!session.signedIn) return;
   $("who").textContent = session.displayName || session.username;
+  $("new-name").placeholder = session.username;
+  $("new-display-name").placeholder = session.displayName;
   $("session-facts").textContent =
     `Signed in as ${session.username} at ${new Date(session.authTime * 1000).toLocaleTimeString()} · ` +
     `acr ${session.acr} · amr ${session.amr.join(" ")}`;

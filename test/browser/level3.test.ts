@@ -71,7 +71,7 @@ describe("demo in Chromium: WebAuthn Level 3", () => {
       return image.complete && image.naturalWidth > 0;
     });
     expect(decoded).toBe(true);
-    await demo.screenshot("08-level3-extensions");
+    await demo.screenshot("08-level3-passkey-list", { fullPage: true });
     await demo.close();
   });
 

@@ -209,9 +209,9 @@ export class DemoPage {
     return this.page.locator("#signals li").allTextContents();
   }
 
-  async screenshot(name: string): Promise<void> {
+  async screenshot(name: string, opts: { fullPage?: boolean } = {}): Promise<void> {
     await mkdir(SCREENSHOT_DIR, { recursive: true });
-    await this.page.screenshot({ path: `${SCREENSHOT_DIR}/${name}.png` });
+    await this.page.screenshot({ path: `${SCREENSHOT_DIR}/${name}.png`, fullPage: opts.fullPage ?? false });
   }
 
   async close(): Promise<void> {

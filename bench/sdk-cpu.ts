@@ -48,12 +48,14 @@ async function main(): Promise<void> {
   const service = createDynamoClient({ endpoint: db.endpoint, region: REGION, localCredentials: true });
   const floor = signedGetItem(db.endpoint, REGION, defaultClient.config.sha256);
   const get = new GetItemCommand({ TableName: TABLE, Key: { pk: { S: KEY } } });
-  const variants = {
+  const all = {
     "default DynamoDBClient": () => defaultClient.send(get),
     "cacheMiddleware + keep-alive only (the service's client before the lean set-up)": () => cached.send(get),
     "service client (createDynamoClient)": () => service.send(get),
     "signed floor (@smithy/signature-v4 + node:http keep-alive)": () => floor.get(TABLE, KEY),
   };
+  // SDK_ONLY=<part of a name>: that variant alone, e.g. under `node --cpu-prof` to profile one client.
+  const variants = Object.fromEntries(Object.entries(all).filter(([name]) => name.includes(process.env.SDK_ONLY ?? "")));
   const perCall: Record<string, number[]> = Object.fromEntries(Object.keys(variants).map((name) => [name, []]));
   try {
     await createFloorTable(service, TABLE);

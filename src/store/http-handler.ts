@@ -64,10 +64,8 @@ export class KeepAliveHttpHandler implements RequestHandler<HttpRequest, HttpRes
           res.on("error", fail); // the connection closed before the body ended
         },
       );
-      const timer = setTimeout(
-        () => req.destroy(timeoutError(`DynamoDB request exceeded the ${this.#requestTimeoutMs} ms request timeout`)),
-        options.requestTimeout ?? this.#requestTimeoutMs,
-      );
+      const timeoutMs = options.requestTimeout ?? this.#requestTimeoutMs;
+      const timer = setTimeout(() => req.destroy(timeoutError(`DynamoDB request exceeded the ${timeoutMs} ms request timeout`)), timeoutMs);
       const onAbort = () => req.destroy(abortError());
       abortSignal?.addEventListener("abort", onAbort, { once: true });
       const settle = () => {

@@ -114,8 +114,7 @@ export async function serviceVerify(count: number): Promise<LocalCost> {
 }
 
 export interface StoreFloors {
-  /** Client CPU per GetItem through the AWS SDK (µs), 32 in flight. */
-  readonly sdkCallCpuUs: number;
+  /** GetItem through the service's client, 32 in flight: DynamoDB Local's read rate. */
   readonly getItem: LoadResult;
   /** PutItem with attribute_not_exists(pk), each item once, 32 in flight. */
   readonly conditionalWrites: LoadResult;
@@ -183,7 +182,7 @@ export function signedGetItem(endpoint: string, region: string, sha256: Construc
   return { get, close: () => agent.destroy() };
 }
 
-/** The AWS SDK's per-call client cost and DynamoDB Local's conditional-write rate, from this process. */
+/** DynamoDB Local's read and conditional-write rates and round trips, through the service's client, from this process. */
 export async function storeFloors(dynamo: DynamoDBClient, counts: { calls: number; writes: number; alone: number }): Promise<StoreFloors> {
   await createFloorTable(dynamo, FLOOR_TABLE);
   const run = randomBytes(4).toString("hex");
@@ -212,9 +211,7 @@ export async function storeFloors(dynamo: DynamoDBClient, counts: { calls: numbe
   await runLoad(counts.calls / 4, 32, async (i) => void (await put(`${run}-warm-${i}`).then(get))); // JIT, connections
   await put(`${run}-0`).catch(() => undefined);
 
-  const cpu0 = process.cpuUsage();
   const getItem = await runLoad(counts.calls, 32, () => get().then(() => undefined));
-  const cpu = process.cpuUsage(cpu0);
   const conditionalWrites = await runLoad(counts.writes, 32, (i) => put(`${run}-w-${i}`).then(() => undefined));
   const conditionalWriteAlone = await runLoad(counts.alone, 1, (i) => put(`${run}-a-${i}`).then(() => undefined));
   const finishWritesAlone = await runLoad(counts.alone, 1, async (i) => {
@@ -226,7 +223,6 @@ export async function storeFloors(dynamo: DynamoDBClient, counts: { calls: numbe
     if (r.failures > 0) throw new Error(`store floor ${name}: ${r.failures} failed, first: ${r.firstFailure}`);
   }
   return {
-    sdkCallCpuUs: (cpu.user + cpu.system) / getItem.latenciesMs.length,
     getItem,
     conditionalWrites,
     conditionalWriteAlone,

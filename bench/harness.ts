@@ -9,7 +9,10 @@ import type { Probe } from "./measure.js";
 import { parsePinning, pin, type Pinning } from "./pinning.js";
 import { findPid } from "./proc-stats.js";
 import { registerPool } from "./scenarios.js";
-import { startServiceProcess, writeOperatorFiles } from "./service-process.js";
+import { create } from "@bufbuild/protobuf";
+import { Health, HealthCheckRequestSchema } from "../src/gen/grpc/health/v1/health_pb.js";
+import { grpcJsClient, unary } from "../test/support/grpc-js-client.js";
+import { startBareGrpcServer, startServiceProcess, writeOperatorFiles } from "./service-process.js";
 
 /** One service process and the grpc-js client that drives it. */
 export interface ServiceUnderTest {
@@ -26,13 +29,22 @@ export interface ServiceUnderTest {
  * and capacity units each ceremony costs. The proxy's hop and its CPU (in the bench process) are
  * then not part of what is timed, as they are not part of the store floors either.
  */
+/** The bare-gRPC floor's process (bare-grpc-server.ts) and a trivial call to it from the same grpc-js client. */
+export interface BareGrpcFloor {
+  readonly probe: Probe;
+  check(): Promise<void>;
+}
+
 export interface Harness {
   readonly tag: string;
   readonly tablePrefix: string;
+  /** DynamoDB Local's endpoint, for the SDK client floors. */
+  readonly storeEndpoint: string;
   /** An SDK client straight to DynamoDB Local (not through the proxy), for the floors. */
   readonly store: DynamoDBClient;
   readonly timed: ServiceUnderTest;
   readonly counted: ServiceUnderTest & { readonly proxy: DynamoProxy };
+  readonly floor: BareGrpcFloor;
   /** Registered users, each with a session token (one sign-in each, so caches are warm). */
   readonly pool: BenchUser[];
   /** BENCH_CPUS as applied (empty: every process may use every CPU). */
@@ -75,13 +87,20 @@ export async function startHarness(poolSize: number, serviceNodeArgs: readonly s
     log("starting the service twice (dist/main.js): timed, straight to DynamoDB Local; counted, through the proxy");
     const timed = await start(dynamo.endpoint, serviceNodeArgs);
     const counted = { ...(await start(proxy.endpoint, [])), proxy };
+    log("starting the bare-gRPC floor (a grpc-js server answering Health/Check, own process)");
+    const bare = await startBareGrpcServer();
+    cleanups.unshift(() => bare.stop());
+    const bareHealth = grpcJsClient(Health, bare.address);
+    cleanups.unshift(() => bareHealth.close());
+    const floor = { probe: { servicePid: bare.pid, javaPid }, check: () => unary<unknown>(bareHealth, "check", create(HealthCheckRequestSchema, {})).then(() => undefined) };
     pin(timed.probe.servicePid, pinning.service);
+    pin(bare.pid, pinning.service);
     pin(javaPid, pinning.store);
     pin(process.pid, pinning.bench);
 
     log(`registering ${poolSize} users (also warms DynamoDB Local's JVM and the service's JIT)`);
     const pool = await registerPool(timed.ceremonies, poolSize, tag);
-    return { tag, tablePrefix, store, timed, counted, pool, pinning, close };
+    return { tag, tablePrefix, storeEndpoint: dynamo.endpoint, store, timed, counted, floor, pool, pinning, close };
   } catch (err) {
     await close();
     throw err;

@@ -1,15 +1,16 @@
 import { runLoad, type LoadResult } from "./load.js";
 import { count, measure, type Counted, type Measured } from "./measure.js";
-import type { BenchUser, Ceremonies } from "./ceremonies.js";
+import type { BenchUser, Ceremonies, FinishVia } from "./ceremonies.js";
 import type { Harness } from "./harness.js";
 
-export type Kind = "registration" | "sign-in" | "verify-operation" | "step-up" | "health-check";
+export type Kind = "registration" | "sign-in" | "verify-operation" | "ext-authz" | "step-up" | "health-check";
 
 /** What one ceremony of each kind calls. */
 export const RPCS: Record<Kind, string> = {
   registration: "BeginRegistration + FinishRegistration",
   "sign-in": "BeginAuthentication + FinishAuthentication",
   "verify-operation": "VerifyOperation (session token only)",
+  "ext-authz": "envoy.service.auth.v3.Authorization/Check (bearer session token only)",
   "step-up": "VerifyOperation → STEP_UP_REQUIRED, assertion → VerifyOperation (single use)",
   "health-check": "grpc.health.v1.Health/Check",
 };
@@ -36,6 +37,7 @@ function ceremonyOps(h: Harness, ceremonies: Ceremonies, pass: string, concurren
       finishes?.push(ms);
     },
     "verify-operation": (i) => ceremonies.verifyOperation(user(i)),
+    "ext-authz": (i) => ceremonies.extAuthzCheck(user(i)),
     "step-up": (i) => ceremonies.stepUp(user(i)),
     "health-check": () => ceremonies.healthCheck(),
   };
@@ -64,6 +66,39 @@ export async function runScenario(h: Harness, kind: Kind, concurrency: number, c
   return { ...timed, counted };
 }
 
+/** Calls made of each RPC before it is timed, so that the JIT has compiled its path. */
+export const JIT_WARM_UP_CALLS = 1000;
+
+/**
+ * JIT_WARM_UP_CALLS ceremonies of `kind` (8 in flight), not measured, on each service: the timed
+ * one for its JIT, the counted one so that its caches (session revocation) are as warm as the
+ * timed one's and its request counts tell the timed pass's.
+ */
+export async function warmUpKind(h: Harness, kind: Kind): Promise<void> {
+  for (const [pass, service] of [["wt", h.timed], ["wc", h.counted]] as const) {
+    const warm = await runLoad(JIT_WARM_UP_CALLS, 8, ceremonyOps(h, service.ceremonies, pass, 8)[kind]);
+    if (warm.failures > 0) throw new Error(`${kind} warm-up failed: ${warm.firstFailure}`);
+  }
+}
+
+/** The bare-gRPC floor at one concurrency: the floor process's CPU per call, latency, throughput. */
+export interface FloorResult {
+  readonly concurrency: number;
+  readonly m: Measured<LoadResult>;
+}
+
+/** `count` trivial calls to the bare-gRPC floor at `concurrency`. */
+export async function floorPass(h: Harness, concurrency: number, count: number): Promise<FloorResult> {
+  const m = await measure(h.floor.probe, () => runLoad(count, concurrency, () => h.floor.check()));
+  if (m.result.failures > 0) throw new Error(`bare-gRPC floor failed: ${m.result.firstFailure}`);
+  return { concurrency, m };
+}
+
+/** JIT_WARM_UP_CALLS trivial calls to the bare-gRPC floor, not measured. */
+export async function warmUpFloor(h: Harness): Promise<void> {
+  await runLoad(JIT_WARM_UP_CALLS, 8, () => h.floor.check());
+}
+
 /** Every pool user signs in and verifies an operation once on each service: caches warm, JIT hot. */
 export async function warmUp(h: Harness): Promise<void> {
   for (const service of [h.timed, h.counted]) {
@@ -75,30 +110,35 @@ export async function warmUp(h: Harness): Promise<void> {
   }
 }
 
-/** Every pool user begins a sign-in and signs; then all finishes run at `concurrency`. */
+/** Every pool user begins a sign-in (over gRPC) and signs; then all finishes run at `concurrency`, `via` one protocol. */
 async function finishAll<T>(
   ceremonies: Ceremonies,
   pool: readonly BenchUser[],
   concurrency: number,
+  via: FinishVia,
   around: (fn: () => Promise<LoadResult>) => Promise<T>,
 ): Promise<T> {
   const assertions: string[] = [];
   const begun = await runLoad(pool.length, 16, async (i) => void (assertions[i] = await ceremonies.beginSignIn(pool[i]!)));
   if (begun.failures > 0) throw new Error(`BeginAuthentication failed: ${begun.firstFailure}`);
-  return around(() => runLoad(pool.length, concurrency, async (i) => void (await ceremonies.finishSignIn(pool[i]!, assertions[i]!))));
+  return around(() => runLoad(pool.length, concurrency, async (i) => void (await ceremonies.finishSignIn(pool[i]!, assertions[i]!, via))));
+}
+
+export interface FinishAlone {
+  readonly m: Measured<LoadResult>;
+  readonly counted: Counted;
 }
 
 /**
  * FinishAuthentication on its own: every pool user begins a sign-in and signs (not measured), then
- * all finishes run at `concurrency` while the timed service's CPU is measured; then the same on the
- * counted service for its DynamoDB requests.
+ * all finishes run at `concurrency`, `via` one protocol, while the timed service's CPU is measured;
+ * then the same on the counted service for its DynamoDB requests. `warmUp` rounds of the same go
+ * first, unmeasured (the JIT: one round is the pool's size).
  */
-export async function finishAuthenticationAlone(
-  h: Harness,
-  concurrency: number,
-): Promise<{ readonly m: Measured<LoadResult>; readonly counted: Counted }> {
-  const m = await finishAll(h.timed.ceremonies, h.pool, concurrency, (fn) => measure(h.timed.probe, fn));
-  const counted = await finishAll(h.counted.ceremonies, h.pool, concurrency, (fn) => count(h.counted.proxy, fn));
+export async function finishAuthenticationAlone(h: Harness, concurrency: number, via: FinishVia = "grpc", warmUp = 0): Promise<FinishAlone> {
+  for (let round = 0; round < warmUp; round++) await finishAll(h.timed.ceremonies, h.pool, concurrency, via, (fn) => fn());
+  const m = await finishAll(h.timed.ceremonies, h.pool, concurrency, via, (fn) => measure(h.timed.probe, fn));
+  const counted = await finishAll(h.counted.ceremonies, h.pool, concurrency, via, (fn) => count(h.counted.proxy, fn));
   return { m, counted };
 }
 

@@ -4,6 +4,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
 
 export const ORIGIN = "http://localhost:8080";
 
@@ -17,6 +18,7 @@ export interface ServiceProcess {
 
 const READY_DEADLINE_MS = 60_000;
 const LISTENING = /dynauthn listening on http:\/\/127\.0\.0\.1:(\d+)/;
+const BARE_LISTENING = /bare grpc-js listening on 127\.0\.0\.1:(\d+)/;
 const INSPECTOR = /^Debugger listening on (ws:\/\/\S+)/;
 
 /** The allowCredentials list cache TTL the benchmarked service runs with (RESULTS.md says so). */
@@ -49,31 +51,38 @@ export async function startServiceProcess(
   files: Pick<OperatorFiles, "keyFile" | "secretsFile">,
   nodeArgs: readonly string[] = [],
 ): Promise<ServiceProcess> {
-  const child = spawn(process.execPath, [...nodeArgs, "dist/main.js"], {
-    stdio: ["ignore", "pipe", "pipe"],
-    env: {
-      PATH: process.env.PATH,
-      PORT: "0", // the kernel picks a free port; the service prints it
-      HOST: "127.0.0.1",
-      DYNAMODB_ENDPOINT: dynamoEndpoint,
-      TABLE_PREFIX: tablePrefix,
-      CREATE_TABLES: "true",
-      SIGNING_KEY_FILE: files.keyFile,
-      SERVER_SECRETS_FILE: files.secretsFile,
-      LOG_LEVEL: "warn",
-      RP_ORIGINS: ORIGIN,
-      RP_ID: "localhost",
-      // Long enough that every pool user's allowCredentials list stays cached between its sign-ins
-      // at 1 in flight too (the targets are for warm caches; the default 30 s is a freshness choice).
-      CREDENTIAL_CACHE_TTL_SECONDS: String(BENCH_LIST_CACHE_TTL_SECONDS),
-      // bench:verify-op measures the service with and without its verified-token cache.
-      ...(process.env.VERIFIED_TOKEN_CACHE_MAX_ENTRIES ? { VERIFIED_TOKEN_CACHE_MAX_ENTRIES: process.env.VERIFIED_TOKEN_CACHE_MAX_ENTRIES } : {}),
-    },
+  return startListening([...nodeArgs, "dist/main.js"], LISTENING, {
+    PATH: process.env.PATH,
+    PORT: "0", // the kernel picks a free port; the service prints it
+    HOST: "127.0.0.1",
+    DYNAMODB_ENDPOINT: dynamoEndpoint,
+    TABLE_PREFIX: tablePrefix,
+    CREATE_TABLES: "true",
+    SIGNING_KEY_FILE: files.keyFile,
+    SERVER_SECRETS_FILE: files.secretsFile,
+    LOG_LEVEL: "warn",
+    RP_ORIGINS: ORIGIN,
+    RP_ID: "localhost",
+    // Long enough that every pool user's allowCredentials list stays cached between its sign-ins
+    // at 1 in flight too (the targets are for warm caches; the default 30 s is a freshness choice).
+    CREDENTIAL_CACHE_TTL_SECONDS: String(BENCH_LIST_CACHE_TTL_SECONDS),
+    // bench:verify-op measures the service with and without its verified-token cache.
+    ...(process.env.VERIFIED_TOKEN_CACHE_MAX_ENTRIES ? { VERIFIED_TOKEN_CACHE_MAX_ENTRIES: process.env.VERIFIED_TOKEN_CACHE_MAX_ENTRIES } : {}),
   });
+}
+
+/** The bare-gRPC floor (bare-grpc-server.ts) as its own process. */
+export function startBareGrpcServer(): Promise<ServiceProcess> {
+  return startListening([fileURLToPath(new URL("./bare-grpc-server.js", import.meta.url))], BARE_LISTENING, { PATH: process.env.PATH });
+}
+
+/** Runs node with `args` and waits until its stdout names the port it listens on (`listening`'s group 1). */
+async function startListening(args: readonly string[], listening: RegExp, env: NodeJS.ProcessEnv): Promise<ServiceProcess> {
+  const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"], env });
   const output: string[] = [];
   let inspectorUrl: string | undefined;
   const inspecting = new Promise<void>((done) => {
-    if (!nodeArgs.some((arg) => arg.startsWith("--inspect"))) done();
+    if (!args.some((arg) => arg.startsWith("--inspect"))) done();
     createInterface({ input: child.stderr }).on("line", (line) => {
       output.push(line);
       inspectorUrl ??= INSPECTOR.exec(line)?.[1];
@@ -83,18 +92,18 @@ export async function startServiceProcess(
   const exited = new Promise<number | null>((done) => child.once("exit", (code) => done(code)));
 
   const port = await new Promise<number>((done, fail) => {
-    const timer = setTimeout(() => fail(new Error("the service did not start in time")), READY_DEADLINE_MS);
+    const timer = setTimeout(() => fail(new Error(`${args.at(-1)} did not start in time`)), READY_DEADLINE_MS);
     createInterface({ input: child.stdout }).on("line", (line) => {
       output.push(line);
-      const match = LISTENING.exec(line);
+      const match = listening.exec(line);
       if (match) {
         clearTimeout(timer);
         done(Number(match[1]));
       }
     });
-    void exited.then((code) => fail(new Error(`the service exited with ${code}:\n${output.join("\n")}`)));
+    void exited.then((code) => fail(new Error(`${args.at(-1)} exited with ${code}:\n${output.join("\n")}`)));
   });
-  await inspecting; // printed before the service starts, so no wait in practice
+  await inspecting; // printed before the process starts listening, so no wait in practice
 
   return {
     pid: child.pid!,

@@ -1,15 +1,13 @@
-import { Agent as HttpAgent } from "node:http";
-import { Agent as HttpsAgent } from "node:https";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { NodeHttpHandler } from "@smithy/node-http-handler";
 import { SignatureV4 } from "@smithy/signature-v4";
+import { KeepAliveHttpHandler } from "./http-handler.js";
 
 export interface DynamoClientOptions {
   readonly endpoint: string | undefined;
   readonly region: string;
   /** Sign with dummy credentials: DynamoDB Local accepts any, and no AWS credentials are configured. */
   readonly localCredentials: boolean;
-  /** Bounds each attempt so an unreachable store turns into UNAVAILABLE instead of a hung RPC. */
+  /** Bounds each attempt, response body included, so a stalled store turns into UNAVAILABLE instead of a hung RPC. */
   readonly requestTimeoutMs?: number;
   readonly maxAttempts?: number;
 }
@@ -36,7 +34,8 @@ const UNNEEDED_MIDDLEWARE = [
  * - a constant endpoint: DYNAMODB_ENDPOINT, or the region's endpoint as the SDK's own rules
  *   resolve it, once, instead of evaluating the rules per request (account-id endpoints are
  *   not used: the regional endpoint serves every account);
- * - the request handler built once with keep-alive agents, connection and request timeouts kept;
+ * - a lean request handler (./http-handler.ts): keep-alive agents (https for an https endpoint),
+ *   one timer per request for the request timeout, the connection timeout armed per connection;
  * - no user-agent, recursion-detection or logger middleware.
  */
 export function createDynamoClient(opts: DynamoClientOptions): DynamoDBClient {
@@ -51,12 +50,7 @@ export function createDynamoClient(opts: DynamoClientOptions): DynamoDBClient {
     maxAttempts: opts.maxAttempts ?? 3,
     retryMode: "standard",
     cacheMiddleware: true,
-    requestHandler: new NodeHttpHandler({
-      connectionTimeout: 1_000,
-      requestTimeout: opts.requestTimeoutMs ?? 3_000,
-      httpAgent: new HttpAgent({ keepAlive: true, maxSockets: 64 }),
-      httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets: 64 }),
-    }),
+    requestHandler: new KeepAliveHttpHandler({ connectionTimeoutMs: 1_000, requestTimeoutMs: opts.requestTimeoutMs ?? 3_000, maxSockets: 64 }),
     // Built at the first request; asks the client's current credential provider at every signature.
     signer: async (): Promise<SignatureV4> =>
       (signer ??= new SignatureV4({

@@ -3,6 +3,9 @@
  * (cacheMiddleware), yet middleware added or removed after a command was sent still takes effect:
  * the store-health and metrics middleware are added after createTables has sent commands.
  */
+import http from "node:http";
+import net, { type AddressInfo } from "node:net";
+import { performance } from "node:perf_hooks";
 import { type DynamoDBClient, ListTablesCommand } from "@aws-sdk/client-dynamodb";
 import { afterEach, describe, expect, inject, it, vi } from "vitest";
 import { createDynamoClient } from "../../src/store/client.js";
@@ -92,6 +95,121 @@ describe("createDynamoClient's lean set-up", () => {
     const dynamo = client();
     const signer = dynamo.config.signer;
     expect(await signer()).toBe(await signer());
+    dynamo.destroy();
+  });
+});
+
+/** A local HTTP server standing in for DynamoDB where a test needs a misbehaving one. */
+async function stubStore(answer: (req: http.IncomingMessage, res: http.ServerResponse, n: number) => void) {
+  let requests = 0;
+  let connections = 0;
+  const server = http.createServer((req, res) => void req.resume().on("end", () => answer(req, res, ++requests)));
+  server.on("connection", () => (connections += 1));
+  await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
+  return {
+    endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    connections: () => connections,
+    close: () => {
+      server.closeAllConnections();
+      return new Promise((done) => server.close(done));
+    },
+  };
+}
+
+const answerListTables = (res: http.ServerResponse) => {
+  res.writeHead(200, { "content-type": "application/x-amz-json-1.0" });
+  res.end('{"TableNames":[]}');
+};
+
+/** What a send failed with: the error's name, and how long it took (ms). */
+async function failure(send: Promise<unknown>): Promise<{ name: string; ms: number }> {
+  const t0 = performance.now();
+  const err = await send.then(
+    () => expect.fail("the request succeeded"),
+    (e: Error) => e,
+  );
+  return { name: err.name, ms: performance.now() - t0 };
+}
+
+describe("createDynamoClient's request handler", () => {
+  const stubs: { close(): Promise<unknown> }[] = [];
+  afterEach(async () => {
+    for (const stub of stubs.splice(0)) await stub.close();
+  });
+  const stub = async (answer: Parameters<typeof stubStore>[0]) => {
+    const s = await stubStore(answer);
+    stubs.push(s);
+    return s;
+  };
+
+  it("keeps the connection alive: sequential and concurrent requests reuse it", async () => {
+    const store = await stub((_req, res) => answerListTables(res));
+    const dynamo = createDynamoClient({ endpoint: store.endpoint, region: "us-east-1", localCredentials: true });
+    for (let i = 0; i < 5; i++) await dynamo.send(listTables());
+    expect(store.connections()).toBe(1);
+    await Promise.all(Array.from({ length: 4 }, () => dynamo.send(listTables())));
+    expect(store.connections()).toBeLessThanOrEqual(4);
+    for (let i = 0; i < 5; i++) await dynamo.send(listTables());
+    expect(store.connections()).toBeLessThanOrEqual(4);
+    dynamo.destroy();
+  });
+
+  it("fails an attempt that gets no response within the request timeout, body included, as a retryable TimeoutError", async () => {
+    const silent = await stub(() => undefined); // reads the request, never answers
+    const dynamo = createDynamoClient({ endpoint: silent.endpoint, region: "us-east-1", localCredentials: true, requestTimeoutMs: 300, maxAttempts: 1 });
+    const noAnswer = await failure(dynamo.send(listTables()));
+    expect(noAnswer.name).toBe("TimeoutError");
+    expect(noAnswer.ms).toBeGreaterThanOrEqual(290);
+    expect(noAnswer.ms).toBeLessThan(2_000);
+    dynamo.destroy();
+
+    const stalled = await stub((_req, res) => {
+      res.writeHead(200, { "content-type": "application/x-amz-json-1.0" });
+      res.write('{"TableNa'); // headers and half a body, then nothing
+    });
+    const slow = createDynamoClient({ endpoint: stalled.endpoint, region: "us-east-1", localCredentials: true, requestTimeoutMs: 300, maxAttempts: 1 });
+    expect((await failure(slow.send(listTables()))).name).toBe("TimeoutError");
+    slow.destroy();
+  });
+
+  it("retries a timed-out or reset attempt (standard retry strategy) and succeeds on the next", async () => {
+    const flaky = await stub((req, res, n) => {
+      if (n === 1) return; // the first attempt times out
+      if (n === 2) return req.socket.destroy(); // the second loses its connection
+      answerListTables(res);
+    });
+    const dynamo = createDynamoClient({ endpoint: flaky.endpoint, region: "us-east-1", localCredentials: true, requestTimeoutMs: 300 });
+    await expect(dynamo.send(listTables())).resolves.toMatchObject({ TableNames: [], $metadata: { attempts: 3 } });
+    dynamo.destroy();
+  });
+
+  it("fails a connection not established within the connection timeout (a TLS handshake that never completes), not after the request timeout", async () => {
+    // An https endpoint goes through the TLS agent: a TCP server that never speaks TLS stalls the handshake.
+    const mute = net.createServer(() => undefined);
+    await new Promise<void>((done) => mute.listen(0, "127.0.0.1", done));
+    stubs.push({ close: () => new Promise((done) => mute.close(done)) });
+    const sockets: net.Socket[] = [];
+    mute.on("connection", (s) => sockets.push(s));
+    const endpoint = `https://127.0.0.1:${(mute.address() as AddressInfo).port}`;
+    const dynamo = createDynamoClient({ endpoint, region: "us-east-1", localCredentials: true, requestTimeoutMs: 10_000, maxAttempts: 1 });
+    const stuck = await failure(dynamo.send(listTables()));
+    expect(stuck.name).toBe("TimeoutError");
+    expect(stuck.ms).toBeGreaterThanOrEqual(990); // the 1 s connection timeout
+    expect(stuck.ms).toBeLessThan(5_000);
+    expect(sockets).toHaveLength(1);
+    dynamo.destroy();
+    for (const s of sockets) s.destroy();
+  });
+
+  it("ends an aborted request at once with an AbortError, and refuses one aborted before it started", async () => {
+    const silent = await stub(() => undefined);
+    const dynamo = createDynamoClient({ endpoint: silent.endpoint, region: "us-east-1", localCredentials: true, requestTimeoutMs: 10_000 });
+    const aborted = await failure(dynamo.send(listTables(), { abortSignal: AbortSignal.timeout(100) }));
+    expect(aborted.name).toBe("AbortError");
+    expect(aborted.ms).toBeLessThan(2_000);
+    const controller = new AbortController();
+    controller.abort();
+    expect((await failure(dynamo.send(listTables(), { abortSignal: controller.signal }))).name).toBe("AbortError");
     dynamo.destroy();
   });
 });

@@ -3,10 +3,9 @@ import { profileOf } from "../../src/tenants/ceremony-profiles.js";
 import { parseTenantsFile, tenantConfigsOf } from "../../src/tenants/tenants-file.js";
 import { allowedAlgorithms, ceremonyChoices, type CeremonyDefaults } from "../../src/webauthn/ceremony-profile.js";
 import { creationOptions, requestOptions } from "../../src/webauthn/options.js";
+import { TENANT_DEFAULTS, tenantsFileRefusal } from "../support/tenants-file.js";
 
 const TENANT: CeremonyDefaults = { userVerification: "preferred", challengeTtlSeconds: 300, algorithms: [-8, -7, -257] };
-const DEFAULTS = { challengeTtlSeconds: 300, sessionTtlSeconds: 3600 };
-
 /** A one-tenant file whose tenant carries `extra` (YAML lines, indented four spaces). */
 const fileWith = (extra: string) => `
 tenants:
@@ -17,15 +16,6 @@ tenants:
     algorithms: [-8, -7, -257]
     challengeTtlSeconds: 120
 ${extra}`;
-
-function refusal(text: string): string {
-  try {
-    parseTenantsFile(text, "t.yaml", DEFAULTS);
-  } catch (err) {
-    return (err as Error).message;
-  }
-  throw new Error("expected the file to be refused");
-}
 
 describe("ceremony choices: request over profile over tenant", () => {
   it("without a profile or request: the tenant's defaults, no hints, nothing sealed", () => {
@@ -123,7 +113,7 @@ describe("profiles in the tenants file", () => {
       step-up: { userVerification: required, timeoutSeconds: 60, hints: [security-key, hybrid], algorithms: [-7] }
       sign-in: { attachment: platform, residentKey: preferred }`),
       "t.yaml",
-      DEFAULTS,
+      TENANT_DEFAULTS,
     );
     const tenant = tenantConfigsOf(file).defaultTenant;
     expect(profileOf(tenant, "step-up")).toEqual({ userVerification: "required", timeoutSeconds: 60, hints: ["security-key", "hybrid"], algorithms: [-7] });
@@ -132,11 +122,11 @@ describe("profiles in the tenants file", () => {
   });
 
   it("an unknown or malformed name, or one an object inherits, is FIELD_INVALID", () => {
-    const tenant = tenantConfigsOf(parseTenantsFile(fileWith("    profiles: { admin: { userVerification: required } }"), "t.yaml", DEFAULTS)).defaultTenant;
+    const tenant = tenantConfigsOf(parseTenantsFile(fileWith("    profiles: { admin: { userVerification: required } }"), "t.yaml", TENANT_DEFAULTS)).defaultTenant;
     for (const name of ["nope", "constructor", "__proto__", "toString", "ADMIN", "admin ", "x".repeat(100)]) {
       expect(() => profileOf(tenant, name), name).toThrow(expect.objectContaining({ reason: "FIELD_INVALID", metadata: { field: "profile" } }));
     }
-    const noProfiles = tenantConfigsOf(parseTenantsFile(fileWith(""), "t.yaml", DEFAULTS)).defaultTenant;
+    const noProfiles = tenantConfigsOf(parseTenantsFile(fileWith(""), "t.yaml", TENANT_DEFAULTS)).defaultTenant;
     expect(() => profileOf(noProfiles, "admin")).toThrow(expect.objectContaining({ reason: "FIELD_INVALID" }));
   });
 
@@ -153,6 +143,6 @@ describe("profiles in the tenants file", () => {
     ["a timeout longer than the challenge lives", "    profiles: { admin: { timeoutSeconds: 121 } }", "timeoutSeconds: must be at most the tenant's challengeTtlSeconds (120)"],
     ["a timeout too short to use", "    profiles: { admin: { timeoutSeconds: 5 } }", "tenants[acme].profiles.admin.timeoutSeconds"],
   ])("refuse %s, naming the field", (_what, extra, message) => {
-    expect(refusal(fileWith(extra))).toContain(message);
+    expect(tenantsFileRefusal(fileWith(extra))).toContain(message);
   });
 });

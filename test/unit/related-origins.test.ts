@@ -6,8 +6,7 @@ import { ConfigError, loadConfig } from "../../src/config.js";
 import { MAX_RELATED_ORIGIN_LABELS, registrableOriginLabel } from "../../src/tenants/related-origins.js";
 import { parseTenantsFile, tenantConfigsOf } from "../../src/tenants/tenants-file.js";
 import { passkeyEndpointsDocument, relatedOriginsDocument } from "../../src/tenants/well-known.js";
-
-const DEFAULTS = { challengeTtlSeconds: 300, sessionTtlSeconds: 3600 };
+import { TENANT_DEFAULTS, tenantsFileRefusal } from "../support/tenants-file.js";
 
 /** A one-tenant file for RP ID example.com with these related origins and passkey endpoints (YAML flow values). */
 function file(relatedOrigins: readonly string[], extra = "", rpId = "example.com"): string {
@@ -20,16 +19,7 @@ function file(relatedOrigins: readonly string[], extra = "", rpId = "example.com
 ${extra}`;
 }
 
-function refusal(text: string): string {
-  try {
-    parseTenantsFile(text, "t.yaml", DEFAULTS);
-  } catch (err) {
-    return (err as Error).message;
-  }
-  throw new Error("expected the file to be refused");
-}
-
-const tenantOf = (text: string) => tenantConfigsOf(parseTenantsFile(text, "t.yaml", DEFAULTS)).tenants[0]!;
+const tenantOf = (text: string) => tenantConfigsOf(parseTenantsFile(text, "t.yaml", TENANT_DEFAULTS)).tenants[0]!;
 
 describe("registrable origin labels (WebAuthn Level 3 §5.11, Public Suffix List via tldts)", () => {
   it.each([
@@ -65,7 +55,7 @@ describe("relatedOrigins in the tenants file", () => {
 
   it(`refuses a sixth label: browsers honour only the first ${MAX_RELATED_ORIGIN_LABELS}`, () => {
     const origins = ["a", "b", "c", "d", "e", "f"].map((l) => `https://${l}shop.com`);
-    expect(refusal(file(origins))).toContain(
+    expect(tenantsFileRefusal(file(origins))).toContain(
       "tenants[shop].relatedOrigins: name 6 registrable domain labels (ashop, bshop, cshop, dshop, eshop, fshop); browsers honour only the first 5",
     );
     expect(() => tenantOf(file(origins.slice(0, 5)))).not.toThrow();
@@ -86,17 +76,17 @@ describe("relatedOrigins in the tenants file", () => {
     ["https://example.com", "is the RP ID example.com or under it"],
     ["https://login.example.com", "is the RP ID example.com or under it"],
   ])("refuses %s (%s)", (origin, message) => {
-    expect(refusal(file([origin]))).toMatch(new RegExp(`tenants\\[shop\\]\\.relatedOrigins\\[0\\]: ${message}`));
+    expect(tenantsFileRefusal(file([origin]))).toMatch(new RegExp(`tenants\\[shop\\]\\.relatedOrigins\\[0\\]: ${message}`));
   });
 
   it("refuses an origin listed twice, or also under origins", () => {
-    expect(refusal(file(["https://example.de", "https://example.de"]))).toContain("tenants[shop].relatedOrigins[1]: is listed twice");
+    expect(tenantsFileRefusal(file(["https://example.de", "https://example.de"]))).toContain("tenants[shop].relatedOrigins[1]: is listed twice");
     const both = file(["https://example.de"]).replace("origins: [https://example.com]", "origins: [https://example.com, https://example.de]");
-    expect(refusal(both)).toContain("tenants[shop].relatedOrigins[0]: is also listed under origins");
+    expect(tenantsFileRefusal(both)).toContain("tenants[shop].relatedOrigins[0]: is also listed under origins");
   });
 
   it("refuses related origins for an RP ID that browsers never fetch a document for", () => {
-    expect(refusal(file(["https://example.de"], "", "localhost"))).toContain("tenants[shop].relatedOrigins: the RP ID localhost has no registrable domain");
+    expect(tenantsFileRefusal(file(["https://example.de"], "", "localhost"))).toContain("tenants[shop].relatedOrigins: the RP ID localhost has no registrable domain");
   });
 
   it("a start with such a file stops with a ConfigError naming the field", () => {
@@ -114,8 +104,8 @@ describe("relatedOrigins in the tenants file", () => {
   it("tenants that share an RP ID serve one document, so they must agree on it", () => {
     const second = (related: string) => `  - {id: admin, rpId: example.com, rpName: Admin, origins: [https://admin.example.com], relatedOrigins: [${related}]}\n`;
     const text = (related: string) => `defaultTenant: shop\n${file(["https://example.de"])}${second(related)}`;
-    expect(refusal(text("https://example.fr"))).toContain("tenants[admin].relatedOrigins: must equal tenant shop's relatedOrigins and passkeyEndpoints");
-    expect(parseTenantsFile(text("https://example.de"), "t.yaml", DEFAULTS).tenants).toHaveLength(2);
+    expect(tenantsFileRefusal(text("https://example.fr"))).toContain("tenants[admin].relatedOrigins: must equal tenant shop's relatedOrigins and passkeyEndpoints");
+    expect(parseTenantsFile(text("https://example.de"), "t.yaml", TENANT_DEFAULTS).tenants).toHaveLength(2);
   });
 });
 
@@ -138,11 +128,11 @@ describe("passkeyEndpoints in the tenants file", () => {
     ["{manage: 'javascript:alert(1)'}", "manage"],
     [`{manage: 'https://example.com/${"a".repeat(2100)}'}`, "manage"],
   ])("refuses %s", (yaml, member) => {
-    expect(refusal(endpoints(yaml))).toContain(`tenants[shop].passkeyEndpoints.${member}:`);
+    expect(tenantsFileRefusal(endpoints(yaml))).toContain(`tenants[shop].passkeyEndpoints.${member}:`);
   });
 
   it("refuses members the document does not define", () => {
-    expect(refusal(endpoints("{enrol: 'https://example.com/new'}"))).toContain("tenants[shop].passkeyEndpoints");
+    expect(tenantsFileRefusal(endpoints("{enrol: 'https://example.com/new'}"))).toContain("tenants[shop].passkeyEndpoints");
   });
 });
 

@@ -177,6 +177,15 @@ export function createBff(opts: BffOptions): (req: IncomingMessage, res: ServerR
       return { body: { username: name, displayName, signal: signalView(updated?.signal) } };
     },
 
+    // Erasure: dynauthn deletes the user's passkeys and record, and its signal (no accepted
+    // credentials) lets the browser's provider hide every passkey the user had here.
+    "POST /api/account/delete": async (call) => {
+      const { userId } = signedIn(call);
+      const { signal } = await auth.deleteUser({ userId });
+      users.remove(userId);
+      return { body: { signal: signalView(signal) }, headers: { "set-cookie": sessions.cleared() } };
+    },
+
     // The sensitive action: dynauthn's VerifyOperation decides whether this session may do it
     // now. It is single-use and needs user verification, so the session alone never suffices:
     // the first call gets a challenge bound to this user and this operation (under the tenant's

@@ -79,6 +79,14 @@ export class UserDirectory {
     return true;
   }
 
+  /** Forgets a user: the name is free again. */
+  remove(userId: string): void {
+    const account = this.byId.get(userId);
+    if (!account) return;
+    this.byId.delete(userId);
+    this.byName.delete(account.name);
+  }
+
   private add(username: string): Account {
     const account: Account = { id: `usr_${randomUUID()}`, name: username, displayName: username, registered: false };
     this.byName.set(username, account);

@@ -304,6 +304,15 @@ $("signout").addEventListener("click", () =>
   }),
 );
 
+$("delete-account").addEventListener("click", () =>
+  run(async () => {
+    const { signal } = await api("/api/account/delete", {});
+    show("info", "Your account and its passkeys are gone.");
+    await sendSignal(signal);
+    startAutofill();
+  }),
+);
+
 // Step-up: the BFF answers 401 STEP_UP_REQUIRED with a challenge bound to this action; the
 // passkey's answer to it, sent back with the same request, authorises exactly this action once.
 $("sensitive").addEventListener("click", () =>

@@ -3,13 +3,14 @@ import { createServer as createHttpServer, type IncomingMessage, type ServerResp
 import { createServer as createHttpsServer } from "node:https";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
-import { Code, ConnectError, type Client } from "@connectrpc/connect";
-import { AuthService, Hint, UserVerificationRequirement, type BrowserSignal } from "../src/gen/authn/v1/auth_service_pb.js";
+import type { Client } from "@connectrpc/connect";
+import { AuthService, Hint, UserVerificationRequirement } from "../src/gen/authn/v1/auth_service_pb.js";
 import { DenyReason, type OperationSchema } from "../src/gen/authn/v1/step_up_pb.js";
-import { field, HttpError, nameField, readJson, sendDocument, sendError, sendJson, sendStatic, type Headers } from "./http.js";
-import { OneTimeCodes } from "./one-time-codes.js";
-import { passkeyView } from "./passkey-view.js";
-import { createSessions, type Session } from "./session.js";
+import { accountRoutes } from "./account-routes.js";
+import { field, HttpError, readJson, sendDocument, sendError, sendJson, sendStatic } from "./http.js";
+import { passkeyView, signalView } from "./views.js";
+import { signedIn, type Routes } from "./route.js";
+import { createSessions } from "./session.js";
 import { STEP_UP_PROFILE } from "./tenant.js";
 import { UserDirectory } from "./users.js";
 
@@ -33,18 +34,6 @@ export interface BffOptions {
   readonly users?: UserDirectory;
 }
 
-interface Reply {
-  readonly status?: number;
-  readonly body: unknown;
-  readonly headers?: Headers;
-}
-
-interface Call {
-  readonly req: IncomingMessage;
-  readonly body: Record<string, unknown>;
-  readonly session: Session | undefined;
-}
-
 /** Extensions every registration asks for; the passkey list shows what the browser reported. */
 const REGISTRATION_EXTENSIONS = JSON.stringify({ credProps: true, prf: {}, largeBlob: { support: "preferred" } });
 
@@ -58,14 +47,8 @@ const HINTS: Record<string, Hint> = {
 export function createBff(opts: BffOptions): (req: IncomingMessage, res: ServerResponse) => void {
   const { auth } = opts;
   const users = opts.users ?? new UserDirectory();
-  const codes = new OneTimeCodes();
   const sessions = createSessions(opts.jwksUrl);
-  const signedIn = (call: Call): Session => {
-    if (!call.session) throw new HttpError(401, "SIGNED_OUT", "sign in first");
-    return call.session;
-  };
-
-  const routes: Record<string, (call: Call) => Promise<Reply>> = {
+  const routes: Routes = {
     "GET /api/session": async ({ session }) => ({
       body: session
         ? {
@@ -129,21 +112,6 @@ export function createBff(opts: BffOptions): (req: IncomingMessage, res: ServerR
       };
     },
 
-    // The stand-in for a password: the code goes to the log. The answer is the same for every
-    // name, so it says nothing about who has an account.
-    "POST /api/code/send": async ({ body }) => {
-      const username = nameField(body, "username");
-      opts.log(`one-time code for ${username}: ${codes.issue(username)} (valid 5 minutes, once)`);
-      return { body: { sent: true } };
-    },
-
-    "POST /api/code/signin": async ({ body }) => {
-      const username = nameField(body, "username");
-      if (!codes.redeem(username, field(body, "code"))) throw new HttpError(401, "CODE_INVALID", "wrong or expired code");
-      const userId = users.idForCodeSignIn(username);
-      return { body: { username }, headers: { "set-cookie": await sessions.codeCookies(userId) } };
-    },
-
     "POST /api/signout": async () => ({ body: { signedIn: false }, headers: { "set-cookie": sessions.cleared() } }),
 
     "GET /api/passkeys": async (call) => {
@@ -160,31 +128,7 @@ export function createBff(opts: BffOptions): (req: IncomingMessage, res: ServerR
       return { body: { passkey: passkeyView(credential!), signal: signalView(signal) } };
     },
 
-    // The user renames themself: dynauthn's record first (it checks the names and answers with
-    // the signalCurrentUserDetails that lets the passkey provider show them), then the product's
-    // directory. A user who never began a registration has no record there, and no passkey.
-    "POST /api/account/name": async (call) => {
-      const { userId } = signedIn(call);
-      const name = nameField(call.body, "name");
-      const displayName = typeof call.body.displayName === "string" && call.body.displayName.trim() ? call.body.displayName.trim() : name;
-      const taken = () => new HttpError(409, "USERNAME_TAKEN", `${name} is taken`);
-      if (!users.isFreeFor(userId, name)) throw taken();
-      const updated = await auth.updateUser({ userId, userName: name, displayName }).catch((err: unknown) => {
-        if (ConnectError.from(err).code === Code.NotFound) return undefined;
-        throw err;
-      });
-      if (!users.rename(userId, name, displayName)) throw taken();
-      return { body: { username: name, displayName, signal: signalView(updated?.signal) } };
-    },
-
-    // Erasure: dynauthn deletes the user's passkeys and record, and its signal (no accepted
-    // credentials) lets the browser's provider hide every passkey the user had here.
-    "POST /api/account/delete": async (call) => {
-      const { userId } = signedIn(call);
-      const { signal } = await auth.deleteUser({ userId });
-      users.remove(userId);
-      return { body: { signal: signalView(signal) }, headers: { "set-cookie": sessions.cleared() } };
-    },
+    ...accountRoutes({ auth, users, sessions, log: opts.log }),
 
     // The sensitive action: dynauthn's VerifyOperation decides whether this session may do it
     // now. It is single-use and needs user verification, so the session alone never suffices:
@@ -267,11 +211,6 @@ export function createBff(opts: BffOptions): (req: IncomingMessage, res: ServerR
   }
 
   return (req, res) => void handle(req, res).catch((err: unknown) => sendError(res, err));
-}
-
-/** A browser signal for the page to pass on: `PublicKeyCredential[method]?.(JSON.parse(optionsJson))`. */
-function signalView(signal: BrowserSignal | undefined) {
-  return signal ? { method: signal.method, optionsJson: signal.optionsJson } : null;
 }
 
 /** The operation a step-up authorises: its digest binds the user, the action and its payload. */

@@ -1,5 +1,7 @@
 import { timestampDate, type Timestamp } from "@bufbuild/protobuf/wkt";
-import type { Credential } from "../src/gen/authn/v1/auth_service_pb.js";
+import type { BrowserSignal, Credential } from "../src/gen/authn/v1/auth_service_pb.js";
+
+// What the page is shown of dynauthn's answers: passkeys, and the browser signals to pass on.
 
 /** A data: URI of an image, the only icon form the page shows (as <img src>, never as markup). */
 const IMAGE_DATA_URI = /^data:image\/(png|svg\+xml|webp|jpeg);base64,[A-Za-z0-9+/]+={0,2}$/;
@@ -23,4 +25,9 @@ export function passkeyView(c: Credential) {
     largeBlobSupported: c.largeBlobSupported ?? null,
     createdConditionally: c.createdConditionally,
   };
+}
+
+/** A browser signal for the page to pass on: `PublicKeyCredential[method]?.(JSON.parse(optionsJson))`. */
+export function signalView(signal: BrowserSignal | undefined) {
+  return signal ? { method: signal.method, optionsJson: signal.optionsJson } : null;
 }

@@ -39,6 +39,18 @@ describe("demo in Chromium: WebAuthn Level 3", () => {
     return { demo, platform };
   }
 
+  /**
+   * Adds a USB security key through the form, the platform authenticator keeping silent; returns
+   * the key and the BFF's answer to the begin.
+   */
+  async function addSecurityKey(demo: DemoPage, platform: string) {
+    await demo.setPresence(platform, false);
+    const key = await demo.addAuthenticator(SECURITY_KEY);
+    const begun = await answerTo(demo, "/api/passkeys/begin", () => demo.page.getByRole("button", { name: "Add a passkey" }).click());
+    await demo.expectStatus("Added the passkey “Security key”.");
+    return { key, begun };
+  }
+
   /** The JSON the BFF answered to the request `action` makes to `path`. */
   async function answerTo(demo: DemoPage, path: string, action: () => Promise<void>): Promise<any> {
     const answer = demo.page.waitForResponse((res) => new URL(res.url()).pathname === path);
@@ -48,12 +60,7 @@ describe("demo in Chromium: WebAuthn Level 3", () => {
 
   it("extensions, hints, provider: the passkey list shows what each authenticator reported (credProps, PRF, largeBlob) and who made it", async () => {
     const { demo, platform } = await signedIn("ada");
-    await demo.setPresence(platform, false);
-    await demo.addAuthenticator(SECURITY_KEY);
-    const begun = await answerTo(demo, "/api/passkeys/begin", () =>
-      demo.page.getByRole("button", { name: "Add a passkey" }).click(),
-    );
-    await demo.expectStatus("Added the passkey “Security key”.");
+    const { begun } = await addSecurityKey(demo, platform);
     // The form's kind became a hint; the extensions are asked for at every registration.
     expect(begun.options.hints).toEqual(["security-key"]);
     expect(begun.options.extensions).toMatchObject({ credProps: true, prf: {}, largeBlob: { support: "preferred" } });
@@ -89,10 +96,7 @@ describe("demo in Chromium: WebAuthn Level 3", () => {
 
   it("revoke: signalAllAcceptedCredentials removes the revoked passkey from the browser's authenticator", async () => {
     const { demo, platform } = await signedIn("cleo");
-    await demo.setPresence(platform, false);
-    const key = await demo.addAuthenticator(SECURITY_KEY);
-    await demo.page.getByRole("button", { name: "Add a passkey" }).click();
-    await demo.expectStatus("Added the passkey “Security key”.");
+    const { key } = await addSecurityKey(demo, platform);
     expect(await demo.credentials(key)).toHaveLength(1);
 
     await demo.page.getByRole("button", { name: "Revoke Security key" }).click();
@@ -125,10 +129,7 @@ describe("demo in Chromium: WebAuthn Level 3", () => {
 
   it("delete my account: DeleteUser's signal (nothing accepted) removes every passkey of the user", async () => {
     const { demo, platform } = await signedIn("hana");
-    await demo.setPresence(platform, false);
-    const key = await demo.addAuthenticator(SECURITY_KEY);
-    await demo.page.getByRole("button", { name: "Add a passkey" }).click();
-    await demo.expectStatus("Added the passkey “Security key”.");
+    const { key } = await addSecurityKey(demo, platform);
 
     await demo.page.getByRole("button", { name: "Delete my account" }).click();
     await demo.expectStatus("Your account and its passkeys are gone.");

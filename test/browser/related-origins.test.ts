@@ -3,7 +3,8 @@ import { describe, expect, it } from "vitest";
 import { startBff, type StartedBff } from "../../demo/bff.js";
 import { demoWellKnown } from "../../demo/tenant.js";
 import { UserDirectory } from "../../demo/users.js";
-import { DemoLog, demoBffOptions, demoTenant, PLATFORM_AUTHENTICATOR, useBrowserSuite, type Sites } from "../support/browser.js";
+import { PLATFORM_AUTHENTICATOR, useBrowserSuite } from "../support/browser.js";
+import { DemoLog, demoBffOptions, demoTenant, type Sites } from "../support/demo-sites.js";
 import { startTestService } from "../support/service.js";
 import { createTestPki } from "../support/tls-pki.js";
 

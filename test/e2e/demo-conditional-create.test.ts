@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startBff, type StartedBff } from "../../demo/bff.js";
-import { DemoLog, demoBffOptions, demoTenant, freePort } from "../support/browser.js";
+import { DemoLog, demoBffOptions, demoTenant, freePort } from "../support/demo-sites.js";
 import { startTestService, type TestService } from "../support/service.js";
 import { SoftAuthenticator } from "../support/soft-authenticator.js";
 

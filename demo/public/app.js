@@ -87,7 +87,10 @@ async function startUpgrade() {
     });
     background = undefined;
     await run(async () => {
-      const { passkey, signal: accepted } = await api("/api/register/finish", { credential: credential.toJSON(), name: "Created automatically" });
+      const { passkey, signal: accepted } = await api("/api/register/finish", {
+        credential: credential.toJSON(),
+        name: "Created automatically",
+      });
       await sendSignal(accepted);
       show("ok", `Your browser created the passkey “${passkey.name}” for you.`);
     });

@@ -73,11 +73,12 @@ describe("demo in Chromium: WebAuthn Level 3", () => {
     const icons = await demo.page.locator("#passkeys tr").evaluateAll((rows) => rows.map((row) => row.querySelector("img")?.src ?? null));
     expect(icons).toEqual([PROVIDER_ICON, null]);
     // ... and it decoded: the page's CSP lets data: images through.
-    const decoded = await demo.page.locator("#passkeys img").evaluate((img) => {
-      const image = img as unknown as { complete: boolean; naturalWidth: number };
-      return image.complete && image.naturalWidth > 0;
-    });
-    expect(decoded).toBe(true);
+    const decoded = () =>
+      demo.page.locator("#passkeys img").evaluate((img) => {
+        const image = img as unknown as { complete: boolean; naturalWidth: number };
+        return image.complete && image.naturalWidth > 0;
+      });
+    await expect.poll(decoded, { timeout: 5000 }).toBe(true);
     await demo.screenshot("08-level3-passkey-list", { fullPage: true });
     await demo.close();
   });

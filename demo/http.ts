@@ -2,6 +2,7 @@ import { readFile } from "node:fs/promises";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { extname, join } from "node:path";
 import { Code, ConnectError } from "@connectrpc/connect";
+import { BrowserSignalSchema } from "../src/gen/authn/v1/auth_service_pb.js";
 import { ErrorInfoSchema } from "../src/gen/google/rpc/error_details_pb.js";
 
 /** Credential JSON is at most 64 KiB at dynauthn; anything much larger is not a browser's. */
@@ -46,20 +47,39 @@ export function field(body: Record<string, unknown>, name: string): string {
   return value.trim();
 }
 
-export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+export type Headers = Record<string, string | string[]>;
+
+/** Names the BFF prints or stores itself: one line, printable, short. */
+const NAME = /^[^\p{Cc}\p{Cf}\p{Zl}\p{Zp}]{1,64}$/u;
+
+/** A required user name field: 1–64 characters, no control or format characters (one log line). */
+export function nameField(body: Record<string, unknown>, name: string): string {
+  const value = field(body, name);
+  if (!NAME.test(value)) throw new HttpError(400, "FIELD_INVALID", `${name} must be 1-64 printable characters`);
+  return value;
+}
+
+export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Headers = {}): void {
   res.writeHead(status, { "content-type": "application/json", "cache-control": "no-store", ...headers });
   res.end(JSON.stringify(body));
 }
 
 /**
  * Answers a failure: the BFF's own refusals as they are; dynauthn's errors with the reason from
- * their google.rpc.ErrorInfo (ORIGIN_MISMATCH, CREDENTIAL_REVOKED, ...), which the page shows.
+ * their google.rpc.ErrorInfo (ORIGIN_MISMATCH, CREDENTIAL_REVOKED, ...), which the page shows,
+ * and the browser signal one carries (signalUnknownCredential for a credential dynauthn does not
+ * know), which the page passes on to the browser.
  */
 export function sendError(res: ServerResponse, err: unknown): void {
   if (err instanceof HttpError) return sendJson(res, err.status, { error: err.error, message: err.message });
   const rpc = ConnectError.from(err);
   const reason = rpc.findDetails(ErrorInfoSchema)[0]?.reason ?? Code[rpc.code];
-  sendJson(res, HTTP_STATUS[rpc.code] ?? 502, { error: reason, message: rpc.rawMessage });
+  const [signal] = rpc.findDetails(BrowserSignalSchema);
+  sendJson(res, HTTP_STATUS[rpc.code] ?? 502, {
+    error: reason,
+    message: rpc.rawMessage,
+    ...(signal ? { signal: { method: signal.method, optionsJson: signal.optionsJson } } : {}),
+  });
 }
 
 const HTTP_STATUS: Partial<Record<Code, number>> = {
@@ -83,7 +103,8 @@ export async function sendStatic(res: ServerResponse, dir: string, path: string)
   const body = await readFile(join(dir, name));
   res.writeHead(200, {
     "content-type": CONTENT_TYPES[extname(name)] ?? "application/octet-stream",
-    "content-security-policy": "default-src 'self'; frame-ancestors 'none'",
+    // Provider icons are data: URIs shown with <img src>, never as markup.
+    "content-security-policy": "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'",
     "cache-control": "no-cache",
   });
   res.end(body);
@@ -91,3 +112,10 @@ export async function sendStatic(res: ServerResponse, dir: string, path: string)
 }
 
 const STATIC_FILES = new Set(["index.html", "app.js", "style.css"]);
+
+/** A public JSON document as dynauthn made it (the .well-known ones), or 404 when there is none. */
+export function sendDocument(res: ServerResponse, documentJson: string): void {
+  if (documentJson === "") return sendJson(res, 404, { error: "NOT_FOUND", message: "this site publishes no such document" });
+  res.writeHead(200, { "content-type": "application/json", "cache-control": "public, max-age=300", "x-content-type-options": "nosniff" });
+  res.end(documentJson);
+}

@@ -1,15 +1,19 @@
 import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { AuthService } from "../src/gen/authn/v1/auth_service_pb.js";
 import { startBff } from "./bff.js";
+import { DEMO_PROFILES, demoWellKnown } from "./tenant.js";
 
 /**
  * `npm run demo`: dynauthn as its own process (src/main.ts on its embedded DynamoDB Local, on a
  * free loopback port) and the demo site on http://localhost:8080, dynauthn's default allowed
- * origin. Ctrl-C stops both.
+ * origin. Ctrl-C stops both. The relying party is a tenants file (the demo's profiles need one).
  */
 
 const SITE = "http://localhost:8080";
@@ -19,6 +23,24 @@ const LISTENING = /^dynauthn listening on (http:\/\/\S+) /;
 const mainJs = fileURLToPath(new URL("../src/main.js", import.meta.url));
 const publicDir = fileURLToPath(new URL("../../../demo/public/", import.meta.url));
 
+const tenantsDir = mkdtempSync(join(tmpdir(), "dynauthn-demo-"));
+const tenantsFile = join(tenantsDir, "tenants.json");
+writeFileSync(
+  tenantsFile,
+  JSON.stringify({
+    tenants: [
+      {
+        id: "demo",
+        rpId: "localhost",
+        rpName: "Acme Notes (dynauthn demo)",
+        origins: [SITE],
+        profiles: DEMO_PROFILES,
+        ...demoWellKnown(new URL(SITE)),
+      },
+    ],
+  }),
+);
+
 // A clean environment, so AWS credentials or a DYNAMODB_ENDPOINT in the shell never point the
 // demo at a real table: dynauthn starts its embedded DynamoDB Local and an ephemeral key.
 const env = {
@@ -27,9 +49,7 @@ const env = {
   ...(process.env.JAVA_HOME ? { JAVA_HOME: process.env.JAVA_HOME } : {}),
   PORT: "0",
   HOST: "127.0.0.1",
-  RP_ID: "localhost",
-  RP_NAME: "Acme Notes (dynauthn demo)",
-  RP_ORIGINS: SITE,
+  DYNAUTHN_CONFIG_FILE: tenantsFile,
   LOG_LEVEL: process.env.LOG_LEVEL ?? "warn",
 };
 
@@ -57,6 +77,7 @@ const bff = await startBff(
     jwksUrl: new URL("/.well-known/jwks.json", serviceUrl),
     origin: SITE,
     publicDir,
+    log: (line) => process.stdout.write(`${line}\n`),
   },
   "127.0.0.1",
 ).catch((err: unknown) => fail(`the demo site cannot listen on ${SITE}: ${String(err)}`));
@@ -68,6 +89,7 @@ const stop = async () => {
   service.kill("SIGTERM");
   await bff.close();
   await new Promise((resolve) => service.once("exit", resolve));
+  rmSync(tenantsDir, { recursive: true, force: true });
   process.exit(0);
 };
 process.once("SIGINT", () => void stop());

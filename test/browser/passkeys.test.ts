@@ -51,7 +51,7 @@ describe("demo in Chromium: passkeys", () => {
     await demo.screenshot("02-signed-in");
 
     expect(await demo.page.locator("#session-facts").textContent()).toContain("acr phrh · amr hwk user mfa");
-    expect(await demo.passkeyRows()).toEqual([{ name: "This device", transports: "internal", used: true, status: "active" }]);
+    expect(await demo.passkeyRows()).toEqual([expect.objectContaining({ name: "This device", transports: "internal", used: true, status: "active" })]);
     const [cookie, ...others] = await demo.page.context().cookies();
     expect(others).toEqual([]);
     expect(cookie).toMatchObject({ name: "demo_session", httpOnly: true, sameSite: "Strict" });
@@ -82,8 +82,8 @@ describe("demo in Chromium: passkeys", () => {
   it("a second authenticator, a USB security key, joins the same account and signs in", async () => {
     const { demo, platform, key } = await withSecurityKey("emil");
     expect(await demo.passkeyRows()).toEqual([
-      { name: "This device", transports: "internal", used: true, status: "active" },
-      { name: "Security key", transports: "usb", used: false, status: "active" },
+      expect.objectContaining({ name: "This device", transports: "internal", used: true, status: "active" }),
+      expect.objectContaining({ name: "Security key", transports: "usb", used: false, status: "active" }),
     ]);
     expect(await demo.credentials(platform)).toHaveLength(1);
     expect(await demo.credentials(key)).toHaveLength(1);
@@ -92,7 +92,7 @@ describe("demo in Chromium: passkeys", () => {
     await demo.signOut();
     await demo.setPresence(key, true);
     await demo.signIn("emil");
-    expect(await demo.passkeyRows()).toContainEqual({ name: "Security key", transports: "usb", used: true, status: "active" });
+    expect(await demo.passkeyRows()).toContainEqual(expect.objectContaining({ name: "Security key", transports: "usb", used: true, status: "active" }));
     // A security key with a PIN is device-bound too, and verified the user.
     expect(await demo.page.locator("#session-facts").textContent()).toContain("acr phrh · amr hwk user mfa");
     await demo.close();
@@ -100,16 +100,23 @@ describe("demo in Chromium: passkeys", () => {
 
   it("a revoked passkey can no longer sign in, nor its session step up; the other passkey still signs in", async () => {
     const { demo, platform, key } = await withSecurityKey("fay");
+    const [revokedKey] = await demo.credentials(platform);
     await demo.page.getByRole("button", { name: "Revoke This device" }).click();
     await demo.expectStatus("Revoked “This device”");
-    expect(await demo.passkeyRows()).toContainEqual({ name: "This device", transports: "internal", used: true, status: "revoked" });
+    expect(await demo.passkeyRows()).toContainEqual(expect.objectContaining({ name: "This device", transports: "internal", used: true, status: "revoked" }));
+    // RevokeCredential's signalAllAcceptedCredentials, passed on by the page: Chromium removed
+    // the revoked passkey from this browser's authenticator, and kept the security key's.
+    expect(await demo.credentials(platform)).toEqual([]);
+    expect(await demo.credentials(key)).toHaveLength(1);
     // The session was made by the revoked passkey: VerifyOperation (the sensitive action) refuses it.
     await demo.page.getByRole("button", { name: "Delete all notes" }).click();
     await demo.expectStatus("Refused: SESSION_REVOKED");
 
-    // BeginAuthentication for "fay" no longer lists it in allowCredentials, so the revoked device
-    // (which still holds the key) tries the usernameless way: dynauthn refuses the assertion.
+    // A browser that missed the signal (offline, another browser) still holds the key. Since
+    // BeginAuthentication for "fay" no longer lists it in allowCredentials, it tries the
+    // usernameless way: dynauthn refuses the assertion.
     await demo.signOut();
+    await demo.addCredential(platform, revokedKey!);
     await demo.setPresence(platform, true);
     await demo.page.getByRole("button", { name: "Sign in with a passkey (no username)" }).click();
     await demo.expectStatus("Refused: CREDENTIAL_REVOKED");

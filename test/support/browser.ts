@@ -1,14 +1,9 @@
 import { mkdir } from "node:fs/promises";
-import { createServer } from "node:net";
-import { fileURLToPath } from "node:url";
-import { createClient } from "@connectrpc/connect";
-import { createGrpcTransport } from "@connectrpc/connect-node";
 import { chromium, type Browser, type CDPSession, type Page } from "playwright-core";
 import { afterAll, beforeAll, expect } from "vitest";
-import { startBff } from "../../demo/bff.js";
-import { AuthService } from "../../src/gen/authn/v1/auth_service_pb.js";
+import type { MdsCatalog } from "../../src/attestation/mds-catalog.js";
 import { CHROMIUM_ADVICE, chromiumExecutable } from "./chromium.js";
-import { startTestService, TEST_TENANT } from "./service.js";
+import { startDemoSites, type Sites } from "./demo-sites.js";
 
 /** Flags that work on these machines (no sandbox for root, no GPU, no network chatter). */
 const LAUNCH_ARGS = [
@@ -27,10 +22,10 @@ const SCREENSHOT_DIR = "test-results/screenshots";
  * Headless Chromium; playwright gives each launch a fresh temporary user-data dir. A browser that
  * cannot start here fails with what to do about it.
  */
-async function launchChromium(): Promise<Browser> {
+export async function launchChromium(extraArgs: readonly string[] = []): Promise<Browser> {
   const chromiumFile = await chromiumExecutable();
   try {
-    return await chromium.launch({ executablePath: chromiumFile.path, args: LAUNCH_ARGS, headless: true });
+    return await chromium.launch({ executablePath: chromiumFile.path, args: [...LAUNCH_ARGS, ...extraArgs], headless: true });
   } catch (cause) {
     throw new Error(
       `Chromium from ${chromiumFile.source} (${chromiumFile.path}) did not start: the browser end-to-end suite cannot run. ` +
@@ -43,25 +38,35 @@ async function launchChromium(): Promise<Browser> {
 /** The CDP WebAuthn.VirtualAuthenticatorOptions this suite uses. */
 export interface AuthenticatorOptions {
   readonly protocol: "ctap2";
+  /** CTAP 2.1 for the PRF (hmac-secret) and largeBlob extensions. */
+  readonly ctap2Version: "ctap2_1";
   readonly transport: "internal" | "usb";
   readonly hasResidentKey: boolean;
   readonly hasUserVerification: boolean;
   readonly isUserVerified: boolean;
   readonly automaticPresenceSimulation: boolean;
+  readonly hasPrf: boolean;
+  readonly hasLargeBlob: boolean;
 }
 
-/** A phone or laptop's built-in authenticator: resident keys, biometrics that always succeed. */
+/**
+ * A phone or laptop's built-in authenticator: resident keys, biometrics that always succeed, the
+ * PRF and largeBlob extensions (as passkey providers have them).
+ */
 export const PLATFORM_AUTHENTICATOR: AuthenticatorOptions = {
   protocol: "ctap2",
+  ctap2Version: "ctap2_1",
   transport: "internal",
   hasResidentKey: true,
   hasUserVerification: true,
   isUserVerified: true,
   automaticPresenceSimulation: true,
+  hasPrf: true,
+  hasLargeBlob: true,
 };
 
-/** A roaming USB security key with a PIN. */
-export const SECURITY_KEY: AuthenticatorOptions = { ...PLATFORM_AUTHENTICATOR, transport: "usb" };
+/** A roaming USB security key with a PIN and neither extension. */
+export const SECURITY_KEY: AuthenticatorOptions = { ...PLATFORM_AUTHENTICATOR, transport: "usb", hasPrf: false, hasLargeBlob: false };
 
 /** An authenticator that can only test presence (no PIN, no biometrics). */
 export const PRESENCE_ONLY_AUTHENTICATOR: AuthenticatorOptions = {
@@ -126,8 +131,14 @@ export class DemoPage {
     await this.cdp.send("WebAuthn.setAutomaticPresenceSimulation", { authenticatorId, enabled });
   }
 
+  /** The credentials an authenticator holds now (a signal may have removed or renamed some). */
   async credentials(authenticatorId: string) {
     return (await this.cdp.send("WebAuthn.getCredentials", { authenticatorId })).credentials;
+  }
+
+  /** Puts a credential into an authenticator, e.g. one a browser kept that the site forgot. */
+  async addCredential(authenticatorId: string, credential: VirtualCredential): Promise<void> {
+    await this.cdp.send("WebAuthn.addCredential", { authenticatorId, credential });
   }
 
   async signUp(username: string): Promise<void> {
@@ -170,21 +181,28 @@ export class DemoPage {
   }
 
   /** The passkeys table as the user sees it, oldest first. */
-  async passkeyRows(): Promise<{ name: string; transports: string; used: boolean; status: string }[]> {
+  async passkeyRows(): Promise<PasskeyRow[]> {
     const rows = await this.page.locator("#passkeys tr").evaluateAll((trs) =>
       trs.map((tr) => [...tr.querySelectorAll("td")].map((td) => td.textContent ?? "")),
     );
-    return rows.map(([name = "", transports = "", , lastUsed, status = ""]) => ({
+    return rows.map(([provider = "", name = "", transports = "", features = "", , lastUsed, status = ""]) => ({
+      provider,
       name,
       transports,
+      features,
       used: lastUsed !== "never",
       status,
     }));
   }
 
-  async screenshot(name: string): Promise<void> {
+  /** What the page says it told the browser (Signal API), newest first. */
+  async signalsNoted(): Promise<string[]> {
+    return this.page.locator("#signals li").allTextContents();
+  }
+
+  async screenshot(name: string, opts: { fullPage?: boolean } = {}): Promise<void> {
     await mkdir(SCREENSHOT_DIR, { recursive: true });
-    await this.page.screenshot({ path: `${SCREENSHOT_DIR}/${name}.png` });
+    await this.page.screenshot({ path: `${SCREENSHOT_DIR}/${name}.png`, fullPage: opts.fullPage ?? false });
   }
 
   async close(): Promise<void> {
@@ -192,82 +210,60 @@ export class DemoPage {
   }
 }
 
+/** A credential as a CDP virtual authenticator holds it (private key included). */
+export type VirtualCredential = Awaited<ReturnType<DemoPage["credentials"]>>[number];
+
+/** A row of the passkeys table. */
+export interface PasskeyRow {
+  readonly provider: string;
+  readonly name: string;
+  readonly transports: string;
+  /** What the browser reported at registration: "discoverable · PRF · large blob", ... */
+  readonly features: string;
+  readonly used: boolean;
+  readonly status: string;
+}
+
 /** Page states settle in well under a second; the margin is for a busy 2-core machine. */
 const POLL = { timeout: 10_000, interval: 50 };
-
-/**
- * dynauthn plus the demo BFF at an allowed origin (`site`) and a second copy of the demo on
- * another localhost port that dynauthn does not allow (`foreign`), both calling it over gRPC.
- */
-export interface DemoSites {
-  readonly site: string;
-  readonly foreign: string;
-  close(): Promise<void>;
-}
-
-/**
- * A port picked free may be taken by another test file's listener before the BFF binds it (the
- * origins must be known before dynauthn starts, so the BFFs cannot simply listen on port 0):
- * such a start is undone and tried again on new ports.
- */
-async function startDemoSites(attempts = 5): Promise<DemoSites> {
-  const site = `http://localhost:${await freePort()}`;
-  const foreign = `http://localhost:${await freePort()}`;
-  const service = await startTestService(undefined, { tenant: { ...TEST_TENANT, origins: [site] } });
-  const auth = createClient(AuthService, createGrpcTransport({ baseUrl: service.baseUrl }));
-  const publicDir = fileURLToPath(new URL("../../demo/public/", import.meta.url));
-  const started = await Promise.allSettled(
-    [site, foreign].map((origin) =>
-      startBff({ auth, jwksUrl: new URL("/.well-known/jwks.json", service.baseUrl), origin, publicDir }, "127.0.0.1"),
-    ),
-  );
-  const bffs = started.flatMap((result) => (result.status === "fulfilled" ? [result.value] : []));
-  const close = async () => {
-    await Promise.all(bffs.map((bff) => bff.close()));
-    await service.close();
-  };
-  const failure = started.find((result) => result.status === "rejected");
-  if (failure) {
-    await close();
-    const portTaken = (failure.reason as NodeJS.ErrnoException).code === "EADDRINUSE";
-    if (portTaken && attempts > 1) return startDemoSites(attempts - 1);
-    throw failure.reason;
-  }
-  return { site, foreign, close };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /**
  * For a test file: Chromium and the demo sites, started before its cases and stopped after.
  * `open` opens the demo at the allowed origin in a new tab and context.
  */
-export function useDemoSuite() {
+export function useDemoSuite(opts: { readonly mds?: () => Promise<MdsCatalog> } = {}) {
+  return useBrowserSuite(async () => startDemoSites(opts.mds ? { mds: await opts.mds() } : {}));
+}
+
+/**
+ * For a test file: sites and a Chromium, started before its cases and stopped after. A browser
+ * that needs to know the sites (`launchArgs`, e.g. host mappings) starts after them, else both
+ * start at once.
+ */
+export function useBrowserSuite<S extends Sites>(start: () => Promise<S>, launchArgs?: (sites: S) => string[]) {
   let browser: Promise<Browser> | undefined;
-  let sites: DemoSites | undefined;
+  let sites: S | undefined;
   beforeAll(async () => {
     // A browser that does not start fails each case, in `open`: thrown from this hook it would
     // fail the file but report its cases as skipped.
-    browser = launchChromium();
-    [, sites] = await Promise.all([browser.catch(() => undefined), startDemoSites()]);
+    if (launchArgs) {
+      sites = await start();
+      browser = launchChromium(launchArgs(sites));
+      await browser.catch(() => undefined);
+    } else {
+      browser = launchChromium();
+      [, sites] = await Promise.all([browser.catch(() => undefined), start()]);
+    }
   });
   afterAll(async () => {
     await browser?.then((started) => started.close(), () => undefined);
     await sites?.close();
   });
   return {
-    get sites(): DemoSites {
+    get sites(): S {
       return sites!;
     },
-    open: async (opts: { conditionalUi?: boolean } = {}) => DemoPage.open(await browser!, sites!.site, opts),
+    /** Opens `url` (the allowed site by default) in a new tab and context. */
+    open: async (opts: { conditionalUi?: boolean; url?: string } = {}) => DemoPage.open(await browser!, opts.url ?? sites!.site, opts),
   };
 }

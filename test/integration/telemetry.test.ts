@@ -124,7 +124,7 @@ describe("telemetry: traces, metrics and trace ids in audit events and logs", ()
 
     const durations = await reader.points("rpc.server.call.duration");
     const finish = durations.find(
-      (p) => p.attributes["rpc.method"] === "FinishAuthentication" && Object.keys(p.attributes).length === 3, // the successes
+      (p) => p.attributes["rpc.method"] === "FinishAuthentication" && Object.keys(p.attributes).length === 4, // the successes
     );
     expect((finish?.value as { count: number } | undefined)?.count).toBe(2);
     expect(pointWith(durations, { "rpc.method": "FinishAuthentication", "rpc.connect_rpc.error_code": "unauthenticated" })).toBeDefined();

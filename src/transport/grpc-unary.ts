@@ -141,8 +141,6 @@ class Reply {
     res.addTrailers(trailers);
     if (body) res.end(body);
     else res.end();
-    // Answered before the request ended (refused early): ask the client to stop sending (RFC 9113 §8.1).
-    if (!stream.readableEnded) stream.once("finish", () => stream.close(http2.constants.NGHTTP2_NO_ERROR));
   }
 }
 

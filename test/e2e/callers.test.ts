@@ -6,7 +6,7 @@ import http from "node:http";
 import http2 from "node:http2";
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient, type Client } from "@connectrpc/connect";
-import { createConnectTransport } from "@connectrpc/connect-node";
+import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import * as grpc from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { callerPolicySchema } from "../../src/callers/policy.js";
@@ -263,6 +263,20 @@ describe("callers behind a mesh (callerIdentity: xfcc)", () => {
   it("a call without the header is anonymous and refused", async () => {
     await expectRpcError(svc.connect.beginAuthentication({}), Code.PermissionDenied, "CALLER_NOT_ALLOWED");
   });
+
+  it("the gRPC unary path reads the identity the same way: the sidecar's element, repeated lines as one list", async () => {
+    const grpcClient = createClient(AuthService, createGrpcTransport({ baseUrl: svc.baseUrl }));
+    const forged = { headers: { "x-forwarded-client-cert": `URI=${ACCOUNTS},${SIDECAR}${GATEWAY}` } };
+    await expectRpcError(grpcClient.listCredentials({ userId: "gus" }, forged), Code.PermissionDenied, "CALLER_NOT_ALLOWED");
+    expect((await grpcClient.listCredentials({ userId: "gus" }, as(ACCOUNTS))).credentials).toEqual([]);
+    await expectRpcError(grpcClient.beginAuthentication({}), Code.PermissionDenied, "CALLER_NOT_ALLOWED");
+    const lines = (clientLine: string) => [clientLine, `${SIDECAR}${GATEWAY}`];
+    const port = svc.app.server.address.port;
+    expect(await grpcOverHttp2(port, "ListCredentials", lines(`URI=${ACCOUNTS};x="`))).toBe(String(grpc.status.PERMISSION_DENIED));
+    expect(await grpcOverHttp2(port, "BeginAuthentication", lines(`URI=${ACCOUNTS}`))).toBe(String(grpc.status.OK));
+    const { events } = await svc.connect.listAuditEvents({ userId: "gus" }, as(ACCOUNTS));
+    expect(events.map((e) => [e.type, e.caller, e.details.procedure])).toEqual([[AuditEventType.CALL_DENIED, GATEWAY, "authn.v1.AuthService/ListCredentials"]]);
+  });
 });
 
 interface RawAnswer {
@@ -326,3 +340,28 @@ describe("callers behind a mesh with an ingress that also appends (xfccTrustedHo
     await expectRpcError(svc.connect.beginAuthentication({}, header(SIDECAR)), Code.PermissionDenied, "CALLER_NOT_ALLOWED");
   });
 });
+
+/** A gRPC unary call with an empty message over HTTP/2, x-forwarded-client-cert as separate fields; its grpc-status. */
+async function grpcOverHttp2(port: number, method: string, xfccLines: string[]): Promise<string> {
+  const session = http2.connect(`http://127.0.0.1:${port}`);
+  try {
+    return await new Promise((resolve, reject) => {
+      const stream = session.request({
+        ":method": "POST",
+        ":path": `/authn.v1.AuthService/${method}`,
+        "content-type": "application/grpc",
+        te: "trailers",
+        "x-forwarded-client-cert": xfccLines,
+      });
+      let status = "";
+      stream.on("response", (headers) => (status = String(headers["grpc-status"] ?? "")));
+      stream.on("trailers", (trailers) => (status = String(trailers["grpc-status"])));
+      stream.on("close", () => resolve(status));
+      stream.on("error", reject);
+      stream.resume();
+      stream.end(Buffer.alloc(5)); // one empty message
+    });
+  } finally {
+    session.close();
+  }
+}

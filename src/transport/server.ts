@@ -2,7 +2,6 @@ import { readFileSync } from "node:fs";
 import http from "node:http";
 import http2 from "node:http2";
 import net, { type AddressInfo, type Socket } from "node:net";
-import { Duplex } from "node:stream";
 import { type ConnectRouter, type ContextValues, createContextValues } from "@connectrpc/connect";
 import { compressionBrotli, compressionGzip, connectNodeAdapter } from "@connectrpc/connect-node";
 import { validateUniversalHandlerOptions } from "@connectrpc/connect/protocol";
@@ -165,40 +164,20 @@ function sniff(socket: Socket, h2: http2.Http2Server, h1: Http1Connections, time
     socket.off("data", onData);
     clearTimeout(deadline);
     socket.pause();
+    socket.unshift(seen);
     if (isH2Prefix) {
-      h2.emit("connection", replaying(socket, seen));
+      // The HTTP/2 session takes over the native handle and first feeds itself what is buffered
+      // (Node ≥ 14.17 reads `readableLength` bytes on attach), so the socket itself is handed
+      // over: a JavaScript stream in between (Node wraps one in a JSStreamSocket) cost a third of
+      // a trivial call's CPU (bench/NOTES.md).
+      h2.emit("connection", socket);
       return;
     }
-    socket.unshift(seen);
     h1.accept(socket);
     // The HTTP/1.1 parser attaches in flowing mode only after a resume.
     socket.resume();
   };
   socket.on("data", onData);
-}
-
-/**
- * The HTTP/2 session reads a net.Socket's native handle directly and would never see bytes
- * unshifted into its JavaScript buffer, so HTTP/2 connections get a Duplex that replays the
- * sniffed bytes first and then relays the socket (Node wraps such a stream itself).
- */
-function replaying(socket: Socket, head: Buffer): Duplex {
-  const relay = new Duplex({
-    read: () => void socket.resume(),
-    write: (chunk, encoding, callback) => void socket.write(chunk, encoding, callback),
-    final: (callback) => void socket.end(callback),
-    destroy: (err, callback) => {
-      socket.destroy(err ?? undefined);
-      callback(err);
-    },
-  });
-  relay.push(head);
-  socket.on("data", (chunk: Buffer) => {
-    if (!relay.push(chunk)) socket.pause();
-  });
-  socket.on("end", () => relay.push(null));
-  socket.on("close", () => relay.destroy());
-  return relay;
 }
 
 function listen(server: net.Server, port: number, host: string): Promise<void> {

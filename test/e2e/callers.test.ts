@@ -298,68 +298,47 @@ async function connectJsonOverHttp1(port: number, method: string, message: objec
   });
 }
 
-/** The same over HTTP/2 (prior knowledge): an array value is one header field per value. */
+/** The same over HTTP/2 (prior knowledge). */
 async function connectJsonOverHttp2(port: number, method: string, message: object, xfccLines: string[]): Promise<RawAnswer> {
-  const session = http2.connect(`http://127.0.0.1:${port}`);
-  try {
-    return await new Promise((resolve, reject) => {
-      const stream = session.request({
-        ":method": "POST",
-        ":path": `/authn.v1.AuthService/${method}`,
-        "content-type": "application/json",
-        "x-forwarded-client-cert": xfccLines,
-      });
-      let status = 0;
-      const chunks: Buffer[] = [];
-      stream.on("response", (headers) => (status = Number(headers[":status"])));
-      stream.on("data", (c: Buffer) => chunks.push(c));
-      stream.on("end", () => resolve({ status, body: JSON.parse(Buffer.concat(chunks).toString("utf8")) }));
-      stream.on("error", reject);
-      stream.end(JSON.stringify(message));
-    });
-  } finally {
-    session.close();
-  }
+  const answer = await overHttp2(port, method, "application/json", JSON.stringify(message), xfccLines);
+  return { status: answer.status, body: JSON.parse(answer.body.toString("utf8")) };
 }
 
-describe("callers behind a mesh with an ingress that also appends (xfccTrustedHops: 2)", () => {
-  let svc: TestService;
-  const INGRESS = `By=spiffe://cluster.local/ns/edge/sa/ingress;Hash=0e;URI=${GATEWAY}`;
-  const SIDECAR = "By=spiffe://cluster.local/ns/authn/sa/dynauthn;Hash=0f;URI=spiffe://cluster.local/ns/edge/sa/ingress";
-
-  beforeAll(async () => {
-    svc = await startTestService(undefined, { callers: callerPolicySchema.parse({ ...POLICY, callerIdentity: "xfcc", xfccTrustedHops: 2 }) });
-  });
-  afterAll(() => closeAll(svc));
-
-  it("the caller is the element the ingress appended, not the sidecar's (the ingress) nor the client's", async () => {
-    const header = (value: string) => ({ headers: { "x-forwarded-client-cert": value } });
-    expect((await svc.connect.beginAuthentication({}, header(`URI=${ACCOUNTS},${INGRESS},${SIDECAR}`))).optionsJson).toContain("challenge");
-    await expectRpcError(svc.connect.listCredentials({ userId: "zoe" }, header(`URI=${ACCOUNTS},${INGRESS},${SIDECAR}`)), Code.PermissionDenied, "CALLER_NOT_ALLOWED");
-    // Only the sidecar's element: the ingress did not append, so there is no trusted caller.
-    await expectRpcError(svc.connect.beginAuthentication({}, header(SIDECAR)), Code.PermissionDenied, "CALLER_NOT_ALLOWED");
-  });
-});
-
 /** A gRPC unary call with an empty message over HTTP/2, x-forwarded-client-cert as separate fields; its grpc-status. */
-async function grpcOverHttp2(port: number, method: string, xfccLines: string[]): Promise<string> {
+async function grpcOverHttp2(port: number, method: string, xfccLines: string[]): Promise<string | undefined> {
+  return (await overHttp2(port, method, "application/grpc", Buffer.alloc(5), xfccLines)).grpcStatus;
+}
+
+/** One unary call over HTTP/2 (prior knowledge): an array value is one header field per value. */
+async function overHttp2(
+  port: number,
+  method: string,
+  contentType: string,
+  body: string | Buffer,
+  xfccLines: string[],
+): Promise<{ status: number; body: Buffer; grpcStatus: string | undefined }> {
   const session = http2.connect(`http://127.0.0.1:${port}`);
   try {
     return await new Promise((resolve, reject) => {
       const stream = session.request({
         ":method": "POST",
         ":path": `/authn.v1.AuthService/${method}`,
-        "content-type": "application/grpc",
+        "content-type": contentType,
         te: "trailers",
         "x-forwarded-client-cert": xfccLines,
       });
-      let status = "";
-      stream.on("response", (headers) => (status = String(headers["grpc-status"] ?? "")));
-      stream.on("trailers", (trailers) => (status = String(trailers["grpc-status"])));
-      stream.on("close", () => resolve(status));
+      let status = 0;
+      let grpcStatus: string | undefined;
+      const chunks: Buffer[] = [];
+      stream.on("response", (headers) => {
+        status = Number(headers[":status"]);
+        grpcStatus = headers["grpc-status"] as string | undefined;
+      });
+      stream.on("trailers", (trailers) => (grpcStatus = trailers["grpc-status"] as string | undefined));
+      stream.on("data", (c: Buffer) => chunks.push(c));
+      stream.on("end", () => resolve({ status, body: Buffer.concat(chunks), grpcStatus }));
       stream.on("error", reject);
-      stream.resume();
-      stream.end(Buffer.alloc(5)); // one empty message
+      stream.end(body);
     });
   } finally {
     session.close();

@@ -18,6 +18,7 @@ import { type Call, callPipeline, type ServerPath } from "../../src/rpc/call-pip
 import { errorStage } from "../../src/rpc/error-stage.js";
 import { DEFAULT_TRANSPORT_LIMITS } from "../../src/transport/limits.js";
 import { type RunningServer, startServer } from "../../src/transport/server.js";
+import { until } from "../support/until.js";
 
 const READ_MAX_BYTES = 1024;
 
@@ -92,15 +93,6 @@ function handlerEntered(id: string): Promise<void> {
   return new Promise((resolve) => entered.set(id, resolve));
 }
 
-async function until<T>(get: () => T | undefined, ms = 5_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const value = get();
-    if (value !== undefined) return value;
-    if (Date.now() > end) throw new Error("timed out");
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 describe.each(PATHS)("%s", (name, transportOf, path, deadline) => {
   const health = () => createClient(Health, transportOf(baseUrl));
@@ -133,13 +125,13 @@ describe.each(PATHS)("%s", (name, transportOf, path, deadline) => {
     await started;
     abort.abort();
     expect((await pending).code).toBe(Code.Canceled);
-    await until(() => (aborts.has(id) ? true : undefined));
+    await until(() => (aborts.has(id) ? true : undefined), 5_000);
   });
 
   it("the deadline the client sends aborts the handler's signal with DEADLINE_EXCEEDED", async () => {
     const id = `deadline-${path}-${name.length}`;
     const outcome = health().check({ service: `wait:${id}` }, { headers: deadline }).catch((e: unknown) => ConnectError.from(e));
-    const reason = await until(() => aborts.get(id));
+    const reason = await until(() => aborts.get(id), 5_000);
     expect(ConnectError.from(reason).code).toBe(Code.DeadlineExceeded);
     // The unary path answers at the deadline; connect-node answers with what the handler returns.
     if (path === "grpc_unary") expect((await outcome as ConnectError).code).toBe(Code.DeadlineExceeded);
@@ -215,6 +207,15 @@ describe("gRPC over HTTP/2, frame by frame", () => {
     expect(calls.length).toBe(before);
   });
 
+  it("a message that is no protobuf is refused as connect-node refuses it, before the pipeline runs, leaking nothing", async () => {
+    const before = calls.length;
+    const r = await grpcCall(CHECK, [envelope(0, new Uint8Array([0xff, 0xff, 0xff, 0xff, 0x0f, 0x0a]))]);
+    expect(status(r)).toBe(Code.Internal);
+    expect(decodeURIComponent(String(r.trailers["grpc-message"]))).toMatch(/^parse binary: /);
+    expect(String(r.trailers["grpc-message"])).not.toMatch(/\bat \S+ \(|\/work\/|node_modules|\.[tj]s:\d+/);
+    expect(calls.length).toBe(before);
+  });
+
   it("a malformed grpc-timeout is INVALID_ARGUMENT", async () => {
     expect(status(await grpcCall(CHECK, [envelope(0, request(""))], { "grpc-timeout": "soon" }))).toBe(Code.InvalidArgument);
   });
@@ -239,7 +240,7 @@ describe("gRPC over HTTP/2, frame by frame", () => {
     await started;
     expect(calls.at(-1)).toMatchObject({ path: "connect_node", unary: undefined });
     stream.close(http2.constants.NGHTTP2_CANCEL);
-    await until(() => (aborts.has(id) ? true : undefined));
+    await until(() => (aborts.has(id) ? true : undefined), 5_000);
     session.close();
   });
 });

@@ -14,6 +14,7 @@ const LAYER_OF: Record<string, Layer> = {
   "config.ts": "wiring", // reads the environment and every layer's defaults
   cli: "wiring",
   "telemetry/register.ts": "wiring", // main's first import: loads the configuration to start telemetry
+  "telemetry/rpc-stage.ts": "rpc", // the call pipeline's span and duration stage, beside its other stages in rpc/
   rpc: "rpc",
   transport: "rpc", // the server, its connection and request-size limits; health's Watch streams use them too
   ceremonies: "domain",

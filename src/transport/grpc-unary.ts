@@ -30,7 +30,10 @@ export function grpcUnaryFirst(opts: GrpcUnaryOptions, fallback: RequestListener
   return (req, res) => {
     const unary = req instanceof http2.Http2ServerRequest && req.method === "POST" ? opts.methods.get(req.url) : undefined;
     if (unary === undefined || parseContentType(req.headers["content-type"] ?? null)?.binary !== true) return fallback(req, res);
-    void serveUnary(unary, req as http2.Http2ServerRequest, res as http2.Http2ServerResponse, opts);
+    const h2res = res as http2.Http2ServerResponse;
+    // serveUnary answers every failure itself; should anything still throw, the stream is reset
+    // rather than the process taken down by an unhandled rejection.
+    serveUnary(unary, req as http2.Http2ServerRequest, h2res, opts).catch(() => h2res.stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR));
   };
 }
 
@@ -50,7 +53,7 @@ async function serveUnary(unary: UnaryMethod, req: http2.Http2ServerRequest, res
           const expired = new ConnectError("the operation timed out", Code.DeadlineExceeded);
           ctx.abort(expired);
           reply.error(expired);
-        }, timeout.timeoutMs);
+        }, timeout.timeoutMs).unref();
   stream.once("close", () => {
     clearTimeout(deadline);
     if (!reply.sent) ctx.abort(new ConnectError("the client cancelled the call", Code.Canceled));

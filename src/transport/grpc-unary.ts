@@ -37,6 +37,8 @@ export function grpcUnaryFirst(opts: GrpcUnaryOptions, fallback: RequestListener
   };
 }
 
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 async function serveUnary(unary: UnaryMethod, req: http2.Http2ServerRequest, res: http2.Http2ServerResponse, opts: GrpcUnaryOptions): Promise<void> {
   const { handlerOptions: options } = opts;
   const { stream, headers } = req;
@@ -46,8 +48,10 @@ async function serveUnary(unary: UnaryMethod, req: http2.Http2ServerRequest, res
   const compression = compressionNegotiate(options.acceptCompression, header(headerEncoding.toLowerCase()) ?? null, "identity", headerAcceptEncoding);
   const ctx = new GrpcCallContext(unary.method, opts.contextValues(req), headers, timeout.timeoutMs);
   const reply = new Reply(res, ctx);
+  // Node fires a timer above 2³¹−1 ms (≈ 24.8 days) at once: a longer deadline (grpc-timeout
+  // allows 8 digits of hours) is no deadline.
   const deadline =
-    timeout.timeoutMs === undefined || timeout.error
+    timeout.timeoutMs === undefined || timeout.error || timeout.timeoutMs > MAX_TIMER_MS
       ? undefined
       : setTimeout(() => {
           const expired = new ConnectError("the operation timed out", Code.DeadlineExceeded);

@@ -37,6 +37,9 @@ function routes(router: ConnectRouter): void {
           ctx.responseHeader.set("x-from-handler", "header");
           ctx.responseTrailer.set("x-from-handler-trailer", "trailer");
           return { status: Serving.SERVING };
+        case "slow":
+          await new Promise((resolve) => setTimeout(resolve, 50));
+          return { status: Serving.SERVING };
         case "refuse":
           throw new AuthError("CALLER_NOT_ALLOWED", "caller not allowed: test");
         case "crash":
@@ -214,6 +217,10 @@ describe("gRPC over HTTP/2, frame by frame", () => {
     expect(decodeURIComponent(String(r.trailers["grpc-message"]))).toMatch(/^parse binary: /);
     expect(String(r.trailers["grpc-message"])).not.toMatch(/\bat \S+ \(|\/work\/|node_modules|\.[tj]s:\d+/);
     expect(calls.length).toBe(before);
+  });
+
+  it("a deadline beyond what a timer holds (grpc-timeout 99999999S, ≈ 3 years) is no deadline, not an immediate one", async () => {
+    expect(status(await grpcCall(CHECK, [envelope(0, request("slow"))], { "grpc-timeout": "99999999S" }))).toBe(0);
   });
 
   it("a malformed grpc-timeout is INVALID_ARGUMENT", async () => {

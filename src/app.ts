@@ -17,13 +17,14 @@ import type { Config } from "./config.js";
 import type { MdsCatalogSource } from "./attestation/mds-reloader.js";
 import { ProviderNames } from "./attestation/provider-names.js";
 import { requireMetadataFor } from "./attestation/enforce.js";
-import { callerPolicyInterceptor } from "./rpc/caller-interceptor.js";
+import { callPipeline } from "./rpc/call-pipeline.js";
+import { callerPolicyStage } from "./rpc/caller-policy-stage.js";
 import { routes } from "./rpc/routes.js";
 import type { ServerSecrets } from "./server-secrets.js";
-import { errorInterceptor } from "./rpc/error-interceptor.js";
+import { errorStage } from "./rpc/error-stage.js";
 import { measureDynamoDb } from "./telemetry/dynamodb-metrics.js";
 import { observeMdsBlobFreshness, observeSigningKeyAge } from "./telemetry/metrics.js";
-import { telemetryInterceptor } from "./telemetry/rpc-interceptor.js";
+import { telemetryStage } from "./telemetry/rpc-stage.js";
 import { HealthState } from "./rpc/health.js";
 import { type RunningServer, startServer } from "./transport/server.js";
 import { createStore } from "./store/index.js";
@@ -148,13 +149,13 @@ export async function startApp(opts: AppOptions, port: number, host: string): Pr
         { tenants, verifier, keys, clock: deps.clock, evidenceHeader: opts.stepUp.evidenceHeader, extAuthzClientIp: opts.stepUp.extAuthzClientIp },
       ),
       httpRoutes: { [JWKS_PATH]: jwksHttpHandler(keys, deps.clock), ...wellKnownRoutes(tenants) },
-      // Telemetry outermost: its span covers the error interceptor's logging and sees its ConnectError.
+      // Telemetry outermost: its span covers the error stage's logging and sees its ConnectError.
       // The caller policy innermost: its refusals are logged and mapped like any other.
-      interceptors: [
-        telemetryInterceptor(),
-        errorInterceptor(opts.logger),
-        ...(callerAuthorizer ? [callerPolicyInterceptor({ authorizer: callerAuthorizer, tenants, auditor, logger: opts.logger })] : []),
-      ],
+      pipeline: callPipeline(
+        telemetryStage,
+        errorStage(opts.logger),
+        ...(callerAuthorizer ? [callerPolicyStage({ authorizer: callerAuthorizer, tenants, auditor, logger: opts.logger })] : []),
+      ),
       tls: opts.tls,
       readMaxBytes: opts.maxRequestBytes,
       limits: opts.transportLimits,

@@ -2,21 +2,26 @@ import { readFileSync } from "node:fs";
 import http from "node:http";
 import http2 from "node:http2";
 import net, { type AddressInfo, type Socket } from "node:net";
-import { Duplex } from "node:stream";
-import { type ConnectRouter, type ContextValues, createContextValues, type Interceptor } from "@connectrpc/connect";
-import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { type ConnectRouter, type ContextValues, createContextValues } from "@connectrpc/connect";
+import { compressionBrotli, compressionGzip, connectNodeAdapter } from "@connectrpc/connect-node";
+import { validateUniversalHandlerOptions } from "@connectrpc/connect/protocol";
+import type { CallStage } from "../rpc/call-pipeline.js";
 import { CONNECTION, connectionOf } from "../rpc/connection.js";
+import { pipelineInterceptor } from "./connect-pipeline.js";
+import { grpcUnaryFirst } from "./grpc-unary.js";
 import { setHttp1Limits } from "../server-limits/http1-limits.js";
 import { enforceHttp2Limits, http2Options } from "./http2-limits.js";
 import type { TransportLimits } from "../server-limits/transport-limits.js";
 import { enforceHandshakeDeadline, tlsOptions } from "./tls-limits.js";
+import { recordingUnaryMethods, type UnaryMethod } from "./unary-methods.js";
 
 /** The first bytes every HTTP/2 prior-knowledge connection sends (RFC 9113 §3.4). */
 const HTTP2_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
 
 export interface ServerOptions {
   readonly routes: (router: ConnectRouter) => void;
-  readonly interceptors: Interceptor[];
+  /** Caller policy, error mapping, telemetry: what every call runs, whichever path serves it. */
+  readonly pipeline: CallStage;
   /** Plain HTTP handlers by exact path (e.g. /.well-known/jwks.json), served beside Connect. */
   readonly httpRoutes?: Readonly<Record<string, HttpHandler>>;
   readonly tls?: { readonly certFile: string; readonly keyFile: string; readonly clientCaFile?: string | undefined } | undefined;
@@ -38,17 +43,25 @@ export interface RunningServer {
  * One port for every protocol: gRPC and gRPC-Web over HTTP/2, and Connect (JSON and binary) over
  * HTTP/2 and HTTP/1.1. Cleartext HTTP/2 servers refuse HTTP/1.1 clients, so a plain TCP server
  * peeks at each connection's first bytes and hands it to an HTTP/2 or an HTTP/1.1 server that
- * share one Connect handler. With TLS, ALPN makes that choice instead.
+ * share one handler. With TLS, ALPN makes that choice instead. The handler serves gRPC unary
+ * calls on HTTP/2 itself (grpc-unary.ts) and everything else with connect-node; both run the
+ * same implementations through the same call pipeline.
  */
 export async function startServer(opts: ServerOptions, port: number, host: string): Promise<RunningServer> {
   const { limits } = opts;
-  const handler = connectNodeAdapter({
-    routes: opts.routes,
-    interceptors: opts.interceptors,
-    readMaxBytes: opts.readMaxBytes,
+  const handlerOptions = validateUniversalHandlerOptions({ readMaxBytes: opts.readMaxBytes, acceptCompression: [compressionGzip, compressionBrotli] });
+  const unaryMethods = new Map<string, UnaryMethod>();
+  const contextValues = (req: http.IncomingMessage | http2.Http2ServerRequest) =>
+    (opts.contextValues?.(req) ?? createContextValues()).set(CONNECTION, connectionOf(req));
+  const connectHandler = connectNodeAdapter({
+    routes: (router) => opts.routes(recordingUnaryMethods(router, unaryMethods, handlerOptions)),
+    interceptors: [pipelineInterceptor(opts.pipeline)],
+    readMaxBytes: handlerOptions.readMaxBytes,
+    acceptCompression: handlerOptions.acceptCompression,
     fallback: httpRouter(opts.httpRoutes ?? {}),
-    contextValues: (req) => (opts.contextValues?.(req) ?? createContextValues()).set(CONNECTION, connectionOf(req)),
+    contextValues,
   });
+  const handler = grpcUnaryFirst({ methods: unaryMethods, pipeline: opts.pipeline, handlerOptions, contextValues }, connectHandler);
   const sessions = new Set<http2.ServerHttp2Session>();
   const track = (session: http2.ServerHttp2Session) => {
     sessions.add(session);
@@ -151,40 +164,20 @@ function sniff(socket: Socket, h2: http2.Http2Server, h1: Http1Connections, time
     socket.off("data", onData);
     clearTimeout(deadline);
     socket.pause();
+    socket.unshift(seen);
     if (isH2Prefix) {
-      h2.emit("connection", replaying(socket, seen));
+      // The HTTP/2 session takes over the native handle and first feeds itself what is buffered
+      // (Node ≥ 14.17 reads `readableLength` bytes on attach), so the socket itself is handed
+      // over: a JavaScript stream in between (Node wraps one in a JSStreamSocket) cost a third of
+      // a trivial call's CPU (bench/NOTES.md).
+      h2.emit("connection", socket);
       return;
     }
-    socket.unshift(seen);
     h1.accept(socket);
     // The HTTP/1.1 parser attaches in flowing mode only after a resume.
     socket.resume();
   };
   socket.on("data", onData);
-}
-
-/**
- * The HTTP/2 session reads a net.Socket's native handle directly and would never see bytes
- * unshifted into its JavaScript buffer, so HTTP/2 connections get a Duplex that replays the
- * sniffed bytes first and then relays the socket (Node wraps such a stream itself).
- */
-function replaying(socket: Socket, head: Buffer): Duplex {
-  const relay = new Duplex({
-    read: () => void socket.resume(),
-    write: (chunk, encoding, callback) => void socket.write(chunk, encoding, callback),
-    final: (callback) => void socket.end(callback),
-    destroy: (err, callback) => {
-      socket.destroy(err ?? undefined);
-      callback(err);
-    },
-  });
-  relay.push(head);
-  socket.on("data", (chunk: Buffer) => {
-    if (!relay.push(chunk)) socket.pause();
-  });
-  socket.on("end", () => relay.push(null));
-  socket.on("close", () => relay.destroy());
-  return relay;
 }
 
 function listen(server: net.Server, port: number, host: string): Promise<void> {

@@ -6,7 +6,7 @@ import http from "node:http";
 import http2 from "node:http2";
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient, type Client } from "@connectrpc/connect";
-import { createConnectTransport } from "@connectrpc/connect-node";
+import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import * as grpc from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { callerPolicySchema } from "../../src/callers/policy.js";
@@ -263,6 +263,20 @@ describe("callers behind a mesh (callerIdentity: xfcc)", () => {
   it("a call without the header is anonymous and refused", async () => {
     await expectRpcError(svc.connect.beginAuthentication({}), Code.PermissionDenied, "CALLER_NOT_ALLOWED");
   });
+
+  it("the gRPC unary path reads the identity the same way: the sidecar's element, repeated lines as one list", async () => {
+    const grpcClient = createClient(AuthService, createGrpcTransport({ baseUrl: svc.baseUrl }));
+    const forged = { headers: { "x-forwarded-client-cert": `URI=${ACCOUNTS},${SIDECAR}${GATEWAY}` } };
+    await expectRpcError(grpcClient.listCredentials({ userId: "gus" }, forged), Code.PermissionDenied, "CALLER_NOT_ALLOWED");
+    expect((await grpcClient.listCredentials({ userId: "gus" }, as(ACCOUNTS))).credentials).toEqual([]);
+    await expectRpcError(grpcClient.beginAuthentication({}), Code.PermissionDenied, "CALLER_NOT_ALLOWED");
+    const lines = (clientLine: string) => [clientLine, `${SIDECAR}${GATEWAY}`];
+    const port = svc.app.server.address.port;
+    expect(await grpcOverHttp2(port, "ListCredentials", lines(`URI=${ACCOUNTS};x="`))).toBe(String(grpc.status.PERMISSION_DENIED));
+    expect(await grpcOverHttp2(port, "BeginAuthentication", lines(`URI=${ACCOUNTS}`))).toBe(String(grpc.status.OK));
+    const { events } = await svc.connect.listAuditEvents({ userId: "gus" }, as(ACCOUNTS));
+    expect(events.map((e) => [e.type, e.caller, e.details.procedure])).toEqual([[AuditEventType.CALL_DENIED, GATEWAY, "authn.v1.AuthService/ListCredentials"]]);
+  });
 });
 
 interface RawAnswer {
@@ -284,45 +298,49 @@ async function connectJsonOverHttp1(port: number, method: string, message: objec
   });
 }
 
-/** The same over HTTP/2 (prior knowledge): an array value is one header field per value. */
+/** The same over HTTP/2 (prior knowledge). */
 async function connectJsonOverHttp2(port: number, method: string, message: object, xfccLines: string[]): Promise<RawAnswer> {
+  const answer = await overHttp2(port, method, "application/json", JSON.stringify(message), xfccLines);
+  return { status: answer.status, body: JSON.parse(answer.body.toString("utf8")) };
+}
+
+/** A gRPC unary call with an empty message over HTTP/2, x-forwarded-client-cert as separate fields; its grpc-status. */
+async function grpcOverHttp2(port: number, method: string, xfccLines: string[]): Promise<string | undefined> {
+  return (await overHttp2(port, method, "application/grpc", Buffer.alloc(5), xfccLines)).grpcStatus;
+}
+
+/** One unary call over HTTP/2 (prior knowledge): an array value is one header field per value. */
+async function overHttp2(
+  port: number,
+  method: string,
+  contentType: string,
+  body: string | Buffer,
+  xfccLines: string[],
+): Promise<{ status: number; body: Buffer; grpcStatus: string | undefined }> {
   const session = http2.connect(`http://127.0.0.1:${port}`);
   try {
     return await new Promise((resolve, reject) => {
       const stream = session.request({
         ":method": "POST",
         ":path": `/authn.v1.AuthService/${method}`,
-        "content-type": "application/json",
+        "content-type": contentType,
+        te: "trailers",
         "x-forwarded-client-cert": xfccLines,
       });
       let status = 0;
+      let grpcStatus: string | undefined;
       const chunks: Buffer[] = [];
-      stream.on("response", (headers) => (status = Number(headers[":status"])));
+      stream.on("response", (headers) => {
+        status = Number(headers[":status"]);
+        grpcStatus = headers["grpc-status"] as string | undefined;
+      });
+      stream.on("trailers", (trailers) => (grpcStatus = trailers["grpc-status"] as string | undefined));
       stream.on("data", (c: Buffer) => chunks.push(c));
-      stream.on("end", () => resolve({ status, body: JSON.parse(Buffer.concat(chunks).toString("utf8")) }));
+      stream.on("end", () => resolve({ status, body: Buffer.concat(chunks), grpcStatus }));
       stream.on("error", reject);
-      stream.end(JSON.stringify(message));
+      stream.end(body);
     });
   } finally {
     session.close();
   }
 }
-
-describe("callers behind a mesh with an ingress that also appends (xfccTrustedHops: 2)", () => {
-  let svc: TestService;
-  const INGRESS = `By=spiffe://cluster.local/ns/edge/sa/ingress;Hash=0e;URI=${GATEWAY}`;
-  const SIDECAR = "By=spiffe://cluster.local/ns/authn/sa/dynauthn;Hash=0f;URI=spiffe://cluster.local/ns/edge/sa/ingress";
-
-  beforeAll(async () => {
-    svc = await startTestService(undefined, { callers: callerPolicySchema.parse({ ...POLICY, callerIdentity: "xfcc", xfccTrustedHops: 2 }) });
-  });
-  afterAll(() => closeAll(svc));
-
-  it("the caller is the element the ingress appended, not the sidecar's (the ingress) nor the client's", async () => {
-    const header = (value: string) => ({ headers: { "x-forwarded-client-cert": value } });
-    expect((await svc.connect.beginAuthentication({}, header(`URI=${ACCOUNTS},${INGRESS},${SIDECAR}`))).optionsJson).toContain("challenge");
-    await expectRpcError(svc.connect.listCredentials({ userId: "zoe" }, header(`URI=${ACCOUNTS},${INGRESS},${SIDECAR}`)), Code.PermissionDenied, "CALLER_NOT_ALLOWED");
-    // Only the sidecar's element: the ingress did not append, so there is no trusted caller.
-    await expectRpcError(svc.connect.beginAuthentication({}, header(SIDECAR)), Code.PermissionDenied, "CALLER_NOT_ALLOWED");
-  });
-});

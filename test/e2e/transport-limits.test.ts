@@ -30,6 +30,7 @@ import {
 } from "../support/raw-http2.js";
 import { selfSignedLocalhost } from "../support/tls-pki.js";
 import { closeAll, startTestService, type TestService } from "../support/service.js";
+import { until as pollUntil } from "../support/until.js";
 
 const LIMITS: TransportLimits = {
   handshakeTimeoutMs: 1000,
@@ -237,15 +238,7 @@ async function rawH2(svc: TestService, path: Path): Promise<{ socket: Duplex; fr
 /** Resolves with undefined after `ms`: the losing side of a race with what a test waits for. */
 const after = (ms: number) => new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), ms));
 
-async function until<T>(read: () => T | undefined, timeoutMs = SLACK_MS): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const value = read();
-    if (value !== undefined) return value;
-    if (Date.now() > end) throw new Error("timed out waiting");
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+const until = <T>(read: () => T | undefined, timeoutMs = SLACK_MS): Promise<T> => pollUntil(read, timeoutMs);
 
 describe.concurrent.each(PATHS)("HTTP/2 (%s)", (path) => {
   it("advertises SETTINGS_MAX_CONCURRENT_STREAMS and SETTINGS_MAX_HEADER_LIST_SIZE", async () => {

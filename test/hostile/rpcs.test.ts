@@ -1,6 +1,6 @@
 import { create, type DescMethod } from "@bufbuild/protobuf";
-import { Code, ConnectError, createClient } from "@connectrpc/connect";
-import { createConnectTransport } from "@connectrpc/connect-node";
+import { type Client, Code, ConnectError, createClient } from "@connectrpc/connect";
+import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import { Metadata, status as GrpcStatus, type ServiceError } from "@grpc/grpc-js";
 import { decodeJwt } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -58,8 +58,15 @@ async function cleanRefusal(call: Promise<unknown>, codes: Code[], framework: "f
   return info!.reason;
 }
 
-describe("hostile input at every RPC", () => {
+/** Every refusal below is checked on both server paths: connect-node, and the gRPC unary path. */
+const CLIENTS: [string, (svc: TestService) => Client<typeof AuthService>][] = [
+  ["Connect JSON over HTTP/1.1", (svc) => svc.connect],
+  ["gRPC over HTTP/2", (svc) => createClient(AuthService, createGrpcTransport({ baseUrl: svc.baseUrl }))],
+];
+
+describe.each(CLIENTS)("hostile input at every RPC (%s)", (_protocol, clientOf) => {
   let svc: TestService;
+  let rpc: Client<typeof AuthService>;
   const authenticator = new SoftAuthenticator();
   const userId = "hostile-target";
 
@@ -67,8 +74,9 @@ describe("hostile input at every RPC", () => {
     // This suite begins hundreds of ceremonies a second for one user, which is what the per-user
     // Begin limits refuse (test/e2e/limits.test.ts): they are off here, the others stay on.
     svc = await startTestService(undefined, { beginLimits: { ...DEFAULT_BEGIN_LIMITS, perUser: 0, outstandingPerUser: 0 } });
-    const begin = await svc.connect.beginRegistration({ userId, userName: userId });
-    await svc.connect.finishRegistration({ credentialJson: JSON.stringify(authenticator.create(begin.optionsJson, ORIGIN)) });
+    rpc = clientOf(svc);
+    const begin = await rpc.beginRegistration({ userId, userName: userId });
+    await rpc.finishRegistration({ credentialJson: JSON.stringify(authenticator.create(begin.optionsJson, ORIGIN)) });
   }, 30_000);
 
   afterAll(() => svc?.close());
@@ -78,14 +86,14 @@ describe("hostile input at every RPC", () => {
     async (field) => {
       const path = field.split(".");
       const fresh = new SoftAuthenticator();
-      const begin = await svc.connect.beginRegistration({ userId: `reg-${field}`, userName: "r" });
+      const begin = await rpc.beginRegistration({ userId: `reg-${field}`, userName: "r" });
       const honest = fresh.create(begin.optionsJson, ORIGIN);
       for (const [name, value] of Object.entries(hostileBase64(String(fieldAt(honest, path))))) {
         const hostile = withField(honest, path, value);
-        const reason = await cleanRefusal(svc.connect.finishRegistration({ credentialJson: JSON.stringify(hostile) }), [Code.InvalidArgument, Code.Unauthenticated]);
+        const reason = await cleanRefusal(rpc.finishRegistration({ credentialJson: JSON.stringify(hostile) }), [Code.InvalidArgument, Code.Unauthenticated]);
         expect(STATELESS_REASONS, `${field}: ${name} → ${reason}`).toContain(reason);
       }
-      await expect(svc.connect.finishRegistration({ credentialJson: JSON.stringify(honest) })).resolves.toBeDefined();
+      await expect(rpc.finishRegistration({ credentialJson: JSON.stringify(honest) })).resolves.toBeDefined();
     },
   );
 
@@ -94,10 +102,10 @@ describe("hostile input at every RPC", () => {
     async (field) => {
       const path = field.split(".");
       for (const [name, value] of Object.entries(hostileBase64(String(fieldAt(authenticator.get({ challenge: "x", rpId: "localhost" }, ORIGIN), path))))) {
-        const begin = await svc.connect.beginAuthentication({ userId });
+        const begin = await rpc.beginAuthentication({ userId });
         const hostile = withField(authenticator.get(begin.optionsJson, ORIGIN), path, value);
-        const reason = await cleanRefusal(svc.connect.finishAuthentication({ credentialJson: JSON.stringify(hostile) }), [Code.InvalidArgument, Code.Unauthenticated]);
-        const honest = svc.connect.finishAuthentication({ credentialJson: JSON.stringify(authenticator.get(begin.optionsJson, ORIGIN)) });
+        const reason = await cleanRefusal(rpc.finishAuthentication({ credentialJson: JSON.stringify(hostile) }), [Code.InvalidArgument, Code.Unauthenticated]);
+        const honest = rpc.finishAuthentication({ credentialJson: JSON.stringify(authenticator.get(begin.optionsJson, ORIGIN)) });
         if (STATELESS_REASONS.has(reason)) await expect(honest, `${field}: ${name} → ${reason}`).resolves.toMatchObject({ userId });
         else {
           expect(CHECKED_AFTER_CONSUME, `${field}: ${name} → ${reason}`).toContain(field);
@@ -121,33 +129,33 @@ describe("hostile input at every RPC", () => {
   });
 
   it("FinishRegistration: CBOR with wrong types, deep nesting and huge declared lengths is CREDENTIAL_MALFORMED", async () => {
-    const begin = await svc.connect.beginRegistration({ userId: "cbor", userName: "c" });
+    const begin = await rpc.beginRegistration({ userId: "cbor", userName: "c" });
     const honest = new SoftAuthenticator().create(begin.optionsJson, ORIGIN);
     for (const [name, bytes] of Object.entries(HOSTILE_ATTESTATION_OBJECTS)) {
       const hostile = withField(honest, ["response", "attestationObject"], Buffer.from(bytes).toString("base64url"));
-      const call = svc.connect.finishRegistration({ credentialJson: JSON.stringify(hostile) });
+      const call = rpc.finishRegistration({ credentialJson: JSON.stringify(hostile) });
       expect(await cleanRefusal(call, [Code.InvalidArgument]), name).toBe("CREDENTIAL_MALFORMED");
     }
-    await expect(svc.connect.finishRegistration({ credentialJson: JSON.stringify(honest) })).resolves.toBeDefined();
+    await expect(rpc.finishRegistration({ credentialJson: JSON.stringify(honest) })).resolves.toBeDefined();
   });
 
   it("credential_json with wrong types and duplicate keys is INVALID_ARGUMENT", async () => {
-    const begin = await svc.connect.beginAuthentication({ userId });
+    const begin = await rpc.beginAuthentication({ userId });
     const honest = JSON.stringify(authenticator.get(begin.optionsJson, ORIGIN));
     // JSON.parse keeps the last duplicate: a forged "response" after the honest one must not pass.
     const duplicated = `${honest.slice(0, -1)},"response":{"clientDataJSON":1}}`;
     for (const json of ["null", "[]", "1", '"x"', '{"id":1}', '{"__proto__":{"id":"AA"}}', duplicated, "\uFEFF{}", "{".repeat(10_000)]) {
-      const reason = await cleanRefusal(svc.connect.finishAuthentication({ credentialJson: json }), [Code.InvalidArgument]);
+      const reason = await cleanRefusal(rpc.finishAuthentication({ credentialJson: json }), [Code.InvalidArgument]);
       expect(reason).toBe("CREDENTIAL_MALFORMED");
     }
-    await expect(svc.connect.finishAuthentication({ credentialJson: honest })).resolves.toMatchObject({ userId });
+    await expect(rpc.finishAuthentication({ credentialJson: honest })).resolves.toMatchObject({ userId });
   });
 
   it("enormous strings: above 64 KiB is PAYLOAD_TOO_LARGE, above the 256 KiB read limit RESOURCE_EXHAUSTED (Connect and gRPC)", async () => {
     const justOver = "x".repeat(MAX_CREDENTIAL_JSON_BYTES + 1);
-    await expectRpcError(svc.connect.finishAuthentication({ credentialJson: justOver }), Code.InvalidArgument, "PAYLOAD_TOO_LARGE");
+    await expectRpcError(rpc.finishAuthentication({ credentialJson: justOver }), Code.InvalidArgument, "PAYLOAD_TOO_LARGE");
     const huge = "x".repeat(DEFAULT_MAX_REQUEST_BYTES + 1);
-    const connectErr = await svc.connect.finishRegistration({ credentialJson: huge }).catch((e: unknown) => ConnectError.from(e));
+    const connectErr = await rpc.finishRegistration({ credentialJson: huge }).catch((e: unknown) => ConnectError.from(e));
     expect(connectErr).toBeInstanceOf(ConnectError);
     expect(Code[(connectErr as ConnectError).code]).toBe(Code[Code.ResourceExhausted]);
     const grpcErr = (await unary(svc.grpc, "beginRegistration", create(AuthService.method.beginRegistration.input, { userId: huge, userName: "x" })).catch((e: unknown) => e)) as ServiceError;
@@ -162,30 +170,30 @@ describe("hostile input at every RPC", () => {
       (e: unknown) => cleanRefusal(Promise.reject(e), [Code.InvalidArgument], "framework").then(() => false),
     );
     if (!registered) return;
-    const listed = await svc.connect.listCredentials({ userId: trickId });
+    const listed = await rpc.listCredentials({ userId: trickId });
     expect(listed.credentials.map((c) => c.userId)).toEqual([trickId]);
     // The id's visible prefix is another user, with nothing of the trick id's.
-    await expect(svc.connect.listCredentials({ userId: trickId.slice(0, 3) })).resolves.toMatchObject({ credentials: [] });
+    await expect(rpc.listCredentials({ userId: trickId.slice(0, 3) })).resolves.toMatchObject({ credentials: [] });
   });
 
   it("every free-text field that is stored and shown refuses control, format (bidi) and separator characters as FIELD_INVALID, and keeps honest text", async () => {
     const credentialId = await register(svc, new SoftAuthenticator(), "text-owner");
-    const session = (await svc.connect.finishAuthentication({ credentialJson: await assertion(svc, authenticator, userId) })).sessionToken;
+    const session = (await rpc.finishAuthentication({ credentialJson: await assertion(svc, authenticator, userId) })).sessionToken;
     const operation = (name: string, displayText: string) => ({ name, resource: "accounts/1", payloadDigest: new Uint8Array(32), displayText });
-    const honestFinish = async () => JSON.stringify(new SoftAuthenticator().create((await svc.connect.beginRegistration({ userId: "text-new", userName: "n" })).optionsJson, ORIGIN));
+    const honestFinish = async () => JSON.stringify(new SoftAuthenticator().create((await rpc.beginRegistration({ userId: "text-new", userName: "n" })).optionsJson, ORIGIN));
     const fields: Record<string, (text: string) => Promise<unknown>> = {
-      "BeginRegistration user_name": (text) => svc.connect.beginRegistration({ userId: "text-new", userName: text }),
-      "BeginRegistration display_name": (text) => svc.connect.beginRegistration({ userId: "text-new", userName: "n", displayName: text }),
-      "BeginAuthentication client.ip": (text) => svc.connect.beginAuthentication({ userId, client: { ip: text } }),
-      "FinishRegistration credential_name": async (text) => svc.connect.finishRegistration({ credentialJson: await honestFinish(), credentialName: text }),
-      "RenameCredential name": (text) => svc.connect.renameCredential({ userId: "text-owner", credentialId, name: text }),
-      "ClearCloneWarning reason": (text) => svc.connect.clearCloneWarning({ userId: "text-owner", credentialId, reason: text }),
-      "VerifyOperation operation.display_text": (text) => svc.connect.verifyOperation({ sessionToken: session, operation: operation("payments.transfer", text) }),
-      "VerifyOperation operation.name": (text) => svc.connect.verifyOperation({ sessionToken: session, operation: operation(text, "") }),
-      "BeginAuthentication operation.display_text": (text) => svc.connect.beginAuthentication({ userId, operation: operation("payments.transfer", text) }),
-      "RevokeCredential reason": (text) => svc.connect.revokeCredential({ userId: "text-owner", credentialId: "not-a-credential", reason: text }),
-      "UpdateUser user_name": (text) => svc.connect.updateUser({ userId: "text-owner", userName: text }),
-      "UpdateUser display_name": (text) => svc.connect.updateUser({ userId: "text-owner", userName: "n", displayName: text }),
+      "BeginRegistration user_name": (text) => rpc.beginRegistration({ userId: "text-new", userName: text }),
+      "BeginRegistration display_name": (text) => rpc.beginRegistration({ userId: "text-new", userName: "n", displayName: text }),
+      "BeginAuthentication client.ip": (text) => rpc.beginAuthentication({ userId, client: { ip: text } }),
+      "FinishRegistration credential_name": async (text) => rpc.finishRegistration({ credentialJson: await honestFinish(), credentialName: text }),
+      "RenameCredential name": (text) => rpc.renameCredential({ userId: "text-owner", credentialId, name: text }),
+      "ClearCloneWarning reason": (text) => rpc.clearCloneWarning({ userId: "text-owner", credentialId, reason: text }),
+      "VerifyOperation operation.display_text": (text) => rpc.verifyOperation({ sessionToken: session, operation: operation("payments.transfer", text) }),
+      "VerifyOperation operation.name": (text) => rpc.verifyOperation({ sessionToken: session, operation: operation(text, "") }),
+      "BeginAuthentication operation.display_text": (text) => rpc.beginAuthentication({ userId, operation: operation("payments.transfer", text) }),
+      "RevokeCredential reason": (text) => rpc.revokeCredential({ userId: "text-owner", credentialId: "not-a-credential", reason: text }),
+      "UpdateUser user_name": (text) => rpc.updateUser({ userId: "text-owner", userName: text }),
+      "UpdateUser display_name": (text) => rpc.updateUser({ userId: "text-owner", userName: "n", displayName: text }),
     };
     for (const [field, call] of Object.entries(fields)) {
       for (const [name, text] of Object.entries(HOSTILE_DISPLAY_TEXT)) {
@@ -202,13 +210,13 @@ describe("hostile input at every RPC", () => {
         expect([field, text, outcome]).toEqual([field, text, field.startsWith("RevokeCredential") ? "CREDENTIAL_NOT_FOUND" : "ok"]);
       }
     }
-    const renamed = await svc.connect.renameCredential({ userId: "text-owner", credentialId, name: HONEST_DISPLAY_TEXT[0]! });
+    const renamed = await rpc.renameCredential({ userId: "text-owner", credentialId, name: HONEST_DISPLAY_TEXT[0]! });
     expect(renamed.credential?.name).toBe(HONEST_DISPLAY_TEXT[0]);
 
     // The user agent is the end user's header, passed on: cleaned, never a failed sign-in.
     const userAgent = `Mozilla/5.0 ${Object.values(HOSTILE_DISPLAY_TEXT).join(" ")}`;
-    const signedIn = await svc.connect.finishAuthentication({ credentialJson: await assertion(svc, authenticator, userId), client: { userAgent } });
-    const { sessions } = await svc.connect.listSessions({ userId });
+    const signedIn = await rpc.finishAuthentication({ credentialJson: await assertion(svc, authenticator, userId), client: { userAgent } });
+    const { sessions } = await rpc.listSessions({ userId });
     const stored = sessions.find((s) => decodeJwt(signedIn.sessionToken).jti === s.sessionId)?.clientUserAgent ?? "";
     expect(stored.startsWith("Mozilla/5.0 Key\uFFFDadmin YubiKey\uFFFDrevoked by admin")).toBe(true);
     expect(undisplayableCharacter(stored)).toBeUndefined();
@@ -245,7 +253,7 @@ describe("hostile input at every RPC", () => {
       const fields = method.input.fields.filter((f) => f.fieldKind === "scalar" && f.scalar === 9 /* string */ && f.localName !== "tenant");
       if (fields.length === 0) continue;
       const request = Object.fromEntries(fields.map((f) => [f.localName, long]));
-      const call = (svc.connect as unknown as Record<string, (r: unknown) => Promise<unknown>>)[method.localName]!(request);
+      const call = (rpc as unknown as Record<string, (r: unknown) => Promise<unknown>>)[method.localName]!(request);
       const reason = await cleanRefusal(call, [Code.InvalidArgument]);
       expect([method.name, reason]).toEqual([method.name, expect.stringMatching(/^(FIELD_INVALID|CREDENTIAL_MALFORMED)$/)]);
     }
@@ -303,7 +311,7 @@ describe("hostile input at every RPC", () => {
       )) as ServiceError;
       expect(GrpcStatus[err.code], `${ms} ms`).toBe("DEADLINE_EXCEEDED");
     }
-    const connectDeadline = await svc.connect.beginAuthentication({ userId }, { timeoutMs: 1 }).catch((e: unknown) => ConnectError.from(e));
+    const connectDeadline = await rpc.beginAuthentication({ userId }, { timeoutMs: 1 }).catch((e: unknown) => ConnectError.from(e));
     expect(Code[(connectDeadline as ConnectError).code]).toBe(Code[Code.DeadlineExceeded]);
 
     const cancelled = (await new Promise<ServiceError | null>((resolve) => {
@@ -315,21 +323,21 @@ describe("hostile input at every RPC", () => {
     })) as ServiceError;
     expect(GrpcStatus[cancelled.code]).toBe("CANCELLED");
     const abort = new AbortController();
-    const pending = svc.connect.beginRegistration({ userId: "cancelled", userName: "c" }, { signal: abort.signal });
+    const pending = rpc.beginRegistration({ userId: "cancelled", userName: "c" }, { signal: abort.signal });
     abort.abort();
     expect(Code[ConnectError.from(await pending.catch((e: unknown) => e)).code]).toBe(Code[Code.Canceled]);
     // The service keeps answering afterwards.
-    await expect(svc.connect.beginAuthentication({ userId })).resolves.toBeDefined();
+    await expect(rpc.beginAuthentication({ userId })).resolves.toBeDefined();
   });
 
   // Runs last (vitest keeps declaration order): everything above left the process healthy.
   it("an audit page_token above 4096 bytes and an ext_authz step-up grant above 8 KiB are refused by size", async () => {
-    const err = await expectRpcError(svc.connect.listAuditEvents({ userId, pageToken: `${"A".repeat(5000)}.tag` }), Code.InvalidArgument, "FIELD_INVALID");
+    const err = await expectRpcError(rpc.listAuditEvents({ userId, pageToken: `${"A".repeat(5000)}.tag` }), Code.InvalidArgument, "FIELD_INVALID");
     expect(err.rawMessage).toBe("page_token: at most 4096 bytes");
 
     const envoy = grpcJsClient(Authorization, svc.address);
     try {
-      const { sessionToken } = await svc.connect.finishAuthentication({ credentialJson: await assertion(svc, authenticator, userId) });
+      const { sessionToken } = await rpc.finishAuthentication({ credentialJson: await assertion(svc, authenticator, userId) });
       const grant = `${"a".repeat(MAX_TOKEN_BYTES)}.b.c`;
       const headers = { authorization: `Bearer ${sessionToken}`, "x-dynauthn-step-up": grant };
       const check = create(CheckRequestSchema, { attributes: { request: { http: { method: "GET", path: "/", headers } } } });

@@ -65,7 +65,7 @@ describe("telemetry: traces, metrics and trace ids in audit events and logs", ()
       expect(server?.kind).toBe(SpanKind.SERVER);
       expect(server?.spanContext().traceId).toBe(TRACE_ID);
       expect(server?.parentSpanContext?.spanId).toBe(CALLER_SPAN_ID);
-      expect(server?.attributes).toMatchObject({ "rpc.system": "connect_rpc", "rpc.service": "authn.v1.AuthService", "rpc.method": method });
+      expect(server?.attributes).toMatchObject({ "rpc.system": "connect_rpc", "rpc.service": "authn.v1.AuthService", "rpc.method": method, "dynauthn.rpc.path": "connect_node" });
     }
     const [finish] = named("authn.v1.AuthService/FinishAuthentication");
     const children = childrenOf(finish!);
@@ -95,7 +95,28 @@ describe("telemetry: traces, metrics and trace ids in audit events and logs", ()
     await expect(grpc.finishAuthentication({ credentialJson: "{}" }, { headers })).rejects.toThrow();
     const [server] = named("authn.v1.AuthService/FinishAuthentication");
     expect(server?.spanContext().traceId).toBe(TRACE_ID); // from gRPC metadata
-    expect(server?.attributes).toMatchObject({ "rpc.system": "grpc", "rpc.grpc.status_code": 3 }); // INVALID_ARGUMENT
+    expect(server?.attributes).toMatchObject({ "rpc.system": "grpc", "rpc.grpc.status_code": 3, "dynauthn.rpc.path": "grpc_unary" }); // INVALID_ARGUMENT
+    const durations = await reader.points("rpc.server.call.duration");
+    const sample = durations.find((p) => p.attributes["rpc.method"] === "FinishAuthentication" && p.attributes["dynauthn.rpc.path"] === "grpc_unary");
+    expect(sample?.attributes).toMatchObject({ "rpc.system": "grpc", "rpc.grpc.status_code": 3 });
+  });
+
+  it("spans and measures calls on both server paths: gRPC-Web and streaming gRPC on connect-node, unary gRPC on the unary path", async () => {
+    const { createClient } = await import("@connectrpc/connect");
+    const { createGrpcTransport, createGrpcWebTransport } = await import("@connectrpc/connect-node");
+    const { Health } = await import("../../src/gen/grpc/health/v1/health_pb.js");
+    spans.reset();
+    const headers = { traceparent: `00-${TRACE_ID}-${CALLER_SPAN_ID}-01` };
+    await createClient(Health, createGrpcWebTransport({ baseUrl: svc.baseUrl, httpVersion: "2" })).check({}, { headers });
+    await createClient(Health, createGrpcTransport({ baseUrl: svc.baseUrl })).check({}, { headers });
+    const watch = new AbortController();
+    for await (const _ of createClient(Health, createGrpcTransport({ baseUrl: svc.baseUrl })).watch({}, { headers, signal: watch.signal })) break;
+    const paths = named("grpc.health.v1.Health/Check").map((s) => [s.attributes["dynauthn.rpc.path"], s.spanContext().traceId, s.parentSpanContext?.spanId]);
+    expect(paths).toEqual([
+      ["connect_node", TRACE_ID, CALLER_SPAN_ID],
+      ["grpc_unary", TRACE_ID, CALLER_SPAN_ID],
+    ]);
+    expect(named("grpc.health.v1.Health/Watch").map((s) => s.attributes["dynauthn.rpc.path"])).toEqual(["connect_node"]);
   });
 
   it("counts ceremonies by type, outcome and reason, cache hits, and RPC durations", async () => {
@@ -124,7 +145,7 @@ describe("telemetry: traces, metrics and trace ids in audit events and logs", ()
 
     const durations = await reader.points("rpc.server.call.duration");
     const finish = durations.find(
-      (p) => p.attributes["rpc.method"] === "FinishAuthentication" && Object.keys(p.attributes).length === 3, // the successes
+      (p) => p.attributes["rpc.method"] === "FinishAuthentication" && Object.keys(p.attributes).length === 4, // the successes
     );
     expect((finish?.value as { count: number } | undefined)?.count).toBe(2);
     expect(pointWith(durations, { "rpc.method": "FinishAuthentication", "rpc.connect_rpc.error_code": "unauthenticated" })).toBeDefined();

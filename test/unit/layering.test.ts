@@ -14,6 +14,7 @@ const LAYER_OF: Record<string, Layer> = {
   "config.ts": "wiring", // reads the environment and every layer's defaults
   cli: "wiring",
   "telemetry/register.ts": "wiring", // main's first import: loads the configuration to start telemetry
+  "telemetry/rpc-stage.ts": "rpc", // the call pipeline's span and duration stage, beside its other stages in rpc/
   rpc: "rpc",
   transport: "rpc", // the service port's server: HTTP/2, TLS and request-size limits
   ceremonies: "domain",

@@ -1,6 +1,7 @@
-import { ConnectError, type Interceptor } from "@connectrpc/connect";
+import { ConnectError } from "@connectrpc/connect";
 import type { Logger } from "pino";
 import { AuthError } from "../errors.js";
+import type { CallStage } from "./call-pipeline.js";
 import { codeOf, toConnectError } from "./connect-error.js";
 
 /**
@@ -8,12 +9,12 @@ import { codeOf, toConnectError } from "./connect-error.js";
  * with their reason; anything else is logged in full here and answered as a bare INTERNAL, so a
  * caller never sees a stack trace.
  */
-export function errorInterceptor(logger: Logger): Interceptor {
-  return (next) => async (req) => {
+export function errorStage(logger: Logger): CallStage {
+  return async (call, next) => {
     try {
-      return await next(req);
+      return await next();
     } catch (err) {
-      const procedure = req.method.parent.typeName + "/" + req.method.name;
+      const procedure = call.method.parent.typeName + "/" + call.method.name;
       if (err instanceof AuthError) {
         // Store failures and internal errors need an operator; refusals of a request do not.
         const level = err.reason.startsWith("STORE_") || err.reason === "INTERNAL" ? "error" : "info";

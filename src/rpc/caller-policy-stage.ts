@@ -1,9 +1,9 @@
-import type { Interceptor } from "@connectrpc/connect";
 import type { Logger } from "pino";
 import { CALLER, CALLER_REJECTED } from "../callers/caller-context.js";
 import { GUARDED_SERVICES } from "../callers/guarded-procedures.js";
 import type { CallDecision, CallerAuthorizer } from "../callers/policy.js";
 import type { Auditor } from "../audit/auditor.js";
+import type { CallStage } from "./call-pipeline.js";
 import { AuthError } from "../errors.js";
 import { CheckRequestSchema } from "../gen/envoy/service/auth/v3/external_auth_pb.js";
 import type { Tenants } from "../tenants/tenants.js";
@@ -30,34 +30,35 @@ function tenantFieldOf(message: unknown): string | undefined {
 
 /** A short string field of the request, for the denial's audit event (bounded: it is untrusted). */
 function stringField(message: unknown, name: string, max: number): string | undefined {
-  const value = (message as Record<string, unknown>)[name];
+  const value = (message as Record<string, unknown> | undefined)?.[name];
   return typeof value === "string" && value.length <= max ? value : undefined;
 }
 
 /**
  * Enforces the caller policy on authn.v1.AuthService and the ext_authz service before any
- * handler runs (health and reflection pass). A refusal is PERMISSION_DENIED with reason
+ * handler runs, on every server path (health and reflection pass). A refusal is PERMISSION_DENIED with reason
  * CALLER_NOT_ALLOWED and a CALL_DENIED audit event in the named tenant (the default tenant when
  * the name is unknown, so an untrusted caller cannot create audit partitions). A refused identity
  * header (CALLER_REJECTED) makes the call anonymous: its reason is in the denial's audit event, or
  * logged when the policy lets anonymous callers make the call.
  */
-export function callerPolicyInterceptor({ authorizer, tenants, auditor, logger }: CallerPolicyDeps): Interceptor {
-  return (next) => async (req) => {
-    const service = req.method.parent.typeName;
-    if (!GUARDED_SERVICES.has(service)) return next(req);
-    const procedure = `${service}/${req.method.name}`;
-    const caller = req.contextValues.get(CALLER);
-    const rejected = req.contextValues.get(CALLER_REJECTED);
+export function callerPolicyStage({ authorizer, tenants, auditor, logger }: CallerPolicyDeps): CallStage {
+  return async (call, next) => {
+    const service = call.method.parent.typeName;
+    if (!GUARDED_SERVICES.has(service)) return next();
+    const procedure = `${service}/${call.method.name}`;
+    const caller = call.values.get(CALLER);
+    const rejected = call.values.get(CALLER_REJECTED);
     // Every guarded RPC is unary; a streaming one would name no tenant, so it is refused.
-    const requestedTenant = req.stream ? "" : tenantFieldOf(req.message);
+    const message = call.unary?.message;
+    const requestedTenant = call.unary ? tenantFieldOf(message) : "";
     const tenantId = requestedTenant === undefined ? undefined : tenants.idOf(requestedTenant);
-    const decision: CallDecision = req.stream
-      ? { allowed: false, why: "streaming call" }
-      : authorizer.decide(caller, procedure, tenantId);
+    const decision: CallDecision = call.unary
+      ? authorizer.decide(caller, procedure, tenantId)
+      : { allowed: false, why: "streaming call" };
     if (decision.allowed) {
       if (rejected) logger.warn({ procedure, identity_rejected: rejected }, "caller identity header refused; the call is anonymous");
-      return next(req);
+      return next();
     }
 
     const refusal = new AuthError("CALLER_NOT_ALLOWED", `caller not allowed: ${decision.why}`);
@@ -70,7 +71,6 @@ export function callerPolicyInterceptor({ authorizer, tenants, auditor, logger }
     const details: Record<string, string> = { procedure, why: decision.why };
     if (rejected) details.identity_rejected = rejected;
     if (tenantId !== undefined && tenant.id !== tenantId) details.requested_tenant = tenantId.slice(0, 64);
-    const message = req.stream ? undefined : req.message;
     await auditor.failure(
       "call_denied",
       tenant,

@@ -38,7 +38,9 @@ const UNNEEDED_MIDDLEWARE = [
  *   not used: the regional endpoint serves every account);
  * - a lean request handler (./http-handler.ts): keep-alive agents (https for an https endpoint),
  *   one timer per request for the request timeout, the connection timeout armed per connection;
- * - no user-agent, recursion-detection or logger middleware.
+ * - no user-agent, recursion-detection or logger middleware;
+ * - no per-request endpoint resolution and no copies of the client config in (de)serialisation
+ *   (./lean-middleware.ts; the SDK's protocol, retries, signing and typed errors are unchanged).
  */
 export function createDynamoClient(opts: DynamoClientOptions): DynamoDBClient {
   const endpoint = constantEndpoint(opts);

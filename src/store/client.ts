@@ -1,6 +1,8 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { SignatureV4 } from "@smithy/signature-v4";
+import type { EndpointV2 } from "@smithy/types";
 import { KeepAliveHttpHandler } from "./http-handler.js";
+import { useConstantEndpoint, useInheritingSerde } from "./lean-middleware.js";
 
 export interface DynamoClientOptions {
   readonly endpoint: string | undefined;
@@ -36,7 +38,9 @@ const UNNEEDED_MIDDLEWARE = [
  *   not used: the regional endpoint serves every account);
  * - a lean request handler (./http-handler.ts): keep-alive agents (https for an https endpoint),
  *   one timer per request for the request timeout, the connection timeout armed per connection;
- * - no user-agent, recursion-detection or logger middleware.
+ * - no user-agent, recursion-detection or logger middleware;
+ * - no per-request endpoint resolution and no copies of the client config in (de)serialisation
+ *   (./lean-middleware.ts; the SDK's protocol, retries, signing and typed errors are unchanged).
  */
 export function createDynamoClient(opts: DynamoClientOptions): DynamoDBClient {
   const endpoint = constantEndpoint(opts);
@@ -64,12 +68,14 @@ export function createDynamoClient(opts: DynamoClientOptions): DynamoDBClient {
     ...(opts.localCredentials ? { credentials: { accessKeyId: "local", secretAccessKey: "local" } } : {}),
   });
   for (const name of UNNEEDED_MIDDLEWARE) client.middlewareStack.remove(name);
+  useConstantEndpoint(client, endpoint);
+  useInheritingSerde(client);
   dropMiddlewareCacheOnChange(client);
   return client;
 }
 
 /** DYNAMODB_ENDPOINT, or the regional endpoint the SDK's endpoint rules give for `region`. */
-function constantEndpoint(opts: DynamoClientOptions): { readonly url: URL } {
+function constantEndpoint(opts: DynamoClientOptions): EndpointV2 {
   if (opts.endpoint) return { url: new URL(opts.endpoint) };
   const rules = new DynamoDBClient({ region: opts.region });
   try {

@@ -6,7 +6,17 @@
 import http from "node:http";
 import net, { type AddressInfo } from "node:net";
 import { performance } from "node:perf_hooks";
-import { type DynamoDBClient, ListTablesCommand } from "@aws-sdk/client-dynamodb";
+import {
+  ConditionalCheckFailedException,
+  CreateTableCommand,
+  DynamoDBClient,
+  GetItemCommand,
+  ListTablesCommand,
+  PutItemCommand,
+  QueryCommand,
+  TransactionCanceledException,
+  TransactWriteItemsCommand,
+} from "@aws-sdk/client-dynamodb";
 import { afterEach, describe, expect, inject, it, vi } from "vitest";
 import { createDynamoClient } from "../../src/store/client.js";
 
@@ -96,6 +106,66 @@ describe("createDynamoClient's lean set-up", () => {
     const signer = dynamo.config.signer;
     expect(await signer()).toBe(await signer());
     dynamo.destroy();
+  });
+});
+
+describe("createDynamoClient's lean pipeline (./lean-middleware.ts)", () => {
+  const table = `lean-${process.pid}-${Date.now()}`;
+  const key = (pk: string) => ({ pk: { S: pk } });
+
+  it("asks nothing per request to find the endpoint: the SDK's endpoint middleware no longer runs", async () => {
+    const dynamo = client();
+    const provider = vi.spyOn(dynamo.config, "endpointProvider");
+    await dynamo.send(listTables());
+    await dynamo.send(new GetItemCommand({ TableName: "absent", Key: key("x") })).catch(() => undefined);
+    await dynamo.send(listTables(), { abortSignal: new AbortController().signal }); // a send that resolves its stack anew
+    expect(provider).not.toHaveBeenCalled();
+    dynamo.destroy();
+  });
+
+  it("hands the SDK's protocol a context that inherits the client config instead of a copy of it", async () => {
+    const dynamo = client();
+    const serialize = vi.spyOn(dynamo.config.protocol as { serializeRequest: (...a: unknown[]) => unknown }, "serializeRequest");
+    const deserialize = vi.spyOn(dynamo.config.protocol as { deserializeResponse: (...a: unknown[]) => unknown }, "deserializeResponse");
+    await dynamo.send(listTables());
+    expect(Object.getPrototypeOf(serialize.mock.calls[0]![2])).toBe(dynamo.config);
+    expect(Object.getPrototypeOf(deserialize.mock.calls[0]![1])).toBe(dynamo.config);
+    dynamo.destroy();
+  });
+
+  it("reads and writes items exactly as the default DynamoDBClient does, and keeps the SDK's typed errors", async () => {
+    const dynamo = client();
+    const reference = new DynamoDBClient({ region: "us-east-1", endpoint: inject("dynamoEndpoint"), credentials: { accessKeyId: "local", secretAccessKey: "local" } });
+    await dynamo.send(
+      new CreateTableCommand({
+        TableName: table,
+        BillingMode: "PAY_PER_REQUEST",
+        AttributeDefinitions: [{ AttributeName: "pk", AttributeType: "S" }],
+        KeySchema: [{ AttributeName: "pk", KeyType: "HASH" }],
+      }),
+    );
+    const item = { ...key("a"), n: { N: "12.5" }, b: { B: new Uint8Array([0, 1, 255]) }, l: { L: [{ S: "x" }, { BOOL: true }, { NULL: true }] }, m: { M: { ss: { SS: ["p", "q"] } } } };
+    await dynamo.send(new PutItemCommand({ TableName: table, Item: item }));
+    const strip = ({ $metadata: _, ...rest }: { $metadata: unknown }) => rest;
+    const get = new GetItemCommand({ TableName: table, Key: key("a"), ConsistentRead: true });
+    expect(strip(await dynamo.send(get))).toEqual(strip(await reference.send(get)));
+    expect((await dynamo.send(get)).Item).toEqual(item);
+    const query = new QueryCommand({ TableName: table, KeyConditionExpression: "pk = :pk", ExpressionAttributeValues: { ":pk": { S: "a" } } });
+    expect(strip(await dynamo.send(query))).toEqual(strip(await reference.send(query)));
+
+    const conditional = await dynamo.send(new PutItemCommand({ TableName: table, Item: key("a"), ConditionExpression: "attribute_not_exists(pk)" })).catch((e: unknown) => e);
+    expect(conditional).toBeInstanceOf(ConditionalCheckFailedException);
+    expect(conditional).toMatchObject({ $fault: "client", $metadata: { httpStatusCode: 400 } });
+    expect((conditional as { $response?: { statusCode: number } }).$response?.statusCode).toBe(400);
+    const cancelled = await dynamo
+      .send(new TransactWriteItemsCommand({ TransactItems: [{ Put: { TableName: table, Item: key("a"), ConditionExpression: "attribute_not_exists(pk)" } }] }))
+      .catch((e: unknown) => e);
+    expect(cancelled).toBeInstanceOf(TransactionCanceledException);
+    expect((cancelled as TransactionCanceledException).CancellationReasons?.map((r) => r.Code)).toEqual(["ConditionalCheckFailed"]);
+    const invalid = await dynamo.send(new GetItemCommand({ TableName: table, Key: {} })).catch((e: unknown) => e);
+    expect(invalid).toMatchObject({ name: "ValidationException", $metadata: { httpStatusCode: 400 } });
+    dynamo.destroy();
+    reference.destroy();
   });
 });
 
@@ -199,6 +269,18 @@ describe("createDynamoClient's request handler", () => {
     expect(sockets).toHaveLength(1);
     dynamo.destroy();
     for (const s of sockets) s.destroy();
+  });
+
+  it("reports a response body that does not parse with its HTTP status and the raw response, as the SDK does", async () => {
+    const garbled = await stub((_req, res) => {
+      res.writeHead(200, { "content-type": "application/x-amz-json-1.0", "x-amzn-requestid": "req-1" });
+      res.end("<html>not JSON</html>");
+    });
+    const dynamo = createDynamoClient({ endpoint: garbled.endpoint, region: "us-east-1", localCredentials: true, maxAttempts: 1 });
+    const err = await dynamo.send(listTables()).catch((e: unknown) => e);
+    expect(err).toMatchObject({ $metadata: { httpStatusCode: 200, requestId: "req-1" } });
+    expect((err as { $response?: { statusCode: number } }).$response?.statusCode).toBe(200);
+    dynamo.destroy();
   });
 
   it("ends an aborted request at once with an AbortError, and refuses one aborted before it started", async () => {

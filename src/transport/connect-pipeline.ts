@@ -6,7 +6,8 @@ export function pipelineInterceptor(pipeline: CallStage): Interceptor {
   return (next) => (req) => {
     const call: Call = {
       method: req.method,
-      grpc: req.header.get("content-type")?.startsWith("application/grpc") ?? false,
+      // Media types are case-insensitive, and connect-node serves `Application/GRPC` as gRPC.
+      grpc: req.header.get("content-type")?.toLowerCase().startsWith("application/grpc") ?? false,
       path: "connect_node",
       values: req.contextValues,
       unary: req.stream ? undefined : { message: req.message },

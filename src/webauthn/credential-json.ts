@@ -3,6 +3,7 @@ import { decodeAttestationObject, isoBase64URL, parseAuthenticatorData } from "@
 import { z } from "zod";
 import { AuthError } from "../errors.js";
 import { MAX_CREDENTIAL_ID_CHARS } from "../field-limits.js";
+import { isCanonicalBase64url } from "./base64url.js";
 import { registrationExtensionFacts, type RegistrationExtensionFacts } from "./extensions.js";
 
 /** A browser's credential JSON is a few KiB; TPM and Android attestations stay well below this. */
@@ -11,13 +12,20 @@ export const MAX_CREDENTIAL_JSON_BYTES = 64 * 1024;
 const base64url = z.string().min(1).refine((s) => isoBase64URL.isBase64URL(s), "must be base64url");
 
 /**
+ * A credential id is looked up as text and, when unknown, sent back in signalUnknownCredential:
+ * only its canonical spelling may pass, or a padded or trailing-bit variant of an existing id
+ * would be "unknown" and the browser (which decodes it to the same bytes) would hide that passkey.
+ */
+const credentialId = base64url.max(MAX_CREDENTIAL_ID_CHARS).refine(isCanonicalBase64url, "must be canonical base64url");
+
+/**
  * clientExtensionResults must be an object; what the service reads of it is taken out in the
  * parse functions below and the rest (PRF results, largeBlob blobs) is dropped there, so no later
  * code, log or audit event can see it.
  */
 const common = {
-  id: base64url.max(MAX_CREDENTIAL_ID_CHARS),
-  rawId: base64url.max(MAX_CREDENTIAL_ID_CHARS),
+  id: credentialId,
+  rawId: credentialId,
   type: z.literal("public-key"),
   clientExtensionResults: z.record(z.string(), z.unknown()).default({}),
   authenticatorAttachment: z.enum(["platform", "cross-platform"]).optional(),

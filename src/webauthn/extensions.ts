@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { invalidField } from "../errors.js";
 import { MAX_EXTENSIONS_JSON_BYTES, MAX_PRF_SALT_BYTES } from "../field-limits.js";
+import { isCanonicalBase64url } from "./base64url.js";
 
 /**
  * WebAuthn extensions: the inputs a caller may put into the browser's options
@@ -13,7 +14,7 @@ import { MAX_EXTENSIONS_JSON_BYTES, MAX_PRF_SALT_BYTES } from "../field-limits.j
 const prfSalt = z
   .string()
   .max(Math.ceil((MAX_PRF_SALT_BYTES * 4) / 3))
-  .refine((s) => Buffer.from(s, "base64url").toString("base64url") === s, "must be canonical base64url")
+  .refine(isCanonicalBase64url, "must be canonical base64url")
   .refine((s) => Buffer.from(s, "base64url").length <= MAX_PRF_SALT_BYTES, `must decode to at most ${MAX_PRF_SALT_BYTES} bytes`);
 
 const prfEval = z.strictObject({ first: prfSalt, second: prfSalt.optional() });

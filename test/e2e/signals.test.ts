@@ -226,6 +226,23 @@ describe("Signal API payloads", () => {
       expect(refused).toEqual({ reason: "CREDENTIAL_UNKNOWN", signals: [] });
     });
 
+    it("never for another spelling of an existing passkey's id (padding, non-zero trailing bits): the browser decodes it to that passkey", async () => {
+      const authenticator = new SoftAuthenticator();
+      const { credentialId } = await enrol(authenticator, "spelled-twice");
+      // The bits a base64url string carries past its last whole byte: a decoder drops them, so
+      // setting one spells the same bytes differently (a 32-byte id has 2, a 16-byte one 4).
+      expect((credentialId.length * 6) % 8).toBeGreaterThan(0);
+      const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+      const trailing = credentialId.slice(0, -1) + alphabet[alphabet.indexOf(credentialId.at(-1)!) | 1]!;
+      expect(Buffer.from(trailing, "base64url").equals(Buffer.from(credentialId, "base64url"))).toBe(true);
+      for (const spelling of [trailing, `${credentialId}=`, `${credentialId}==`]) {
+        const credentialJson = await withId(authenticator, "spelled-twice", spelling);
+        const err = ConnectError.from(await svc.connect.finishAuthentication({ credentialJson }).catch((e: unknown) => e));
+        const { code, signals } = { code: err.code, signals: err.findDetails(BrowserSignalSchema).map(call) };
+        expect({ code, reason: err.findDetails(ErrorInfoSchema)[0]?.reason, signals }, spelling).toEqual({ code: Code.InvalidArgument, reason: "CREDENTIAL_MALFORMED", signals: [] });
+      }
+    });
+
     it("the step-up path answers an unknown credential with DENY and no signal", async () => {
       const authenticator = new SoftAuthenticator();
       await enrol(authenticator, "stepper");

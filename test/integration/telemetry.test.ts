@@ -119,6 +119,24 @@ describe("telemetry: traces, metrics and trace ids in audit events and logs", ()
     expect(named("grpc.health.v1.Health/Watch").map((s) => s.attributes["dynauthn.rpc.path"])).toEqual(["connect_node"]);
   });
 
+  it("names gRPC as gRPC however the client spells its content type (media types are case-insensitive; connect-node accepts any case)", async () => {
+    const http2 = await import("node:http2");
+    spans.reset();
+    const session = http2.connect(svc.baseUrl);
+    const json = Buffer.from("{}");
+    const envelope = Buffer.concat([Buffer.from([0, 0, 0, 0, json.length]), json]);
+    const status = await new Promise<string | undefined>((resolve, reject) => {
+      const req = session.request({ ":method": "POST", ":path": "/grpc.health.v1.Health/Check", "content-type": "Application/GRPC+json", te: "trailers" });
+      req.on("trailers", (t) => resolve(t["grpc-status"] as string | undefined));
+      req.on("error", reject);
+      req.resume();
+      req.end(envelope);
+    }).finally(() => session.close());
+    expect(status).toBe("0");
+    const [server] = named("grpc.health.v1.Health/Check");
+    expect(server?.attributes).toMatchObject({ "rpc.system": "grpc", "rpc.grpc.status_code": 0, "dynauthn.rpc.path": "connect_node" });
+  });
+
   it("counts ceremonies by type, outcome and reason, cache hits, and RPC durations", async () => {
     const ceremonies = await reader.points("dynauthn.ceremonies");
     expect(pointWith(ceremonies, { "dynauthn.event.type": "registration", "dynauthn.outcome": "success" })?.value).toBe(1);

@@ -37,6 +37,7 @@ export interface JwtContent {
  * verifies every token (verifyJwt), and test/unit/jwt.test.ts checks the two agree.
  */
 export async function signJwt(key: SigningKey, content: JwtContent): Promise<string> {
+  const header = { alg: key.alg, kid: key.kid, typ: content.typ };
   const payload = {
     ...content.claims,
     iss: TOKEN_ISSUER,
@@ -45,7 +46,7 @@ export async function signJwt(key: SigningKey, content: JwtContent): Promise<str
     exp: content.expiresAt,
     jti: content.jti,
   };
-  const signingInput = `${encodedHeader(key, content.typ)}.${base64urlJson(payload)}`;
+  const signingInput = `${base64urlJson(header)}.${base64urlJson(payload)}`;
   const signature = sign(key.alg === "ES256" ? "sha256" : null, Buffer.from(signingInput), {
     key: key.privateKey,
     dsaEncoding: "ieee-p1363",
@@ -54,17 +55,6 @@ export async function signJwt(key: SigningKey, content: JwtContent): Promise<str
 }
 
 const base64urlJson = (value: object) => Buffer.from(JSON.stringify(value)).toString("base64url");
-
-/** A key signs two types of token (session, grant), every one with the same header: encoded once. */
-const encodedHeaders = new WeakMap<SigningKey, Map<string, string>>();
-
-function encodedHeader(key: SigningKey, typ: string): string {
-  let byType = encodedHeaders.get(key);
-  if (!byType) encodedHeaders.set(key, (byType = new Map()));
-  let header = byType.get(typ);
-  if (header === undefined) byType.set(typ, (header = base64urlJson({ alg: key.alg, kid: key.kid, typ })));
-  return header;
-}
 
 /** A verified token's payload and the key (kid, alg) that signed it. */
 export interface VerifiedJwt {

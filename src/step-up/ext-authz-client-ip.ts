@@ -49,7 +49,7 @@ const FOUR_PART_DECIMAL = /^(0|[1-9]\d*)(\.(0|[1-9]\d*)){3}$/;
  * ipaddr's IPv4.isValid builds and catches an Error (stack trace and all) for every string that is
  * not IPv4 — an IPv6 client, or no address at all — which was a tenth of a Check's CPU.
  */
-export function ipOrEmpty(value: string): string {
+function ipOrEmpty(value: string): string {
   const text = value.trim();
   if (FOUR_PART_DECIMAL.test(text)) return ipaddr.IPv4.isValid(text) ? text : "";
   return ipaddr.IPv6.isValid(text) ? text : "";

@@ -6,7 +6,9 @@
  * rounds (default 5) after warm-up; prints each round and the medians of the per-round ratios to
  * the floor (the issue-15 targets: ≤ 3 × for the first two, ≤ 1.5 × for Health/Check). The machine
  * is shared, so the ratios carry better than the µs. VERIFIED_TOKEN_CACHE_MAX_ENTRIES is passed to
- * the service (0 measures the service without its verified-token cache).
+ * the service (0 measures the service without its verified-token cache). VERIFY_OP_KINDS (comma
+ * separated) runs only those kinds; VERIFY_OP_PROFILE=<dir> runs the service under
+ * `node --cpu-prof` and leaves its .cpuprofile there when it exits.
  */
 import { log, startHarness } from "./harness.js";
 import { floorPass, timedPass, warmUp, warmUpFloor, warmUpKind, type Kind } from "./scenarios.js";
@@ -16,11 +18,12 @@ const POOL_SIZE = 64;
 const CALLS = 2000;
 const ROUNDS = Number(process.env.VERIFY_OP_ROUNDS ?? "5");
 const IN_FLIGHT = Number(process.env.VERIFY_OP_IN_FLIGHT ?? "8");
-const KINDS: Kind[] = ["verify-operation", "ext-authz", "health-check"];
+const KINDS = (process.env.VERIFY_OP_KINDS ?? "verify-operation,ext-authz,health-check").split(",") as Kind[];
+const PROFILE_DIR = process.env.VERIFY_OP_PROFILE;
 
 async function main(): Promise<void> {
   const loadBefore = loadavg();
-  const harness = await startHarness(POOL_SIZE);
+  const harness = await startHarness(POOL_SIZE, PROFILE_DIR ? ["--cpu-prof", `--cpu-prof-dir=${PROFILE_DIR}`] : []);
   const ratios: Record<string, number[]> = Object.fromEntries(KINDS.map((kind) => [kind, []]));
   try {
     await warmUp(harness);

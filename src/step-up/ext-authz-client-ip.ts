@@ -40,8 +40,17 @@ export function extAuthzClientIp(setting: ExtAuthzClientIp, sourceAddress: strin
   }
 }
 
-/** Dotted-quad IPv4 or IPv6 only: not the shorthand forms (`127.1`, `0x7f.0.0.1`) nor `ip:port`. */
+/** ipaddr.IPv4.isValidFourPartDecimal's own pattern: four decimal parts, no leading zeros. */
+const FOUR_PART_DECIMAL = /^(0|[1-9]\d*)(\.(0|[1-9]\d*)){3}$/;
+
+/**
+ * Dotted-quad IPv4 or IPv6 only: not the shorthand forms (`127.1`, `0x7f.0.0.1`) nor `ip:port`.
+ * The same test as `isValidFourPartDecimal(text) || IPv6.isValid(text)`, with the pattern first:
+ * ipaddr's IPv4.isValid builds and catches an Error (stack trace and all) for every string that is
+ * not IPv4 — an IPv6 client, or no address at all — which was a tenth of a Check's CPU.
+ */
 function ipOrEmpty(value: string): string {
   const text = value.trim();
-  return ipaddr.IPv4.isValidFourPartDecimal(text) || ipaddr.IPv6.isValid(text) ? text : "";
+  if (FOUR_PART_DECIMAL.test(text)) return ipaddr.IPv4.isValid(text) ? text : "";
+  return ipaddr.IPv6.isValid(text) ? text : "";
 }

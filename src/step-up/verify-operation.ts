@@ -82,7 +82,7 @@ export class OperationVerifier {
           if (input.requirement.singleUse || shortfall(input.requirement, session, now)) {
             return await this.stepUp(tenant, session.userId, digest, input);
           }
-          return await this.allow(tenant, session, session.jti, digest, false, now);
+          return await this.allow(tenant, session, session.jti, digest, { once: false, asserted: false }, now);
       }
     } catch (err) {
       if (err instanceof Denial) return err.verdict;
@@ -118,6 +118,8 @@ export class OperationVerifier {
     // A single-use grant was used by the call that issued it.
     if (grant.once) throw new Denial("REPLAYED", "the step-up grant was single use");
     if (shortfall(input.requirement, grant, now)) return this.stepUp(tenant, session.userId, digest, input);
+    // Single use is never met by the session token alone, nor by a grant that only wraps it.
+    if (input.requirement.singleUse && !grant.asserted) return this.stepUp(tenant, session.userId, digest, input);
     if (input.requirement.singleUse && !(await this.deps.store.challenges.markGrantUsed(tenant.id, grant.jti, grant.expiresAt))) {
       throw new Denial("REPLAYED", "the step-up grant was already used");
     }
@@ -158,7 +160,7 @@ export class OperationVerifier {
             { ...asserted, userId: session.userId, credentialId: credential.credentialId },
             session.jti,
             digest,
-            req.singleUse,
+            { once: req.singleUse, asserted: true },
             authTime,
           );
           await this.deps.auditor.success("step_up", tenant, call, mergeFacts(known, { details: { acr: assurance.acr, amr: assurance.amr.join(" "), grant_id: verdict.grant.jti } }));
@@ -190,7 +192,7 @@ export class OperationVerifier {
     facts: AuthenticationFacts & { readonly userId: string; readonly credentialId: string },
     sessionId: string,
     digest: string,
-    once: boolean,
+    { once, asserted }: { readonly once: boolean; readonly asserted: boolean },
     now: number,
   ): Promise<Allowed> {
     const issued = await issueStepUpGrant(
@@ -204,6 +206,7 @@ export class OperationVerifier {
         amr: facts.amr,
         operation: digest,
         once,
+        asserted,
         sessionId,
       },
       now,

@@ -14,6 +14,11 @@ export interface GrantClaims extends Omit<Assurance, "jti" | "expiresAt"> {
   /** Issued for a single-use requirement: its one use was the call that issued it. */
   readonly once: boolean;
   /**
+   * Earned by a passkey assertion bound to this operation (a step-up), not by the session token
+   * alone: only such a grant can meet a single-use requirement (claim `ast`).
+   */
+  readonly asserted: boolean;
+  /**
    * The id (jti) of the session token the grant was issued under: the grant is accepted only with
    * that session, so revoking the session (RevokeSession, RevokeCredential, DeleteUser) ends it.
    */
@@ -32,7 +37,7 @@ export interface IssuedGrant {
 }
 
 /**
- * Signs a grant: sub, tid, sid (session id), op (operation digest), auth_time, acr, amr, cid, once, jti, iat, exp
+ * Signs a grant: sub, tid, sid (session id), op (operation digest), auth_time, acr, amr, cid, once, ast, jti, iat, exp
  * (`now` + `ttlSeconds`).
  */
 export async function issueStepUpGrant(
@@ -58,6 +63,7 @@ export async function issueStepUpGrant(
       amr: [...claims.amr],
       cid: claims.credentialId,
       once: claims.once,
+      ast: claims.asserted,
     },
   });
   return { token, grant };
@@ -69,5 +75,6 @@ export async function verifyStepUpGrant(tokens: VerifiedTokens, token: string, n
   if (typeof payload.op !== "string" || typeof payload.once !== "boolean" || typeof payload.sid !== "string") {
     throw new TokenRejected("INVALID", "the grant lacks its operation or session binding");
   }
-  return { ...assuranceClaims(payload), operation: payload.op, once: payload.once, sessionId: payload.sid };
+  // A grant without `ast` (issued before the claim existed) counts as the session token's alone.
+  return { ...assuranceClaims(payload), operation: payload.op, once: payload.once, asserted: payload.ast === true, sessionId: payload.sid };
 }

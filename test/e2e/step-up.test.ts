@@ -139,22 +139,35 @@ describe("VerifyOperation: operation-bound step-up (RFC 9470)", () => {
     ]);
   });
 
-  it("a reusable grant authorises within max_age; a single-use requirement accepts it exactly once", async () => {
+  it("a reusable grant authorises within max_age; a single-use requirement accepts only one a passkey earned, exactly once", async () => {
     const dave = await signedInUser(svc, "dave");
     const op = transfer(42);
-    const first = await connectVerify({ sessionToken: dave.sessionToken, operation: op, requirement: { maxAge: MAX_AGE } });
-    const token = first.details.case === "allowed" ? first.details.value.stepUpGrant : "";
-    const withGrant = { sessionToken: dave.sessionToken, operation: op, evidence: { case: "stepUpGrant" as const, value: token } };
-    expect((await connectVerify({ ...withGrant, requirement: { maxAge: MAX_AGE } })).decision).toBe(Decision.ALLOW);
-    expect((await connectVerify({ ...withGrant, requirement: { maxAge: MAX_AGE } })).decision).toBe(Decision.ALLOW);
-    // Single use: one conditional put of the grant's jti marker.
-    expect((await connectVerify({ ...withGrant, requirement: { singleUse: true } })).decision).toBe(Decision.ALLOW);
-    expect(denied(await connectVerify({ ...withGrant, requirement: { singleUse: true } }))).toEqual(["DENY", "REPLAYED"]);
+    const grantOf = (res: VerifyOperationResponse) => (res.details.case === "allowed" ? res.details.value.stepUpGrant : "");
+    const withGrant = (token: string) => ({ sessionToken: dave.sessionToken, operation: op, evidence: { case: "stepUpGrant" as const, value: token } });
+    // A token-only ALLOW's grant: reusable within max_age, but the session token alone never meets
+    // single use, however it is wrapped (third attack run's follow-up: it did, once).
+    const sessionGrant = grantOf(await connectVerify({ sessionToken: dave.sessionToken, operation: op, requirement: { maxAge: MAX_AGE } }));
+    expect((await connectVerify({ ...withGrant(sessionGrant), requirement: { maxAge: MAX_AGE } })).decision).toBe(Decision.ALLOW);
+    expect((await connectVerify({ ...withGrant(sessionGrant), requirement: { maxAge: MAX_AGE } })).decision).toBe(Decision.ALLOW);
+    expect((await connectVerify({ ...withGrant(sessionGrant), requirement: { singleUse: true } })).decision).toBe(Decision.STEP_UP_REQUIRED);
+    // A reusable grant earned by a step-up assertion: single use accepts it once (one conditional put of its jti marker).
+    svc.clock.advance(121_000);
+    const challenge = await connectVerify({ sessionToken: dave.sessionToken, operation: op, requirement: { maxAge: MAX_AGE } });
+    const earned = await connectVerify({
+      sessionToken: dave.sessionToken,
+      operation: op,
+      requirement: { maxAge: MAX_AGE },
+      evidence: { case: "credentialJson", value: answer(dave, challenge) },
+    });
+    expect(decodeJwt(grantOf(earned))).toMatchObject({ once: false, ast: true });
+    expect(decodeJwt(sessionGrant)).toMatchObject({ once: false, ast: false });
+    expect((await connectVerify({ ...withGrant(grantOf(earned)), requirement: { singleUse: true } })).decision).toBe(Decision.ALLOW);
+    expect(denied(await connectVerify({ ...withGrant(grantOf(earned)), requirement: { singleUse: true } }))).toEqual(["DENY", "REPLAYED"]);
     // Past max_age the grant no longer suffices: step up again.
     svc.clock.advance(121_000);
-    expect((await connectVerify({ ...withGrant, requirement: { maxAge: MAX_AGE } })).decision).toBe(Decision.STEP_UP_REQUIRED);
+    expect((await connectVerify({ ...withGrant(grantOf(earned)), requirement: { maxAge: MAX_AGE } })).decision).toBe(Decision.STEP_UP_REQUIRED);
     svc.clock.advance(300_000);
-    expect(denied(await connectVerify({ ...withGrant, requirement: {} }))).toEqual(["DENY", "EXPIRED"]);
+    expect(denied(await connectVerify({ ...withGrant(grantOf(earned)), requirement: {} }))).toEqual(["DENY", "EXPIRED"]);
   });
 
   it("enforces user verification, device binding and acr values on the assertion", async () => {

@@ -92,7 +92,7 @@ describe("KMS-encrypted key files (aws-sdk-client-mock, real key material)", () 
     expect(ring.keys.map((k) => k.kid)).toEqual([first.key.kid]);
     const { token } = await issueStepUpGrant(
       ring.signingKey(now),
-      { tenant: "default", userId: "alice", credentialId: "c", authTime: now, acr: "phrh", amr: ["hwk"], operation: "op", once: false, sessionId: "s" },
+      { tenant: "default", userId: "alice", credentialId: "c", authTime: now, acr: "phrh", amr: ["hwk"], operation: "op", once: false, asserted: true, sessionId: "s" },
       now,
       300,
     );

@@ -26,6 +26,7 @@ const grantClaims = {
   amr: ["hwk", "user", "mfa"],
   operation: "op-digest",
   once: false,
+  asserted: true,
   sessionId: "session-1",
 };
 

@@ -10,6 +10,7 @@ import type { Assurance } from "../tokens/verified-claims.js";
 import { verifySessionToken } from "../tokens/session-token.js";
 import type { VerifiedTokens } from "../tokens/verified-tokens.js";
 import { boundAssertion } from "./bound-assertion.js";
+import { SessionGrants } from "./session-grants.js";
 import { operationDigest, type Operation } from "./operation.js";
 import { shortfall, type AuthenticationFacts, type Requirement, type Shortfall } from "./requirement.js";
 import { asDenial, Denial, refusalFacts, type Allowed, type DenyReason, type StepUpNeeded, type Verdict } from "./verdict.js";
@@ -59,6 +60,7 @@ const DENIAL_OF_SHORTFALL: Record<Shortfall, DenyReason> = {
  *   +1 GetItem when the grant was earned with another passkey than the session's.
  */
 export class OperationVerifier {
+  readonly #sessionGrants: SessionGrants;
 
   constructor(
     private readonly deps: StepUpDeps,
@@ -66,7 +68,9 @@ export class OperationVerifier {
     private readonly authentication: AuthenticationCeremony,
     /** Checks and records step-up assertions, as FinishAuthentication's are. */
     private readonly assertions: AssertionCore,
-  ) {}
+  ) {
+    this.#sessionGrants = new SessionGrants(deps.grantTtlSeconds);
+  }
 
   async verify(tenant: TenantConfig, input: VerifyOperationInput): Promise<Verdict> {
     const now = this.deps.clock();
@@ -195,23 +199,26 @@ export class OperationVerifier {
     { once, asserted }: { readonly once: boolean; readonly asserted: boolean },
     now: number,
   ): Promise<Allowed> {
-    const issued = await issueStepUpGrant(
-      this.deps.keys.signingKey(now),
-      {
-        tenant: tenant.id,
-        userId: facts.userId,
-        credentialId: facts.credentialId,
-        authTime: facts.authTime,
-        acr: facts.acr,
-        amr: facts.amr,
-        operation: digest,
-        once,
-        asserted,
-        sessionId,
-      },
-      now,
-      this.deps.grantTtlSeconds,
-    );
+    const key = this.deps.keys.signingKey(now);
+    const issue = () =>
+      issueStepUpGrant(
+        key,
+        {
+          tenant: tenant.id,
+          userId: facts.userId,
+          credentialId: facts.credentialId,
+          authTime: facts.authTime,
+          acr: facts.acr,
+          amr: facts.amr,
+          operation: digest,
+          once,
+          asserted,
+          sessionId,
+        },
+        now,
+        this.deps.grantTtlSeconds,
+      );
+    const issued = asserted || once ? await issue() : await this.#sessionGrants.reuse({ tenant: tenant.id, sessionId, operation: digest, kid: key.kid }, now, issue);
     const { jti, expiresAt } = issued.grant;
     return allowed(issued.grant, digest, { token: issued.token, jti, expiresAt, once });
   }

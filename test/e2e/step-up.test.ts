@@ -170,6 +170,21 @@ describe("VerifyOperation: operation-bound step-up (RFC 9470)", () => {
     expect(denied(await connectVerify({ ...withGrant(grantOf(earned)), requirement: {} }))).toEqual(["DENY", "EXPIRED"]);
   });
 
+  it("a token-only ALLOW's grant is reused for the same session and operation within a tenth of its lifetime", async () => {
+    const erin = await signedInUser(svc, "erin");
+    const grantFor = async (op: ReturnType<typeof transfer>) => {
+      const res = await connectVerify({ sessionToken: erin.sessionToken, operation: op, requirement: {} });
+      return res.details.case === "allowed" ? res.details.value : undefined;
+    };
+    const first = await grantFor(transfer(7));
+    expect((await grantFor(transfer(7)))?.stepUpGrant).toBe(first?.stepUpGrant);
+    expect((await grantFor(transfer(8)))?.stepUpGrant).not.toBe(first?.stepUpGrant);
+    svc.clock.advance(30_000); // STEP_UP_GRANT_TTL_SECONDS 300: reused for 30 s
+    const later = await grantFor(transfer(7));
+    expect(later?.grantId).not.toBe(first?.grantId);
+    expect(decodeJwt(later!.stepUpGrant).exp! - decodeJwt(first!.stepUpGrant).exp!).toBe(30);
+  });
+
   it("enforces user verification, device binding and acr values on the assertion", async () => {
     const synced = await signedInUser(svc, "erin", { backupEligible: true });
     const base = { sessionToken: synced.sessionToken, operation: transfer(7) };

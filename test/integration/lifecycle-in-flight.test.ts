@@ -173,9 +173,10 @@ describe("lifecycle operations against work in flight", () => {
     expect(await verdicts(second.sessionToken, firstGrant)).toEqual(refusedBy("SUBJECT_MISMATCH"));
 
     const secondGrant = await grantOf(second.sessionToken);
+    // A token-only ALLOW's grant: reusable, but it never meets single use (it wraps the session token alone).
     expect(await verdicts(second.sessionToken, secondGrant)).toEqual([
       ["ALLOW", undefined],
-      ["ALLOW", undefined],
+      ["STEP_UP_REQUIRED", undefined],
     ]);
     await a.connect.revokeSession({ sessionId: decodeJwt(second.sessionToken).jti! });
     expect(await verdicts(third.sessionToken, secondGrant)).toEqual(refusedBy("SUBJECT_MISMATCH"));

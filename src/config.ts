@@ -6,10 +6,10 @@ import { DEFAULT_MAX_REQUEST_BYTES, MIN_REQUEST_BYTES } from "./transport/reques
 import type { CallerPolicy } from "./callers/policy.js";
 import { STEP_UP_DEFAULTS, type StepUpSettings } from "./step-up/defaults.js";
 import { EXT_AUTHZ_CLIENT_IP_SOURCES } from "./step-up/ext-authz-client-ip.js";
+import { isWebOrigin } from "./tenants/url-forms.js";
 import { MAX_CHALLENGE_TTL_SECONDS, MAX_GRANT_TTL_SECONDS, MAX_SESSION_TTL_SECONDS } from "./lifetimes.js";
 import { DEFAULT_TRANSPORT_LIMITS as TRANSPORT, type TransportLimits } from "./server-limits/transport-limits.js";
 import {
-  isWebOrigin,
   passkeyEndpointUrlSchema,
   relatedOriginSchema,
   RP_ID_PATTERN,

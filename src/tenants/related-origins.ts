@@ -1,5 +1,6 @@
 import { parse } from "tldts";
 import type { z } from "zod";
+import { isHttpsOrigin } from "./url-forms.js";
 
 /**
  * Related origins (WebAuthn Level 3 §5.11): web origins on other sites that use a tenant's RP ID.
@@ -26,16 +27,6 @@ export function registrableOriginLabel(host: string): string | undefined {
   const name = parse(host, { allowPrivateDomains: true });
   if (name.isIp !== false || !(name.isIcann || name.isPrivate)) return undefined;
   return name.domainWithoutSuffix || undefined;
-}
-
-/** An https origin in serialised form (scheme, host, optional port; nothing else). */
-export function isHttpsOrigin(value: string): boolean {
-  try {
-    const url = new URL(value);
-    return url.protocol === "https:" && url.origin === value;
-  } catch {
-    return false;
-  }
 }
 
 /** Whether `host` is the RP ID or under it: the browser's ordinary rule covers it, without the document. */

@@ -8,8 +8,8 @@ import { checkProfiles, profileMapOf, profilesSchema } from "./ceremony-profiles
 import { MAX_CHALLENGE_TTL_SECONDS, MAX_SESSION_TTL_SECONDS } from "../lifetimes.js";
 import { SUPPORTED_ALGORITHMS } from "../webauthn/algorithms.js";
 import { assertionPolicySchema, DEFAULT_ASSERTION_POLICY } from "../webauthn/assertion-policy.js";
-import { checkRelatedOrigins, isHttpsOrigin } from "./related-origins.js";
-import { isPublicHttpsUrl } from "./well-known.js";
+import { checkRelatedOrigins } from "./related-origins.js";
+import { isHttpsOrigin, isPublicHttpsUrl, isWebOrigin } from "./url-forms.js";
 
 /**
  * The tenants file (DYNAUTHN_CONFIG_FILE, docs/tenants-and-callers.md): relying parties and the
@@ -20,16 +20,6 @@ import { isPublicHttpsUrl } from "./well-known.js";
 export const TENANT_ID_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
 export const TENANT_ID_MESSAGE = "must be 1-63 lowercase letters, digits or '-'";
 export const RP_ID_PATTERN = /^[a-z0-9.-]+$/;
-
-/** A web origin (scheme, host, optional port; no path). */
-export function isWebOrigin(value: string): boolean {
-  try {
-    const url = new URL(value);
-    return (url.protocol === "https:" || url.protocol === "http:") && url.origin === value;
-  } catch {
-    return false;
-  }
-}
 
 /**
  * Android apps report `android:apk-key-hash:<base64url SHA-256 of the signing certificate>` as the

@@ -16,16 +16,6 @@ export const PASSKEY_ENDPOINTS_PATH = "/.well-known/passkey-endpoints";
 /** How long browsers and the front may cache a document; a tenants-file reload shows after at most this. */
 export const WELL_KNOWN_MAX_AGE_SECONDS = 300;
 
-/** An absolute https URL without a user name or password (it is published to every browser). */
-export function isPublicHttpsUrl(value: string): boolean {
-  try {
-    const url = new URL(value);
-    return url.protocol === "https:" && url.username === "" && url.password === "";
-  } catch {
-    return false;
-  }
-}
-
 export function relatedOriginsDocument(tenant: TenantConfig): string | undefined {
   const origins = tenant.relatedOrigins ?? [];
   return origins.length > 0 ? JSON.stringify({ origins }) : undefined;

@@ -35,7 +35,7 @@ function descriptors(credentials: readonly CredentialDescriptor[]): PublicKeyCre
  * preferredAuthenticatorType, which also forces the attachment; authentication none), though its
  * JSON types carry `hints`.
  */
-function hintsOf(hints: readonly Hint[] = []): { hints?: Hint[] } {
+function hintsMember(hints: readonly Hint[] = []): { hints?: Hint[] } {
   return hints.length ? { hints: [...hints] } : {};
 }
 
@@ -73,7 +73,7 @@ export function creationOptions(i: CreationOptionsInput): CreationOptionsJSON {
       userVerification: i.userVerification,
     },
     attestation: i.attestation,
-    ...hintsOf(i.hints),
+    ...hintsMember(i.hints),
     extensions: i.extensions,
   };
 }
@@ -96,7 +96,7 @@ export function requestOptions(i: RequestOptionsInput): RequestOptionsJSON {
     timeout: i.timeoutMs,
     userVerification: i.userVerification,
     allowCredentials: descriptors(i.allowCredentials),
-    ...hintsOf(i.hints),
+    ...hintsMember(i.hints),
     ...(i.extensions && Object.keys(i.extensions).length ? { extensions: i.extensions } : {}),
   };
 }

@@ -1,17 +1,19 @@
 /**
  * `npm run bench:finish`: only the "FinishAuthentication alone" phase of the bench, repeated
- * FINISH_ROUNDS times (default 5) on one service, printing service CPU per finish for each round
+ * FINISH_ROUNDS times (default 5) on one service, over FINISH_VIA (grpc, the default, or connect-json-http1), printing service CPU per finish for each round
  * and the median, since other work on the 2 cores makes a single round noisy. FINISH_PROFILE=<dir>
  * runs the service under `node --cpu-prof` and leaves its .cpuprofile there when it exits.
  */
 import { readFileSync } from "node:fs";
 import { log, startHarness } from "./harness.js";
 import { quantile } from "./load.js";
+import type { FinishVia } from "./ceremonies.js";
 import { finishAuthenticationAlone } from "./scenarios.js";
 
 const POOL_SIZE = 512;
 const ROUNDS = Number(process.env.FINISH_ROUNDS ?? "5");
 const PROFILE_DIR = process.env.FINISH_PROFILE;
+const VIA = (process.env.FINISH_VIA ?? "grpc") as FinishVia;
 
 const loadavg = () => readFileSync("/proc/loadavg", "utf8").trim();
 
@@ -21,9 +23,9 @@ async function main(): Promise<void> {
   const harness = await startHarness(POOL_SIZE, nodeArgs);
   const perFinish: number[] = [];
   try {
-    await finishAuthenticationAlone(harness, 16); // warm-up
+    await finishAuthenticationAlone(harness, 16, VIA); // warm-up
     for (let round = 1; round <= ROUNDS; round++) {
-      const { m } = await finishAuthenticationAlone(harness, 16);
+      const { m } = await finishAuthenticationAlone(harness, 16, VIA);
       if (m.result.failures > 0) throw new Error(`FinishAuthentication failed: ${m.result.firstFailure}`);
       const cpu = m.serviceCpuUs / m.result.latenciesMs.length;
       perFinish.push(cpu);

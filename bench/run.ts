@@ -23,6 +23,7 @@ import {
   type Kind,
   type ScenarioResult,
 } from "./scenarios.js";
+import { finishWritesFloor } from "./finish-writes.js";
 import { dynamoClientFloors } from "./sdk-floors.js";
 
 const SCALE = Number(process.env.BENCH_SCALE ?? "1");
@@ -95,6 +96,8 @@ async function main(): Promise<void> {
       grpc: await finishAuthenticationAlone(harness, FINISH_IN_FLIGHT, "grpc"),
       connect: await finishAuthenticationAlone(harness, FINISH_IN_FLIGHT, "connect-json-http1", 2),
     };
+    log("FinishAuthentication's three writes alone through the service's client (last: it moves the pool's counters on)");
+    const finishWrites = await finishWritesFloor(harness, { calls: scaled(1000), rounds: SDK_ROUNDS, inFlight: 16 });
 
     const run: BenchRun = {
       machine: host,
@@ -105,7 +108,7 @@ async function main(): Promise<void> {
       tablePrefix: harness.tablePrefix,
       poolSize: POOL_SIZE,
       scale: SCALE,
-      floors: { rawVerify, simpleWebAuthnVerify: simpleWebAuthn, serviceVerify: ownVerify, bareGrpc, dynamoClients, store },
+      floors: { rawVerify, simpleWebAuthnVerify: simpleWebAuthn, serviceVerify: ownVerify, bareGrpc, dynamoClients, store, finishWrites },
       scenarios,
       finishAlone,
       pinning: harness.pinning,

@@ -65,6 +65,9 @@ export interface DynamoClientFloors {
 
 const REGION = "us-east-1";
 const KEY = "item";
+/** The table of the client floors' GetItem, and that GetItem. */
+export const FLOOR_GET_TABLE = "bench-sdk-floor";
+export const floorGetItem = () => new GetItemCommand({ TableName: FLOOR_GET_TABLE, Key: { pk: { S: KEY } } });
 
 /** The clients' GetItem against `table` (created here) on DynamoDB Local, for bench:sdk and the bench's floors. */
 export async function dynamoClients(endpoint: string, table: string) {
@@ -94,7 +97,7 @@ export async function dynamoClients(endpoint: string, table: string) {
 
 /** Client CPU per GetItem of the default client, the service's client and the signed-request floor, interleaved. */
 export async function dynamoClientFloors(endpoint: string, opts: Omit<Rounds, "onRound">): Promise<DynamoClientFloors> {
-  const clients = await dynamoClients(endpoint, "bench-sdk-floor");
+  const clients = await dynamoClients(endpoint, FLOOR_GET_TABLE);
   try {
     const perCall = await interleaved(clients.calls, opts);
     const cost = (name: keyof typeof clients.calls): ClientCost => ({

@@ -11,8 +11,14 @@ export type AuditFacts = Partial<Omit<AuditEvent, "eventId" | "time" | "type" | 
 
 /** `more` over `facts`: its defined fields replace, its details add to those already known. */
 export function mergeFacts(facts: AuditFacts, more: AuditFacts): AuditFacts {
-  const defined = Object.fromEntries(Object.entries(more).filter(([, value]) => value !== undefined));
-  return { ...facts, ...defined, details: { ...facts.details, ...more.details } };
+  // A loop, not entries/filter/fromEntries: it runs several times on every ceremony (bench/NOTES.md).
+  const merged: Record<string, unknown> = { ...facts };
+  for (const key in more) {
+    const value = more[key as keyof AuditFacts];
+    if (value !== undefined) merged[key] = value;
+  }
+  merged.details = { ...facts.details, ...more.details };
+  return merged as AuditFacts;
 }
 
 /** The active span's trace id, or "" when tracing is off. */

@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { isoBase64URL } from "@simplewebauthn/server/helpers";
+import { LRUCache } from "lru-cache";
 import { z } from "zod";
 import { AuthError, unauthenticated } from "../errors.js";
 import { MAX_CHALLENGE_CHARS } from "./sealed-challenge.js";
@@ -54,9 +55,13 @@ export function checkClientData(data: ClientData, expected: ClientDataExpectatio
   }
 }
 
+/** SHA-256 of each RP ID in use: a handful per deployment (the tenants'), asked on every ceremony. */
+const rpIdHashes = new LRUCache<string, Buffer>({ max: 256 });
+
 /** The authenticator data's first 32 bytes must be SHA-256 of the RP ID (WebAuthn §7.2 step 15). */
 export function checkRpIdHash(rpIdHash: Uint8Array, rpId: string): void {
-  const expected = createHash("sha256").update(rpId).digest();
+  let expected = rpIdHashes.get(rpId);
+  if (!expected) rpIdHashes.set(rpId, (expected = createHash("sha256").update(rpId).digest()));
   if (!expected.equals(rpIdHash)) {
     throw unauthenticated("RP_ID_MISMATCH", "authenticator data is for another relying party");
   }

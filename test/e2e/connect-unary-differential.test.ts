@@ -9,11 +9,15 @@
  * when it outgrows readMaxBytes) are tested in grpc-unary-path and listed in docs/security.md.
  */
 import http from "node:http";
+import type { AddressInfo } from "node:net";
 import http2 from "node:http2";
 import { gzipSync } from "node:zlib";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { SpanKind } from "@opentelemetry/api";
 import { InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base";
+import { createContextValues } from "@connectrpc/connect";
+import { validateUniversalHandlerOptions } from "@connectrpc/connect/protocol";
+import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTelemetry } from "../../src/telemetry/sdk.js";
 
@@ -25,6 +29,10 @@ const { register } = await import("../support/ceremonies.js");
 const { SoftAuthenticator } = await import("../support/soft-authenticator.js");
 const { BeginAuthenticationRequestSchema, ListCredentialsRequestSchema } = await import("../../src/gen/authn/v1/auth_service_pb.js");
 const { DEFAULT_MAX_REQUEST_BYTES } = await import("../../src/transport/request-size.js");
+const { Health, HealthCheckResponse_ServingStatus } = await import("../../src/gen/grpc/health/v1/health_pb.js");
+const { connectUnaryFirst } = await import("../../src/transport/connect-unary.js");
+const { recordingUnaryMethods } = await import("../../src/transport/unary-methods.js");
+type UnaryMethod = import("../../src/transport/unary-methods.js").UnaryMethod;
 
 type Version = "1.1" | "2";
 type Body = string | Buffer | { readonly chunks: readonly Buffer[] };
@@ -206,6 +214,50 @@ describe.each(["1.1", "2"] as const)("Connect unary path vs connect-node over HT
     const error = readable(fastErr) as { code: string; details: { type: string }[] };
     expect([fastErr.status, error.code, error.details.map((d) => d.type)]).toEqual([401, "unauthenticated", ["google.rpc.ErrorInfo", "authn.v1.BrowserSignal"]]);
     expect({ ...fastErr, body: error }).toEqual({ ...slowErr, body: readable(slowErr) });
+  });
+});
+
+/**
+ * The same comparison on a server built as server.ts builds it but with connect-node options the
+ * service does not set, to show that the unary path follows connect-node's configuration:
+ * `requireConnectProtocolHeader` and a small readMaxBytes.
+ */
+describe("configured as connect-node is: requireConnectProtocolHeader, readMaxBytes 1024", () => {
+  let server: http.Server;
+  let baseUrl: string;
+
+  beforeAll(async () => {
+    const protocolOptions = { readMaxBytes: 1024, requireConnectProtocolHeader: true, acceptCompression: [] };
+    const handlerOptions = validateUniversalHandlerOptions(protocolOptions);
+    const methods = new Map<string, UnaryMethod>();
+    const connectNode = connectNodeAdapter({
+      ...protocolOptions,
+      routes: (router) => recordingUnaryMethods(router, methods, handlerOptions).service(Health, { check: () => ({ status: HealthCheckResponse_ServingStatus.SERVING }) }),
+    });
+    const handler = connectUnaryFirst({ methods, pipeline: (_call, next) => next(), handlerOptions, contextValues: () => createContextValues() }, connectNode);
+    server = http.createServer(handler);
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(() => new Promise<void>((resolve) => server?.close(() => resolve())));
+
+  it.each([
+    ["no connect-protocol-version", {}, 400],
+    ["connect-protocol-version 2", { "connect-protocol-version": "2" }, 400],
+    ["connect-protocol-version 1", { "connect-protocol-version": "1" }, 200],
+  ] as const)("%s: the same answer on both paths", async (_name, version, status) => {
+    const fast = await post(baseUrl, "1.1", HEALTH, { ...JSON_TYPE, ...version }, "{}");
+    const slow = await post(baseUrl, "1.1", `${HEALTH}?via=connect-node`, { ...JSON_TYPE, ...version }, "{}");
+    expect(fast.status).toBe(status);
+    expect({ ...fast, body: readable(fast) }).toEqual({ ...slow, body: readable(slow) });
+  });
+
+  it("a body above readMaxBytes without a Content-Length: the same answer on both paths", async () => {
+    const headers = { ...JSON_TYPE, "connect-protocol-version": "1" };
+    const body = { chunks: [Buffer.alloc(600, 0x20), Buffer.alloc(600, 0x20)] };
+    const fast = await post(baseUrl, "1.1", HEALTH, headers, body);
+    expect([fast.status, (readable(fast) as { code: string }).code]).toEqual([429, "resource_exhausted"]);
+    expect(fast).toEqual(await post(baseUrl, "1.1", `${HEALTH}?via=connect-node`, headers, body));
   });
 });
 

@@ -9,6 +9,7 @@ import type { CallStage } from "../rpc/call-pipeline.js";
 import { CONNECTION, connectionOf } from "../rpc/connection.js";
 import { pipelineInterceptor } from "./connect-pipeline.js";
 import { connectUnaryFirst } from "./connect-unary.js";
+import type { RequestListener } from "./unary-call.js";
 import { grpcUnaryFirst } from "./grpc-unary.js";
 import { setHttp1Limits } from "../server-limits/http1-limits.js";
 import { enforceHttp2Limits, http2Options } from "./http2-limits.js";
@@ -66,7 +67,7 @@ export async function startServer(opts: ServerOptions, port: number, host: strin
     contextValues,
   });
   const unaryPaths = { methods: unaryMethods, pipeline: opts.pipeline, handlerOptions, contextValues };
-  const handler = grpcUnaryFirst(unaryPaths, connectUnaryFirst(unaryPaths, connectHandler));
+  const handler = requireAuthority(grpcUnaryFirst(unaryPaths, connectUnaryFirst(unaryPaths, connectHandler)));
   const sessions = new Set<http2.ServerHttp2Session>();
   const track = (session: http2.ServerHttp2Session) => {
     sessions.add(session);
@@ -104,6 +105,20 @@ export async function startServer(opts: ServerOptions, port: number, host: strin
   front.maxConnections = limits.maxConnections;
   await listen(front, port, host);
   return running(front, sessions, h1);
+}
+
+/**
+ * A request without an authority (an HTTP/1.0 request without Host; Node answers an HTTP/1.1
+ * one 400 itself and nghttp2 resets an HTTP/2 one without `:authority` or Host) is answered 400
+ * on every path. connect-node builds each request's URL from its authority and throws for none,
+ * outside any handler: an uncaught exception that ended the process.
+ */
+function requireAuthority(next: RequestListener): RequestListener {
+  return (req, res) => {
+    if (("authority" in req ? req.authority : req.headers.host) !== undefined) return next(req, res);
+    res.writeHead(400);
+    res.end();
+  };
 }
 
 /** What Connect serves for a path that is no RPC: a plain HTTP handler. */

@@ -168,8 +168,14 @@ class ConnectReply implements UnaryReply {
     outgoingFields(this.ctx.added.trailer, fields, "trailer-");
     fields[headerUnaryContentLength.toLowerCase()] = String(sent.byteLength);
     if (this.#gone()) return;
-    this.res.writeHead(status, fields);
-    this.res.end(sent);
+    try {
+      this.res.writeHead(status, fields);
+      this.res.end(sent);
+    } catch {
+      // A field Node refuses (a handler's connection-specific header on HTTP/2): no answer can
+      // be written any more, so the client sees a reset rather than a stalled call.
+      this.res.destroy();
+    }
   }
 
   #gone(): boolean {

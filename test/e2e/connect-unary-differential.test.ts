@@ -5,8 +5,8 @@
  * path's exact lookup misses and connect-node serves (connect-node ignores a POST's query). Status,
  * every response field but Date and connection management, and the body must be equal; the
  * telemetry span of every call that reaches the pipeline names the path that served it, so each
- * case proves which path answered. The deliberate differences (deadlines; a body still arriving
- * when it outgrows readMaxBytes) are tested in grpc-unary-path and listed in docs/security.md.
+ * case proves which path answered. The deliberate difference (the unary path answers at the
+ * client's deadline) is tested in grpc-unary-path and listed with the others in docs/security.md.
  */
 import http from "node:http";
 import type { AddressInfo } from "node:net";
@@ -250,6 +250,25 @@ describe("configured as connect-node is: requireConnectProtocolHeader, readMaxBy
     const slow = await post(baseUrl, "1.1", `${HEALTH}?via=connect-node`, { ...JSON_TYPE, ...version }, "{}");
     expect(fast.status).toBe(status);
     expect({ ...fast, body: readable(fast) }).toEqual({ ...slow, body: readable(slow) });
+  });
+
+  it("a body that outgrows readMaxBytes while the client is still sending it: 429 at once on both paths", async () => {
+    /** Sends 1200 bytes without a Content-Length and never ends the request; the answer must come anyway. */
+    const unfinished = (path: string) =>
+      new Promise<Outcome>((resolve, reject) => {
+        const req = http.request(`${baseUrl}${path}`, { method: "POST", agent: false, headers: { ...JSON_TYPE, "connect-protocol-version": "1" } }, (res) => {
+          const got: Buffer[] = [];
+          res.on("data", (c: Buffer) => got.push(c)).on("end", () => {
+            resolve(outcomeOf(res.statusCode!, res.headers, Buffer.concat(got)));
+            req.destroy();
+          });
+        });
+        req.on("error", reject);
+        req.write(Buffer.alloc(1200, 0x20));
+      });
+    const fast = await unfinished(HEALTH);
+    expect([fast.status, (readable(fast) as { code: string }).code]).toEqual([429, "resource_exhausted"]);
+    expect(fast).toEqual(await unfinished(`${HEALTH}?via=connect-node`));
   });
 
   it("a body above readMaxBytes without a Content-Length: the same answer on both paths", async () => {

@@ -150,32 +150,21 @@ class ConnectReply implements UnaryReply {
     return this.#send(codeToHttpStatus(err.code), contentTypeUnaryJson, errorToJsonBytes(err, this.options.jsonOptions), err.metadata);
   }
 
+  /** The first answer to get here is written; the deadline may win while a body is compressed. */
   async #send(status: number, contentType: string, body: Uint8Array, metadata: Headers | undefined): Promise<void> {
     if (this.sent || this.#gone()) return;
-    this.sent = true;
     const fields = outgoingFields(metadata, outgoingFields(this.ctx.added.header, { "content-type": contentType }));
     let sent = body;
     if (this.compression && body.byteLength >= this.options.compressMinBytes) {
-      try {
-        sent = await this.compression.compress(body);
-      } catch {
-        // Already the one answer, so it cannot become an error answer: the client sees a reset.
-        this.res.destroy();
-        return;
-      }
+      sent = await this.compression.compress(body);
       fields[headerUnaryEncoding.toLowerCase()] = this.compression.name;
     }
     outgoingFields(this.ctx.added.trailer, fields, "trailer-");
     fields[headerUnaryContentLength.toLowerCase()] = String(sent.byteLength);
-    if (this.#gone()) return;
-    try {
-      this.res.writeHead(status, fields);
-      this.res.end(sent);
-    } catch {
-      // A field Node refuses (a handler's connection-specific header on HTTP/2): no answer can
-      // be written any more, so the client sees a reset rather than a stalled call.
-      this.res.destroy();
-    }
+    if (this.sent || this.#gone()) return;
+    this.sent = true;
+    this.res.writeHead(status, fields);
+    this.res.end(sent);
   }
 
   #gone(): boolean {

@@ -11,7 +11,7 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import http2 from "node:http2";
-import { gzipSync } from "node:zlib";
+import { gunzipSync, gzipSync } from "node:zlib";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { SpanKind } from "@opentelemetry/api";
 import { InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base";
@@ -100,6 +100,8 @@ const LIST = "/authn.v1.AuthService/ListCredentials";
 const REVOKE = "/authn.v1.AuthService/RevokeCredential";
 const HEALTH = "/grpc.health.v1.Health/Check";
 const USER = "differential";
+/** A user with passkeys enough for a ListCredentials answer above connect's compressMinBytes (1 KiB). */
+const MANY = "many-passkeys";
 const OVERSIZE = DEFAULT_MAX_REQUEST_BYTES + 1;
 
 interface Case {
@@ -109,6 +111,8 @@ interface Case {
   readonly body: Body;
   /** What the fast path must answer (status, and the Connect error code when it fails). */
   readonly expected: { readonly status: number; readonly code?: string };
+  /** Whether the answer comes compressed (content-encoding), as connect-node compresses from 1 KiB. */
+  readonly compressed?: "gzip";
   /** Whether the call reaches the pipeline (and so has a span naming its path). */
   readonly reachesPipeline: boolean;
 }
@@ -156,6 +160,7 @@ const CASES: Case[] = [
   { name: "unknown content encoding", path: HEALTH, headers: { ...JSON_TYPE, "content-encoding": "snappy" }, body: "{}", expected: { status: 501, code: "unimplemented" }, reachesPipeline: false },
   { name: "identity content encoding", path: HEALTH, headers: { ...JSON_TYPE, "content-encoding": "identity" }, body: "{}", expected: { status: 200 }, reachesPipeline: true },
   { name: "accept-encoding gzip, small answer (not compressed)", path: HEALTH, headers: { ...JSON_TYPE, "accept-encoding": "gzip" }, body: "{}", expected: { status: 200 }, reachesPipeline: true },
+  { name: "accept-encoding gzip, an answer above compressMinBytes (compressed)", path: LIST, headers: { ...JSON_TYPE, "accept-encoding": "gzip" }, body: JSON.stringify({ userId: MANY }), expected: { status: 200 }, compressed: "gzip", reachesPipeline: true },
   { name: "accept-encoding br, error answer", path: BEGIN_AUTH, headers: { ...JSON_TYPE, "accept-encoding": "snappy, br" }, body: "{", expected: { status: 400, code: "invalid_argument" }, reachesPipeline: false },
   // Timeout and protocol version headers.
   { name: "connect-timeout-ms not a number", path: HEALTH, headers: { ...JSON_TYPE, "connect-timeout-ms": "soon" }, body: "{}", expected: { status: 400, code: "invalid_argument" }, reachesPipeline: false },
@@ -167,8 +172,9 @@ const CASES: Case[] = [
 
 /** The reasons and details of a Connect error body, or the body itself. */
 function readable(o: Outcome): unknown {
-  const text = Buffer.from(o.body, "base64").toString();
-  return o.fields["content-type"] === "application/json" && o.fields["content-encoding"] === undefined ? JSON.parse(text || "null") : o.body;
+  const bytes = Buffer.from(o.body, "base64");
+  const text = (o.fields["content-encoding"] === "gzip" ? gunzipSync(bytes) : bytes).toString();
+  return o.fields["content-type"] === "application/json" ? JSON.parse(text || "null") : o.body;
 }
 
 describe.each(["1.1", "2"] as const)("Connect unary path vs connect-node over HTTP/%s", (version) => {
@@ -178,6 +184,7 @@ describe.each(["1.1", "2"] as const)("Connect unary path vs connect-node over HT
   beforeAll(async () => {
     svc = await startTestService();
     await register(svc, authenticator, USER);
+    for (let i = 0; i < 6; i++) await register(svc, new SoftAuthenticator(), MANY);
   }, 30_000);
   afterAll(() => svc?.close());
 
@@ -190,6 +197,7 @@ describe.each(["1.1", "2"] as const)("Connect unary path vs connect-node over HT
     const slowSpans = servedBy();
     expect(fastSpans).toEqual(c.reachesPipeline ? ["connect_unary"] : []);
     expect(slowSpans).toEqual(c.reachesPipeline ? ["connect_node"] : []);
+    expect(fast.fields["content-encoding"]).toBe(c.compressed);
     expect({ status: fast.status, code: (readable(fast) as { code?: string } | null)?.code }).toEqual({ status: c.expected.status, code: c.expected.code });
     expect({ ...fast, body: readable(fast) }).toEqual({ ...slow, body: readable(slow) });
   });

@@ -3,9 +3,10 @@ import type { ContextValues } from "@connectrpc/connect";
 
 /**
  * Which server code received the call: the unary gRPC path on the HTTP/2 server
- * (src/transport/grpc-unary.ts), or connect-node's handler (every protocol, streaming included).
+ * (src/transport/grpc-unary.ts), the Connect unary path on HTTP/1.1 and HTTP/2
+ * (src/transport/connect-unary.ts), or connect-node's handler (every protocol, streaming included).
  */
-export type ServerPath = "grpc_unary" | "connect_node";
+export type ServerPath = "grpc_unary" | "connect_unary" | "connect_node";
 
 /** What the call pipeline knows of a call, whichever protocol and server path carried it. */
 export interface Call {

@@ -1,88 +1,58 @@
-import type http from "node:http";
 import http2 from "node:http2";
-import { create, isMessage } from "@bufbuild/protobuf";
-import { Code, ConnectError, type ContextValues } from "@connectrpc/connect";
-import { compressionNegotiate, encodeEnvelope, envelopeDecompress, type EnvelopedMessage, type UniversalHandlerOptions } from "@connectrpc/connect/protocol";
+import type { Message } from "@bufbuild/protobuf";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { compressionNegotiate, encodeEnvelope, envelopeDecompress, type EnvelopedMessage, type Serialization } from "@connectrpc/connect/protocol";
 import { headerAcceptEncoding, headerEncoding, headerTimeout, parseContentType, parseTimeout, setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
-import type { Call, CallStage } from "../rpc/call-pipeline.js";
-import { GrpcCallContext } from "./grpc-call-context.js";
-import type { UnaryMethod, UnaryMethods } from "./unary-methods.js";
-
-export interface GrpcUnaryOptions {
-  readonly methods: UnaryMethods;
-  readonly pipeline: CallStage;
-  /** connect-node's options, validated (validateUniversalHandlerOptions): limits, compressions, maximum timeout. */
-  readonly handlerOptions: UniversalHandlerOptions;
-  readonly contextValues: (req: http2.Http2ServerRequest) => ContextValues;
-}
-
-type RequestListener = (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse) => void;
+import { fieldValue, outgoingFields, type RequestListener, serveUnaryCall, type UnaryExchange, type UnaryPathOptions, type UnaryReply } from "./unary-call.js";
+import { UnaryCallContext } from "./unary-call-context.js";
+import type { UnaryMethod } from "./unary-methods.js";
 
 /**
  * gRPC (binary) unary calls on HTTP/2 are served here, every other request by `fallback`
- * (connect-node: streaming calls, gRPC-Web, Connect, gRPC with JSON, HTTP/1.1). connect-node's
- * gRPC path spends several times a bare gRPC server's CPU on a trivial call (async-generator
- * stages, linked AbortControllers, Headers; bench/NOTES.md); this path reads the one message,
- * runs the same call pipeline and implementation, and answers, with connect's own protocol
- * pieces for content type, timeout, compression, envelope, serialization and status trailers.
+ * (the Connect unary path, then connect-node: streaming calls, gRPC-Web, gRPC with JSON,
+ * HTTP/1.1). connect-node's gRPC path spends several times a bare gRPC server's CPU on a
+ * trivial call (async-generator stages, linked AbortControllers, Headers; bench/NOTES.md); this
+ * path reads the one message, runs the same call pipeline and implementation (unary-call.ts),
+ * and answers, with connect's own protocol pieces for content type, timeout, compression,
+ * envelope, serialization and status trailers.
  */
-export function grpcUnaryFirst(opts: GrpcUnaryOptions, fallback: RequestListener): RequestListener {
+export function grpcUnaryFirst(opts: UnaryPathOptions, fallback: RequestListener): RequestListener {
   return (req, res) => {
     const unary = req instanceof http2.Http2ServerRequest && req.method === "POST" ? opts.methods.get(req.url) : undefined;
     if (unary === undefined || parseContentType(req.headers["content-type"] ?? null)?.binary !== true) return fallback(req, res);
     const h2res = res as http2.Http2ServerResponse;
-    // serveUnary answers every failure itself; should anything still throw, the stream is reset
-    // rather than the process taken down by an unhandled rejection.
-    serveUnary(unary, req as http2.Http2ServerRequest, h2res, opts).catch(() => h2res.stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR));
+    // serveUnaryCall answers every failure itself; should anything still throw, the stream is
+    // reset rather than the process taken down by an unhandled rejection.
+    serveUnaryCall(grpcExchange(unary, req as http2.Http2ServerRequest, h2res, opts), opts.pipeline).catch(() =>
+      h2res.stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR),
+    );
   };
 }
 
-const MAX_TIMER_MS = 2 ** 31 - 1;
-
-async function serveUnary(unary: UnaryMethod, req: http2.Http2ServerRequest, res: http2.Http2ServerResponse, opts: GrpcUnaryOptions): Promise<void> {
+function grpcExchange(unary: UnaryMethod, req: http2.Http2ServerRequest, res: http2.Http2ServerResponse, opts: UnaryPathOptions): UnaryExchange {
   const { handlerOptions: options } = opts;
   const { stream, headers } = req;
   const header = (name: string) => fieldValue(headers[name]);
   const timeout = parseTimeout(header(headerTimeout.toLowerCase()) ?? null, options.maxTimeoutMs);
   // Responses go uncompressed (gRPC lets a server choose identity whatever the client accepts).
   const compression = compressionNegotiate(options.acceptCompression, header(headerEncoding.toLowerCase()) ?? null, "identity", headerAcceptEncoding);
-  const ctx = new GrpcCallContext(unary.method, opts.contextValues(req), headers, timeout.timeoutMs);
-  const reply = new Reply(res, ctx);
-  // Node fires a timer above 2³¹−1 ms (≈ 24.8 days) at once: a longer deadline (grpc-timeout
-  // allows 8 digits of hours) is no deadline.
-  const deadline =
-    timeout.timeoutMs === undefined || timeout.error || timeout.timeoutMs > MAX_TIMER_MS
-      ? undefined
-      : setTimeout(() => {
-          const expired = new ConnectError("the operation timed out", Code.DeadlineExceeded);
-          ctx.abort(expired);
-          reply.error(expired);
-        }, timeout.timeoutMs).unref();
-  stream.once("close", () => {
-    clearTimeout(deadline);
-    if (!reply.sent) ctx.abort(new ConnectError("the client cancelled the call", Code.Canceled));
-  });
-  try {
-    if (compression.error) throw compression.error;
-    if (timeout.error) throw timeout.error;
-    const envelope = await readEnvelope(req, options.readMaxBytes);
-    const { data } = await envelopeDecompress(envelope, compression.request, options.readMaxBytes);
-    const message = unary.input.parse(data);
-    const call: Call = { method: unary.method, grpc: true, path: "grpc_unary", values: ctx.values, unary: { message }, header, headerNames: () => Object.keys(headers) };
-    const output = await opts.pipeline(call, async () => unary.impl(message, ctx));
-    reply.ok(encodeEnvelope(0, unary.output.serialize(isMessage(output, unary.method.output) ? output : create(unary.method.output, output))));
-  } catch (err) {
-    // The pipeline's error stage made every handler failure a ConnectError; what fails outside
-    // it (framing, parsing) is connect's ConnectError too. Anything else is no one's business.
-    reply.error(err instanceof ConnectError ? err : new ConnectError("internal error", Code.Internal));
-  } finally {
-    clearTimeout(deadline);
-  }
-}
-
-/** Node joins repeated fields with ", " except a few it keeps as arrays: those are no gRPC fields. */
-function fieldValue(value: string | string[] | undefined): string | undefined {
-  return typeof value === "string" ? value : undefined;
+  const ctx = new UnaryCallContext("grpc", unary.method, opts.contextValues(req), headers, timeout.timeoutMs);
+  const input = unary.serialization.getI(true);
+  const output = unary.serialization.getO(true);
+  return {
+    unary,
+    ctx,
+    timeoutMs: timeout.timeoutMs,
+    refusal: compression.error ?? timeout.error,
+    async readMessage() {
+      const envelope = await readEnvelope(req, options.readMaxBytes);
+      const { data } = await envelopeDecompress(envelope, compression.request, options.readMaxBytes);
+      return input.parse(data);
+    },
+    call: { grpc: true, path: "grpc_unary", header, headerNames: () => Object.keys(headers) },
+    reply: new GrpcReply(res, ctx, output),
+    onClose: (listener) => stream.once("close", listener),
+  };
 }
 
 /**
@@ -120,22 +90,24 @@ function readEnvelope(req: http2.Http2ServerRequest, readMaxBytes: number): Prom
   });
 }
 
-/** The one answer of a call: the first of the handler's result, its error, or the deadline. */
-class Reply {
+/** The gRPC answer: the message and status trailers, or the status alone. */
+class GrpcReply implements UnaryReply {
   sent = false;
 
   constructor(
     private readonly res: http2.Http2ServerResponse,
-    private readonly ctx: GrpcCallContext,
+    private readonly ctx: UnaryCallContext,
+    private readonly output: Serialization<Message>,
   ) {}
 
-  ok(body: Uint8Array): void {
-    this.#send(body, { ...fields(this.ctx.added.trailer), "grpc-status": "0" });
+  ok(output: Message): void {
+    const body = encodeEnvelope(0, this.output.serialize(output));
+    this.#send(body, { ...outgoingFields(this.ctx.added.trailer), "grpc-status": "0" });
   }
 
   /** Status, message and details (ErrorInfo in grpc-status-details-bin) as connect-node writes them. */
   error(err: ConnectError): void {
-    this.#send(undefined, fields(setTrailerStatus(new Headers(this.ctx.added.trailer), err)));
+    this.#send(undefined, outgoingFields(setTrailerStatus(new Headers(this.ctx.added.trailer), err)));
   }
 
   #send(body: Uint8Array | undefined, trailers: http2.OutgoingHttpHeaders): void {
@@ -144,15 +116,9 @@ class Reply {
     if (this.sent || stream.destroyed || stream.closed) return;
     this.sent = true;
     // Node's compatibility response (made for every stream anyway) sends the trailers when the body ends.
-    res.writeHead(200, { ...fields(this.ctx.added.header), "content-type": "application/grpc+proto" });
+    res.writeHead(200, { ...outgoingFields(this.ctx.added.header), "content-type": "application/grpc+proto" });
     res.addTrailers(trailers);
     if (body) res.end(body);
     else res.end();
   }
-}
-
-function fields(headers: Headers | undefined): http2.OutgoingHttpHeaders {
-  const result: http2.OutgoingHttpHeaders = {};
-  headers?.forEach((value, name) => (result[name] = value));
-  return result;
 }

@@ -8,6 +8,8 @@ import { validateUniversalHandlerOptions } from "@connectrpc/connect/protocol";
 import type { CallStage } from "../rpc/call-pipeline.js";
 import { CONNECTION, connectionOf } from "../rpc/connection.js";
 import { pipelineInterceptor } from "./connect-pipeline.js";
+import { connectUnaryFirst } from "./connect-unary.js";
+import type { RequestListener } from "./unary-call.js";
 import { grpcUnaryFirst } from "./grpc-unary.js";
 import { setHttp1Limits } from "../server-limits/http1-limits.js";
 import { enforceHttp2Limits, http2Options } from "./http2-limits.js";
@@ -44,24 +46,28 @@ export interface RunningServer {
  * HTTP/2 and HTTP/1.1. Cleartext HTTP/2 servers refuse HTTP/1.1 clients, so a plain TCP server
  * peeks at each connection's first bytes and hands it to an HTTP/2 or an HTTP/1.1 server that
  * share one handler. With TLS, ALPN makes that choice instead. The handler serves gRPC unary
- * calls on HTTP/2 itself (grpc-unary.ts) and everything else with connect-node; both run the
- * same implementations through the same call pipeline.
+ * calls on HTTP/2 itself (grpc-unary.ts), then Connect unary POSTs on either HTTP version
+ * (connect-unary.ts), and everything else with connect-node; all run the same implementations
+ * through the same call pipeline.
  */
 export async function startServer(opts: ServerOptions, port: number, host: string): Promise<RunningServer> {
   const { limits } = opts;
-  const handlerOptions = validateUniversalHandlerOptions({ readMaxBytes: opts.readMaxBytes, acceptCompression: [compressionGzip, compressionBrotli] });
+  // One set of protocol options for connect-node and the lean unary paths: the same limits,
+  // compressions, serialization options and protocol-header requirement on every path.
+  const protocolOptions = { readMaxBytes: opts.readMaxBytes, acceptCompression: [compressionGzip, compressionBrotli] };
+  const handlerOptions = validateUniversalHandlerOptions(protocolOptions);
   const unaryMethods = new Map<string, UnaryMethod>();
   const contextValues = (req: http.IncomingMessage | http2.Http2ServerRequest) =>
     (opts.contextValues?.(req) ?? createContextValues()).set(CONNECTION, connectionOf(req));
   const connectHandler = connectNodeAdapter({
     routes: (router) => opts.routes(recordingUnaryMethods(router, unaryMethods, handlerOptions)),
     interceptors: [pipelineInterceptor(opts.pipeline)],
-    readMaxBytes: handlerOptions.readMaxBytes,
-    acceptCompression: handlerOptions.acceptCompression,
+    ...protocolOptions,
     fallback: httpRouter(opts.httpRoutes ?? {}),
     contextValues,
   });
-  const handler = grpcUnaryFirst({ methods: unaryMethods, pipeline: opts.pipeline, handlerOptions, contextValues }, connectHandler);
+  const unaryPaths = { methods: unaryMethods, pipeline: opts.pipeline, handlerOptions, contextValues };
+  const handler = requireAuthority(grpcUnaryFirst(unaryPaths, connectUnaryFirst(unaryPaths, connectHandler)));
   const sessions = new Set<http2.ServerHttp2Session>();
   const track = (session: http2.ServerHttp2Session) => {
     sessions.add(session);
@@ -99,6 +105,20 @@ export async function startServer(opts: ServerOptions, port: number, host: strin
   front.maxConnections = limits.maxConnections;
   await listen(front, port, host);
   return running(front, sessions, h1);
+}
+
+/**
+ * A request without an authority (an HTTP/1.0 request without Host; Node answers an HTTP/1.1
+ * one 400 itself and nghttp2 resets an HTTP/2 one without `:authority` or Host) is answered 400
+ * on every path. connect-node builds each request's URL from its authority and throws for none,
+ * outside any handler: an uncaught exception that ended the process.
+ */
+function requireAuthority(next: RequestListener): RequestListener {
+  return (req, res) => {
+    if (("authority" in req ? req.authority : req.headers.host) !== undefined) return next(req, res);
+    res.writeHead(400);
+    res.end();
+  };
 }
 
 /** What Connect serves for a path that is no RPC: a plain HTTP handler. */

@@ -1,13 +1,12 @@
-import type { DescMethodUnary, Message } from "@bufbuild/protobuf";
+import type { DescMessage, DescMethodUnary } from "@bufbuild/protobuf";
 import { type ConnectRouter, createMethodImplSpec, createServiceImplSpec, type MethodImplSpec } from "@connectrpc/connect";
-import { createMethodSerializationLookup, type Serialization, type UniversalHandlerOptions } from "@connectrpc/connect/protocol";
+import { createMethodSerializationLookup, type MethodSerializationLookup, type UniversalHandlerOptions } from "@connectrpc/connect/protocol";
 
-/** A unary RPC the gRPC unary path serves itself, with connect's binary serialization for it. */
+/** A unary RPC the lean unary paths serve themselves, with connect's binary and JSON serialization for it. */
 export interface UnaryMethod {
   readonly method: DescMethodUnary;
   readonly impl: Extract<MethodImplSpec, { kind: "unary" }>["impl"];
-  readonly input: Serialization<Message>;
-  readonly output: Serialization<Message>;
+  readonly serialization: MethodSerializationLookup<DescMessage, DescMessage>;
 }
 
 /** The unary RPCs by request path (`/package.Service/Method`). */
@@ -15,20 +14,18 @@ export type UnaryMethods = ReadonlyMap<string, UnaryMethod>;
 
 /**
  * A router that registers every RPC with connect-node's `router` (which serves all of them on
- * every protocol) and records the unary ones in `into` for the gRPC unary path, so that both
+ * every protocol) and records the unary ones in `into` for the lean unary paths (gRPC, Connect), so that both
  * serve the same implementations. A service registered with options of its own (interceptors,
- * limits) is left to connect-node alone: the unary path would not apply them.
+ * limits) is left to connect-node alone: the unary paths would not apply them.
  */
 export function recordingUnaryMethods(router: ConnectRouter, into: Map<string, UnaryMethod>, opt: UniversalHandlerOptions): ConnectRouter {
   const record = (spec: MethodImplSpec) => {
     if (spec.kind !== "unary") return;
     // The options connect-node serves with (validateUniversalHandlerOptions): the same limits.
-    const serialization = createMethodSerializationLookup(spec.method, opt.binaryOptions, opt.jsonOptions, opt);
     into.set(`/${spec.method.parent.typeName}/${spec.method.name}`, {
       method: spec.method,
       impl: spec.impl,
-      input: serialization.getI(true),
-      output: serialization.getO(true),
+      serialization: createMethodSerializationLookup(spec.method, opt.binaryOptions, opt.jsonOptions, opt),
     });
   };
   const recording: ConnectRouter = {

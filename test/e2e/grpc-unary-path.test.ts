@@ -1,10 +1,12 @@
 /**
- * The two server paths on the one port (src/transport/server.ts): gRPC unary calls over HTTP/2
- * on the unary path (grpc-unary.ts), everything else on connect-node. Each rule the service
+ * The three server paths on the one port (src/transport/server.ts): gRPC unary calls over HTTP/2
+ * on the gRPC unary path (grpc-unary.ts), Connect unary POSTs over HTTP/1.1 and HTTP/2 on the
+ * Connect unary path (connect-unary.ts), everything else on connect-node. Each rule the service
  * relies on is checked on every path with the same handlers and the product's error stage: which
  * path served a call is what the pipeline's Call says (it is exported as `dynauthn.rpc.path`).
  */
 import http2 from "node:http2";
+import net from "node:net";
 import { gzipSync } from "node:zlib";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient, type ConnectRouter, type Transport } from "@connectrpc/connect";
@@ -18,6 +20,7 @@ import { type Call, callPipeline, type ServerPath } from "../../src/rpc/call-pip
 import { errorStage } from "../../src/rpc/error-stage.js";
 import { DEFAULT_TRANSPORT_LIMITS } from "../../src/server-limits/transport-limits.js";
 import { type RunningServer, startServer } from "../../src/transport/server.js";
+import { FLAG, FRAME, frame, headerBlock, PREFACE } from "../support/raw-http2.js";
 import { until } from "../support/until.js";
 
 const READ_MAX_BYTES = 1024;
@@ -70,8 +73,10 @@ function routes(router: ConnectRouter): void {
 const PATHS: [string, (baseUrl: string) => Transport, ServerPath, Record<string, string>][] = [
   ["gRPC over HTTP/2", (baseUrl) => createGrpcTransport({ baseUrl }), "grpc_unary", { "grpc-timeout": "200m" }],
   ["gRPC-Web over HTTP/2", (baseUrl) => createGrpcWebTransport({ baseUrl, httpVersion: "2" }), "connect_node", { "grpc-timeout": "200m" }],
-  ["Connect binary over HTTP/2", (baseUrl) => createConnectTransport({ baseUrl, httpVersion: "2", useBinaryFormat: true }), "connect_node", { "connect-timeout-ms": "200" }],
-  ["Connect JSON over HTTP/1.1", (baseUrl) => createConnectTransport({ baseUrl, httpVersion: "1.1" }), "connect_node", { "connect-timeout-ms": "200" }],
+  ["Connect binary over HTTP/2", (baseUrl) => createConnectTransport({ baseUrl, httpVersion: "2", useBinaryFormat: true }), "connect_unary", { "connect-timeout-ms": "200" }],
+  ["Connect JSON over HTTP/2", (baseUrl) => createConnectTransport({ baseUrl, httpVersion: "2" }), "connect_unary", { "connect-timeout-ms": "200" }],
+  ["Connect JSON over HTTP/1.1", (baseUrl) => createConnectTransport({ baseUrl, httpVersion: "1.1" }), "connect_unary", { "connect-timeout-ms": "200" }],
+  ["Connect binary over HTTP/1.1", (baseUrl) => createConnectTransport({ baseUrl, httpVersion: "1.1", useBinaryFormat: true }), "connect_unary", { "connect-timeout-ms": "200" }],
 ];
 
 let server: RunningServer;
@@ -136,8 +141,8 @@ describe.each(PATHS)("%s", (name, transportOf, path, deadline) => {
     const outcome = health().check({ service: `wait:${id}` }, { headers: deadline }).catch((e: unknown) => ConnectError.from(e));
     const reason = await until(() => aborts.get(id), 5_000);
     expect(ConnectError.from(reason).code).toBe(Code.DeadlineExceeded);
-    // The unary path answers at the deadline; connect-node answers with what the handler returns.
-    if (path === "grpc_unary") expect((await outcome as ConnectError).code).toBe(Code.DeadlineExceeded);
+    // The unary paths answer at the deadline; connect-node answers with what the handler returns.
+    if (path !== "connect_node") expect((await outcome as ConnectError).code).toBe(Code.DeadlineExceeded);
     else await outcome;
   });
 
@@ -249,5 +254,47 @@ describe("gRPC over HTTP/2, frame by frame", () => {
     stream.close(http2.constants.NGHTTP2_CANCEL);
     await until(() => (aborts.has(id) ? true : undefined), 5_000);
     session.close();
+  });
+});
+
+describe("a request without an authority (connect-node threw for it, outside any handler)", () => {
+  /** Writes `request` on a fresh connection and collects what comes back until `done` says so or the server closes. */
+  function exchange(request: Buffer, done: (got: Buffer) => boolean = () => false): Promise<Buffer> {
+    return new Promise((resolve) => {
+      const socket = net.connect(server.address.port, "127.0.0.1", () => socket.write(request));
+      let got = Buffer.alloc(0);
+      const finish = () => {
+        socket.destroy();
+        resolve(got);
+      };
+      socket.on("data", (chunk: Buffer) => {
+        got = Buffer.concat([got, chunk]);
+        if (done(got)) finish();
+      });
+      socket.on("close", finish).on("error", () => {});
+    });
+  }
+
+  it.each(["application/grpc-web+proto", "application/json", "application/connect+json"])("HTTP/1.0 without Host, %s: 400, and the server keeps serving", async (type) => {
+    const response = await exchange(Buffer.from(`POST /grpc.health.v1.Health/Check HTTP/1.0\r\ncontent-type: ${type}\r\ncontent-length: 2\r\n\r\n{}`));
+    expect(response.toString("latin1")).toMatch(/^HTTP\/1\.1 400 /);
+    await expect(createClient(Health, createConnectTransport({ baseUrl, httpVersion: "1.1" })).check({})).resolves.toMatchObject({ status: Serving.SERVING });
+  });
+
+  it("HTTP/2 without :authority or Host: the stream is reset (nghttp2 refuses it before Node), and the server keeps serving", async () => {
+    const headers = headerBlock({ ":method": "POST", ":scheme": "http", ":path": "/grpc.health.v1.Health/Check", "content-type": "application/grpc-web+proto" });
+    const request = Buffer.concat([PREFACE, frame(FRAME.SETTINGS, 0, 0), frame(FRAME.HEADERS, FLAG.END_HEADERS | FLAG.END_STREAM, 1, headers)]);
+    let status: number | undefined;
+    await exchange(request, (got) => {
+      // Each frame is a 9-byte header and its payload; the server's SETTINGS come first. A
+      // HEADERS frame's first byte would be the HPACK-indexed :status.
+      for (let at = 0; at + 9 <= got.length; at += 9 + got.readUIntBE(at, 3)) {
+        if (got[at + 3] === FRAME.HEADERS && got.readUInt32BE(at + 5) === 1) status = got[at + 9];
+        if (got[at + 3] === FRAME.RST_STREAM) status = -1;
+      }
+      return status !== undefined;
+    });
+    expect(status).toBe(-1);
+    await expect(createClient(Health, createGrpcTransport({ baseUrl })).check({})).resolves.toMatchObject({ status: Serving.SERVING });
   });
 });

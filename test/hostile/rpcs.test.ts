@@ -1,6 +1,6 @@
 import { create, type DescMethod } from "@bufbuild/protobuf";
 import { type Client, Code, ConnectError, createClient } from "@connectrpc/connect";
-import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
+import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import { Metadata, status as GrpcStatus, type ServiceError } from "@grpc/grpc-js";
 import { decodeJwt } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -58,10 +58,14 @@ async function cleanRefusal(call: Promise<unknown>, codes: Code[], framework: "f
   return info!.reason;
 }
 
-/** Every refusal below is checked on both server paths: connect-node, and the gRPC unary path. */
+/**
+ * Every refusal below is checked on every server path: the Connect unary path (Connect JSON),
+ * the gRPC unary path (gRPC) and connect-node (gRPC-Web, which only connect-node serves).
+ */
 const CLIENTS: [string, (svc: TestService) => Client<typeof AuthService>][] = [
   ["Connect JSON over HTTP/1.1", (svc) => svc.connect],
   ["gRPC over HTTP/2", (svc) => createClient(AuthService, createGrpcTransport({ baseUrl: svc.baseUrl }))],
+  ["gRPC-Web over HTTP/2 (connect-node)", (svc) => createClient(AuthService, createGrpcWebTransport({ baseUrl: svc.baseUrl, httpVersion: "2" }))],
 ];
 
 describe.each(CLIENTS)("hostile input at every RPC (%s)", (_protocol, clientOf) => {

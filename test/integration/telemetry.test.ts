@@ -65,7 +65,7 @@ describe("telemetry: traces, metrics and trace ids in audit events and logs", ()
       expect(server?.kind).toBe(SpanKind.SERVER);
       expect(server?.spanContext().traceId).toBe(TRACE_ID);
       expect(server?.parentSpanContext?.spanId).toBe(CALLER_SPAN_ID);
-      expect(server?.attributes).toMatchObject({ "rpc.system": "connect_rpc", "rpc.service": "authn.v1.AuthService", "rpc.method": method, "dynauthn.rpc.path": "connect_node" });
+      expect(server?.attributes).toMatchObject({ "rpc.system": "connect_rpc", "rpc.service": "authn.v1.AuthService", "rpc.method": method, "dynauthn.rpc.path": "connect_unary" });
     }
     const [finish] = named("authn.v1.AuthService/FinishAuthentication");
     const children = childrenOf(finish!);
@@ -101,21 +101,25 @@ describe("telemetry: traces, metrics and trace ids in audit events and logs", ()
     expect(sample?.attributes).toMatchObject({ "rpc.system": "grpc", "rpc.grpc.status_code": 3 });
   });
 
-  it("spans and measures calls on both server paths: gRPC-Web and streaming gRPC on connect-node, unary gRPC on the unary path", async () => {
+  it("spans and measures calls on every server path: gRPC-Web and streaming gRPC on connect-node, unary gRPC and unary Connect on their unary paths", async () => {
     const { createClient } = await import("@connectrpc/connect");
-    const { createGrpcTransport, createGrpcWebTransport } = await import("@connectrpc/connect-node");
+    const { createConnectTransport, createGrpcTransport, createGrpcWebTransport } = await import("@connectrpc/connect-node");
     const { Health } = await import("../../src/gen/grpc/health/v1/health_pb.js");
     spans.reset();
     const headers = { traceparent: `00-${TRACE_ID}-${CALLER_SPAN_ID}-01` };
     await createClient(Health, createGrpcWebTransport({ baseUrl: svc.baseUrl, httpVersion: "2" })).check({}, { headers });
     await createClient(Health, createGrpcTransport({ baseUrl: svc.baseUrl })).check({}, { headers });
+    await createClient(Health, createConnectTransport({ baseUrl: svc.baseUrl, httpVersion: "2", useBinaryFormat: true })).check({}, { headers });
     const watch = new AbortController();
     for await (const _ of createClient(Health, createGrpcTransport({ baseUrl: svc.baseUrl })).watch({}, { headers, signal: watch.signal })) break;
     const paths = named("grpc.health.v1.Health/Check").map((s) => [s.attributes["dynauthn.rpc.path"], s.spanContext().traceId, s.parentSpanContext?.spanId]);
     expect(paths).toEqual([
       ["connect_node", TRACE_ID, CALLER_SPAN_ID],
       ["grpc_unary", TRACE_ID, CALLER_SPAN_ID],
+      ["connect_unary", TRACE_ID, CALLER_SPAN_ID],
     ]);
+    const durations = await reader.points("rpc.server.call.duration");
+    expect(pointWith(durations, { "rpc.method": "Check", "dynauthn.rpc.path": "connect_unary" })?.attributes).toMatchObject({ "rpc.system": "connect_rpc" });
     expect(named("grpc.health.v1.Health/Watch").map((s) => s.attributes["dynauthn.rpc.path"])).toEqual(["connect_node"]);
   });
 

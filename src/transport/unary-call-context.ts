@@ -3,14 +3,13 @@ import type { DescMethod, DescService } from "@bufbuild/protobuf";
 import type { ContextValues, HandlerContext } from "@connectrpc/connect";
 
 /**
- * The HandlerContext of a call on the gRPC unary path. connect's createHandlerContext makes
- * three Headers and two linked AbortControllers per call, a measurable share of a trivial call
- * (bench/NOTES.md); here one AbortController serves deadline and cancellation, and the Headers
- * objects are made only if a handler asks for them.
+ * The HandlerContext of a call on a lean unary path (gRPC, Connect). connect's
+ * createHandlerContext makes three Headers and two linked AbortControllers per call, a
+ * measurable share of a trivial call (bench/NOTES.md); here one AbortController serves deadline
+ * and cancellation, and the Headers objects are made only if a handler asks for them.
  */
-export class GrpcCallContext implements HandlerContext {
+export class UnaryCallContext implements HandlerContext {
   readonly requestMethod = "POST";
-  readonly protocolName = "grpc";
   readonly #abort = new AbortController();
   readonly #headers: IncomingHttpHeaders;
   readonly #deadline: number | undefined;
@@ -19,6 +18,7 @@ export class GrpcCallContext implements HandlerContext {
   #responseTrailer: Headers | undefined;
 
   constructor(
+    readonly protocolName: "grpc" | "connect",
     readonly method: DescMethod,
     readonly values: ContextValues,
     headers: IncomingHttpHeaders,

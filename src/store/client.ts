@@ -40,8 +40,12 @@ const UNNEEDED_MIDDLEWARE = [
  * - a lean request handler (./http-handler.ts): keep-alive agents (https for an https endpoint),
  *   one timer per request for the request timeout, the connection timeout armed per connection;
  * - no user-agent, recursion-detection or logger middleware;
- * - no per-request endpoint resolution and no copies of the client config in (de)serialisation
- *   (./lean-middleware.ts; the SDK's protocol, retries, signing and typed errors are unchanged).
+ * - no per-request endpoint resolution and no copies of the client config in (de)serialisation,
+ *   content-length and host set by the serializer (./lean-middleware.ts; the SDK's protocol,
+ *   retries and typed errors are unchanged);
+ * - one signing middleware instead of the SDK's auth-scheme and signing pair, which resolved the
+ *   same SigV4 scheme and asked for credentials twice per request (./lean-signing.ts: the signer
+ *   above, the credentials of the moment, the SDK's clock-skew correction).
  */
 export function createDynamoClient(opts: DynamoClientOptions): DynamoDBClient {
   const endpoint = constantEndpoint(opts);

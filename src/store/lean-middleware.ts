@@ -18,7 +18,8 @@ import type {
  * Replacements for three pieces of the SDK's per-request pipeline that redo, on every request,
  * work whose answer never changes for this service's client (bench/NOTES.md, "The lean DynamoDB
  * client", has the profile and the numbers). Each keeps the SDK's own name and position in the
- * stack, so nothing else in the pipeline (retries, signing, typed errors) sees a difference.
+ * stack, so nothing else in the pipeline (retries, signing, typed errors) sees a difference; the
+ * serializer also sets the two headers of the SDK's build-step middleware, which are removed.
  */
 
 type Stack = MiddlewareStack<Input, Output>;

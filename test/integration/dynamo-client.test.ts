@@ -279,7 +279,7 @@ describe("createDynamoClient's request handler", () => {
       answerListTables(res);
     });
     const dynamo = createDynamoClient({ endpoint: failing.endpoint, region: "us-east-1", localCredentials: true });
-    const strategy = (await dynamo.config.retryStrategy()) as { mode?: string; acquireInitialRetryToken: () => unknown };
+    const strategy = (await dynamo.config.retryStrategy()) as { mode?: string; acquireInitialRetryToken: (scope: string) => unknown };
     expect(strategy.mode).toBe("standard");
     const acquire = vi.spyOn(strategy, "acquireInitialRetryToken");
     const output = await dynamo.send(listTables());

@@ -182,31 +182,40 @@ export function signedGetItem(endpoint: string, region: string, sha256: Construc
   return { get, close: () => agent.destroy() };
 }
 
-/** DynamoDB Local's read and conditional-write rates and round trips, through the service's client, from this process. */
-export async function storeFloors(dynamo: DynamoDBClient, counts: { calls: number; writes: number; alone: number }): Promise<StoreFloors> {
-  await createFloorTable(dynamo, FLOOR_TABLE);
-  const run = randomBytes(4).toString("hex");
-  const put = (key: string) =>
-    dynamo.send(
+/**
+ * FinishAuthentication's three writes, in its order, on a table keyed by `pk`: put-if-absent of a
+ * marker (`v = 1`), conditional counter update of an existing item (`counter` must exceed its `v`),
+ * put of an event. Shared by the store floors and bench:sdk.
+ */
+export function finishWriteCommands(table: string) {
+  return {
+    putIfAbsent: (key: string) =>
       new PutItemCommand({
-        TableName: FLOOR_TABLE,
+        TableName: table,
         Item: { pk: { S: key }, v: { N: "1" }, at: { N: String(Date.now()) } },
         ConditionExpression: "attribute_not_exists(pk)",
       }),
-    );
-  const get = () => dynamo.send(new GetItemCommand({ TableName: FLOOR_TABLE, Key: { pk: { S: `${run}-0` } } }));
-  const updateCounter = (counter: number) =>
-    dynamo.send(
+    updateCounter: (key: string, counter: number) =>
       new UpdateItemCommand({
-        TableName: FLOOR_TABLE,
-        Key: { pk: { S: `${run}-0` } },
+        TableName: table,
+        Key: { pk: { S: key } },
         UpdateExpression: "SET v = :c, lastUsedAt = :now",
         ConditionExpression: "attribute_exists(pk) AND v < :c",
         ExpressionAttributeValues: { ":c": { N: String(counter) }, ":now": { N: String(Date.now()) } },
       }),
-    );
-  const putEvent = (key: string) =>
-    dynamo.send(new PutItemCommand({ TableName: FLOOR_TABLE, Item: { pk: { S: key }, at: { N: String(Date.now()) }, details: { S: "x".repeat(300) } } }));
+    putEvent: (key: string) => new PutItemCommand({ TableName: table, Item: { pk: { S: key }, at: { N: String(Date.now()) }, details: { S: "x".repeat(300) } } }),
+  };
+}
+
+/** DynamoDB Local's read and conditional-write rates and round trips, through the service's client, from this process. */
+export async function storeFloors(dynamo: DynamoDBClient, counts: { calls: number; writes: number; alone: number }): Promise<StoreFloors> {
+  await createFloorTable(dynamo, FLOOR_TABLE);
+  const run = randomBytes(4).toString("hex");
+  const writes = finishWriteCommands(FLOOR_TABLE);
+  const put = (key: string) => dynamo.send(writes.putIfAbsent(key));
+  const get = () => dynamo.send(new GetItemCommand({ TableName: FLOOR_TABLE, Key: { pk: { S: `${run}-0` } } }));
+  const updateCounter = (counter: number) => dynamo.send(writes.updateCounter(`${run}-0`, counter));
+  const putEvent = (key: string) => dynamo.send(writes.putEvent(key));
 
   await runLoad(counts.calls / 4, 32, async (i) => void (await put(`${run}-warm-${i}`).then(get))); // JIT, connections
   await put(`${run}-0`).catch(() => undefined);

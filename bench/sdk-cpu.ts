@@ -6,6 +6,8 @@
  * for SDK_ROUNDS rounds (default 7) after a warm-up round; prints each round and the medians with
  * their ratios to the floor. The machine is shared: the ratios carry better than the µs.
  * SDK_ONLY=<part of a name> runs that variant alone, e.g. under `node --cpu-prof` to profile it.
+ * SDK_WRITES=1 adds FinishAuthentication's three writes through the service's client (floors.ts
+ * finishWriteCommands), client CPU per write, measured the same way.
  */
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { startEmbeddedDynamoDb } from "../src/store/embedded-dynamodb.js";
@@ -15,6 +17,7 @@ import { dynamoClients, interleaved, loadavg, median } from "./sdk-floors.js";
 const CALLS = 2000;
 const ROUNDS = Number(process.env.SDK_ROUNDS ?? "7");
 const IN_FLIGHT = Number(process.env.SDK_IN_FLIGHT ?? "16");
+const WRITES = process.env.SDK_WRITES === "1";
 
 async function main(): Promise<void> {
   const loadBefore = loadavg();
@@ -31,6 +34,13 @@ async function main(): Promise<void> {
     "default DynamoDBClient": clients.calls.defaultClient,
     "cacheMiddleware + keep-alive only (the SDK's own options)": () => cached.send(clients.get),
     "service client (createDynamoClient)": clients.calls.service,
+    ...(WRITES
+      ? {
+          "service client marker put-if-absent (FinishAuthentication write 1)": clients.writes.putIfAbsent,
+          "service client counter update (write 2)": clients.writes.updateCounter,
+          "service client event put (write 3)": clients.writes.putEvent,
+        }
+      : {}),
     "signed floor (@smithy/signature-v4 + node:http keep-alive)": clients.calls.signed,
   };
   const variants = Object.fromEntries(Object.entries(all).filter(([name]) => name.includes(process.env.SDK_ONLY ?? "")));
@@ -53,7 +63,7 @@ async function main(): Promise<void> {
     const ratios = us.map((u, i) => u / floorUs[i]!);
     process.stdout.write(`${name}: median ${median(us).toFixed(0)} µs, × floor ${median(ratios).toFixed(2)} (rounds: ${ratios.map((r) => r.toFixed(2)).join(", ")})\n`);
   }
-  process.stdout.write(`client CPU per GetItem, ${IN_FLIGHT} in flight, ${CALLS} calls a round, median of ${ROUNDS} rounds; load before ${loadBefore}, after ${loadavg()}\n`);
+  process.stdout.write(`client CPU per call, ${IN_FLIGHT} in flight, ${CALLS} calls a round, median of ${ROUNDS} rounds; load before ${loadBefore}, after ${loadavg()}\n`);
 }
 
 await main();

@@ -1,7 +1,8 @@
+import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { DynamoDBClient, GetItemCommand, PutItemCommand } from "@aws-sdk/client-dynamodb";
 import { createDynamoClient } from "../src/store/client.js";
-import { createFloorTable, signedGetItem } from "./floors.js";
+import { createFloorTable, finishWriteCommands, signedGetItem } from "./floors.js";
 import { quantile, runLoad } from "./load.js";
 
 /** A GetItem through one client; its client CPU per call is what is compared. */
@@ -87,11 +88,30 @@ export async function dynamoClients(endpoint: string, table: string) {
       service: () => service.send(get),
       signed: () => signed.get(table, KEY),
     },
+    writes: serviceWrites(service, table),
     close: () => {
       signed.close();
       defaultClient.destroy();
       service.destroy();
     },
+  };
+}
+
+/**
+ * FinishAuthentication's three writes (floors.ts finishWriteCommands) through the service's client,
+ * each a variant of its own: run in this order in every round with as many calls each, the k-th
+ * counter update finds the item the k-th put-if-absent created.
+ */
+function serviceWrites(service: DynamoDBClient, table: string) {
+  const writes = finishWriteCommands(table);
+  const run = randomBytes(4).toString("hex");
+  let puts = 0;
+  let updates = 0;
+  let events = 0;
+  return {
+    putIfAbsent: () => service.send(writes.putIfAbsent(`${run}-m-${puts++}`)),
+    updateCounter: () => service.send(writes.updateCounter(`${run}-m-${updates++}`, 2)),
+    putEvent: () => service.send(writes.putEvent(`${run}-e-${events++}`)),
   };
 }
 

@@ -3,6 +3,7 @@ import { SignatureV4 } from "@smithy/signature-v4";
 import type { EndpointV2 } from "@smithy/types";
 import { KeepAliveHttpHandler } from "./http-handler.js";
 import { useConstantEndpoint, useInheritingSerde } from "./lean-middleware.js";
+import { useConstantSigning } from "./lean-signing.js";
 
 export interface DynamoClientOptions {
   readonly endpoint: string | undefined;
@@ -39,12 +40,15 @@ const UNNEEDED_MIDDLEWARE = [
  * - a lean request handler (./http-handler.ts): keep-alive agents (https for an https endpoint),
  *   one timer per request for the request timeout, the connection timeout armed per connection;
  * - no user-agent, recursion-detection or logger middleware;
- * - no per-request endpoint resolution and no copies of the client config in (de)serialisation
- *   (./lean-middleware.ts; the SDK's protocol, retries, signing and typed errors are unchanged).
+ * - no per-request endpoint resolution and no copies of the client config in (de)serialisation,
+ *   content-length and host set by the serializer (./lean-middleware.ts; the SDK's protocol,
+ *   retries and typed errors are unchanged);
+ * - one signing middleware instead of the SDK's auth-scheme and signing pair, which resolved the
+ *   same SigV4 scheme and asked for credentials twice per request (./lean-signing.ts: the signer
+ *   above, the credentials of the moment, the SDK's clock-skew correction).
  */
 export function createDynamoClient(opts: DynamoClientOptions): DynamoDBClient {
   const endpoint = constantEndpoint(opts);
-  let signer: SignatureV4 | undefined;
   const client: DynamoDBClient = new DynamoDBClient({
     region: opts.region,
     endpoint: endpoint.url.href,
@@ -55,21 +59,22 @@ export function createDynamoClient(opts: DynamoClientOptions): DynamoDBClient {
     retryMode: "standard",
     cacheMiddleware: true,
     requestHandler: new KeepAliveHttpHandler({ connectionTimeoutMs: 1_000, requestTimeoutMs: opts.requestTimeoutMs ?? 3_000, maxSockets: 64 }),
-    // Built at the first request; asks the client's current credential provider at every signature.
-    signer: async (): Promise<SignatureV4> =>
-      (signer ??= new SignatureV4({
-        credentials: () => client.config.credentials(),
-        region: opts.region,
-        service: "dynamodb",
-        sha256: client.config.sha256,
-        uriEscapePath: true,
-      })),
     // Otherwise the SDK's default provider chain (env, profile, web identity, container role).
     ...(opts.localCredentials ? { credentials: { accessKeyId: "local", secretAccessKey: "local" } } : {}),
   });
+  // Asks the client's current credential provider at every signature.
+  const signer = new SignatureV4({
+    credentials: () => client.config.credentials(),
+    region: opts.region,
+    service: "dynamodb",
+    sha256: client.config.sha256,
+    uriEscapePath: true,
+  });
+  client.config.signer = async () => signer;
   for (const name of UNNEEDED_MIDDLEWARE) client.middlewareStack.remove(name);
   useConstantEndpoint(client, endpoint);
   useInheritingSerde(client);
+  useConstantSigning(client, signer, opts.region);
   dropMiddlewareCacheOnChange(client);
   return client;
 }

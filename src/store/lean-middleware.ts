@@ -18,7 +18,8 @@ import type {
  * Replacements for three pieces of the SDK's per-request pipeline that redo, on every request,
  * work whose answer never changes for this service's client (bench/NOTES.md, "The lean DynamoDB
  * client", has the profile and the numbers). Each keeps the SDK's own name and position in the
- * stack, so nothing else in the pipeline (retries, signing, typed errors) sees a difference.
+ * stack, so nothing else in the pipeline (retries, signing, typed errors) sees a difference; the
+ * serializer also sets the two headers of the SDK's build-step middleware, which are removed.
  */
 
 type Stack = MiddlewareStack<Input, Output>;
@@ -80,8 +81,11 @@ export function useInheritingSerde(client: DynamoDBClient): void {
   const endpointV1 = () => (endpoint ??= config.endpoint!());
   const serdeContext = (context: HandlerExecutionContext) => Object.assign(Object.create(config) as typeof config, context, { endpoint: endpointV1 });
 
-  const serialize: SerializeMiddleware<Input, Output> = (next, context) => async (args) =>
-    next({ ...args, request: await protocol.serializeRequest(operation(context), args.input, serdeContext(context)) });
+  const serialize: SerializeMiddleware<Input, Output> = (next, context) => async (args) => {
+    const request = await protocol.serializeRequest(operation(context), args.input, serdeContext(context));
+    withLengthAndHost(request, config.bodyLengthChecker);
+    return next({ ...args, request });
+  };
 
   const deserialize: DeserializeMiddleware<Input, Output> = (next, context) => async (args) => {
     const { response } = await next(args);
@@ -93,7 +97,23 @@ export function useInheritingSerde(client: DynamoDBClient): void {
   };
 
   client.middlewareStack.add(serialize, { name: "serializerMiddleware", step: "serialize", tags: ["SERIALIZER"], override: true });
+  // Their work is done by `serialize` (withLengthAndHost).
+  client.middlewareStack.remove("contentLengthMiddleware");
+  client.middlewareStack.remove("hostHeaderMiddleware");
   client.middlewareStack.add(deserialize, { name: "deserializerMiddleware", step: "deserialize", tags: ["DESERIALIZER"], override: true });
+}
+
+/**
+ * The two headers the SDK's build step would add next, each in a middleware of its own (an async
+ * layer, and for content-length a copy of the headers, per request): the body's length as the
+ * SDK's own `bodyLengthChecker` gives it (contentLengthMiddleware), and `host` as
+ * hostHeaderMiddleware writes it for an HTTP/1.1 handler (hostname, then ":port" when the
+ * endpoint has one). Neither is set by the protocol, and both are signed after this.
+ */
+function withLengthAndHost(request: HttpRequest, bodyLength: (body: unknown) => number | undefined): void {
+  const length = request.body ? bodyLength(request.body) : undefined;
+  if (length !== undefined) request.headers["content-length"] ??= String(length);
+  request.headers.host ??= request.port === undefined ? request.hostname : `${request.hostname}:${request.port}`;
 }
 
 /**

@@ -82,9 +82,9 @@ describe("createDynamoClient's lean set-up", () => {
     await dynamo.send(listTables());
     await dynamo.send(listTables());
     await dynamo.send(listTables());
-    // Each signature carries the credentials issued last (the SDK asks the provider more than once a request).
-    expect(new Set(keys).size).toBe(3);
-    expect(keys.at(-1)).toBe(`AKID${issued}`);
+    // Each signature carries the credentials issued for it: the provider is asked once a request, at
+    // signing (the SDK's memoizing wrapper asks once more at its first call, for credentials this close to expiry).
+    expect(keys).toEqual([`AKID${issued - 2}`, `AKID${issued - 1}`, `AKID${issued}`]);
     dynamo.destroy();
   });
 
@@ -97,6 +97,8 @@ describe("createDynamoClient's lean set-up", () => {
     expect(china.config.endpointProvider({}).url.href).toBe("https://dynamodb.cn-north-1.amazonaws.com.cn/");
     const names = local.middlewareStack.identify().join(" ");
     expect(names).not.toMatch(/getUserAgentMiddleware|recursionDetectionMiddleware|loggerMiddleware/);
+    // Folded into ./lean-middleware.ts's serializer and ./lean-signing.ts's signing middleware.
+    expect(names).not.toMatch(/httpAuthSchemeMiddleware|contentLengthMiddleware|hostHeaderMiddleware/);
     expect(names).toMatch(/retryMiddleware.*httpSigningMiddleware/);
     for (const c of [local, regional, china]) c.destroy();
   });
@@ -173,12 +175,21 @@ describe("createDynamoClient's lean pipeline (./lean-middleware.ts)", () => {
 async function stubStore(answer: (req: http.IncomingMessage, res: http.ServerResponse, n: number) => void) {
   let requests = 0;
   let connections = 0;
-  const server = http.createServer((req, res) => void req.resume().on("end", () => answer(req, res, ++requests)));
+  let onBody = (_body: Buffer) => {};
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (chunk: Buffer) => chunks.push(chunk)).on("end", () => {
+      onBody(Buffer.concat(chunks));
+      answer(req, res, ++requests);
+    });
+  });
   server.on("connection", () => (connections += 1));
   await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
   return {
     endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     connections: () => connections,
+    /** Told each request's body before it is answered. */
+    onBody: (told: (body: Buffer) => void) => (onBody = told),
     close: () => {
       server.closeAllConnections();
       return new Promise((done) => server.close(done));
@@ -186,9 +197,15 @@ async function stubStore(answer: (req: http.IncomingMessage, res: http.ServerRes
   };
 }
 
-const answerListTables = (res: http.ServerResponse) => {
-  res.writeHead(200, { "content-type": "application/x-amz-json-1.0" });
+const answerListTables = (res: http.ServerResponse, headers: http.OutgoingHttpHeaders = {}) => {
+  res.writeHead(200, { "content-type": "application/x-amz-json-1.0", ...headers });
   res.end('{"TableNames":[]}');
+};
+
+/** A DynamoDB error answer: `type` is the JSON protocol's `__type` (namespace#ErrorCode). */
+const answerError = (res: http.ServerResponse, status: number, type: string, headers: http.OutgoingHttpHeaders = {}) => {
+  res.writeHead(status, { "content-type": "application/x-amz-json-1.0", ...headers });
+  res.end(JSON.stringify({ __type: type, message: "stub" }));
 };
 
 /** What a send failed with: the error's name, and how long it took (ms). */
@@ -250,6 +267,65 @@ describe("createDynamoClient's request handler", () => {
     });
     const dynamo = createDynamoClient({ endpoint: flaky.endpoint, region: "us-east-1", localCredentials: true, requestTimeoutMs: 300 });
     await expect(dynamo.send(listTables())).resolves.toMatchObject({ TableNames: [], $metadata: { attempts: 3 } });
+    dynamo.destroy();
+  });
+
+  it("retries a 500 and a throttling error with the SDK's standard retry strategy, and succeeds on the next attempt", async () => {
+    const attempts: string[] = [];
+    const failing = await stub((req, res, n) => {
+      attempts.push(String(req.headers["amz-sdk-request"]));
+      if (n === 1) return answerError(res, 500, "com.amazonaws.dynamodb.v20120810#InternalServerError");
+      if (n === 2) return answerError(res, 400, "com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException");
+      answerListTables(res);
+    });
+    const dynamo = createDynamoClient({ endpoint: failing.endpoint, region: "us-east-1", localCredentials: true });
+    const strategy = (await dynamo.config.retryStrategy()) as { mode?: string; acquireInitialRetryToken: (scope: string) => unknown };
+    expect(strategy.mode).toBe("standard");
+    const acquire = vi.spyOn(strategy, "acquireInitialRetryToken");
+    const output = await dynamo.send(listTables());
+    expect(output.$metadata).toMatchObject({ attempts: 3 });
+    expect(output.$metadata.totalRetryDelay).toBeGreaterThan(0);
+    expect(attempts).toEqual(["attempt=1; max=3", "attempt=2; max=3", "attempt=3; max=3"]);
+    expect(acquire).toHaveBeenCalledTimes(1);
+    // Three failures in a row: the last one is thrown, typed, with the attempts made.
+    const down = await stub((_req, res) => answerError(res, 500, "com.amazonaws.dynamodb.v20120810#InternalServerError"));
+    const failed = createDynamoClient({ endpoint: down.endpoint, region: "us-east-1", localCredentials: true });
+    const err = await failed.send(listTables()).catch((e: unknown) => e);
+    expect(err).toMatchObject({ name: "InternalServerError", $fault: "server", $metadata: { httpStatusCode: 500, attempts: 3 } });
+    dynamo.destroy();
+    failed.destroy();
+  });
+
+  it("corrects its clock from the store's Date header after a clock-skew error, and retries signed with the corrected date", async () => {
+    const ahead = new Date(Date.now() + 3_600_000); // the store's clock is an hour ahead
+    const signedAt: number[] = [];
+    const skewed = await stub((req, res, n) => {
+      signedAt.push(Date.parse(String(req.headers["x-amz-date"]).replace(/^(\d{4})(\d\d)(\d\d)T(\d\d)(\d\d)(\d\d)Z$/, "$1-$2-$3T$4:$5:$6Z")));
+      if (n > 1) return answerListTables(res, { date: ahead.toUTCString() });
+      answerError(res, 400, "com.amazon.coral.service#InvalidSignatureException", { date: ahead.toUTCString() });
+    });
+    const dynamo = createDynamoClient({ endpoint: skewed.endpoint, region: "us-east-1", localCredentials: true });
+    const output = await dynamo.send(listTables());
+    expect(output.$metadata).toMatchObject({ attempts: 2 });
+    expect(Math.abs(signedAt[0]! - Date.now())).toBeLessThan(60_000);
+    expect(Math.abs(signedAt[1]! - ahead.getTime())).toBeLessThan(60_000);
+    expect(Math.abs(dynamo.config.systemClockOffset - 3_600_000)).toBeLessThan(60_000);
+    dynamo.destroy();
+  });
+
+  it("sends and signs the host and content-length headers the SDK's build step set", async () => {
+    let seen: http.IncomingHttpHeaders = {};
+    let length = -1;
+    const store = await stub((req, res) => {
+      seen = req.headers;
+      answerListTables(res);
+    });
+    store.onBody((body) => (length = body.length));
+    const dynamo = createDynamoClient({ endpoint: store.endpoint, region: "us-east-1", localCredentials: true });
+    await dynamo.send(listTables());
+    expect(seen.host).toBe(new URL(store.endpoint).host);
+    expect(seen["content-length"]).toBe(String(length));
+    expect(seen.authorization).toMatch(/SignedHeaders=amz-sdk-invocation-id;amz-sdk-request;content-length;content-type;host;x-amz-content-sha256;x-amz-date;x-amz-target,/);
     dynamo.destroy();
   });
 

@@ -104,8 +104,12 @@ function readBody(req: NodeRequest, readMaxBytes: number, contentLength: string 
     let received = 0;
     const settle = (err: ConnectError | undefined) => {
       req.off("data", onData).off("end", onEnd).off("error", onGone).off("close", onGone);
-      if (err) reject(err);
-      else resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, received));
+      // Refused: stop reading, or HTTP/2 would go on accepting (and window-updating) DATA frames
+      // for the rest of the stream's life (as grpc-unary.ts's envelope read does).
+      if (err) {
+        req.pause();
+        reject(err);
+      } else resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, received));
     };
     const onData = (chunk: Buffer) => {
       received += chunk.length;

@@ -108,17 +108,33 @@ export async function startServer(opts: ServerOptions, port: number, host: strin
 }
 
 /**
- * A request without an authority (an HTTP/1.0 request without Host; Node answers an HTTP/1.1
- * one 400 itself and nghttp2 resets an HTTP/2 one without `:authority` or Host) is answered 400
- * on every path. connect-node builds each request's URL from its authority and throws for none,
- * outside any handler: an uncaught exception that ended the process.
+ * Every request must name a URL: an authority (an HTTP/1.0 request may carry no Host; Node
+ * answers an HTTP/1.1 one without 400 itself and nghttp2 resets an HTTP/2 one without
+ * `:authority` or Host) that, with the request target, parses as one (Host `[`, `%`, `a b`, an
+ * absolute target such as `http://[`). connect-node builds each request's URL from them and threw,
+ * synchronously, outside any handler: an uncaught exception that ended the process. Such
+ * requests are answered 400 on every path, and anything else a path throws while taking a
+ * request is answered 500 (or the exchange dropped, once answered) rather than left uncaught.
  */
 function requireAuthority(next: RequestListener): RequestListener {
   return (req, res) => {
-    if (("authority" in req ? req.authority : req.headers.host) !== undefined) return next(req, res);
-    res.writeHead(400);
-    res.end();
+    const authority = "authority" in req ? req.authority : req.headers.host;
+    if (authority === undefined || !URL.canParse(req.url ?? "", `http://${authority}`)) return answerBare(res, 400);
+    try {
+      next(req, res);
+    } catch {
+      answerBare(res, 500);
+    }
   };
+}
+
+function answerBare(res: Parameters<RequestListener>[1], status: number): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  res.writeHead(status);
+  res.end();
 }
 
 /** What Connect serves for a path that is no RPC: a plain HTTP handler. */

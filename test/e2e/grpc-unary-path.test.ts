@@ -281,6 +281,65 @@ describe("a request without an authority (connect-node threw for it, outside any
     await expect(createClient(Health, createConnectTransport({ baseUrl, httpVersion: "1.1" })).check({})).resolves.toMatchObject({ status: Serving.SERVING });
   });
 
+  const headersEnd = (got: Buffer) => got.includes("\r\n\r\n");
+  const keepsServing = () => expect(createClient(Health, createConnectTransport({ baseUrl, httpVersion: "1.1" })).check({})).resolves.toMatchObject({ status: Serving.SERVING });
+  const NO_URL_HOSTS = ["[", "%", "a b", "", "a:b:c", "@", "\\"];
+  const TO_CONNECT_NODE = ["POST /grpc.health.v1.Health/Check?x", "GET /grpc.health.v1.Health/Check", "POST /grpc.health.v1.Health/Check"];
+
+  it.each(NO_URL_HOSTS.flatMap((host) => TO_CONNECT_NODE.map((line) => [host, line])))(
+    "HTTP/1.1 with a Host that makes no URL (%j), %s: 400, and the server keeps serving",
+    async (host, line) => {
+      const type = line.startsWith("POST /grpc.health.v1.Health/Check?") ? "application/json" : "application/grpc-web+proto";
+      const response = await exchange(Buffer.from(`${line} HTTP/1.1\r\nhost: ${host}\r\ncontent-type: ${type}\r\ncontent-length: 2\r\n\r\n{}`), headersEnd);
+      expect(response.toString("latin1")).toMatch(/^HTTP\/1\.1 400 /);
+      await keepsServing();
+    },
+  );
+
+  it("HTTP/1.1 with an absolute request target that makes no URL: 400, and the server keeps serving", async () => {
+    const response = await exchange(Buffer.from(`POST http://[/grpc.health.v1.Health/Check HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/grpc-web+proto\r\ncontent-length: 2\r\n\r\n{}`), headersEnd);
+    expect(response.toString("latin1")).toMatch(/^HTTP\/1\.1 400 /);
+    await keepsServing();
+  });
+
+  it.each(["%", "[", "a:b:c"])("HTTP/2 with an :authority that makes no URL (%j): 400, and the server keeps serving", async (authority) => {
+    const headers = headerBlock({ ":method": "POST", ":scheme": "http", ":authority": authority, ":path": "/grpc.health.v1.Health/Check?x", "content-type": "application/grpc-web+proto" });
+    const request = Buffer.concat([PREFACE, frame(FRAME.SETTINGS, 0, 0), frame(FRAME.HEADERS, FLAG.END_HEADERS | FLAG.END_STREAM, 1, headers)]);
+    let status: number | undefined;
+    await exchange(request, (got) => {
+      for (let at = 0; at + 9 <= got.length; at += 9 + got.readUIntBE(at, 3)) {
+        if (got[at + 3] === FRAME.HEADERS && got.readUInt32BE(at + 5) === 1) status = got[at + 9];
+        if (got[at + 3] === FRAME.RST_STREAM) status = -1;
+      }
+      return status !== undefined;
+    });
+    expect(status).toBe(0x80 | 12); // HPACK's static entry 12 is ":status 400"; nghttp2 sends it indexed
+    await keepsServing();
+  });
+
+  it("Connect over HTTP/2: a body refused for its size is read no further, so flow control stops the client", async () => {
+    const session = http2.connect(baseUrl);
+    const stream = session.request({ ":method": "POST", ":path": "/grpc.health.v1.Health/Check", "content-type": "application/json" });
+    let status: number | undefined;
+    stream.on("response", (headers) => (status = Number(headers[":status"]))).on("error", () => {});
+    const chunk = Buffer.alloc(64 * 1024, 0x20);
+    let sent = 0;
+    const until = Date.now() + 1500;
+    await new Promise<void>((resolve) => {
+      const stop = setTimeout(resolve, 1700);
+      const pump = () => {
+        while (Date.now() < until) if (!stream.write(chunk, () => (sent += chunk.length))) return void stream.once("drain", pump);
+        clearTimeout(stop);
+        resolve();
+      };
+      pump();
+    });
+    session.destroy();
+    expect(status).toBe(429);
+    // What the windows and socket buffers hold, not what 1.5 s of sending (hundreds of MiB) would be.
+    expect(sent).toBeLessThan(16 * 1024 * 1024);
+  });
+
   it("HTTP/2 without :authority or Host: the stream is reset (nghttp2 refuses it before Node), and the server keeps serving", async () => {
     const headers = headerBlock({ ":method": "POST", ":scheme": "http", ":path": "/grpc.health.v1.Health/Check", "content-type": "application/grpc-web+proto" });
     const request = Buffer.concat([PREFACE, frame(FRAME.SETTINGS, 0, 0), frame(FRAME.HEADERS, FLAG.END_HEADERS | FLAG.END_STREAM, 1, headers)]);

@@ -281,6 +281,24 @@ describe("a request without an authority (connect-node threw for it, outside any
     await expect(createClient(Health, createConnectTransport({ baseUrl, httpVersion: "1.1" })).check({})).resolves.toMatchObject({ status: Serving.SERVING });
   });
 
+  /**
+   * Sends one HTTP/2 request (stream 1) from raw frames: its answer's first HPACK byte (the indexed
+   * :status), or -1 for a reset stream. Each frame is a 9-byte header and its payload; the
+   * server's SETTINGS come first.
+   */
+  async function h2Answer(fields: Record<string, string>): Promise<number | undefined> {
+    const request = Buffer.concat([PREFACE, frame(FRAME.SETTINGS, 0, 0), frame(FRAME.HEADERS, FLAG.END_HEADERS | FLAG.END_STREAM, 1, headerBlock(fields))]);
+    let status: number | undefined;
+    await exchange(request, (got) => {
+      for (let at = 0; at + 9 <= got.length; at += 9 + got.readUIntBE(at, 3)) {
+        if (got[at + 3] === FRAME.HEADERS && got.readUInt32BE(at + 5) === 1) status = got[at + 9];
+        if (got[at + 3] === FRAME.RST_STREAM) status = -1;
+      }
+      return status !== undefined;
+    });
+    return status;
+  }
+
   const headersEnd = (got: Buffer) => got.includes("\r\n\r\n");
   const keepsServing = () => expect(createClient(Health, createConnectTransport({ baseUrl, httpVersion: "1.1" })).check({})).resolves.toMatchObject({ status: Serving.SERVING });
   const NO_URL_HOSTS = ["[", "%", "a b", "", "a:b:c", "@", "\\"];
@@ -303,16 +321,7 @@ describe("a request without an authority (connect-node threw for it, outside any
   });
 
   it.each(["%", "[", "a:b:c"])("HTTP/2 with an :authority that makes no URL (%j): 400, and the server keeps serving", async (authority) => {
-    const headers = headerBlock({ ":method": "POST", ":scheme": "http", ":authority": authority, ":path": "/grpc.health.v1.Health/Check?x", "content-type": "application/grpc-web+proto" });
-    const request = Buffer.concat([PREFACE, frame(FRAME.SETTINGS, 0, 0), frame(FRAME.HEADERS, FLAG.END_HEADERS | FLAG.END_STREAM, 1, headers)]);
-    let status: number | undefined;
-    await exchange(request, (got) => {
-      for (let at = 0; at + 9 <= got.length; at += 9 + got.readUIntBE(at, 3)) {
-        if (got[at + 3] === FRAME.HEADERS && got.readUInt32BE(at + 5) === 1) status = got[at + 9];
-        if (got[at + 3] === FRAME.RST_STREAM) status = -1;
-      }
-      return status !== undefined;
-    });
+    const status = await h2Answer({ ":method": "POST", ":scheme": "http", ":authority": authority, ":path": "/grpc.health.v1.Health/Check?x", "content-type": "application/grpc-web+proto" });
     expect(status).toBe(0x80 | 12); // HPACK's static entry 12 is ":status 400"; nghttp2 sends it indexed
     await keepsServing();
   });
@@ -341,18 +350,7 @@ describe("a request without an authority (connect-node threw for it, outside any
   });
 
   it("HTTP/2 without :authority or Host: the stream is reset (nghttp2 refuses it before Node), and the server keeps serving", async () => {
-    const headers = headerBlock({ ":method": "POST", ":scheme": "http", ":path": "/grpc.health.v1.Health/Check", "content-type": "application/grpc-web+proto" });
-    const request = Buffer.concat([PREFACE, frame(FRAME.SETTINGS, 0, 0), frame(FRAME.HEADERS, FLAG.END_HEADERS | FLAG.END_STREAM, 1, headers)]);
-    let status: number | undefined;
-    await exchange(request, (got) => {
-      // Each frame is a 9-byte header and its payload; the server's SETTINGS come first. A
-      // HEADERS frame's first byte would be the HPACK-indexed :status.
-      for (let at = 0; at + 9 <= got.length; at += 9 + got.readUIntBE(at, 3)) {
-        if (got[at + 3] === FRAME.HEADERS && got.readUInt32BE(at + 5) === 1) status = got[at + 9];
-        if (got[at + 3] === FRAME.RST_STREAM) status = -1;
-      }
-      return status !== undefined;
-    });
+    const status = await h2Answer({ ":method": "POST", ":scheme": "http", ":path": "/grpc.health.v1.Health/Check", "content-type": "application/grpc-web+proto" });
     expect(status).toBe(-1);
     await expect(createClient(Health, createGrpcTransport({ baseUrl })).check({})).resolves.toMatchObject({ status: Serving.SERVING });
   });

@@ -120,14 +120,19 @@ function transportTargets(run: BenchRun): Target[] {
   return targets;
 }
 
+/** The bare-gRPC floor's CPU per call at FinishAuthentication's concurrency (NaN: not measured there). */
+function finishBareFloor(run: BenchRun): number {
+  const floor = floorAt(run, run.finishAlone.grpc.m.result.concurrency);
+  return floor ? cpuPerCall(floor.m) : NaN;
+}
+
 /**
  * Not a target: the Finish budget with the Finish's own three writes (as the SDK costs them alone)
  * in place of three GetItems, which tells how much of the gap is the calls' size and how much the rest.
  */
 function finishWithOwnWrites(run: BenchRun): string {
   const { rawVerify, finishWrites } = run.floors;
-  const floor = floorAt(run, run.finishAlone.grpc.m.result.concurrency);
-  const bare = floor ? cpuPerCall(floor.m) : NaN;
+  const bare = finishBareFloor(run);
   const budget = 1.3 * (rawVerify.cpuUs + finishWrites.perFinishUs + bare);
   const ratio = (k: "grpc" | "connect") => f2(cpuPerCall(run.finishAlone[k].m) / budget);
   return (
@@ -143,8 +148,7 @@ function finishWithOwnWrites(run: BenchRun): string {
  */
 function finishTargets(run: BenchRun): Target[] {
   const { rawVerify, dynamoClients } = run.floors;
-  const floor = floorAt(run, run.finishAlone.grpc.m.result.concurrency);
-  const bare = floor ? cpuPerCall(floor.m) : NaN;
+  const bare = finishBareFloor(run);
   const budget = rawVerify.cpuUs + finishRequests(run) * dynamoClients.service.us + bare;
   const via = { grpc: "over gRPC (grpc-js client)", connect: "over Connect JSON on HTTP/1.1 (connect-node client)" } as const;
   return (["grpc", "connect"] as const).map((k) => {

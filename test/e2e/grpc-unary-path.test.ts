@@ -333,11 +333,11 @@ describe("a request without an authority (connect-node threw for it, outside any
     stream.on("response", (headers) => (status = Number(headers[":status"]))).on("error", () => {});
     const chunk = Buffer.alloc(64 * 1024, 0x20);
     let sent = 0;
-    const until = Date.now() + 1500;
+    const sendUntil = Date.now() + 1500;
     await new Promise<void>((resolve) => {
       const stop = setTimeout(resolve, 1700);
       const pump = () => {
-        while (Date.now() < until) if (!stream.write(chunk, () => (sent += chunk.length))) return void stream.once("drain", pump);
+        while (Date.now() < sendUntil) if (!stream.write(chunk, () => (sent += chunk.length))) return void stream.once("drain", pump);
         clearTimeout(stop);
         resolve();
       };

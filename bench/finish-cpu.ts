@@ -8,7 +8,7 @@ import { readFileSync } from "node:fs";
 import { log, startHarness } from "./harness.js";
 import { quantile } from "./load.js";
 import type { FinishVia } from "./ceremonies.js";
-import { finishAuthenticationAlone } from "./scenarios.js";
+import { finishTimed } from "./scenarios.js";
 
 const POOL_SIZE = 512;
 const ROUNDS = Number(process.env.FINISH_ROUNDS ?? "5");
@@ -23,9 +23,9 @@ async function main(): Promise<void> {
   const harness = await startHarness(POOL_SIZE, nodeArgs);
   const perFinish: number[] = [];
   try {
-    await finishAuthenticationAlone(harness, 16, VIA); // warm-up
+    await finishTimed(harness, 16, VIA); // warm-up
     for (let round = 1; round <= ROUNDS; round++) {
-      const { m } = await finishAuthenticationAlone(harness, 16, VIA);
+      const m = await finishTimed(harness, 16, VIA);
       if (m.result.failures > 0) throw new Error(`FinishAuthentication failed: ${m.result.firstFailure}`);
       const cpu = m.serviceCpuUs / m.result.latenciesMs.length;
       perFinish.push(cpu);

@@ -13,7 +13,6 @@ import { log, startHarness } from "./harness.js";
 import { gitCommit, machine } from "./proc-stats.js";
 import { markdown, summary, type BenchRun } from "./report.js";
 import {
-  finishAuthenticationAlone,
   floorPass,
   runScenario,
   warmUp,
@@ -23,6 +22,7 @@ import {
   type Kind,
   type ScenarioResult,
 } from "./scenarios.js";
+import { finishRounds } from "./finish-rounds.js";
 import { finishWritesFloor } from "./finish-writes.js";
 import { dynamoClientFloors } from "./sdk-floors.js";
 
@@ -48,8 +48,9 @@ const CEREMONIES: Record<Extract<Kind, "registration" | "sign-in" | "step-up">, 
   "sign-in": [300, 1500, 1500],
   "step-up": [200, 1000, 1000],
 };
-/** FinishAuthentication alone runs at this many in flight, next to the bare-gRPC floor at the same. */
+/** FinishAuthentication alone runs at this many in flight, in rounds with its floors at the same. */
 const FINISH_IN_FLIGHT = 8;
+const FINISH_ROUNDS = 5;
 const SDK_ROUNDS = 5;
 const RESULTS = new URL("../../bench/RESULTS.md", import.meta.url);
 const SOAK = new URL("../../bench/SOAK.md", import.meta.url);
@@ -91,11 +92,8 @@ async function main(): Promise<void> {
         scenarios.push(await runScenario(harness, kind, concurrency, scaled(counts[i]!)));
       }
     }
-    log("FinishAuthentication alone, over gRPC, then over Connect JSON on HTTP/1.1 (warmed first: two pools' worth)");
-    const finishAlone = {
-      grpc: await finishAuthenticationAlone(harness, FINISH_IN_FLIGHT, "grpc"),
-      connect: await finishAuthenticationAlone(harness, FINISH_IN_FLIGHT, "connect-json-http1", 2),
-    };
+    log(`FinishAuthentication alone over gRPC and over Connect JSON on HTTP/1.1, each round followed by its floors (${FINISH_ROUNDS} rounds after a warm-up round)`);
+    const finish = await finishRounds(harness, { rounds: FINISH_ROUNDS, inFlight: FINISH_IN_FLIGHT, floorCalls: scaled(4000), verifies: scaled(2000) });
     log("FinishAuthentication's three writes alone through the service's client (last: it moves the pool's counters on)");
     const finishWrites = await finishWritesFloor(harness, { calls: scaled(1000), rounds: SDK_ROUNDS, inFlight: 16 });
 
@@ -110,7 +108,7 @@ async function main(): Promise<void> {
       scale: SCALE,
       floors: { rawVerify, simpleWebAuthnVerify: simpleWebAuthn, serviceVerify: ownVerify, bareGrpc, dynamoClients, store, finishWrites },
       scenarios,
-      finishAlone,
+      finish,
       pinning: harness.pinning,
       soak: existsSync(SOAK) ? readFileSync(SOAK, "utf8") : undefined,
     };

@@ -124,22 +124,20 @@ async function finishAll<T>(
   return around(() => runLoad(pool.length, concurrency, async (i) => void (await ceremonies.finishSignIn(pool[i]!, assertions[i]!, via))));
 }
 
+/** A timed pass of the pool's finishes (CPU, latency) and a counted one (DynamoDB requests). */
 export interface FinishAlone {
   readonly m: Measured<LoadResult>;
   readonly counted: Counted;
 }
 
-/**
- * FinishAuthentication on its own: every pool user begins a sign-in and signs (not measured), then
- * all finishes run at `concurrency`, `via` one protocol, while the timed service's CPU is measured;
- * then the same on the counted service for its DynamoDB requests. `warmUp` rounds of the same go
- * first, unmeasured (the JIT: one round is the pool's size).
- */
-export async function finishAuthenticationAlone(h: Harness, concurrency: number, via: FinishVia = "grpc", warmUp = 0): Promise<FinishAlone> {
-  for (let round = 0; round < warmUp; round++) await finishAll(h.timed.ceremonies, h.pool, concurrency, via, (fn) => fn());
-  const m = await finishAll(h.timed.ceremonies, h.pool, concurrency, via, (fn) => measure(h.timed.probe, fn));
-  const counted = await finishAll(h.counted.ceremonies, h.pool, concurrency, via, (fn) => count(h.counted.proxy, fn));
-  return { m, counted };
+/** One pass of the pool's finishes on the timed service, its CPU measured. */
+export function finishTimed(h: Harness, concurrency: number, via: FinishVia): Promise<Measured<LoadResult>> {
+  return finishAll(h.timed.ceremonies, h.pool, concurrency, via, (fn) => measure(h.timed.probe, fn));
+}
+
+/** One pass of the pool's finishes on the counted service, its DynamoDB requests counted. */
+export function finishCounted(h: Harness, concurrency: number, via: FinishVia): Promise<Counted> {
+  return finishAll(h.counted.ceremonies, h.pool, concurrency, via, (fn) => count(h.counted.proxy, fn));
 }
 
 /** Registers `size` users (16 in flight), giving each a session token by one sign-in. */

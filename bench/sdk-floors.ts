@@ -12,11 +12,11 @@ export const loadavg = () => readFileSync("/proc/loadavg", "utf8").trim();
 export const median = (xs: readonly number[]) => quantile([...xs].sort((a, b) => a - b), 0.5);
 
 /** Client CPU (µs, this process) per call of `call`, `calls` times at `inFlight`. */
-async function cpuPerCall(call: ClientCall, calls: number, inFlight: number): Promise<number> {
+export async function clientCpuPerCall(call: ClientCall, calls: number, inFlight: number): Promise<number> {
   const cpu0 = process.cpuUsage();
   const r = await runLoad(calls, inFlight, () => call().then(() => undefined));
   const cpu = process.cpuUsage(cpu0);
-  if (r.failures > 0) throw new Error(`GetItem failed: ${r.firstFailure}`);
+  if (r.failures > 0) throw new Error(`DynamoDB call failed: ${r.firstFailure}`);
   return (cpu.user + cpu.system) / calls;
 }
 
@@ -38,7 +38,7 @@ export async function interleaved(variants: Record<string, ClientCall>, opts: Ro
   for (let round = 0; round <= opts.rounds; round++) {
     const us: Record<string, number> = {};
     for (const [name, call] of Object.entries(variants)) {
-      us[name] = await cpuPerCall(call, round === 0 ? Math.max(1000, opts.calls) : opts.calls, opts.inFlight);
+      us[name] = await clientCpuPerCall(call, round === 0 ? Math.max(1000, opts.calls) : opts.calls, opts.inFlight);
       if (round > 0) perCall[name]!.push(us[name]!);
     }
     opts.onRound?.(round, us, loadavg());

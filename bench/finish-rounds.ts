@@ -1,4 +1,5 @@
 import { rawEs256Verify } from "./floors.js";
+import { finishWritesCall } from "./finish-writes.js";
 import { log, type Harness } from "./harness.js";
 import type { LoadResult } from "./load.js";
 import type { Measured } from "./measure.js";
@@ -16,6 +17,8 @@ export interface FinishRound {
   readonly getItemUs: number;
   /** The bare-gRPC floor's CPU per call at the finishes' concurrency, µs. */
   readonly bareUs: number;
+  /** Not in the budget: a finish's own three writes through the service's store and client, bench process, µs CPU per finish's worth. */
+  readonly writesUs: number;
   readonly load: string;
 }
 
@@ -40,10 +43,13 @@ export interface FinishRoundCounts {
  * the host's load within minutes, so floors measured at another moment of the run decide nothing:
  * each round here measures the finishes and then every floor of their budget, a few seconds apart,
  * and the target is the median of the rounds' own ratios. The GetItem and the bare-gRPC call run at
- * the finishes' concurrency. Round 0 is a warm-up (JIT, connections) and is not kept.
+ * the finishes' concurrency. Each round also costs the finish's own three writes alone (not part of
+ * the budget; they tell how much of it the writes alone take). Round 0 is a warm-up (JIT,
+ * connections) and is not kept.
  */
 export async function finishRounds(h: Harness, counts: FinishRoundCounts): Promise<FinishRounds> {
   const get = floorGetItem();
+  const writes = await finishWritesCall(h);
   const rounds: FinishRound[] = [];
   let last: { grpc: Measured<LoadResult>; connect: Measured<LoadResult> } | undefined;
   for (let round = 0; round <= counts.rounds; round++) {
@@ -52,17 +58,19 @@ export async function finishRounds(h: Harness, counts: FinishRoundCounts): Promi
     const bare = await floorPass(h, counts.inFlight, counts.floorCalls);
     const getItemUs = await clientCpuPerCall(() => h.store.send(get), counts.floorCalls, counts.inFlight);
     const verify = await rawEs256Verify(counts.verifies);
+    const writesUs = await clientCpuPerCall(writes, counts.floorCalls / 4, counts.inFlight);
     const r: FinishRound = {
       grpcUs: perFinish(grpc),
       connectUs: perFinish(connect),
       verifyUs: verify.cpuUs,
       getItemUs,
       bareUs: bare.m.serviceCpuUs / bare.m.result.latenciesMs.length,
+      writesUs,
       load: loadavg(),
     };
     log(
       `finish round ${round}${round === 0 ? " (warm-up)" : ""}: gRPC ${r.grpcUs.toFixed(0)} µs, Connect ${r.connectUs.toFixed(0)} µs; ` +
-        `verify ${r.verifyUs.toFixed(0)}, GetItem ${r.getItemUs.toFixed(0)}, bare gRPC ${r.bareUs.toFixed(0)} µs; load ${r.load}`,
+        `verify ${r.verifyUs.toFixed(0)}, GetItem ${r.getItemUs.toFixed(0)}, bare gRPC ${r.bareUs.toFixed(0)}, own writes ${r.writesUs.toFixed(0)} µs; load ${r.load}`,
     );
     if (round > 0) rounds.push(r);
     last = { grpc, connect };

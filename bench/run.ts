@@ -23,7 +23,6 @@ import {
   type ScenarioResult,
 } from "./scenarios.js";
 import { finishRounds } from "./finish-rounds.js";
-import { finishWritesFloor } from "./finish-writes.js";
 import { dynamoClientFloors } from "./sdk-floors.js";
 
 const SCALE = Number(process.env.BENCH_SCALE ?? "1");
@@ -94,8 +93,6 @@ async function main(): Promise<void> {
     }
     log(`FinishAuthentication alone over gRPC and over Connect JSON on HTTP/1.1, each round followed by its floors (${FINISH_ROUNDS} rounds after a warm-up round)`);
     const finish = await finishRounds(harness, { rounds: FINISH_ROUNDS, inFlight: FINISH_IN_FLIGHT, floorCalls: scaled(4000), verifies: scaled(2000) });
-    log("FinishAuthentication's three writes alone through the service's client (last: it moves the pool's counters on)");
-    const finishWrites = await finishWritesFloor(harness, { calls: scaled(1000), rounds: SDK_ROUNDS, inFlight: 16 });
 
     const run: BenchRun = {
       machine: host,
@@ -106,7 +103,7 @@ async function main(): Promise<void> {
       tablePrefix: harness.tablePrefix,
       poolSize: POOL_SIZE,
       scale: SCALE,
-      floors: { rawVerify, simpleWebAuthnVerify: simpleWebAuthn, serviceVerify: ownVerify, bareGrpc, dynamoClients, store, finishWrites },
+      floors: { rawVerify, simpleWebAuthnVerify: simpleWebAuthn, serviceVerify: ownVerify, bareGrpc, dynamoClients, store },
       scenarios,
       finish,
       pinning: harness.pinning,

@@ -2,6 +2,7 @@ import { constants, createPublicKey, verify, type JsonWebKey, type KeyObject } f
 import { AsnParser, AsnSerializer } from "@peculiar/asn1-schema";
 import { ECDSASigValue } from "@peculiar/asn1-ecc";
 import { cose, decodeCredentialPublicKey } from "@simplewebauthn/server/helpers";
+import { isPrimeOrderEd25519, isSoundRsaKey } from "./public-key-checks.js";
 
 /**
  * "undecided": node:crypto refused an ECDSA signature that is not strict DER but that the
@@ -27,10 +28,11 @@ type Scheme =
   | { readonly kty: "RSA"; readonly pss: boolean };
 
 /**
- * The algorithms handled here, each with the one key shape the library verifies it with
- * (isoCrypto.verify: ECDSA hash from alg, RSA-PSS salt = hash length). Any other COSE key,
- * including odd combinations the library would still try (an EC2 P-256 key labelled ES512),
- * gets no AssertionKey and is verified by the library.
+ * The algorithms the service registers (SUPPORTED_ALGORITHMS), each with the one key shape the
+ * library verifies it with (isoCrypto.verify: ECDSA hash from alg, RSA-PSS salt = hash length).
+ * Any other COSE key, including odd combinations the library would still try (an EC2 P-256 key
+ * labelled ES512) and keys that fail public-key-checks.ts, gets no AssertionKey: registration
+ * refuses it and a sign-in with one stored before that rule is refused too.
  */
 const SCHEMES: ReadonlyMap<number, Scheme> = new Map<number, Scheme>([
   [cose.COSEALG.ES256, { kty: "EC2", crv: cose.COSECRV.P256, curve: "P-256", size: 32, hash: "sha256" }],
@@ -45,7 +47,7 @@ const KTY = { EC2: cose.COSEKTY.EC2, OKP: cose.COSEKTY.OKP, RSA: cose.COSEKTY.RS
 const ED25519_KEY_BYTES = 32;
 const SHA256_BYTES = 32;
 
-/** The COSE key (as stored at registration) as an AssertionKey, or undefined: the library decides. */
+/** The COSE key (as stored at registration) as an AssertionKey, or undefined: not a key the service accepts. */
 export function parseAssertionKey(publicKey: Uint8Array): AssertionKey | undefined {
   let key: Map<number, unknown>;
   try {
@@ -61,7 +63,7 @@ export function parseAssertionKey(publicKey: Uint8Array): AssertionKey | undefin
   try {
     return assertionKey(alg, scheme, key);
   } catch {
-    return undefined; // not importable (e.g. a point off the curve): the library refuses it itself
+    return undefined; // not importable (e.g. a point off the curve)
   }
 }
 
@@ -84,14 +86,14 @@ function assertionKey(alg: number, scheme: Scheme, key: Map<number, unknown>): A
     }
     case "OKP": {
       const x = bytes(key, cose.COSEKEYS.x, ED25519_KEY_BYTES);
-      if (key.get(cose.COSEKEYS.crv) !== cose.COSECRV.ED25519 || !x) return undefined;
+      if (key.get(cose.COSEKEYS.crv) !== cose.COSECRV.ED25519 || !x || !isPrimeOrderEd25519(x)) return undefined;
       const publicKey = importJwk({ kty: "OKP", crv: "Ed25519", x: b64(x) });
       return { alg, verify: (data, signature) => verdict(verifies(() => verify(null, data, publicKey, signature))) };
     }
     case "RSA": {
       const n = bytes(key, cose.COSEKEYS.n);
       const e = bytes(key, cose.COSEKEYS.e);
-      if (!n || !e) return undefined;
+      if (!n || !e || !isSoundRsaKey(n, e)) return undefined;
       const publicKey = importJwk({ kty: "RSA", n: b64(n), e: b64(e) });
       const options = scheme.pss
         ? { key: publicKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: SHA256_BYTES }

@@ -5,6 +5,7 @@ import { AuthError } from "../errors.js";
 import { MAX_CREDENTIAL_ID_CHARS } from "../field-limits.js";
 import { isCanonicalBase64url } from "./base64url.js";
 import { registrationExtensionFacts, type RegistrationExtensionFacts } from "./extensions.js";
+import { isStrictCbor } from "./strict-cbor.js";
 
 /** A browser's credential JSON is a few KiB; TPM and Android attestations stay well below this. */
 export const MAX_CREDENTIAL_JSON_BYTES = 64 * 1024;
@@ -97,11 +98,11 @@ export function parseRegistrationJson(json: string): ParsedRegistration {
   const received = parseJson(json, registrationSchema) as RegistrationResponseJSON;
   const parsed: RegistrationResponseJSON = { ...received, clientExtensionResults: {} };
   if (parsed.id !== parsed.rawId) throw malformed("id and rawId differ");
-  const authData = decoded("attestationObject", () => {
-    const attestation = decodeAttestationObject(isoBase64URL.toBuffer(parsed.response.attestationObject));
-    return parseAuthenticatorData(attestation.get("authData"));
-  });
+  const attestationObject = decoded("attestationObject", () => isoBase64URL.toBuffer(parsed.response.attestationObject));
+  if (!isStrictCbor(attestationObject)) throw malformed("attestationObject is not canonical CBOR");
+  const authData = decoded("attestationObject", () => parseAuthenticatorData(decodeAttestationObject(attestationObject).get("authData")));
   if (!authData.credentialID || !authData.credentialPublicKey) throw malformed("attestationObject has no attested credential");
+  if (!isStrictCbor(authData.credentialPublicKey)) throw malformed("the credential public key is not canonical CBOR");
   return { json: parsed, authData, extensions: registrationExtensionFacts(received.clientExtensionResults) };
 }
 

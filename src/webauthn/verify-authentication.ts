@@ -9,14 +9,15 @@ import { fromLibraryError } from "./library-errors.js";
 export interface CredentialKey {
   readonly credentialId: string;
   readonly publicKey: Uint8Array;
-  /** The key parsed once (parseAssertionKey); undefined for keys only the library verifies. */
+  /** The key parsed once (parseAssertionKey); undefined for a stored key the service no longer accepts. */
   readonly assertionKey: AssertionKey | undefined;
 }
 
 /**
- * Verifies an assertion's signature and flags: by the fast verifier (fast-assertion.ts) when the
- * key was parsed, by @simplewebauthn/server for any other key and for the rare ECDSA signature
- * only its lenient reader can judge. The counter check is left to the store's conditional update
+ * Verifies an assertion's signature and flags: by the fast verifier (fast-assertion.ts), and by
+ * @simplewebauthn/server for the rare ECDSA signature only its lenient reader can judge. A stored
+ * key parseAssertionKey refuses (registered before registration refused such keys, e.g. an
+ * Ed25519 key of small order) verifies nothing: the library would accept forgeries with it. The counter check is left to the store's conditional update
  * (the source of truth), so both are given counter 0, which makes their own comparison a no-op
  * that a stale cached counter could not distort.
  */
@@ -25,11 +26,9 @@ export async function verifyAuthentication(
   expected: AuthenticationExpectation,
   key: CredentialKey,
 ): Promise<VerifiedAssertion> {
-  if (key.assertionKey) {
-    const verified = checkAssertion(assertion, expected, key.assertionKey, 0);
-    if (verified !== LIBRARY_DECIDES) return verified;
-  }
-  return libraryVerify(assertion.json, expected, key, 0);
+  if (!key.assertionKey) throw unauthenticated("SIGNATURE_INVALID", "the credential's public key is not one this service accepts");
+  const verified = checkAssertion(assertion, expected, key.assertionKey, 0);
+  return verified !== LIBRARY_DECIDES ? verified : libraryVerify(assertion.json, expected, key, 0);
 }
 
 /** @simplewebauthn/server's verdict, with its errors mapped to the service's reasons. */

@@ -3,6 +3,7 @@ import { unauthenticated } from "../errors.js";
 import type { UserVerification } from "./ceremony.js";
 import { SUPPORTED_ALGORITHMS } from "./algorithms.js";
 import { fromLibraryError } from "./library-errors.js";
+import { parseAssertionKey } from "./assertion-key.js";
 
 /** Relying-party policy for registrations (per tenant). */
 export interface RegistrationPolicy {
@@ -78,6 +79,10 @@ export async function verifyRegistration(
   if (!result.verified) throw unauthenticated("ATTESTATION_INVALID", "attestation signature does not verify");
   const info = result.registrationInfo;
   if (info.credential.id !== response.id) throw unauthenticated("ATTESTATION_INVALID", "credential id differs from attested id");
+  // The library checks the key's algorithm, not the key: "none" attests nothing about it.
+  if (!parseAssertionKey(info.credential.publicKey)) {
+    throw unauthenticated("ATTESTATION_INVALID", "the credential public key is not a sound key of its algorithm");
+  }
   return {
     credentialId: info.credential.id,
     publicKey: info.credential.publicKey,

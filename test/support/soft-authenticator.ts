@@ -51,6 +51,8 @@ export interface CeremonyOverrides {
   conditional?: boolean;
   /** Replaces the clientExtensionResults the authenticator would report (hostile shapes, planted values). */
   clientExtensionResults?: Record<string, unknown>;
+  /** (create) The COSE key to attest instead of the generated one: a forged key no private key here matches. */
+  credentialPublicKey?: Buffer;
 }
 
 /** The extension inputs the soft authenticator acts on, as they appear in options JSON. */
@@ -126,7 +128,7 @@ export class SoftAuthenticator {
     const { publicKey, privateKey } = generateKeys(alg);
     const credId = randomBytes(32);
     const flagOverrides = overrides.conditional ? { userPresent: false, userVerified: false, ...overrides } : overrides;
-    const authData = this.#authData(overrides.rpId ?? rpId, FLAG_AT, overrides.counter ?? 0, flagOverrides, attestedCredentialData(this.#opts.aaguid, credId, alg, publicKey));
+    const authData = this.#authData(overrides.rpId ?? rpId, FLAG_AT, overrides.counter ?? 0, flagOverrides, attestedCredentialData(this.#opts.aaguid, credId, overrides.credentialPublicKey ?? coseKey(alg, publicKey)));
     const clientDataJSON = clientData("webauthn.create", opts.challenge, origin, overrides);
 
     const attStmt = new Map<string, CBORType>();
@@ -179,7 +181,7 @@ export class SoftAuthenticator {
 
     if (this.#opts.counter === "increment") cred.counter += 1;
     const attested = overrides.attestedCredentialData
-      ? attestedCredentialData(this.#opts.aaguid, Buffer.from(cred.id, "base64url"), cred.alg, createPublicKey(cred.privateKey))
+      ? attestedCredentialData(this.#opts.aaguid, Buffer.from(cred.id, "base64url"), coseKey(cred.alg, createPublicKey(cred.privateKey)))
       : [];
     const authData = this.#authData(overrides.rpId ?? rpId, attested.length ? FLAG_AT : 0, overrides.counter ?? cred.counter, overrides, attested);
     const clientDataJSON = clientData("webauthn.get", opts.challenge, origin, overrides);
@@ -266,10 +268,10 @@ export class SoftAuthenticator {
 }
 
 /** AAGUID ‖ credential id length ‖ credential id ‖ COSE key: the attested credential data of a registration. */
-function attestedCredentialData(aaguid: string, credId: Buffer, alg: CoseAlg, publicKey: KeyObject): Buffer[] {
+function attestedCredentialData(aaguid: string, credId: Buffer, cose: Buffer): Buffer[] {
   const credIdLen = Buffer.alloc(2);
   credIdLen.writeUInt16BE(credId.length);
-  return [Buffer.from(aaguid.replaceAll("-", ""), "hex"), credIdLen, credId, coseKey(alg, publicKey)];
+  return [Buffer.from(aaguid.replaceAll("-", ""), "hex"), credIdLen, credId, cose];
 }
 
 function parseOptions<T>(options: string | object): T {

@@ -100,7 +100,12 @@ export function parseRegistrationJson(json: string): ParsedRegistration {
   if (parsed.id !== parsed.rawId) throw malformed("id and rawId differ");
   const attestationObject = decoded("attestationObject", () => isoBase64URL.toBuffer(parsed.response.attestationObject));
   if (!isStrictCbor(attestationObject)) throw malformed("attestationObject is not canonical CBOR");
-  const authData = decoded("attestationObject", () => parseAuthenticatorData(decodeAttestationObject(attestationObject).get("authData")));
+  const authData = decoded("attestationObject", () => {
+    const attestation = decodeAttestationObject(attestationObject);
+    // WebAuthn §6.5.4: attStmt is a map for every format ({} for "none"); the library reads any shape.
+    if (!(attestation.get("attStmt") instanceof Map)) throw new TypeError("attStmt is not a map");
+    return parseAuthenticatorData(attestation.get("authData"));
+  });
   if (!authData.credentialID || !authData.credentialPublicKey) throw malformed("attestationObject has no attested credential");
   if (!isStrictCbor(authData.credentialPublicKey)) throw malformed("the credential public key is not canonical CBOR");
   return { json: parsed, authData, extensions: registrationExtensionFacts(received.clientExtensionResults) };

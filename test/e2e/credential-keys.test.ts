@@ -122,6 +122,7 @@ describe("credential public keys", () => {
       ["authData declared longer than the input", (a) => noneAttestation(a, head(a.length + 200))],
       ["authData declared 2^32-1 bytes long", (a) => noneAttestation(a, Buffer.of(0x5a, 0xff, 0xff, 0xff, 0xff))],
       ["a byte after the attestation object", (a) => noneAttestation(a, head(a.length), Buffer.of(0))],
+      ["attStmt as an array", (a) => Buffer.concat([Buffer.of(0xa3), text("fmt"), text("none"), text("attStmt"), Buffer.of(0x80), text("authData"), head(a.length), a])],
       ["fmt twice", (a) => Buffer.concat([Buffer.of(0xa4), text("fmt"), text("none"), text("fmt"), text("none"), text("attStmt"), Buffer.of(0xa0), text("authData"), head(a.length), a])],
       ["a COSE alg in a longer form than needed", () => undefined, es256Cose(Buffer.of(0x38, 0x06))],
       ["a COSE key with alg twice", () => undefined, Buffer.concat([Buffer.of(0xa6, 0x01, 0x02, 0x03, 0x26, 0x03, 0x26), es256Cose(Buffer.of(0x26)).subarray(5)])],

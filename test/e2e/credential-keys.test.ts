@@ -113,7 +113,8 @@ describe("credential public keys", () => {
     /** {"fmt": "none", "attStmt": {}, "authData": …} with `authDataHead` as authData's byte-string head. */
     const noneAttestation = (authData: Buffer, authDataHead: Buffer, extra = Buffer.alloc(0)) =>
       Buffer.concat([Buffer.of(0xa3), text("fmt"), text("none"), text("attStmt"), Buffer.of(0xa0), text("authData"), authDataHead, authData, extra]);
-    const head = (length: number) => Buffer.from([0x59, length >> 8, length & 0xff]);
+    /** A byte string's head in its shortest form (anything longer is refused for that alone). */
+    const head = (length: number) => (length < 24 ? Buffer.of(0x40 + length) : length < 256 ? Buffer.of(0x58, length) : Buffer.of(0x59, length >> 8, length & 0xff));
     const P256 = generateKeyPairSync("ec", { namedCurve: "P-256" }).publicKey.export({ format: "jwk" });
     const [x, y] = [Buffer.from(P256.x!, "base64url"), Buffer.from(P256.y!, "base64url")];
     const es256Cose = (alg: Buffer) => Buffer.concat([Buffer.of(0xa5, 0x01, 0x02, 0x03), alg, Buffer.of(0x20, 0x01, 0x21, 0x58, 0x20), x, Buffer.of(0x22, 0x58, 0x20), y]);

@@ -17,9 +17,10 @@ export interface CredentialKey {
  * Verifies an assertion's signature and flags: by the fast verifier (fast-assertion.ts), and by
  * @simplewebauthn/server for the rare ECDSA signature only its lenient reader can judge. A stored
  * key parseAssertionKey refuses (registered before registration refused such keys, e.g. an
- * Ed25519 key of small order) verifies nothing: the library would accept forgeries with it. The counter check is left to the store's conditional update
- * (the source of truth), so both are given counter 0, which makes their own comparison a no-op
- * that a stale cached counter could not distort.
+ * Ed25519 key of small order) verifies nothing: the library would accept forgeries with it. The
+ * counter check is left to the store's conditional update (the source of truth), so both are
+ * given counter 0, which makes their own comparison a no-op that a stale cached counter could not
+ * distort.
  */
 export async function verifyAuthentication(
   assertion: ParsedAssertion,

@@ -60,11 +60,11 @@ export async function finishRounds(h: Harness, counts: FinishRoundCounts): Promi
     const verify = await rawEs256Verify(counts.verifies);
     const writesUs = await clientCpuPerCall(writes, counts.floorCalls / 4, counts.inFlight);
     const r: FinishRound = {
-      grpcUs: perFinish(grpc),
-      connectUs: perFinish(connect),
+      grpcUs: cpuPerCall(grpc),
+      connectUs: cpuPerCall(connect),
       verifyUs: verify.cpuUs,
       getItemUs,
-      bareUs: bare.m.serviceCpuUs / bare.m.result.latenciesMs.length,
+      bareUs: cpuPerCall(bare.m),
       writesUs,
       load: loadavg(),
     };
@@ -83,8 +83,9 @@ export async function finishRounds(h: Harness, counts: FinishRoundCounts): Promi
   };
 }
 
-function perFinish(m: Measured<LoadResult>): number {
-  if (m.result.failures > 0) throw new Error(`FinishAuthentication failed: ${m.result.firstFailure}`);
+/** The measured process's CPU per call; a failed call fails the bench. */
+function cpuPerCall(m: Measured<LoadResult>): number {
+  if (m.result.failures > 0) throw new Error(`a call failed: ${m.result.firstFailure}`);
   return m.serviceCpuUs / m.result.latenciesMs.length;
 }
 

@@ -8,6 +8,7 @@ import { readFileSync } from "node:fs";
 import { log, startHarness } from "./harness.js";
 import { quantile } from "./load.js";
 import type { FinishVia } from "./ceremonies.js";
+import { cpuPerCall } from "./measure.js";
 import { finishTimed } from "./scenarios.js";
 
 const POOL_SIZE = 512;
@@ -26,8 +27,7 @@ async function main(): Promise<void> {
     await finishTimed(harness, 16, VIA); // warm-up
     for (let round = 1; round <= ROUNDS; round++) {
       const m = await finishTimed(harness, 16, VIA);
-      if (m.result.failures > 0) throw new Error(`FinishAuthentication failed: ${m.result.firstFailure}`);
-      const cpu = m.serviceCpuUs / m.result.latenciesMs.length;
+      const cpu = cpuPerCall(m, "FinishAuthentication");
       perFinish.push(cpu);
       log(`round ${round}: ${cpu.toFixed(0)} µs service CPU per finish, p50 ${quantile(m.result.latenciesMs, 0.5).toFixed(2)} ms, load ${loadavg()}`);
     }

@@ -2,7 +2,7 @@ import { rawEs256Verify } from "./floors.js";
 import { finishWritesCall } from "./finish-writes.js";
 import { log, type Harness } from "./harness.js";
 import type { LoadResult } from "./load.js";
-import type { Measured } from "./measure.js";
+import { cpuPerCall, type Measured } from "./measure.js";
 import { clientCpuPerCall, floorGetItem, loadavg, median } from "./sdk-floors.js";
 import { finishCounted, finishTimed, floorPass, type FinishAlone } from "./scenarios.js";
 
@@ -60,11 +60,11 @@ export async function finishRounds(h: Harness, counts: FinishRoundCounts): Promi
     const verify = await rawEs256Verify(counts.verifies);
     const writesUs = await clientCpuPerCall(writes, counts.floorCalls / 4, counts.inFlight);
     const r: FinishRound = {
-      grpcUs: cpuPerCall(grpc),
-      connectUs: cpuPerCall(connect),
+      grpcUs: cpuPerCall(grpc, "FinishAuthentication over gRPC"),
+      connectUs: cpuPerCall(connect, "FinishAuthentication over Connect"),
       verifyUs: verify.cpuUs,
       getItemUs,
-      bareUs: cpuPerCall(bare.m),
+      bareUs: cpuPerCall(bare.m, "the bare-gRPC floor"),
       writesUs,
       load: loadavg(),
     };
@@ -83,11 +83,6 @@ export async function finishRounds(h: Harness, counts: FinishRoundCounts): Promi
   };
 }
 
-/** The measured process's CPU per call; a failed call fails the bench. */
-function cpuPerCall(m: Measured<LoadResult>): number {
-  if (m.result.failures > 0) throw new Error(`a call failed: ${m.result.firstFailure}`);
-  return m.serviceCpuUs / m.result.latenciesMs.length;
-}
 
 /** Each round's finish CPU over `budget(round)`, and their median. */
 export function roundRatios(rounds: readonly FinishRound[], finishUs: (r: FinishRound) => number, budget: (r: FinishRound) => number) {

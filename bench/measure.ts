@@ -1,4 +1,5 @@
 import { countsBetween, type DynamoCounts, type DynamoProxy } from "./dynamo-proxy.js";
+import type { LoadResult } from "./load.js";
 import { cpuMicros, memory } from "./proc-stats.js";
 
 /** The processes whose cost a measurement attributes. */
@@ -23,6 +24,12 @@ export interface Measured<T> {
 export interface Counted {
   readonly ok: number;
   readonly dynamo: DynamoCounts;
+}
+
+/** The measured process's CPU per call (µs) of a pass in which every call had to succeed. */
+export function cpuPerCall(m: Measured<LoadResult>, what: string): number {
+  if (m.result.failures > 0) throw new Error(`${what} failed: ${m.result.firstFailure}`);
+  return m.serviceCpuUs / m.result.latenciesMs.length;
 }
 
 /** Runs `fn` and attributes the CPU time each process spent meanwhile. */

@@ -11,6 +11,7 @@
  * `node --cpu-prof` and leaves its .cpuprofile there when it exits.
  */
 import { log, startHarness } from "./harness.js";
+import { cpuPerCall } from "./measure.js";
 import { floorPass, timedPass, warmUp, warmUpFloor, warmUpKind, type Kind } from "./scenarios.js";
 import { loadavg, median } from "./sdk-floors.js";
 
@@ -31,12 +32,11 @@ async function main(): Promise<void> {
     for (const kind of KINDS) await warmUpKind(harness, kind);
     for (let round = 1; round <= ROUNDS; round++) {
       const { m: floor } = await floorPass(harness, IN_FLIGHT, CALLS);
-      const floorUs = floor.serviceCpuUs / floor.result.latenciesMs.length;
+      const floorUs = cpuPerCall(floor, "the bare-gRPC floor");
       const line = [`bare-gRPC floor ${floorUs.toFixed(0)} µs`];
       for (const kind of KINDS) {
         const { m } = await timedPass(harness, kind, IN_FLIGHT, CALLS);
-        if (m.result.failures > 0) throw new Error(`${kind} failed: ${m.result.firstFailure}`);
-        const us = m.serviceCpuUs / m.result.latenciesMs.length;
+        const us = cpuPerCall(m, kind);
         ratios[kind]!.push(us / floorUs);
         line.push(`${kind} ${us.toFixed(0)} µs (× ${(us / floorUs).toFixed(2)})`);
       }

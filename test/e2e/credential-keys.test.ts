@@ -110,21 +110,24 @@ describe("credential public keys", () => {
 
   describe("the attestation object's encoding", () => {
     const text = (t: string) => Buffer.concat([Buffer.of(0x60 + t.length), Buffer.from(t)]);
-    /** {"fmt": "none", "attStmt": {}, "authData": …} with `authDataHead` as authData's byte-string head. */
-    const noneAttestation = (authData: Buffer, authDataHead: Buffer, extra = Buffer.alloc(0)) =>
-      Buffer.concat([Buffer.of(0xa3), text("fmt"), text("none"), text("attStmt"), Buffer.of(0xa0), text("authData"), authDataHead, authData, extra]);
+    /** A CBOR map of (fewer than 24) entries, each its key's and value's bytes as given. */
+    const map = (...entries: Buffer[][]) => Buffer.concat([Buffer.of(0xa0 + entries.length), ...entries.flat()]);
     /** A byte string's head in its shortest form (anything longer is refused for that alone). */
     const head = (length: number) => (length < 24 ? Buffer.of(0x40 + length) : length < 256 ? Buffer.of(0x58, length) : Buffer.of(0x59, length >> 8, length & 0xff));
+    const FMT_NONE = [text("fmt"), text("none")];
+    const EMPTY_ATT_STMT = [text("attStmt"), Buffer.of(0xa0)];
+    /** The authData entry, `a` behind the byte-string head `authDataHead`. */
+    const authData = (a: Buffer, authDataHead = head(a.length)) => [text("authData"), authDataHead, a];
     const P256 = generateKeyPairSync("ec", { namedCurve: "P-256" }).publicKey.export({ format: "jwk" });
     const [x, y] = [Buffer.from(P256.x!, "base64url"), Buffer.from(P256.y!, "base64url")];
     const es256Cose = (alg: Buffer) => Buffer.concat([Buffer.of(0xa5, 0x01, 0x02, 0x03), alg, Buffer.of(0x20, 0x01, 0x21, 0x58, 0x20), x, Buffer.of(0x22, 0x58, 0x20), y]);
 
     const shapes: [string, (authData: Buffer) => Buffer | undefined, Buffer?][] = [
-      ["authData declared longer than the input", (a) => noneAttestation(a, head(a.length + 200))],
-      ["authData declared 2^32-1 bytes long", (a) => noneAttestation(a, Buffer.of(0x5a, 0xff, 0xff, 0xff, 0xff))],
-      ["a byte after the attestation object", (a) => noneAttestation(a, head(a.length), Buffer.of(0))],
-      ["attStmt as an array", (a) => Buffer.concat([Buffer.of(0xa3), text("fmt"), text("none"), text("attStmt"), Buffer.of(0x80), text("authData"), head(a.length), a])],
-      ["fmt twice", (a) => Buffer.concat([Buffer.of(0xa4), text("fmt"), text("none"), text("fmt"), text("none"), text("attStmt"), Buffer.of(0xa0), text("authData"), head(a.length), a])],
+      ["authData declared longer than the input", (a) => map(FMT_NONE, EMPTY_ATT_STMT, authData(a, head(a.length + 200)))],
+      ["authData declared 2^32-1 bytes long", (a) => map(FMT_NONE, EMPTY_ATT_STMT, authData(a, Buffer.of(0x5a, 0xff, 0xff, 0xff, 0xff)))],
+      ["a byte after the attestation object", (a) => Buffer.concat([map(FMT_NONE, EMPTY_ATT_STMT, authData(a)), Buffer.of(0)])],
+      ["attStmt as an array", (a) => map(FMT_NONE, [text("attStmt"), Buffer.of(0x80)], authData(a))],
+      ["fmt twice", (a) => map(FMT_NONE, FMT_NONE, EMPTY_ATT_STMT, authData(a))],
       ["a COSE alg in a longer form than needed", () => undefined, es256Cose(Buffer.of(0x38, 0x06))],
       ["a COSE key with alg twice", () => undefined, Buffer.concat([Buffer.of(0xa6, 0x01, 0x02, 0x03, 0x26, 0x03, 0x26), es256Cose(Buffer.of(0x26)).subarray(5)])],
     ];
